@@ -1,0 +1,75 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "Linx",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "LinxReconcile", targets: ["LinxReconcile"]),
+        .library(name: "LinxKernelSim", targets: ["LinxKernelSim"]),
+        .library(name: "LinxConformance", targets: ["LinxConformance"]),
+        .library(name: "LinxLinux", targets: ["LinxLinux"]),
+        .executable(name: "linx", targets: ["linx"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CNetlink",
+            pkgConfig: "libnl-route-3.0",
+            providers: [.apt(["libnl-3-dev", "libnl-route-3-dev"])]
+        ),
+        .target(
+            name: "LinxReconcile",
+            dependencies: [
+                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "LinxKernelSim",
+            dependencies: [
+                "LinxReconcile",
+                .product(name: "DequeModule", package: "swift-collections"),
+            ]
+        ),
+        .target(
+            name: "LinxLinux",
+            dependencies: ["LinxReconcile", "CNetlink"]
+        ),
+        .target(
+            name: "LinxConformance",
+            dependencies: ["LinxReconcile", "LinxKernelSim"]
+        ),
+        .executableTarget(
+            name: "linx",
+            dependencies: [
+                "LinxReconcile", "LinxKernelSim", "LinxLinux", "LinxConformance",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .testTarget(
+            name: "LinxReconcileTests",
+            dependencies: [
+                "LinxReconcile",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
+        .testTarget(name: "LinxKernelSimTests", dependencies: ["LinxKernelSim"]),
+        .testTarget(name: "LinxLinuxTests", dependencies: ["LinxLinux", "LinxKernelSim"]),
+        .testTarget(name: "LinxConformanceTests", dependencies: ["LinxConformance", "LinxKernelSim"]),
+        .testTarget(name: "linxTests", dependencies: ["linx"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,11 @@
+import CNetlink
+import LinxReconcile
+
+/// The real-kernel backend: rtnetlink through libnl-route, sysctl through
+/// /proc/sys, cgroup limits through cgroupfs.
+public enum LinxLinux {
+    /// The libnl version this binary was built against, proving the link.
+    public static var libnlVersion: String {
+        "\(LIBNL_VER_MAJ).\(LIBNL_VER_MIN).\(LIBNL_VER_MIC)"
+    }
+}

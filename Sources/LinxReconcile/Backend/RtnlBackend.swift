@@ -1,0 +1,90 @@
+/// What a route dump asks for. With strict checking the real kernel filters
+/// by table and protocol itself; the simulator does the same.
+public struct RouteFilter: Sendable, Hashable {
+    public var family: AddressFamily?
+    public var table: UInt32?
+    public var proto: UInt8?
+
+    public init(family: AddressFamily? = nil, table: UInt32? = nil, proto: UInt8? = nil) {
+        self.family = family
+        self.table = table
+        self.proto = proto
+    }
+
+    /// Every route of every family and table.
+    public static let all = RouteFilter()
+
+    public func matches(_ route: Route) -> Bool {
+        (family == nil || family == route.family)
+            && (table == nil || table == route.table)
+            && (proto == nil || proto == route.proto)
+    }
+}
+
+/// One rtnetlink change request.
+public enum RtnlRequest: Sendable, Hashable {
+    /// RTM_NEWADDR with NLM_F_CREATE|NLM_F_EXCL.
+    case addAddress(InterfaceAddress)
+    /// RTM_DELADDR.
+    case deleteAddress(InterfaceAddress)
+    /// RTM_NEWROUTE with NLM_F_CREATE|NLM_F_EXCL.
+    case addRoute(Route)
+    /// RTM_NEWROUTE with NLM_F_CREATE|NLM_F_REPLACE: creates or replaces the route with the same key.
+    case replaceRoute(Route)
+    /// RTM_DELROUTE, matched by key.
+    case deleteRoute(Route)
+}
+
+/// An rtnetlink change notification, as a monitor delivers it.
+public enum RtnlEvent: Sendable, Hashable {
+    /// Whether the object appeared (or changed) or went away.
+    public enum Action: String, Sendable, Hashable, Codable { case new, deleted }
+
+    case link(Link, Action)
+    case address(InterfaceAddress, Action)
+    case route(Route, Action)
+    /// The monitor's buffer overflowed (ENOBUFS): events were lost, resync.
+    case overflow
+}
+
+/// The rtnetlink half of a kernel: links, addresses and routes in a netns.
+///
+/// Reconcilers are written against this protocol only; the simulated kernel
+/// and the real one (libnl) both conform. The surface is batch-shaped: a pass
+/// dumps each resource kind once and submits its changes as one batch.
+///
+/// Errors: every refusal is a ``KernelError`` carrying the kernel's errno. A
+/// missing namespace is ENOENT. A dump that the kernel marked interrupted
+/// (NLM_F_DUMP_INTR) is thrown as EINTR and never returned partially; callers
+/// retry it (see ``retryingInterruptedDumps(attempts:_:)``).
+public protocol RtnlBackend: Sendable {
+    /// Dumps the namespace's links.
+    func links(in scope: NetnsScope) async throws(KernelError) -> [Link]
+    /// Dumps the namespace's addresses, both families.
+    func addresses(in scope: NetnsScope) async throws(KernelError) -> [InterfaceAddress]
+    /// Dumps the routes that match `filter`.
+    func routes(in scope: NetnsScope, matching filter: RouteFilter) async throws(KernelError) -> [Route]
+    /// Sends `requests` in order. Returns one result per request attempted;
+    /// with `stopOnError` it stops after the first failure, so the result may
+    /// be shorter than `requests` (the rest were never sent).
+    func execute(_ requests: [RtnlRequest], in scope: NetnsScope, stopOnError: Bool) async -> [Result<Void, KernelError>]
+    /// Subscribes to link, address and route changes. The stream yields
+    /// ``RtnlEvent/overflow`` when events were lost, and finishes with an
+    /// error when the monitor dies. Cancelling the iteration closes it.
+    func events(in scope: NetnsScope) async throws(KernelError) -> AsyncThrowingStream<RtnlEvent, any Error>
+}
+
+/// Runs a dump, retrying it while the kernel reports it interrupted (EINTR),
+/// at most `attempts` times, so a partial snapshot is never diffed.
+public func retryingInterruptedDumps<T>(
+    attempts: Int = 5, _ dump: () async throws(KernelError) -> T
+) async throws(KernelError) -> T {
+    var attempt = 1
+    while true {
+        do {
+            return try await dump()
+        } catch where error.errno == .interrupted && attempt < attempts {
+            attempt += 1
+        }
+    }
+}

@@ -1,0 +1,72 @@
+/// The sysctl half of a kernel: `/proc/sys` files in a network namespace.
+///
+/// Values are exchanged as the kernel prints them, with the trailing newline
+/// removed. Errors carry the kernel's errno: ENOENT for an unknown key,
+/// EINVAL for a value the kernel refuses, EACCES/EPERM for a read-only key.
+public protocol SysctlBackend: Sendable {
+    /// Reads one key.
+    func read(_ key: SysctlKey, in scope: NetnsScope) async throws(KernelError) -> String
+    /// Writes one key.
+    func write(_ key: SysctlKey, value: String, in scope: NetnsScope) async throws(KernelError)
+    /// Lists the keys under `prefix` (recursively), sorted.
+    func keys(under prefix: SysctlKey, in scope: NetnsScope) async throws(KernelError) -> [SysctlKey]
+}
+
+/// A sysctl key as path components below /proc/sys.
+///
+/// Written dotted (`net.ipv4.ip_forward`) or slashed (`net/ipv4/ip_forward`).
+/// In the dotted form an interface name containing a dot is written with `/`
+/// (`net.ipv4.conf.eth0/100.forwarding`), as sysctl(8) does. Keys that would
+/// escape /proc/sys (empty, absolute, `..`) are refused.
+public struct SysctlKey: Sendable, Hashable, Comparable, Codable, CustomStringConvertible {
+    /// The path components, e.g. `["net", "ipv4", "conf", "eth0.100", "forwarding"]`.
+    public let components: [String]
+
+    public init(_ text: String) throws(ValueError) {
+        guard !text.isEmpty else { throw ValueError(value: text, reason: "empty sysctl key") }
+        guard !text.hasPrefix("/") && !text.hasPrefix(".") else {
+            throw ValueError(value: text, reason: "a sysctl key is relative to /proc/sys; it must not start with '/' or '.'")
+        }
+        let parts: [String]
+        if text.prefix(while: { $0 != "/" }).contains(".") {
+            // Dotted form: '.' separates, '/' stands for a '.' inside a component.
+            parts = text.split(separator: ".", omittingEmptySubsequences: false)
+                .map { String($0.map { $0 == "/" ? "." : $0 }) }
+        } else {
+            parts = text.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        }
+        for part in parts where part.isEmpty || part == "." || part == ".." || part.contains("\0") {
+            throw ValueError(value: text, reason: "component \"\(part)\" would escape /proc/sys or is empty")
+        }
+        components = parts
+    }
+
+    public init(components: [String]) {
+        self.components = components
+    }
+
+    /// The path relative to /proc/sys.
+    public var path: String { components.joined(separator: "/") }
+
+    /// The dotted form sysctl(8) prints.
+    public var description: String {
+        components.map { String($0.map { $0 == "." ? "/" : $0 }) }.joined(separator: ".")
+    }
+
+    /// True for keys under `net.`, the only ones a network namespace isolates.
+    public var isNetworkNamespaced: Bool { components.first == "net" }
+
+    public func hasPrefix(_ prefix: SysctlKey) -> Bool { components.starts(with: prefix.components) }
+
+    public static func < (a: SysctlKey, b: SysctlKey) -> Bool { a.components.lexicographicallyPrecedes(b.components) }
+
+    public init(from decoder: any Decoder) throws {
+        self = try SysctlKey(try decoder.singleValueContainer().decode(String.self))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}
+

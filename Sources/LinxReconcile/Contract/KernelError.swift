@@ -1,0 +1,60 @@
+import SystemPackage
+
+/// A kernel refusal: the errno the kernel answered with, plus the extended
+/// acknowledgement text (`NETLINK_EXT_ACK`) when the kernel gave one.
+///
+/// Both backends throw this, so a reconciler (and its report) never needs to
+/// know whether it ran on the simulated kernel or on the real one.
+public struct KernelError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The kernel's errno, never a library-folded code.
+    public var errno: Errno
+    /// The kernel's extended ack message, e.g. "Nexthop has invalid gateway".
+    public var message: String?
+
+    public init(_ errno: Errno, _ message: String? = nil) {
+        self.errno = errno
+        self.message = message
+    }
+
+    public var description: String {
+        let name = errno.symbolicName
+        if let message, !message.isEmpty { return "\(name) (\(message))" }
+        return "\(name) (\(errno.description))"
+    }
+}
+
+extension Errno {
+    /// The C macro name (`EEXIST`), which is what operators grep for.
+    public var symbolicName: String {
+        switch self {
+        case .fileExists: "EEXIST"
+        case .noSuchFileOrDirectory: "ENOENT"
+        case .noSuchProcess: "ESRCH"
+        case .noSuchDevice: "ENODEV"
+        case .invalidArgument: "EINVAL"
+        case .networkUnreachable: "ENETUNREACH"
+        case .addressNotAvailable: "EADDRNOTAVAIL"
+        case .noBufferSpace: "ENOBUFS"
+        case .permissionDenied: "EACCES"
+        case .notPermitted: "EPERM"
+        case .resourceBusy: "EBUSY"
+        case .interrupted: "EINTR"
+        case .resourceTemporarilyUnavailable: "EAGAIN"
+        case .ioError: "EIO"
+        case .notDirectory: "ENOTDIR"
+        case .outOfRange: "ERANGE"
+        case .noMemory: "ENOMEM"
+        case .notSupported: "EOPNOTSUPP"
+        case .readOnlyFileSystem: "EROFS"
+        case .protocolNotSupported: "EPROTONOSUPPORT"
+        case .addressFamilyNotSupported: "EAFNOSUPPORT"
+        default: "errno \(rawValue)"
+        }
+    }
+}
+
+extension Errno {
+    /// `ENODEV`. swift-system spells it `operationNotSupportedByDevice`, which
+    /// reads wrongly for rtnetlink, where it means "no such interface".
+    public static var noSuchDevice: Errno { .operationNotSupportedByDevice }
+}

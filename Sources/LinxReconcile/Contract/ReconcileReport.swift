@@ -1,0 +1,60 @@
+/// How a subsystem applies the ops of one pass. Visible in every report so
+/// that a caller (and the conformance suite) can check the report is honest.
+public enum ApplyStrategy: String, Sendable, Hashable, Codable {
+    /// Ordered ops (rtnl): stop at the first failure; the rest are `pending`.
+    case failFast
+    /// Independent ops (sysctl, cgroup): try every op; `pending` stays empty.
+    case bestEffort
+}
+
+/// An op the kernel refused during a pass, with the kernel's answer.
+public struct FailedOp<Item: Sendable & Hashable>: Sendable, Hashable {
+    public var op: ReconcileOp<Item>
+    public var error: KernelError
+
+    public init(_ op: ReconcileOp<Item>, error: KernelError) {
+        self.op = op
+        self.error = error
+    }
+}
+
+/// The outcome of one completed (possibly partial) reconcile pass.
+///
+/// Per-op kernel failures live here rather than being thrown: a partial apply
+/// is a normal transient state that the next pass corrects. The planned ops
+/// are exactly `applied + failed + pending`, and the pass converged exactly
+/// when nothing failed and nothing is pending.
+public struct ReconcileReport<Item: Sendable & Hashable, LastApplied: Sendable>: Sendable {
+    /// Ops the kernel accepted (or that were already in the wanted state).
+    public var applied: [ReconcileOp<Item>]
+    /// Ops the kernel refused, each with its error.
+    public var failed: [FailedOp<Item>]
+    /// Ops not attempted because a fail-fast pass stopped early.
+    public var pending: [ReconcileOp<Item>]
+    /// Ownership state to thread into the next pass.
+    public var lastApplied: LastApplied
+    /// How the ops were applied.
+    public var strategy: ApplyStrategy
+
+    public init(
+        applied: [ReconcileOp<Item>] = [],
+        failed: [FailedOp<Item>] = [],
+        pending: [ReconcileOp<Item>] = [],
+        lastApplied: LastApplied,
+        strategy: ApplyStrategy
+    ) {
+        self.applied = applied
+        self.failed = failed
+        self.pending = pending
+        self.lastApplied = lastApplied
+        self.strategy = strategy
+    }
+
+    /// True when the pass left nothing undone.
+    public var converged: Bool { failed.isEmpty && pending.isEmpty }
+
+    /// Every op the pass planned, in plan order per bucket.
+    public var planned: [ReconcileOp<Item>] { applied + failed.map(\.op) + pending }
+}
+
+extension ReconcileReport: Equatable where LastApplied: Equatable {}

@@ -1,0 +1,103 @@
+/// rtnetlink's route types that matter to reconcilers (`RTN_*`).
+public enum RouteType: UInt8, Sendable, Hashable, Codable {
+    case unicast = 1, local = 2, broadcast = 3, anycast = 4, multicast = 5
+    case blackhole = 6, unreachable = 7, prohibit = 8
+}
+
+/// Well-known route tables and protocols.
+public enum RouteTable {
+    public static let main: UInt32 = 254
+    public static let local: UInt32 = 255
+}
+
+/// Well-known `rtm_protocol` values.
+public enum RouteProtocol {
+    public static let kernel: UInt8 = 2
+    public static let boot: UInt8 = 3
+    public static let `static`: UInt8 = 4
+    /// Linx's default ownership tag, ASCII 'L'.
+    public static let linx: UInt8 = 76
+}
+
+/// A route as the kernel stores it.
+///
+/// Identity is what the kernel indexes a route by (``Key``): family, table,
+/// destination prefix, tos and metric. The gateway and device are the value:
+/// a changed gateway is a replace of the same route, while a changed metric is
+/// a different route altogether.
+public struct Route: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// The kernel's route key.
+    public struct Key: Sendable, Hashable, Comparable, Codable {
+        public var table: UInt32
+        public var destination: IPPrefix
+        public var tos: UInt8
+        public var metric: UInt32
+
+        public init(table: UInt32, destination: IPPrefix, tos: UInt8, metric: UInt32) {
+            self.table = table
+            self.destination = destination
+            self.tos = tos
+            self.metric = metric
+        }
+
+        public var family: AddressFamily { destination.family }
+
+        public static func < (a: Key, b: Key) -> Bool {
+            (a.destination.family, a.table, a.destination, a.tos, a.metric)
+                < (b.destination.family, b.table, b.destination, b.tos, b.metric)
+        }
+    }
+
+    public var table: UInt32
+    public var destination: IPPrefix
+    public var tos: UInt8
+    /// RTA_PRIORITY. IPv6 stores 0 as 1024, see ``normalizedMetric(_:family:)``.
+    public var metric: UInt32
+    public var gateway: IPAddress?
+    /// The output interface; nil lets the kernel resolve it from the gateway.
+    public var ifindex: Int32?
+    /// `rtm_protocol`: the ownership tag.
+    public var proto: UInt8
+    /// `rtm_scope`: 0 universe, 253 link, 254 host.
+    public var scope: UInt8
+    public var type: RouteType
+    /// Interface name, filled in by reconcilers for reports; not identity.
+    public var interfaceName: String?
+
+    public init(
+        destination: IPPrefix, gateway: IPAddress? = nil, ifindex: Int32? = nil,
+        table: UInt32 = RouteTable.main, metric: UInt32 = 0, tos: UInt8 = 0,
+        proto: UInt8 = RouteProtocol.linx, scope: UInt8 = 0, type: RouteType = .unicast,
+        interfaceName: String? = nil
+    ) {
+        self.destination = destination
+        self.gateway = gateway
+        self.ifindex = ifindex
+        self.table = table
+        self.metric = Route.normalizedMetric(metric, family: destination.family)
+        self.tos = tos
+        self.proto = proto
+        self.scope = scope
+        self.type = type
+        self.interfaceName = interfaceName
+    }
+
+    /// The kernel stores an IPv6 route's metric 0 as 1024.
+    public static func normalizedMetric(_ metric: UInt32, family: AddressFamily) -> UInt32 {
+        family == .ipv6 && metric == 0 ? 1024 : metric
+    }
+
+    public var family: AddressFamily { destination.family }
+    public var key: Key { Key(table: table, destination: destination, tos: tos, metric: metric) }
+
+    public var description: String {
+        var text = destination.length == 0 ? "route default" : "route \(destination)"
+        if destination.length == 0 && family == .ipv6 { text += " (ipv6)" }
+        if let gateway { text += " via \(gateway)" }
+        if let interfaceName { text += " dev \(interfaceName)" } else if let ifindex { text += " dev #\(ifindex)" }
+        if table != RouteTable.main { text += " table \(table)" }
+        if metric != 0 { text += " metric \(metric)" }
+        if tos != 0 { text += " tos \(tos)" }
+        return text + " proto \(proto)"
+    }
+}
