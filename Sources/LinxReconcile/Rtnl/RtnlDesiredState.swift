@@ -1,0 +1,118 @@
+/// The addresses and routes a namespace should have, authored by interface
+/// name.
+///
+/// Written in code with the builder:
+///
+/// ```swift
+/// let desired = RtnlDesiredState {
+///     .address("10.0.0.2/24", on: "eth0")
+///     .route(to: "10.50.0.0/24", via: "10.0.0.1", table: 100, metric: 50)
+///     .defaultRoute(via: "10.0.0.1")
+/// }
+/// ```
+///
+/// or decoded from JSON/YAML as
+/// `{"addresses": [{"interface": "eth0", "address": "10.0.0.2/24"}],
+///   "routes": [{"destination": "default", "gateway": "10.0.0.1"}]}`.
+///
+/// Nothing is parsed when the value is built: ``RtnlReconciler`` validates the
+/// whole state at the start of every pass and rejects it, naming the entry,
+/// before anything is applied.
+public struct RtnlDesiredState: Sendable, Hashable, Codable {
+    /// Addresses, in the order written.
+    public var addresses: [RtnlAddressEntry]
+    /// Routes, in the order written.
+    public var routes: [RtnlRouteEntry]
+
+    /// A desired state from explicit lists.
+    public init(addresses: [RtnlAddressEntry] = [], routes: [RtnlRouteEntry] = []) {
+        self.addresses = addresses
+        self.routes = routes
+    }
+
+    /// A desired state from a builder block of ``Entry`` values.
+    public init(@RtnlDesiredStateBuilder _ entries: () -> [Entry]) {
+        self.init()
+        for entry in entries() { append(entry) }
+    }
+
+    /// The state that owns nothing: reconciling to it deletes everything
+    /// this reconciler owns, and nothing else.
+    public static let empty = RtnlDesiredState()
+
+    /// Adds one entry at the end of its list.
+    public mutating func append(_ entry: Entry) {
+        switch entry {
+        case .address(let address): addresses.append(address)
+        case .route(let route): routes.append(route)
+        }
+    }
+
+    /// True when the state holds no address and no route.
+    public var isEmpty: Bool { addresses.isEmpty && routes.isEmpty }
+
+    private enum CodingKeys: String, CodingKey { case addresses, routes }
+
+    /// Decodes `addresses` and `routes`, each optional (missing means none).
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        addresses = try container.decodeIfPresent([RtnlAddressEntry].self, forKey: .addresses) ?? []
+        routes = try container.decodeIfPresent([RtnlRouteEntry].self, forKey: .routes) ?? []
+    }
+}
+
+extension RtnlDesiredState {
+    /// One line of a desired state, as the builder takes it.
+    public enum Entry: Sendable, Hashable {
+        /// An address on an interface.
+        case address(RtnlAddressEntry)
+        /// A route.
+        case route(RtnlRouteEntry)
+
+        /// `cidr` (`10.0.0.2/24`) on the interface named `interface`.
+        public static func address(_ cidr: String, on interface: String) -> Entry {
+            .address(RtnlAddressEntry(interface: interface, address: cidr))
+        }
+
+        /// A route to `destination` (`10.50.0.0/24`, or `default`) via a
+        /// gateway and/or out of an interface.
+        public static func route(
+            to destination: String, via gateway: String? = nil, dev interface: String? = nil,
+            table: UInt32? = nil, metric: UInt32? = nil
+        ) -> Entry {
+            .route(RtnlRouteEntry(
+                destination: destination, gateway: gateway, interface: interface,
+                table: table, metric: metric))
+        }
+
+        /// The default route via `gateway`; its family is the gateway's.
+        public static func defaultRoute(
+            via gateway: String, dev interface: String? = nil,
+            table: UInt32? = nil, metric: UInt32? = nil
+        ) -> Entry {
+            route(to: "default", via: gateway, dev: interface, table: table, metric: metric)
+        }
+    }
+}
+
+/// Builds the entries of an ``RtnlDesiredState`` from a block: one entry a
+/// line, with `if`, `if`/`else`, `for` and nested arrays.
+@resultBuilder
+public enum RtnlDesiredStateBuilder {
+    /// One entry.
+    public static func buildExpression(_ entry: RtnlDesiredState.Entry) -> [RtnlDesiredState.Entry] { [entry] }
+    /// Several entries at once.
+    public static func buildExpression(_ entries: [RtnlDesiredState.Entry]) -> [RtnlDesiredState.Entry] { entries }
+    /// Concatenates the lines of a block.
+    public static func buildBlock(_ parts: [RtnlDesiredState.Entry]...) -> [RtnlDesiredState.Entry] { parts.flatMap { $0 } }
+    /// An `if` without `else`.
+    public static func buildOptional(_ part: [RtnlDesiredState.Entry]?) -> [RtnlDesiredState.Entry] { part ?? [] }
+    /// The `if` branch.
+    public static func buildEither(first part: [RtnlDesiredState.Entry]) -> [RtnlDesiredState.Entry] { part }
+    /// The `else` branch.
+    public static func buildEither(second part: [RtnlDesiredState.Entry]) -> [RtnlDesiredState.Entry] { part }
+    /// A `for` loop.
+    public static func buildArray(_ parts: [[RtnlDesiredState.Entry]]) -> [RtnlDesiredState.Entry] { parts.flatMap { $0 } }
+    /// `#available` branches.
+    public static func buildLimitedAvailability(_ part: [RtnlDesiredState.Entry]) -> [RtnlDesiredState.Entry] { part }
+}
