@@ -1,15 +1,19 @@
 /// The addresses and routes a namespace should have, authored by interface
 /// name.
 ///
-/// Written in code with the builder:
+/// Written in code as a list of entries:
 ///
 /// ```swift
-/// let desired = RtnlDesiredState {
-///     .address("10.0.0.2/24", on: "eth0")
-///     .route(to: "10.50.0.0/24", via: "10.0.0.1", table: 100, metric: 50)
-///     .defaultRoute(via: "10.0.0.1")
-/// }
+/// let desired: RtnlDesiredState = [
+///     .address("10.0.0.2/24", on: "eth0"),
+///     .route(to: "10.50.0.0/24", via: "10.0.0.1", table: 100, metric: 50),
+///     .defaultRoute(via: "10.0.0.1"),
+/// ]
 /// ```
+///
+/// (A list rather than a result builder: Swift reads a line that starts with
+/// `.` as a member of the line before, so a builder of `.address(...)` lines
+/// cannot parse.)
 ///
 /// or decoded from JSON/YAML as
 /// `{"addresses": [{"interface": "eth0", "address": "10.0.0.2/24"}],
@@ -18,7 +22,7 @@
 /// Nothing is parsed when the value is built: ``RtnlReconciler`` validates the
 /// whole state at the start of every pass and rejects it, naming the entry,
 /// before anything is applied.
-public struct RtnlDesiredState: Sendable, Hashable, Codable {
+public struct RtnlDesiredState: Sendable, Hashable, Codable, ExpressibleByArrayLiteral {
     /// Addresses, in the order written.
     public var addresses: [RtnlAddressEntry]
     /// Routes, in the order written.
@@ -30,15 +34,20 @@ public struct RtnlDesiredState: Sendable, Hashable, Codable {
         self.routes = routes
     }
 
-    /// A desired state from a builder block of ``Entry`` values.
-    public init(@RtnlDesiredStateBuilder _ entries: () -> [Entry]) {
-        self.init()
-        for entry in entries() { append(entry) }
+    /// A desired state from entries, addresses and routes in any mix.
+    public init(_ entries: [Entry]) {
+        self.init(addresses: [], routes: [])
+        for entry in entries { append(entry) }
+    }
+
+    /// A desired state from a list literal of entries.
+    public init(arrayLiteral entries: Entry...) {
+        self.init(entries)
     }
 
     /// The state that owns nothing: reconciling to it deletes everything
     /// this reconciler owns, and nothing else.
-    public static let empty = RtnlDesiredState()
+    public static let empty = RtnlDesiredState(addresses: [], routes: [])
 
     /// Adds one entry at the end of its list.
     public mutating func append(_ entry: Entry) {
@@ -62,7 +71,7 @@ public struct RtnlDesiredState: Sendable, Hashable, Codable {
 }
 
 extension RtnlDesiredState {
-    /// One line of a desired state, as the builder takes it.
+    /// One entry of a desired state, as a list literal takes it.
     public enum Entry: Sendable, Hashable {
         /// An address on an interface.
         case address(RtnlAddressEntry)
@@ -93,26 +102,4 @@ extension RtnlDesiredState {
             route(to: "default", via: gateway, dev: interface, table: table, metric: metric)
         }
     }
-}
-
-/// Builds the entries of an ``RtnlDesiredState`` from a block: one entry a
-/// line, with `if`, `if`/`else`, `for` and nested arrays.
-@resultBuilder
-public enum RtnlDesiredStateBuilder {
-    /// One entry.
-    public static func buildExpression(_ entry: RtnlDesiredState.Entry) -> [RtnlDesiredState.Entry] { [entry] }
-    /// Several entries at once.
-    public static func buildExpression(_ entries: [RtnlDesiredState.Entry]) -> [RtnlDesiredState.Entry] { entries }
-    /// Concatenates the lines of a block.
-    public static func buildBlock(_ parts: [RtnlDesiredState.Entry]...) -> [RtnlDesiredState.Entry] { parts.flatMap { $0 } }
-    /// An `if` without `else`.
-    public static func buildOptional(_ part: [RtnlDesiredState.Entry]?) -> [RtnlDesiredState.Entry] { part ?? [] }
-    /// The `if` branch.
-    public static func buildEither(first part: [RtnlDesiredState.Entry]) -> [RtnlDesiredState.Entry] { part }
-    /// The `else` branch.
-    public static func buildEither(second part: [RtnlDesiredState.Entry]) -> [RtnlDesiredState.Entry] { part }
-    /// A `for` loop.
-    public static func buildArray(_ parts: [[RtnlDesiredState.Entry]]) -> [RtnlDesiredState.Entry] { parts.flatMap { $0 } }
-    /// `#available` branches.
-    public static func buildLimitedAvailability(_ part: [RtnlDesiredState.Entry]) -> [RtnlDesiredState.Entry] { part }
 }
