@@ -24,6 +24,15 @@
 ///   would take over something we cannot prove is ours. The pass does not
 ///   converge until its owner removes it.
 ///
+/// Deleting an owned IPv4 address that shares its subnet with a foreign
+/// address is refused by the reconciler itself (EBUSY in `failed`): the
+/// kernel would delete the foreign secondaries with a primary, and a dump
+/// does not say which one is primary.
+///
+/// Removing an address also removes what the kernel hangs on it, such as
+/// routes (foreign ones included) whose gateway only it made reachable:
+/// that is the kernel's consequence of a removal the desired state asked for.
+///
 /// Any other refusal stops the pass: it is in `failed`, the ops after it are
 /// `pending`, and the next pass re-plans from a fresh observation. An
 /// interface that vanishes between observe and apply is such a refusal
@@ -117,8 +126,44 @@ public struct RtnlReconciler: Sendable {
         for op in addressOps where !op.isDelete { ops.append(op.rtnlMapped(RtnlObject.address)) }
         for op in routeOps where !op.isDelete { ops.append(op.rtnlMapped(RtnlObject.route)) }
         for op in routeOps where op.isDelete { ops.append(op.rtnlMapped(RtnlObject.route)) }
-        for op in addressOps where op.isDelete { ops.append(op.rtnlMapped(RtnlObject.address)) }
-        return RtnlPlan(ops: ops, observed: observed, desired: desired, ownedAddresses: owned)
+        let refused = refusedDeletes(addressOps, observed: observed.addresses, owned: owned)
+        let addressDeletes = addressOps.lazy.filter(\.isDelete).map { $0.rtnlMapped(RtnlObject.address) }
+        // Deletes refused at plan time go last, so they hold nothing else up.
+        ops.append(contentsOf: addressDeletes.filter { refused[$0] == nil })
+        ops.append(contentsOf: addressDeletes.filter { refused[$0] != nil })
+        var plan = RtnlPlan(ops: ops, observed: observed, desired: desired, ownedAddresses: owned)
+        plan.refused = refused
+        return plan
+    }
+
+    /// IPv4 deletes that could take foreign addresses with them.
+    ///
+    /// With `promote_secondaries` off (the default), deleting the primary
+    /// IPv4 address of a subnet deletes every secondary address of that
+    /// subnet on the link. A dump does not say which address is primary, so
+    /// an owned address that shares its subnet (same link, same prefix
+    /// length) with any address we do not own is not deleted: the op fails
+    /// with EBUSY and the pass reports it, until the foreign address is gone.
+    static func refusedDeletes(
+        _ ops: [ReconcileOp<InterfaceAddress>], observed: [InterfaceAddress], owned: Set<InterfaceAddress.Key>
+    ) -> [ReconcileOp<RtnlObject>: KernelError] {
+        var refused: [ReconcileOp<RtnlObject>: KernelError] = [:]
+        for op in ops {
+            guard case .delete(let doomed) = op, doomed.family == .ipv4 else { continue }
+            let subnet = doomed.address.masked(to: doomed.prefixLength)
+            let neighbours = observed.filter { other in
+                other.ifindex == doomed.ifindex && other.family == .ipv4 && other.prefixLength == doomed.prefixLength
+                    && other.key != doomed.key && !owned.contains(other.key)
+                    && other.address.masked(to: other.prefixLength) == subnet
+            }
+            guard !neighbours.isEmpty else { continue }
+            let names = neighbours.map { "\($0.address)/\($0.prefixLength)" }.joined(separator: ", ")
+            refused[op.rtnlMapped(RtnlObject.address)] = KernelError(
+                .resourceBusy,
+                "not deleted: it shares its subnet with foreign address \(names), which the kernel would delete "
+                    + "with it if it is the primary (promote_secondaries off)")
+        }
+        return refused
     }
 
     /// Runs one pass: observe, validate, diff, apply (fail-fast, one batch),
@@ -141,7 +186,7 @@ public struct RtnlReconciler: Sendable {
     public func apply(
         _ plan: RtnlPlan, in scope: NetnsScope, options: RtnlOptions = .default
     ) async -> ReconcileReport<RtnlObject, RtnlLastApplied> {
-        let outcome = await RtnlApplier(backend: backend, scope: scope, options: options).run(plan.ops)
+        let outcome = await RtnlApplier(backend: backend, scope: scope, options: options).run(plan.ops, refused: plan.refused)
         return ReconcileReport(
             applied: outcome.applied, failed: outcome.failed, pending: outcome.pending,
             lastApplied: Self.ownership(after: plan, applied: outcome.applied),
