@@ -7,7 +7,7 @@ struct Linx: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "linx",
         abstract: "Keep Linux kernel state converged on a declared desired state.",
-        subcommands: [Version.self]
+        subcommands: [ConformanceCommand.self, FuzzCommand.self, Version.self]
     )
 }
 

@@ -1,0 +1,178 @@
+/// A desired state checked and resolved against one link list: the exact
+/// addresses and routes the kernel should hold, indices filled in.
+public struct RtnlResolvedState: Sendable, Hashable {
+    /// Desired addresses, duplicates removed, in the order written.
+    public var addresses: [InterfaceAddress]
+    /// Desired routes, tagged with the ownership protocol, duplicates removed.
+    public var routes: [Route]
+
+    /// A resolved state.
+    public init(addresses: [InterfaceAddress], routes: [Route]) {
+        self.addresses = addresses
+        self.routes = routes
+    }
+}
+
+/// Turns an ``RtnlDesiredState`` into kernel objects, refusing anything the
+/// kernel would refuse or silently change, so a pass never applies half of
+/// an invalid state. Every error names the entry as written and its position.
+public enum RtnlNormalizer {
+    /// Validates and resolves `desired`.
+    ///
+    /// - Parameters:
+    ///   - links: the namespace's links, observed in this pass (names are
+    ///     resolved against them, never against a stale list).
+    ///   - options: the ownership tags stamped on what will be created.
+    /// - Throws: ``ReconcileError/invalidDesired(entry:reason:)`` for an
+    ///   unknown interface, an unparseable address, a family mismatch, host
+    ///   bits in a route destination, a prefix length out of range, or the
+    ///   same identity written twice with different values.
+    public static func resolve(
+        _ desired: RtnlDesiredState, links: [Link], options: RtnlOptions = .default
+    ) throws(ReconcileError) -> RtnlResolvedState {
+        var indices: [String: Int32] = [:]
+        indices.reserveCapacity(links.count)
+        for link in links { indices[link.name] = link.index }
+        return RtnlResolvedState(
+            addresses: try addresses(desired.addresses, indices: indices, options: options),
+            routes: try routes(desired.routes, indices: indices, options: options))
+    }
+
+    private static func addresses(
+        _ entries: [RtnlAddressEntry], indices: [String: Int32], options: RtnlOptions
+    ) throws(ReconcileError) -> [InterfaceAddress] {
+        var result: [InterfaceAddress] = []
+        result.reserveCapacity(entries.count)
+        var seen = Set<InterfaceAddress.Key>()
+        // IPv6 indexes an address by interface and address alone: the same
+        // address twice with different prefixes is one identity, two values.
+        var ipv6: [V6Identity: Int] = [:]
+        for (position, entry) in entries.enumerated() {
+            let name = "addresses[\(position)] (\(entry))"
+            let (address, length) = try parseAddress(entry.address, entry: name)
+            guard let ifindex = indices[entry.interface] else {
+                throw .invalidDesired(entry: name, reason: "no interface named \"\(entry.interface)\" in the namespace")
+            }
+            let item = InterfaceAddress(
+                ifindex: ifindex, address: address, prefixLength: length,
+                proto: options.addressProtocol, interfaceName: entry.interface)
+            guard seen.insert(item.key).inserted else { continue }
+            if address.family == .ipv6 {
+                let identity = V6Identity(ifindex: ifindex, address: address)
+                if let earlier = ipv6[identity] {
+                    throw .invalidDesired(
+                        entry: name,
+                        reason: "\(address) is already on \(entry.interface) with another prefix length in "
+                            + "addresses[\(earlier)] (\(entries[earlier]))")
+                }
+                ipv6[identity] = position
+            }
+            result.append(item)
+        }
+        return result
+    }
+
+    private struct V6Identity: Hashable {
+        var ifindex: Int32
+        var address: IPAddress
+    }
+
+    private static func parseAddress(_ text: String, entry: String) throws(ReconcileError) -> (IPAddress, Int) {
+        let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
+        let address: IPAddress
+        do {
+            address = try IPAddress(String(parts[0]))
+        } catch {
+            throw .invalidDesired(entry: entry, reason: error.description)
+        }
+        guard parts.count == 2 else { return (address, address.family.bitWidth) }
+        guard let length = Int(parts[1]) else {
+            throw .invalidDesired(entry: entry, reason: "prefix length \"\(parts[1])\" is not a number")
+        }
+        guard (0...address.family.bitWidth).contains(length) else {
+            throw .invalidDesired(
+                entry: entry,
+                reason: "prefix length \(length) is out of range for \(address.family) (0...\(address.family.bitWidth))")
+        }
+        return (address, length)
+    }
+
+    private static func routes(
+        _ entries: [RtnlRouteEntry], indices: [String: Int32], options: RtnlOptions
+    ) throws(ReconcileError) -> [Route] {
+        var result: [Route] = []
+        result.reserveCapacity(entries.count)
+        var byKey: [Route.Key: (position: Int, route: Route)] = [:]
+        byKey.reserveCapacity(entries.count)
+        for (position, entry) in entries.enumerated() {
+            let name = "routes[\(position)] (\(entry))"
+            let route = try route(entry, name: name, indices: indices, options: options)
+            if let earlier = byKey[route.key] {
+                if earlier.route == route { continue }
+                throw .invalidDesired(
+                    entry: name,
+                    reason: "same route (table, destination, metric) as routes[\(earlier.position)] "
+                        + "(\(entries[earlier.position])) with a different next hop")
+            }
+            byKey[route.key] = (position, route)
+            result.append(route)
+        }
+        return result
+    }
+
+    private static func route(
+        _ entry: RtnlRouteEntry, name: String, indices: [String: Int32], options: RtnlOptions
+    ) throws(ReconcileError) -> Route {
+        var gateway: IPAddress?
+        if let text = entry.gateway {
+            do {
+                gateway = try IPAddress(text)
+            } catch {
+                throw .invalidDesired(entry: name, reason: "gateway \(error.description)")
+            }
+            if gateway!.isUnspecified {
+                throw .invalidDesired(entry: name, reason: "gateway \(text) is the unspecified address")
+            }
+        }
+        let destination: IPPrefix
+        if entry.destination == "default" {
+            guard let gateway else {
+                throw .invalidDesired(
+                    entry: name,
+                    reason: "\"default\" takes its family from the gateway; without one write 0.0.0.0/0 or ::/0")
+            }
+            destination = .any(gateway.family)
+        } else {
+            do {
+                destination = try IPPrefix(entry.destination)
+            } catch {
+                throw .invalidDesired(entry: name, reason: "destination \(error.description)")
+            }
+        }
+        if let gateway, gateway.family != destination.family {
+            throw .invalidDesired(
+                entry: name,
+                reason: "gateway \(gateway) is \(gateway.family) but destination \(destination) is \(destination.family)")
+        }
+        var ifindex: Int32?
+        if let interface = entry.interface {
+            guard let index = indices[interface] else {
+                throw .invalidDesired(entry: name, reason: "no interface named \"\(interface)\" in the namespace")
+            }
+            ifindex = index
+        }
+        if gateway == nil && ifindex == nil {
+            throw .invalidDesired(entry: name, reason: "a route needs a gateway, an interface, or both")
+        }
+        if entry.table == 0 {
+            throw .invalidDesired(entry: name, reason: "table 0 is unspecified; the main table is 254")
+        }
+        return Route(
+            destination: destination, gateway: gateway, ifindex: ifindex,
+            table: entry.table ?? RouteTable.main, metric: entry.metric ?? 0,
+            proto: options.routeProtocol,
+            // The kernel gives a route without a next hop link scope.
+            scope: gateway == nil ? 253 : 0,
+            interfaceName: entry.interface)
+    }
+}

@@ -1,0 +1,22 @@
+/// What one rtnl pass would do, computed from one observation: the ops in
+/// apply order, plus what the pass needs to record ownership afterwards.
+///
+/// Obtained from ``RtnlReconciler/plan(in:desired:lastApplied:options:)``
+/// (for `linx plan`, or a custom apply strategy); ``RtnlReconciler/reconcile(in:desired:lastApplied:options:)``
+/// applies exactly this.
+public struct RtnlPlan: Sendable {
+    /// The ops in apply order: address creates, route creates and updates,
+    /// route deletes, address deletes. Address creates come first so that
+    /// gateways are reachable; route deletes come before address deletes so
+    /// the kernel's own flush never races ours.
+    public var ops: [ReconcileOp<RtnlObject>]
+    /// The observation the plan was made from.
+    public var observed: RtnlObserved
+    /// The desired state, resolved against ``observed``'s links.
+    public var desired: RtnlResolvedState
+    /// The addresses owned going into the pass, by index.
+    public var ownedAddresses: Set<InterfaceAddress.Key>
+
+    /// True when the namespace already is in the desired state.
+    public var isEmpty: Bool { ops.isEmpty }
+}

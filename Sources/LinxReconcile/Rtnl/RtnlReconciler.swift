@@ -1,0 +1,186 @@
+/// Single-shot declarative reconciliation of addresses and routes in one
+/// network namespace: observe once, diff, apply the minimal change in one
+/// ordered, fail-fast batch.
+///
+/// It holds no state between passes: the caller threads ``RtnlLastApplied``
+/// from each report into the next pass (or lets a `ReconcileLoop` do it).
+/// Links are only read, to resolve names; creating interfaces is the
+/// consumer's business.
+///
+/// Ownership: routes two-way by `rtm_protocol` (``RtnlOptions/routeProtocol``,
+/// default 76); addresses three-way by ``RtnlLastApplied`` (or two-way by
+/// IFA_PROTO when ``RtnlOptions/addressProtocol`` is set). Nothing else is
+/// ever updated or deleted, including when the desired state is emptied.
+///
+/// Kernel answers that mean the object already is as wanted are counted as
+/// applied and do not fail the pass:
+/// - EEXIST adding an address: the very address (same interface, address,
+///   prefix) is there;
+/// - ESRCH deleting a route, EADDRNOTAVAIL deleting an address: it is gone;
+/// - EEXIST adding a route, *only* when a re-read shows a route of ours with
+///   that key and the wanted next hop (a concurrent writer using our tag).
+///   When the key is held by a foreign route (another protocol), the create
+///   fails with EEXIST and the foreign route is left alone: replacing it
+///   would take over something we cannot prove is ours. The pass does not
+///   converge until its owner removes it.
+///
+/// Any other refusal stops the pass: it is in `failed`, the ops after it are
+/// `pending`, and the next pass re-plans from a fresh observation. An
+/// interface that vanishes between observe and apply is such a refusal
+/// (ENODEV), never a crash.
+public struct RtnlReconciler: Sendable {
+    /// The kernel this reconciler acts on.
+    public let backend: any RtnlBackend
+
+    /// A reconciler acting on `backend` (the simulated or the real kernel).
+    public init(backend: any RtnlBackend) {
+        self.backend = backend
+    }
+
+    /// Observes `scope` the way a pass does: one dump each of links,
+    /// addresses, and routes tagged ``RtnlOptions/routeProtocol`` (the kernel
+    /// filters them), interrupted dumps retried.
+    ///
+    /// - Throws: ``ReconcileError/scopeUnavailable(scope:reason:)`` when the
+    ///   namespace does not exist, ``ReconcileError/observeFailed(resource:error:)``
+    ///   when a dump fails.
+    public func observe(in scope: NetnsScope, options: RtnlOptions = .default) async throws(ReconcileError) -> RtnlObserved {
+        let links = try await dump("links", scope) { () async throws(KernelError) in
+            try await backend.links(in: scope)
+        }
+        var addresses = try await dump("addresses", scope) { () async throws(KernelError) in
+            try await backend.addresses(in: scope)
+        }
+        let filter = RouteFilter(proto: options.routeProtocol)
+        var routes = try await dump("routes", scope) { () async throws(KernelError) in
+            try await backend.routes(in: scope, matching: filter)
+        }
+        var names: [Int32: String] = [:]
+        names.reserveCapacity(links.count)
+        for link in links { names[link.index] = link.name }
+        for i in addresses.indices { addresses[i].interfaceName = names[addresses[i].ifindex] }
+        for i in routes.indices {
+            if let index = routes[i].ifindex { routes[i].interfaceName = names[index] }
+        }
+        return RtnlObserved(links: links, addresses: addresses, routes: routes)
+    }
+
+    private func dump<T>(
+        _ resource: String, _ scope: NetnsScope, _ body: () async throws(KernelError) -> T
+    ) async throws(ReconcileError) -> T {
+        do {
+            return try await retryingInterruptedDumps(body)
+        } catch where error.errno == .noSuchFileOrDirectory {
+            throw .scopeUnavailable(scope: scope.description, reason: "the network namespace does not exist (\(error))")
+        } catch {
+            throw .observeFailed(resource: resource, error: error)
+        }
+    }
+
+    /// Observes `scope` and computes the ops a pass would apply, without
+    /// applying anything.
+    ///
+    /// - Throws: ``ReconcileError/invalidDesired(entry:reason:)`` naming the
+    ///   first invalid entry (see ``RtnlNormalizer``), or an observe error.
+    public func plan(
+        in scope: NetnsScope, desired: RtnlDesiredState,
+        lastApplied: RtnlLastApplied = .empty, options: RtnlOptions = .default
+    ) async throws(ReconcileError) -> RtnlPlan {
+        try options.validate()
+        let observed = try await observe(in: scope, options: options)
+        let resolved = try RtnlNormalizer.resolve(desired, links: observed.links, options: options)
+        return Self.plan(observed: observed, desired: resolved, lastApplied: lastApplied, options: options)
+    }
+
+    /// The pure planning step: diffs a resolved desired state against an
+    /// observation.
+    public static func plan(
+        observed: RtnlObserved, desired: RtnlResolvedState,
+        lastApplied: RtnlLastApplied, options: RtnlOptions = .default
+    ) -> RtnlPlan {
+        var indices: [String: Int32] = [:]
+        indices.reserveCapacity(observed.links.count)
+        for link in observed.links { indices[link.name] = link.index }
+        var owned = Set<InterfaceAddress.Key>()
+        for key in lastApplied.addresses {
+            guard let index = indices[key.interface] else { continue }
+            owned.insert(.init(ifindex: index, address: key.address, prefixLength: key.prefixLength))
+        }
+        if let tag = options.addressProtocol {
+            for address in observed.addresses where address.proto == tag { owned.insert(address.key) }
+        }
+        let addressOps = RtnlDiff.addresses(desired: desired.addresses, observed: observed.addresses, owned: owned)
+        let routeOps = RtnlDiff.routes(desired: desired.routes, observed: observed.routes, protocol: options.routeProtocol)
+
+        var ops: [ReconcileOp<RtnlObject>] = []
+        ops.reserveCapacity(addressOps.count + routeOps.count)
+        for op in addressOps where !op.isDelete { ops.append(op.rtnlMapped(RtnlObject.address)) }
+        for op in routeOps where !op.isDelete { ops.append(op.rtnlMapped(RtnlObject.route)) }
+        for op in routeOps where op.isDelete { ops.append(op.rtnlMapped(RtnlObject.route)) }
+        for op in addressOps where op.isDelete { ops.append(op.rtnlMapped(RtnlObject.address)) }
+        return RtnlPlan(ops: ops, observed: observed, desired: desired, ownedAddresses: owned)
+    }
+
+    /// Runs one pass: observe, validate, diff, apply (fail-fast, one batch),
+    /// and returns the report with the ownership record for the next pass.
+    ///
+    /// - Throws: ``ReconcileError`` only when the pass could not run at all
+    ///   (invalid desired state, missing namespace, a failed dump); nothing
+    ///   was applied then. Kernel refusals of individual ops are in the
+    ///   report.
+    public func reconcile(
+        in scope: NetnsScope, desired: RtnlDesiredState,
+        lastApplied: RtnlLastApplied = .empty, options: RtnlOptions = .default
+    ) async throws(ReconcileError) -> ReconcileReport<RtnlObject, RtnlLastApplied> {
+        let plan = try await plan(in: scope, desired: desired, lastApplied: lastApplied, options: options)
+        return await apply(plan, in: scope, options: options)
+    }
+
+    /// Applies a plan made by ``plan(in:desired:lastApplied:options:)``:
+    /// all its ops in one fail-fast batch.
+    public func apply(
+        _ plan: RtnlPlan, in scope: NetnsScope, options: RtnlOptions = .default
+    ) async -> ReconcileReport<RtnlObject, RtnlLastApplied> {
+        let outcome = await RtnlApplier(backend: backend, scope: scope, options: options).run(plan.ops)
+        return ReconcileReport(
+            applied: outcome.applied, failed: outcome.failed, pending: outcome.pending,
+            lastApplied: Self.ownership(after: plan, applied: outcome.applied),
+            strategy: .failFast)
+    }
+
+    /// The addresses owned after a pass: those desired and now present, and
+    /// those owned whose removal did not happen (so the next pass retries it).
+    static func ownership(after plan: RtnlPlan, applied: [ReconcileOp<RtnlObject>]) -> RtnlLastApplied {
+        var present = Set<InterfaceAddress.Key>()
+        present.reserveCapacity(plan.observed.addresses.count)
+        for address in plan.observed.addresses { present.insert(address.key) }
+        for op in applied {
+            guard case .address(let address) = op.item else { continue }
+            if op.isDelete { present.remove(address.key) } else { present.insert(address.key) }
+        }
+        var names: [Int32: String] = [:]
+        for link in plan.observed.links { names[link.index] = link.name }
+        var owned = Set<RtnlLastApplied.AddressKey>()
+        func record(_ key: InterfaceAddress.Key) {
+            guard present.contains(key), let name = names[key.ifindex] else { return }
+            owned.insert(.init(interface: name, address: key.address, prefixLength: key.prefixLength))
+        }
+        for address in plan.desired.addresses { record(address.key) }
+        for key in plan.ownedAddresses { record(key) }
+        // An owned key that is desired was recorded above; one that is not
+        // desired stays only while still present (its delete failed or was
+        // not reached).
+        return RtnlLastApplied(addresses: owned)
+    }
+}
+
+extension ReconcileOp {
+    /// The same op over another item type (address or route into ``RtnlObject``).
+    func rtnlMapped<T>(_ transform: (Item) -> T) -> ReconcileOp<T> {
+        switch self {
+        case .create(let item): .create(transform(item))
+        case .update(let item, let previous): .update(transform(item), previous: transform(previous))
+        case .delete(let item): .delete(transform(item))
+        }
+    }
+}

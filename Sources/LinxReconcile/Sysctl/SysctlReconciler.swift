@@ -1,0 +1,195 @@
+/// Single-shot declarative reconciliation of sysctls in one network
+/// namespace: read the desired and owned keys, write what differs, release
+/// what is no longer desired.
+///
+/// Ownership is three-way (``SysctlLastApplied``): a key is only ever
+/// written back on release if this reconciler owned it. Keys are
+/// independent, so a pass is best-effort: every op is attempted, failures
+/// are collected, nothing is pending.
+///
+/// Invalid desired states are refused before anything is written: a key
+/// that is malformed or escapes /proc/sys, a key that does not exist in the
+/// scope, the same key written twice with different values, and a key
+/// outside `net.` when the scope is not the current netns (it would change
+/// the whole host) unless ``SysctlOptions/allowHostWideKeys`` is set.
+public struct SysctlReconciler: Sendable {
+    /// The kernel this reconciler acts on.
+    public let backend: any SysctlBackend
+
+    /// A reconciler acting on `backend`.
+    public init(backend: any SysctlBackend) {
+        self.backend = backend
+    }
+
+    /// Parses and checks `desired` without touching the kernel: key -> text
+    /// to write. Errors name the key as written.
+    public static func validate(
+        _ desired: SysctlDesiredState, scope: NetnsScope, options: SysctlOptions = .default
+    ) throws(ReconcileError) -> [SysctlKey: String] {
+        var result: [SysctlKey: (text: String, value: SysctlValue)] = [:]
+        // Sorted, so that the same invalid state always names the same entry.
+        for (text, value) in desired.values.sorted(by: { $0.key < $1.key }) {
+            let key: SysctlKey
+            do {
+                key = try SysctlKey(text)
+            } catch {
+                throw .invalidDesired(entry: "sysctl \"\(text)\"", reason: error.reason)
+            }
+            if !key.isNetworkNamespaced && scope != .current && !options.allowHostWideKeys {
+                throw .invalidDesired(
+                    entry: "sysctl \(text)",
+                    reason: "\(key) is not isolated by network namespaces: writing it from \(scope) "
+                        + "would change the whole host (set allowHostWideKeys to allow it)")
+            }
+            if let earlier = result[key] {
+                if SysctlValue.normalized(earlier.value.text) == SysctlValue.normalized(value.text) { continue }
+                throw .invalidDesired(
+                    entry: "sysctl \(text)",
+                    reason: "the same key as \(earlier.text) with a different value (\(value) vs \(earlier.value))")
+            }
+            result[key] = (text, value)
+        }
+        return result.mapValues(\.value.text)
+    }
+
+    /// Reads the keys a pass involves and computes its ops, writing nothing.
+    ///
+    /// - Throws: ``ReconcileError/invalidDesired(entry:reason:)`` (see
+    ///   ``validate(_:scope:options:)``, plus a desired key that does not
+    ///   exist), ``ReconcileError/scopeUnavailable(scope:reason:)`` when the
+    ///   namespace is gone, ``ReconcileError/observeFailed(resource:error:)``
+    ///   when a key cannot be read.
+    public func plan(
+        in scope: NetnsScope, desired: SysctlDesiredState,
+        lastApplied: SysctlLastApplied = .empty, options: SysctlOptions = .default
+    ) async throws(ReconcileError) -> SysctlPlan {
+        let wanted = try Self.validate(desired, scope: scope, options: options)
+        var observed: [SysctlKey: String] = [:]
+        for key in wanted.keys.sorted() {
+            do {
+                observed[key] = try await backend.read(key, in: scope)
+            } catch where error.errno == .noSuchFileOrDirectory {
+                try await checkScope(scope)
+                throw .invalidDesired(entry: "sysctl \(key)", reason: "no such key in \(scope)")
+            } catch {
+                throw .observeFailed(resource: "sysctl \(key)", error: error)
+            }
+        }
+        for key in lastApplied.owned.keys.sorted() where wanted[key] == nil {
+            do {
+                observed[key] = try await backend.read(key, in: scope)
+            } catch where error.errno == .noSuchFileOrDirectory {
+                // Vanished with its interface: nothing left to release.
+                continue
+            } catch {
+                throw .observeFailed(resource: "sysctl \(key)", error: error)
+            }
+        }
+        let ops = Diff.threeWay(
+            desired: wanted.map { SysctlSetting(key: $0.key, value: $0.value) },
+            observed: observed.map { SysctlSetting(key: $0.key, value: $0.value) },
+            owned: Set(lastApplied.owned.keys),
+            isSame: { SysctlValue.normalized($0.value) == SysctlValue.normalized($1.value) })
+        return SysctlPlan(ops: ops, observed: observed, desired: wanted)
+    }
+
+    /// An ENOENT can mean the key or the whole namespace is missing: a
+    /// namespace always has `net`, so listing it tells the two apart.
+    private func checkScope(_ scope: NetnsScope) async throws(ReconcileError) {
+        do {
+            _ = try await backend.keys(under: SysctlKey(components: ["net"]), in: scope)
+        } catch {
+            throw .scopeUnavailable(scope: scope.description, reason: "cannot read its sysctls (\(error))")
+        }
+    }
+
+    /// Runs one pass: validate, read, write what differs (best-effort), and
+    /// return the report with the ownership record for the next pass.
+    public func reconcile(
+        in scope: NetnsScope, desired: SysctlDesiredState,
+        lastApplied: SysctlLastApplied = .empty, options: SysctlOptions = .default
+    ) async throws(ReconcileError) -> ReconcileReport<SysctlSetting, SysctlLastApplied> {
+        let plan = try await plan(in: scope, desired: desired, lastApplied: lastApplied, options: options)
+        return await apply(plan, lastApplied: lastApplied, in: scope, options: options)
+    }
+
+    /// Applies a plan: every op attempted, failures collected.
+    ///
+    /// A release (`delete`) writes back the original value when
+    /// ``SysctlOptions/revertOnRelease`` is set and the kernel no longer
+    /// holds it; otherwise it only drops ownership.
+    public func apply(
+        _ plan: SysctlPlan, lastApplied: SysctlLastApplied, in scope: NetnsScope,
+        options: SysctlOptions = .default
+    ) async -> ReconcileReport<SysctlSetting, SysctlLastApplied> {
+        var applied: [ReconcileOp<SysctlSetting>] = []
+        var failed: [FailedOp<SysctlSetting>] = []
+        for op in plan.ops {
+            let write: String?
+            switch op {
+            case .create(let setting), .update(let setting, _):
+                write = setting.value
+            case .delete(let setting):
+                write = options.revertOnRelease
+                    ? lastApplied.owned[setting.key].flatMap { original in
+                        SysctlValue.normalized(original) == SysctlValue.normalized(setting.value) ? nil : original
+                    }
+                    : nil
+            }
+            guard let write else {
+                applied.append(op)
+                continue
+            }
+            do {
+                try await backend.write(op.item.key, value: write, in: scope)
+                applied.append(op)
+            } catch {
+                failed.append(FailedOp(op, error: error))
+            }
+        }
+        return ReconcileReport(
+            applied: applied, failed: failed, pending: [],
+            lastApplied: Self.ownership(plan: plan, lastApplied: lastApplied, failed: failed),
+            strategy: .bestEffort)
+    }
+
+    /// Desired keys the kernel now holds (keeping the first original seen),
+    /// plus released keys whose release failed.
+    static func ownership(
+        plan: SysctlPlan, lastApplied: SysctlLastApplied, failed: [FailedOp<SysctlSetting>]
+    ) -> SysctlLastApplied {
+        let failedKeys = Set(failed.map(\.op.item.key))
+        var owned: [SysctlKey: String] = [:]
+        for key in plan.desired.keys {
+            if let original = lastApplied.owned[key] {
+                owned[key] = original
+            } else if !failedKeys.contains(key), let before = plan.observed[key] {
+                owned[key] = before
+            }
+        }
+        for (key, original) in lastApplied.owned where plan.desired[key] == nil {
+            if failedKeys.contains(key) && plan.observed[key] != nil { owned[key] = original }
+        }
+        return SysctlLastApplied(owned: owned)
+    }
+
+    /// Reads every key under `prefix` (default `net`) that can be read, for
+    /// diagnostics and `linx show`. Write-only and unreadable keys are left out.
+    public func observe(
+        in scope: NetnsScope, under prefix: SysctlKey = SysctlKey(components: ["net"])
+    ) async throws(ReconcileError) -> [SysctlKey: String] {
+        let keys: [SysctlKey]
+        do {
+            keys = try await backend.keys(under: prefix, in: scope)
+        } catch where error.errno == .noSuchFileOrDirectory {
+            throw .scopeUnavailable(scope: scope.description, reason: "cannot read its sysctls (\(error))")
+        } catch {
+            throw .observeFailed(resource: "sysctl \(prefix)", error: error)
+        }
+        var values: [SysctlKey: String] = [:]
+        for key in keys {
+            if let value = try? await backend.read(key, in: scope) { values[key] = value }
+        }
+        return values
+    }
+}

@@ -1,0 +1,2 @@
+import LinxConformance
+import Testing

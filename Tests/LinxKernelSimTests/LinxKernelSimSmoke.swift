@@ -1,0 +1,2 @@
+import LinxKernelSim
+import Testing

@@ -1,0 +1,72 @@
+import Foundation
+import LinxReconcile
+import Testing
+
+@Suite("rtnl pure diffs")
+struct RtnlDiffTests {
+    func route(_ dst: String, via gateway: String?, metric: UInt32 = 0, proto: UInt8 = 76, ifindex: Int32? = nil) throws -> Route {
+        Route(destination: try IPPrefix(dst), gateway: try gateway.map { try IPAddress($0) }, ifindex: ifindex,
+              metric: metric, proto: proto)
+    }
+
+    @Test("routes are two-way: foreign routes are invisible, even with the desired state emptied")
+    func foreignRoutesInvisible() throws {
+        let connected = try route("10.0.0.0/24", via: nil, proto: RouteProtocol.kernel, ifindex: 2)
+        let boot = try route("10.9.0.0/24", via: "10.0.0.1", proto: RouteProtocol.boot)
+        let ours = try route("10.50.0.0/24", via: "10.0.0.1")
+        let ops = RtnlDiff.routes(desired: [], observed: [connected, boot, ours], protocol: 76)
+        #expect(ops == [.delete(ours)])
+    }
+
+    @Test("a changed gateway is an update; a changed metric creates the new route and deletes the old")
+    func gatewayAndMetric() throws {
+        let old = try route("10.50.0.0/24", via: "10.0.0.1", metric: 10)
+        let newGateway = try route("10.50.0.0/24", via: "10.0.0.9", metric: 10)
+        #expect(RtnlDiff.routes(desired: [newGateway], observed: [old], protocol: 76)
+            == [.update(newGateway, previous: old)])
+        let newMetric = try route("10.50.0.0/24", via: "10.0.0.1", metric: 20)
+        #expect(RtnlDiff.routes(desired: [newMetric], observed: [old], protocol: 76)
+            == [.create(newMetric), .delete(old)])
+    }
+
+    @Test("a desired route without an interface matches the one the kernel resolved")
+    func resolvedInterface() throws {
+        let desired = try route("10.50.0.0/24", via: "10.0.0.1")
+        let observed = try route("10.50.0.0/24", via: "10.0.0.1", ifindex: 4)
+        #expect(RtnlDiff.routes(desired: [desired], observed: [observed], protocol: 76).isEmpty)
+        let pinned = try route("10.50.0.0/24", via: "10.0.0.1", ifindex: 5)
+        #expect(RtnlDiff.routes(desired: [pinned], observed: [observed], protocol: 76)
+            == [.update(pinned, previous: observed)])
+    }
+
+    @Test("addresses are three-way: only owned keys are deleted, present ones are never re-added")
+    func addressesThreeWay() throws {
+        let ours = InterfaceAddress(ifindex: 2, address: try IPAddress("10.0.0.2"), prefixLength: 24)
+        let foreign = InterfaceAddress(ifindex: 2, address: try IPAddress("10.0.0.3"), prefixLength: 24)
+        let wanted = InterfaceAddress(ifindex: 3, address: try IPAddress("fc00::1"), prefixLength: 64)
+        let ops = RtnlDiff.addresses(desired: [wanted, foreign], observed: [ours, foreign], owned: [ours.key])
+        #expect(ops == [.create(wanted), .delete(ours)])
+        #expect(RtnlDiff.addresses(desired: [], observed: [ours, foreign], owned: []).isEmpty)
+    }
+
+    @Test("reports name interfaces, not indices")
+    func descriptions() throws {
+        var address = InterfaceAddress(ifindex: 2, address: try IPAddress("10.0.0.2"), prefixLength: 24)
+        address.interfaceName = "eth0"
+        #expect(RtnlObject.address(address).description == "address 10.0.0.2/24 dev eth0")
+        var r = try route("10.50.0.0/24", via: "10.0.0.1", ifindex: 2)
+        r.interfaceName = "eth0"
+        #expect(ReconcileOp.create(RtnlObject.route(r)).description == "+ route 10.50.0.0/24 via 10.0.0.1 dev eth0 proto 76")
+    }
+
+    @Test("lastApplied is keyed by interface name and round-trips through JSON, sorted")
+    func lastAppliedCodable() throws {
+        let record = RtnlLastApplied(addresses: [
+            .init(interface: "eth1", address: try IPAddress("10.1.0.2"), prefixLength: 24),
+            .init(interface: "eth0", address: try IPAddress("fc00::1"), prefixLength: 64),
+        ])
+        let json = String(decoding: try JSONEncoder().encode(record), as: UTF8.self)
+        #expect(json.range(of: "eth0")!.lowerBound < json.range(of: "eth1")!.lowerBound)
+        #expect(try JSONDecoder().decode(RtnlLastApplied.self, from: Data(json.utf8)) == record)
+    }
+}

@@ -1,0 +1,141 @@
+import Foundation
+import LinxReconcile
+import Testing
+
+@Suite("rtnl desired state: list literal, Codable, normalisation")
+struct RtnlNormalizerTests {
+    let links = [Link(index: 1, name: "lo"), Link(index: 7, name: "eth0"), Link(index: 9, name: "eth1")]
+
+    /// The error's entry and reason, or nil when `desired` resolved.
+    func rejection(_ desired: RtnlDesiredState, options: RtnlOptions = .default) -> (entry: String, reason: String)? {
+        do {
+            _ = try RtnlNormalizer.resolve(desired, links: links, options: options)
+            return nil
+        } catch {
+            guard case .invalidDesired(let entry, let reason) = error else { return ("?", "\(error)") }
+            return (entry, reason)
+        }
+    }
+
+    @Test("a list literal reads like the seed's example and resolves names to fresh indices")
+    func listLiteral() throws {
+        let desired: RtnlDesiredState = [
+            .address("10.0.0.2/24", on: "eth0"),
+            .address("fc00::1/64", on: "eth0"),
+            .route(to: "10.51.0.0/24", via: "10.0.0.1"),
+            .route(to: "10.52.0.0/24", via: "10.0.0.1"),
+            .route(to: "10.60.0.0/24", via: "10.0.0.1", table: 100, metric: 50),
+            .defaultRoute(via: "10.0.0.1"),
+        ]
+        #expect(desired.addresses.count == 2 && desired.routes.count == 4)
+        let resolved = try RtnlNormalizer.resolve(desired, links: links)
+        #expect(resolved.addresses[0] == InterfaceAddress(
+            ifindex: 7, address: try IPAddress("10.0.0.2"), prefixLength: 24, interfaceName: "eth0"))
+        #expect(resolved.addresses[1].prefixLength == 64)
+        let table100 = resolved.routes[2]
+        #expect(table100.table == 100 && table100.metric == 50 && table100.proto == 76)
+        #expect(table100.gateway == (try IPAddress("10.0.0.1")) && table100.ifindex == nil)
+        #expect(resolved.routes[3].destination == .any(.ipv4))
+    }
+
+    @Test("JSON round-trips, and missing lists mean none")
+    func codable() throws {
+        let desired = RtnlDesiredState([
+            .address("10.0.0.2/24", on: "eth0"),
+            .route(to: "10.50.0.0/24", via: "10.0.0.1", dev: "eth0", table: 100, metric: 5),
+        ])
+        let data = try JSONEncoder().encode(desired)
+        #expect(try JSONDecoder().decode(RtnlDesiredState.self, from: data) == desired)
+        let routesOnly = try JSONDecoder().decode(
+            RtnlDesiredState.self, from: Data(#"{"routes":[{"destination":"default","gateway":"10.0.0.1"}]}"#.utf8))
+        #expect(routesOnly.addresses.isEmpty)
+        #expect(routesOnly.routes == [RtnlRouteEntry(destination: "default", gateway: "10.0.0.1")])
+    }
+
+    @Test("every kind of invalid entry is named with its position and text", arguments: [
+        (RtnlDesiredState([.address("10.0.0.2/24", on: "eth9")]), "addresses[0] (address 10.0.0.2/24 on eth9)", "no interface named \"eth9\""),
+        (RtnlDesiredState([.address("10.0.0.300/24", on: "eth0")]), "addresses[0]", "not a valid IPv4 address"),
+        (RtnlDesiredState([.address("10.0.0.2/33", on: "eth0")]), "addresses[0]", "prefix length 33 is out of range"),
+        (RtnlDesiredState([.address("fc00::1/129", on: "eth0")]), "addresses[0]", "prefix length 129 is out of range"),
+        (RtnlDesiredState([.address("10.0.0.2/x", on: "eth0")]), "addresses[0]", "is not a number"),
+        (RtnlDesiredState([.route(to: "10.50.0.1/24", via: "10.0.0.1")]), "routes[0] (route 10.50.0.1/24 via 10.0.0.1)", "host bits are set"),
+        (RtnlDesiredState([.route(to: "10.50.0.0/24", via: "fc00::1")]), "routes[0]", "gateway fc00::1 is ipv6 but destination 10.50.0.0/24 is ipv4"),
+        (RtnlDesiredState([.route(to: "10.50.0.0/40", via: "10.0.0.1")]), "routes[0]", "out of range"),
+        (RtnlDesiredState([.route(to: "10.50.0.0/24", via: "10.0.0.1", dev: "eth9")]), "routes[0]", "no interface named \"eth9\""),
+        (RtnlDesiredState([.route(to: "10.50.0.0/24")]), "routes[0]", "needs a gateway, an interface"),
+        (RtnlDesiredState([.route(to: "default", dev: "eth0")]), "routes[0]", "without one write 0.0.0.0/0"),
+        (RtnlDesiredState([.route(to: "10.50.0.0/24", via: "nope")]), "routes[0]", "gateway \"nope\""),
+        (RtnlDesiredState([.route(to: "10.50.0.0/24", via: "10.0.0.1", table: 0)]), "routes[0]", "table 0"),
+        (RtnlDesiredState([
+            .route(to: "10.50.0.0/24", via: "10.0.0.1"),
+            .route(to: "10.50.0.0/24", via: "10.0.0.9"),
+        ]), "routes[1] (route 10.50.0.0/24 via 10.0.0.9)", "same route (table, destination, metric) as routes[0]"),
+        (RtnlDesiredState([
+            .address("fc00::1/64", on: "eth0"),
+            .address("fc00::1/48", on: "eth0"),
+        ]), "addresses[1]", "already on eth0 with another prefix length in addresses[0]"),
+    ])
+    func invalid(desired: RtnlDesiredState, entry: String, reason: String) throws {
+        let rejected = try #require(rejection(desired))
+        #expect(rejected.entry.hasPrefix(entry), "entry: \(rejected.entry)")
+        #expect(rejected.reason.contains(reason), "reason: \(rejected.reason)")
+    }
+
+    @Test("identical duplicates are fine and collapse to one object")
+    func identicalDuplicates() throws {
+        let desired = RtnlDesiredState([
+            .address("10.0.0.2/24", on: "eth0"),
+            .address("10.0.0.2/24", on: "eth0"),
+            .route(to: "10.50.0.0/24", via: "10.0.0.1"),
+            .route(to: "10.50.0.0/24", via: "10.0.0.1"),
+        ])
+        let resolved = try RtnlNormalizer.resolve(desired, links: links)
+        #expect(resolved.addresses.count == 1 && resolved.routes.count == 1)
+    }
+
+    @Test("IPv4 keeps the same address with two prefix lengths apart, as the kernel does")
+    func ipv4TwoPrefixes() throws {
+        let desired = RtnlDesiredState([
+            .address("10.0.0.2/24", on: "eth0"),
+            .address("10.0.0.2/16", on: "eth0"),
+        ])
+        #expect(try RtnlNormalizer.resolve(desired, links: links).addresses.count == 2)
+    }
+
+    @Test("a bare address is a host address; IPv6 metric 0 is stored as 1024; a device route has link scope")
+    func kernelForms() throws {
+        let desired = RtnlDesiredState([
+            .address("10.0.0.2", on: "eth0"),
+            .route(to: "fc00:1::/64", via: "fc00::9"),
+            .route(to: "10.70.0.0/16", dev: "eth1"),
+        ])
+        let resolved = try RtnlNormalizer.resolve(desired, links: links)
+        #expect(resolved.addresses[0].prefixLength == 32)
+        #expect(resolved.routes[0].metric == 1024)
+        #expect(resolved.routes[1].scope == 253 && resolved.routes[1].ifindex == 9)
+    }
+
+    @Test("ownership tags that would claim the kernel's own state are refused", arguments: [
+        RtnlOptions(routeProtocol: 0), RtnlOptions(routeProtocol: RouteProtocol.kernel), RtnlOptions(addressProtocol: 0),
+    ])
+    func badOptions(options: RtnlOptions) async {
+        let reconciler = RtnlReconciler(backend: UnreachableRtnlBackend())
+        await #expect(throws: ReconcileError.self) {
+            try await reconciler.reconcile(in: .current, desired: .empty, options: options)
+        }
+    }
+}
+
+/// A backend that records whether it was ever called: invalid input must be
+/// refused before the kernel is touched.
+struct UnreachableRtnlBackend: RtnlBackend {
+    func links(in scope: NetnsScope) async throws(KernelError) -> [Link] { Issue.record("links dumped"); return [] }
+    func addresses(in scope: NetnsScope) async throws(KernelError) -> [InterfaceAddress] { Issue.record("addresses dumped"); return [] }
+    func routes(in scope: NetnsScope, matching filter: RouteFilter) async throws(KernelError) -> [Route] { Issue.record("routes dumped"); return [] }
+    func execute(_ requests: [RtnlRequest], in scope: NetnsScope, stopOnError: Bool) async -> [Result<Void, KernelError>] {
+        Issue.record("requests sent"); return []
+    }
+    func events(in scope: NetnsScope) async throws(KernelError) -> AsyncThrowingStream<RtnlEvent, any Error> {
+        Issue.record("monitor started"); return AsyncThrowingStream { $0.finish() }
+    }
+}
