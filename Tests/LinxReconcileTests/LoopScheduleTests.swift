@@ -87,7 +87,7 @@ struct LoopScheduleTests {
         #expect(backoff.ceiling(attempt: 3) == .seconds(1))
         #expect(backoff.ceiling(attempt: 8) == .seconds(30))
         #expect(backoff.ceiling(attempt: 1_000) == .seconds(30))
-        var random = SplitMix64(seed: 7)
+        var random = JitterMix64(seed: 7)
         for attempt in 1...40 {
             let delay = backoff.delay(attempt: attempt, using: &random)
             let ceiling = backoff.ceiling(attempt: attempt)

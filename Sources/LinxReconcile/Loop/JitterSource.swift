@@ -1,6 +1,6 @@
 /// A tiny seeded random number generator (SplitMix64), so that jitter is
 /// reproducible when a seed is given: one seed, one schedule.
-struct SplitMix64: RandomNumberGenerator, Sendable {
+struct JitterMix64: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
     init(seed: UInt64) {
@@ -19,11 +19,11 @@ struct SplitMix64: RandomNumberGenerator, Sendable {
 /// The jitter source of one loop: seeded when the configuration names a seed,
 /// the system generator otherwise.
 struct JitterSource: RandomNumberGenerator, Sendable {
-    private var seeded: SplitMix64?
+    private var seeded: JitterMix64?
     private var system = SystemRandomNumberGenerator()
 
     init(seed: UInt64?) {
-        seeded = seed.map(SplitMix64.init(seed:))
+        seeded = seed.map(JitterMix64.init(seed:))
     }
 
     mutating func next() -> UInt64 {
