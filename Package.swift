@@ -45,7 +45,10 @@ let package = Package(
         ),
         .target(
             name: "LinxLinux",
-            dependencies: ["LinxReconcile", "CNetlink"]
+            dependencies: [
+                "LinxReconcile", "CNetlink",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
         ),
         .target(
             name: "LinxConformance",
