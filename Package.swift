@@ -66,7 +66,11 @@ let package = Package(
             name: "LinxReconcileTests",
             dependencies: [
                 "LinxReconcile",
+                "LinxKernelSim",
                 .product(name: "PropertyBased", package: "swift-property-based"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
         .testTarget(name: "LinxKernelSimTests", dependencies: ["LinxKernelSim"]),
