@@ -54,6 +54,16 @@ let package = Package(
             name: "LinxConformance",
             dependencies: ["LinxReconcile", "LinxKernelSim"]
         ),
+        // The template for a team writing its own Source: a subsystem Linx
+        // does not cover, its Source, and its conformance subject.
+        .target(
+            name: "HostsSourceExample",
+            dependencies: [
+                "LinxReconcile", "LinxKernelSim", "LinxConformance",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            path: "Examples/HostsSource"
+        ),
         .executableTarget(
             name: "linx",
             dependencies: [
@@ -75,7 +85,10 @@ let package = Package(
         ),
         .testTarget(name: "LinxKernelSimTests", dependencies: ["LinxKernelSim"]),
         .testTarget(name: "LinxLinuxTests", dependencies: ["LinxLinux", "LinxKernelSim"]),
-        .testTarget(name: "LinxConformanceTests", dependencies: ["LinxConformance", "LinxKernelSim"]),
+        .testTarget(
+            name: "LinxConformanceTests",
+            dependencies: ["LinxConformance", "LinxKernelSim", "LinxReconcile", "HostsSourceExample"]
+        ),
         .testTarget(name: "linxTests", dependencies: ["linx"]),
     ],
     swiftLanguageModes: [.v6]
