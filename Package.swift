@@ -40,16 +40,30 @@ let package = Package(
             name: "LinxKernelSim",
             dependencies: [
                 "LinxReconcile",
+                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "DequeModule", package: "swift-collections"),
             ]
         ),
         .target(
             name: "LinxLinux",
-            dependencies: ["LinxReconcile", "CNetlink"]
+            dependencies: [
+                "LinxReconcile", "CNetlink",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
         ),
         .target(
             name: "LinxConformance",
             dependencies: ["LinxReconcile", "LinxKernelSim"]
+        ),
+        // The template for a team writing its own Source: a subsystem Linx
+        // does not cover, its Source, and its conformance subject.
+        .target(
+            name: "HostsSourceExample",
+            dependencies: [
+                "LinxReconcile", "LinxKernelSim", "LinxConformance",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            path: "Examples/HostsSource"
         ),
         .executableTarget(
             name: "linx",
@@ -63,12 +77,19 @@ let package = Package(
             name: "LinxReconcileTests",
             dependencies: [
                 "LinxReconcile",
+                "LinxKernelSim",
                 .product(name: "PropertyBased", package: "swift-property-based"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
         .testTarget(name: "LinxKernelSimTests", dependencies: ["LinxKernelSim"]),
         .testTarget(name: "LinxLinuxTests", dependencies: ["LinxLinux", "LinxKernelSim"]),
-        .testTarget(name: "LinxConformanceTests", dependencies: ["LinxConformance", "LinxKernelSim"]),
+        .testTarget(
+            name: "LinxConformanceTests",
+            dependencies: ["LinxConformance", "LinxKernelSim", "LinxReconcile", "HostsSourceExample"]
+        ),
         .testTarget(name: "linxTests", dependencies: ["linx"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,1 +1,193 @@
 import LinxReconcile
+import Synchronization
+
+/// A simulated Linux kernel: network namespaces (links, addresses, routes,
+/// `net.` sysctls), the machine-wide sysctls, and a cgroup v2 tree, behind
+/// the same backend protocols as the real one.
+///
+/// It refuses what the kernel refuses, with the kernel's errno, and makes
+/// the side effects the kernel makes. It is deterministic: one seed gives
+/// one history. It is thread-safe through one mutex rather than an actor,
+/// because it is the engine under fuzzing and must stay fast; its async
+/// methods never suspend (except reading an event stream).
+///
+/// Direct methods (``snapshot(of:)``, ``sysctlValue(_:in:)``,
+/// ``cgroupValue(_:in:)``) inspect state without going through the backend
+/// protocols and never fire faults; ``foreign`` changes state as someone
+/// else would.
+public final class SimKernel: Sendable {
+    /// The seed every random choice of this kernel derives from.
+    public let seed: UInt64
+    let state: Mutex<SimState>
+
+    /// A machine just booted: the current namespace holds `lo` (index 1, up,
+    /// 127.0.0.1/8 and ::1/128), the sysctls hold their boot defaults, the
+    /// cgroup tree holds its root at /sys/fs/cgroup.
+    /// - Parameters:
+    ///   - seed: drives drift, random fault plans and fractional faults.
+    ///   - eventBufferCapacity: events a subscriber buffers before it
+    ///     overflows (a netlink socket's receive buffer).
+    ///   - recordsHistory: keep the operation log (turn off for benchmarks).
+    public init(seed: UInt64 = 0, eventBufferCapacity: Int = 1024, recordsHistory: Bool = true) {
+        self.seed = seed
+        state = Mutex(SimState(seed: seed, recordsHistory: recordsHistory, eventCapacity: eventBufferCapacity))
+    }
+
+    // MARK: namespaces
+
+    /// Creates a namespace as `ip netns add` does: `lo` down, no address.
+    /// EEXIST when it exists.
+    public func createNamespace(_ scope: NetnsScope) throws(KernelError) {
+        try admin("netns add \(scope)", nil) { s throws(KernelError) in
+            guard s.namespaces[scope] == nil else { throw KernelError(.fileExists, "\(scope) exists") }
+            s.namespaces[scope] = SimNetns.boot(loopbackUp: false)
+            s.namespaceOrder.append(scope)
+        }
+    }
+
+    /// Deletes a namespace with everything in it; its monitors die. ENOENT
+    /// when missing; the current namespace cannot be deleted (EBUSY).
+    public func deleteNamespace(_ scope: NetnsScope) throws(KernelError) {
+        try admin("netns del \(scope)", nil) { s throws(KernelError) in
+            guard let ns = s.namespaces[scope] else { throw KernelError(.noSuchFileOrDirectory, "no \(scope)") }
+            guard scope != .current else { throw KernelError(.resourceBusy, "the current namespace cannot be deleted") }
+            for subscriber in ns.subscribers { subscriber.kill(KernelError(.noSuchFileOrDirectory, "\(scope) deleted")) }
+            s.namespaces[scope] = nil
+            s.namespaceOrder.removeAll { $0 == scope }
+        }
+    }
+
+    /// The namespaces that exist, in creation order.
+    public var namespaces: [NetnsScope] { state.withLock { $0.namespaceOrder } }
+
+    // MARK: links
+
+    /// Creates a link and returns its index. EEXIST for a taken name,
+    /// EINVAL for an invalid one, ENOENT for a missing namespace.
+    @discardableResult
+    public func addLink(
+        _ name: String, kind: String = "veth", up: Bool = true, mtu: UInt32 = 1500, in scope: NetnsScope = .current
+    ) throws(KernelError) -> Int32 {
+        try admin("link add \(name) type \(kind)\(up ? " up" : "")", scope) { s throws(KernelError) in
+            try s.withNetns(scope) { ns throws(KernelError) in try ns.addLink(name: name, kind: kind, up: up, mtu: mtu) }
+        }
+    }
+
+    /// Creates a veth pair in one namespace; deleting either end deletes both.
+    @discardableResult
+    public func addVethPair(_ a: String, _ b: String, up: Bool = true, in scope: NetnsScope = .current) throws(KernelError) -> (Int32, Int32) {
+        try admin("link add \(a) type veth peer \(b)\(up ? " up" : "")", scope) { s throws(KernelError) in
+            try s.withNetns(scope) { ns throws(KernelError) in
+                guard ns.indexByName[a] == nil, ns.indexByName[b] == nil, a != b else {
+                    throw KernelError(.fileExists, "interface \(a) or \(b) exists")
+                }
+                let ia = try ns.addLink(name: a, kind: "veth", up: false, mtu: 1500)
+                let ib = try ns.addLink(name: b, kind: "veth", up: false, mtu: 1500)
+                ns.links[ia]!.peer = ib
+                ns.links[ib]!.peer = ia
+                if up {
+                    try ns.setUp(ia, true)
+                    try ns.setUp(ib, true)
+                }
+                return (ia, ib)
+            }
+        }
+    }
+
+    /// Creates a bridge.
+    @discardableResult
+    public func addBridge(_ name: String, up: Bool = true, in scope: NetnsScope = .current) throws(KernelError) -> Int32 {
+        try addLink(name, kind: "bridge", up: up, in: scope)
+    }
+
+    /// Sets a link administratively up or down, with the kernel's effects on
+    /// addresses and routes. ENODEV for an unknown link.
+    public func setLink(_ name: String, up: Bool, in scope: NetnsScope = .current) throws(KernelError) {
+        try admin("link set \(name) \(up ? "up" : "down")", scope) { s throws(KernelError) in
+            try s.withNetns(scope) { ns throws(KernelError) in try ns.setUp(try ns.index(of: name), up) }
+        }
+    }
+
+    /// Deletes a link (and its veth peer), flushing its addresses, routes and
+    /// per-interface sysctls. ENODEV for an unknown link, EOPNOTSUPP for lo.
+    public func removeLink(_ name: String, in scope: NetnsScope = .current) throws(KernelError) {
+        try admin("link del \(name)", scope) { s throws(KernelError) in
+            try s.withNetns(scope) { ns throws(KernelError) in try ns.removeLink(try ns.index(of: name)) }
+        }
+    }
+
+    /// The index of link `name`, nil when there is none.
+    public func ifindex(of name: String, in scope: NetnsScope = .current) -> Int32? {
+        state.withLock { $0.namespaces[scope]?.indexByName[name] }
+    }
+
+    // MARK: cgroups
+
+    /// Creates a cgroup v2 directory with its interface files at their
+    /// defaults. EEXIST when it exists, ENOENT without a parent.
+    public func createCgroup(_ path: String) throws(KernelError) {
+        try admin("cgroup mkdir \(path)", nil) { s throws(KernelError) in try s.createCgroup(path) }
+    }
+
+    /// Removes a cgroup directory. ENOENT when missing, EBUSY with children.
+    public func removeCgroup(_ path: String) throws(KernelError) {
+        try admin("cgroup rmdir \(path)", nil) { s throws(KernelError) in try s.removeCgroup(path) }
+    }
+
+    // MARK: inspection (no faults, not logged)
+
+    /// Links, addresses and routes of a namespace.
+    public func snapshot(of scope: NetnsScope = .current) throws(KernelError) -> SimNetnsSnapshot {
+        try state.withLock { s throws(KernelError) in
+            let ns = try s.netns(scope)
+            return SimNetnsSnapshot(links: ns.linkList, addresses: ns.addressList, routes: ns.routes.all.sorted { $0.key < $1.key })
+        }
+    }
+
+    /// A sysctl's value as the kernel prints it (no trailing newline), nil
+    /// when there is no such key or namespace.
+    public func sysctlValue(_ key: String, in scope: NetnsScope = .current) -> String? {
+        guard let key = try? SysctlKey(key) else { return nil }
+        return state.withLock { try? $0.readSysctl(key, in: scope) }
+    }
+
+    /// A cgroup interface file's value, nil when missing.
+    public func cgroupValue(_ file: String, in cgroup: String) -> String? {
+        state.withLock { try? $0.readCgroup(file, in: cgroup) }
+    }
+
+    /// Number of routes in a namespace (0 when it does not exist).
+    public func routeCount(in scope: NetnsScope = .current) -> Int {
+        state.withLock { $0.namespaces[scope]?.routes.count ?? 0 }
+    }
+
+    // MARK: history
+
+    /// Every logged operation and its outcome, in order.
+    public var history: [SimHistoryEntry] { state.withLock { $0.history.entries } }
+
+    /// The history as text, one entry a line: compare two runs byte for byte.
+    public var historyText: String {
+        state.withLock { $0.history.entries.map(\.description).joined(separator: "\n") }
+    }
+
+    /// Turns the history on or off (off for benchmarks).
+    public var recordsHistory: Bool {
+        get { state.withLock { $0.history.enabled } }
+        set { state.withLock { $0.history.enabled = newValue } }
+    }
+
+    /// Runs an admin operation under the lock and logs it.
+    func admin<T>(_ what: @autoclosure () -> String, _ scope: NetnsScope?, _ body: (inout SimState) throws(KernelError) -> T) throws(KernelError) -> T {
+        try state.withLock { s throws(KernelError) in
+            do throws(KernelError) {
+                let result = try body(&s)
+                s.history.record(.admin, scope, .note(what()), .ok)
+                return result
+            } catch {
+                s.history.record(.admin, scope, .note(what()), .failed(error))
+                throw error
+            }
+        }
+    }
+}

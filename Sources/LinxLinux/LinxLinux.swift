@@ -1,8 +1,10 @@
 import CNetlink
 import LinxReconcile
+import SystemPackage
 
 /// The real-kernel backend: rtnetlink through libnl-route, sysctl through
-/// /proc/sys, cgroup limits through cgroupfs.
+/// /proc/sys, cgroup limits through cgroupfs. ``LinuxKernel`` is the backend;
+/// ``ThrowawayNamespace`` and ``ThrowawayCgroup`` are for real-kernel tests.
 public enum LinxLinux {
     /// The libnl version this binary was built against, proving the link.
     public static var libnlVersion: String {

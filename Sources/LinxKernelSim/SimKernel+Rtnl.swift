@@ -1,0 +1,98 @@
+import LinxReconcile
+
+/// rtnetlink through the backend protocol: faults apply, calls are logged.
+extension SimKernel: RtnlBackend {
+    public func links(in scope: NetnsScope) async throws(KernelError) -> [Link] {
+        try dump(.linkDump, in: scope) { ns in ns.linkList }
+    }
+
+    public func addresses(in scope: NetnsScope) async throws(KernelError) -> [InterfaceAddress] {
+        try dump(.addressDump, in: scope) { ns in ns.addressList }
+    }
+
+    public func routes(in scope: NetnsScope, matching filter: RouteFilter) async throws(KernelError) -> [Route] {
+        try dump(.routeDump, in: scope) { ns in ns.routes.dump(filter) }
+    }
+
+    /// Sends the requests in order, one result each; with `stopOnError` it
+    /// stops after the first failure and the rest are never sent.
+    public func execute(_ requests: [RtnlRequest], in scope: NetnsScope, stopOnError: Bool) async -> [Result<Void, KernelError>] {
+        state.withLock { s in
+            var results: [Result<Void, KernelError>] = []
+            results.reserveCapacity(requests.count)
+            for request in requests {
+                let result = s.backendRequest(request, in: scope)
+                results.append(result)
+                if stopOnError, case .failure = result { break }
+            }
+            return results
+        }
+    }
+
+    public func events(in scope: NetnsScope) async throws(KernelError) -> AsyncThrowingStream<RtnlEvent, any Error> {
+        try state.withLock { s throws(KernelError) in
+            do throws(KernelError) {
+                if let error = s.gate(.subscribe, scope: scope) { throw error }
+                let subscriber = SimSubscriber(capacity: s.eventCapacity)
+                try s.withNetns(scope) { ns throws(KernelError) in ns.subscribers.append(subscriber) }
+                s.history.record(.backend, scope, .subscribe, .ok)
+                return subscriber.stream()
+            } catch {
+                s.history.record(.backend, scope, .subscribe, .failed(error))
+                throw error
+            }
+        }
+    }
+
+    /// A dump with its faults (errno, interrupted) and its log line.
+    private func dump<T: Collection & Sendable>(
+        _ op: SimOperation, in scope: NetnsScope, _ body: (SimNetns) -> T
+    ) throws(KernelError) -> T {
+        try state.withLock { s throws(KernelError) in
+            do throws(KernelError) {
+                if let error = s.gate(op, scope: scope) { throw error }
+                let result = body(try s.netns(scope))
+                s.history.record(.backend, scope, .dump(op), .count(result.count))
+                return result
+            } catch {
+                s.history.record(.backend, scope, .dump(op), .failed(error))
+                throw error
+            }
+        }
+    }
+}
+
+extension SimState {
+    /// One backend request: faults first, then the kernel's semantics.
+    mutating func backendRequest(_ request: RtnlRequest, in scope: NetnsScope) -> Result<Void, KernelError> {
+        let result: Result<Void, KernelError>
+        if let error = gate(SimOperation(request), scope: scope, request: request) {
+            result = .failure(error)
+        } else {
+            result = apply(request, in: scope)
+        }
+        switch result {
+        case .success: history.record(.backend, scope, .request(request), .ok)
+        case .failure(let error): history.record(.backend, scope, .request(request), .failed(error))
+        }
+        return result
+    }
+
+    /// The kernel's semantics for one request, no faults, not logged.
+    mutating func apply(_ request: RtnlRequest, in scope: NetnsScope) -> Result<Void, KernelError> {
+        do throws(KernelError) {
+            try withNetns(scope) { ns throws(KernelError) in
+                switch request {
+                case .addAddress(let address): try ns.addAddress(address)
+                case .deleteAddress(let address): try ns.deleteAddress(address)
+                case .addRoute(let route): try ns.addRoute(route, replace: false)
+                case .replaceRoute(let route): try ns.addRoute(route, replace: true)
+                case .deleteRoute(let route): try ns.deleteRoute(route)
+                }
+            }
+            return .success(())
+        } catch {
+            return .failure(error)
+        }
+    }
+}

@@ -1,0 +1,167 @@
+import LinxReconcile
+
+/// Addresses and the routes the kernel derives from them.
+extension SimNetns {
+    /// The routes the kernel installs for `address` on a link that is up:
+    /// IPv4 local (table local), broadcast (prefix < 31) and connected
+    /// (prefix < 32; on lo a local route in table local); IPv6 connected
+    /// (metric 256) and local (table local, metric 0).
+    func derivedRoutes(for address: InterfaceAddress, linkUp: Bool) -> [Route] {
+        let index = address.ifindex
+        let loopback = links[index]?.isLoopback ?? false
+        let length = address.prefixLength
+        let network = try! IPPrefix(address.address.masked(to: length), length: length)
+        switch address.family {
+        case .ipv4:
+            var out = [
+                Route(
+                    destination: try! IPPrefix(address.address, length: 32), ifindex: index, table: RouteTable.local,
+                    proto: RouteProtocol.kernel, scope: 254, type: .local)
+            ]
+            guard linkUp else { return out }
+            if length < 31, case .v4(let ip) = address.address {
+                let broadcast = ip | (UInt32.max >> UInt32(length))
+                out.append(
+                    Route(
+                        destination: try! IPPrefix(.v4(broadcast), length: 32), ifindex: index, table: RouteTable.local,
+                        proto: RouteProtocol.kernel, scope: 253, type: .broadcast))
+            }
+            if length < 32 {
+                out.append(
+                    loopback
+                        ? Route(
+                            destination: network, ifindex: index, table: RouteTable.local, proto: RouteProtocol.kernel,
+                            scope: 254, type: .local)
+                        : Route(
+                            destination: network, ifindex: index, table: RouteTable.main, proto: RouteProtocol.kernel,
+                            scope: 253, type: .unicast))
+            }
+            return out
+        case .ipv6:
+            guard linkUp else { return [] }
+            var local = Route(
+                destination: try! IPPrefix(address.address, length: 128), ifindex: index, table: RouteTable.local,
+                proto: RouteProtocol.kernel, type: .local)
+            local.metric = 0  // kernel-made local routes keep metric 0; only user routes get 1024
+            return [
+                Route(destination: network, ifindex: index, table: RouteTable.main, metric: 256, proto: RouteProtocol.kernel),
+                local,
+            ]
+        }
+    }
+
+    func isUp(_ index: Int32) -> Bool { links[index]?.link.isUp ?? false }
+
+    /// Inserts the derived routes of `address` that are missing.
+    mutating func addPrefixRoutes(for address: InterfaceAddress) {
+        for route in derivedRoutes(for: address, linkUp: isUp(address.ifindex)) where !routes.contains(route.key) {
+            routes.upsert(route)
+            publish(.route(route, .new))
+        }
+    }
+
+    /// RTM_NEWADDR with NLM_F_EXCL.
+    mutating func addAddress(_ request: InterfaceAddress) throws(KernelError) {
+        var address = request
+        address.interfaceName = nil
+        let state = try linkState(address.ifindex)
+        guard (0...address.family.bitWidth).contains(address.prefixLength) else {
+            throw KernelError(.invalidArgument, "prefix length \(address.prefixLength) out of range")
+        }
+        switch address.family {
+        case .ipv4:
+            guard addresses[address.key] == nil else { throw KernelError(.fileExists, "address exists") }
+        case .ipv6:
+            if ipv6Disabled(on: address.ifindex) {
+                throw KernelError(.permissionDenied, "IPv6 is disabled on this device")
+            }
+            // IPv6 refuses the same address twice on a link whatever the prefix length.
+            if addresses.values.contains(where: { $0.address.ifindex == address.ifindex && $0.address.address == address.address }) {
+                throw KernelError(.fileExists, "address exists")
+            }
+        }
+        addressSequence += 1
+        addresses[address.key] = SimAddressState(address: address, sequence: addressSequence)
+        publish(.address(address, .new))
+        if address.family == .ipv4 || state.link.isUp {
+            addPrefixRoutes(for: address)
+        }
+    }
+
+    /// RTM_DELADDR: removes the address (and, for an IPv4 primary, its
+    /// secondaries: promote_secondaries is 0), its derived routes, and the
+    /// routes through the link it alone made reachable. When the link's last
+    /// IPv4 address goes, every IPv4 route through the link goes
+    /// (fib_disable_ip).
+    mutating func deleteAddress(_ request: InterfaceAddress) throws(KernelError) {
+        guard let entry = addresses[request.key] else {
+            throw KernelError(
+                .addressNotAvailable, request.family == .ipv4 ? "ipv4: Address not found" : "ipv6: address not found")
+        }
+        let index = entry.address.ifindex
+        var doomed = [entry.address]
+        if entry.address.family == .ipv4 {
+            let subnet = try! IPPrefix(entry.address.address.masked(to: entry.address.prefixLength), length: entry.address.prefixLength)
+            let onLink = addressesOrdered(on: index).filter {
+                $0.address.family == .ipv4 && $0.address.prefixLength == subnet.length && subnet.contains($0.address.address)
+            }
+            if onLink.first?.address.key == entry.address.key {
+                doomed += onLink.dropFirst().map(\.address)
+            }
+        }
+        var gone: [Route] = []
+        for address in doomed {
+            addresses[address.key] = nil
+            publish(.address(address, .deleted))
+        }
+        let up = isUp(index)
+        for address in doomed {
+            for route in derivedRoutes(for: address, linkUp: up) {
+                guard let current = routes[route.key], current.ifindex == index, current.proto == RouteProtocol.kernel,
+                    !stillDerived(route.key, on: index)
+                else { continue }
+                routes.remove(route.key)
+                gone.append(current)
+                publish(.route(current, .deleted))
+            }
+        }
+        let family = entry.address.family
+        let lastOfFamily = !addresses.values.contains { $0.address.ifindex == index && $0.address.family == family }
+        let flushed: [Route]
+        if family == .ipv4 && lastOfFamily {
+            flushed = routes.removeAll { $0.ifindex == index && $0.family == .ipv4 }
+        } else {
+            let stranded = Set(routes.all.filter { route in
+                guard route.ifindex == index, route.family == family, let gateway = route.gateway,
+                    !gateway.isIPv6LinkLocal
+                else { return false }
+                return reaching(gateway, table: route.table, via: index) == nil
+            }.map(\.key))
+            flushed = stranded.isEmpty ? [] : routes.removeAll { stranded.contains($0.key) }
+        }
+        for route in flushed { publish(.route(route, .deleted)) }
+        restore(gone + flushed)
+    }
+
+    /// True when an address still on link `index` derives the route `key`.
+    func stillDerived(_ key: Route.Key, on index: Int32) -> Bool {
+        let up = isUp(index)
+        return addresses.values.contains { entry in
+            entry.address.ifindex == index && derivedRoutes(for: entry.address, linkUp: up).contains { $0.key == key }
+        }
+    }
+
+    /// Kernel routes share keys across links (every up link derives
+    /// fe80::/64): when one goes, another link that derives the same key
+    /// takes it back, as the kernel's sibling entry would remain.
+    mutating func restore(_ removed: [Route]) {
+        let keys = Set(removed.lazy.filter { $0.proto == RouteProtocol.kernel }.map(\.key))
+        guard !keys.isEmpty else { return }
+        for entry in addressesOrdered() where isUp(entry.address.ifindex) {
+            for route in derivedRoutes(for: entry.address, linkUp: true) where keys.contains(route.key) && !routes.contains(route.key) {
+                routes.upsert(route)
+                publish(.route(route, .new))
+            }
+        }
+    }
+}

@@ -1,0 +1,94 @@
+import LinxReconcile
+
+/// Route requests with the kernel's checks and errnos (observed on Linux
+/// 6.18 in a throwaway namespace: no device and no gateway is ENODEV, a down
+/// device is ENETDOWN "Device for nexthop is not up", an unreachable IPv4
+/// gateway is ENETUNREACH, an existing key is EEXIST, a missing one ESRCH).
+extension SimNetns {
+    /// What the kernel stores for a request: no interface name, IPv6 metric
+    /// 0 as 1024.
+    static func normalized(_ request: Route) -> Route {
+        var route = request
+        route.interfaceName = nil
+        route.metric = Route.normalizedMetric(route.metric, family: route.family)
+        return route
+    }
+
+    /// The on-link route that makes `gateway` reachable, looked up in
+    /// `table` and in main, restricted to output interface `ifindex` if given.
+    func reaching(_ gateway: IPAddress, table: UInt32, via ifindex: Int32?) -> Route? {
+        let accept: (Route) -> Bool = { route in
+            (ifindex == nil || route.ifindex == ifindex) && self.isUp(route.ifindex ?? 0)
+        }
+        if let found = routes.firstOnLink(reaching: gateway, table: table, where: accept) { return found }
+        if table != RouteTable.main {
+            return routes.firstOnLink(reaching: gateway, table: RouteTable.main, where: accept)
+        }
+        return nil
+    }
+
+    /// RTM_NEWROUTE with NLM_F_CREATE and either NLM_F_EXCL (`replace`
+    /// false: an existing key is EEXIST) or NLM_F_REPLACE.
+    mutating func addRoute(_ request: Route, replace: Bool) throws(KernelError) {
+        var route = Self.normalized(request)
+        if let ifindex = route.ifindex {
+            guard links[ifindex] != nil else { throw KernelError(.noSuchDevice, "no interface with index \(ifindex)") }
+        }
+        switch route.type {
+        case .unicast:
+            if let ifindex = route.ifindex, !isUp(ifindex) {
+                throw KernelError(.networkDown, "Device for nexthop is not up")
+            }
+            if let gateway = route.gateway {
+                guard gateway.family == route.family else {
+                    throw KernelError(.invalidArgument, "gateway family does not match destination")
+                }
+                if gateway.isIPv6LinkLocal {
+                    guard route.ifindex != nil else {
+                        throw KernelError(.invalidArgument, "Nexthop device required for link-local gateway")
+                    }
+                } else {
+                    if route.family == .ipv4, isLocalAddress(gateway) {
+                        throw KernelError(.invalidArgument, "Nexthop has invalid gateway")
+                    }
+                    guard let via = reaching(gateway, table: route.table, via: route.ifindex) else {
+                        // IPv4 fib_check_nh answers ENETUNREACH, IPv6 ip6_route_check_nh EHOSTUNREACH.
+                        throw KernelError(
+                            route.family == .ipv4 ? .networkUnreachable : .noRouteToHost, "Nexthop has invalid gateway")
+                    }
+                    route.ifindex = via.ifindex
+                }
+            } else if route.ifindex == nil {
+                throw KernelError(.noSuchDevice, "Device for nexthop required")
+            }
+        case .local, .broadcast, .anycast, .multicast:
+            guard route.ifindex != nil else { throw KernelError(.noSuchDevice, "Device for nexthop required") }
+        case .blackhole, .unreachable, .prohibit:
+            break
+        }
+        if !replace, routes.contains(route.key) {
+            throw KernelError(.fileExists, "route exists")
+        }
+        routes.upsert(route)
+        publish(.route(route, .new))
+    }
+
+    /// RTM_DELROUTE: matched by key; a request naming a protocol, gateway,
+    /// interface (or, for IPv4, a type) that differs from the stored route
+    /// matches nothing (ESRCH), as fib_table_delete does.
+    mutating func deleteRoute(_ request: Route) throws(KernelError) {
+        let route = Self.normalized(request)
+        guard let existing = routes[route.key],
+            route.proto == 0 || route.proto == existing.proto,
+            route.gateway == nil || route.gateway == existing.gateway,
+            route.ifindex == nil || route.ifindex == existing.ifindex,
+            route.family == .ipv6 || route.type == existing.type
+        else { throw KernelError(.noSuchProcess, "route not found") }
+        routes.remove(route.key)
+        publish(.route(existing, .deleted))
+    }
+
+    func isLocalAddress(_ address: IPAddress) -> Bool {
+        addresses.values.contains { $0.address.address == address }
+    }
+}

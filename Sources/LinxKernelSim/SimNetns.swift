@@ -1,0 +1,190 @@
+import LinxReconcile
+
+/// A link as the simulator keeps it.
+struct SimLinkState: Sendable {
+    var link: Link
+    /// The other end of a veth pair.
+    var peer: Int32?
+    var isLoopback: Bool { link.kind == "loopback" }
+}
+
+/// An address plus the order it was added in (the first address of a subnet
+/// on a link is its primary; the others are secondaries).
+struct SimAddressState: Sendable {
+    var address: InterfaceAddress
+    var sequence: UInt64
+}
+
+/// One network namespace: links, addresses, routes, its `net.` sysctls and
+/// its event subscribers. Every mutation publishes its events.
+struct SimNetns: Sendable {
+    var links: [Int32: SimLinkState] = [:]
+    var indexByName: [String: Int32] = [:]
+    /// Indices are per namespace, monotonic, never reused.
+    var nextIndex: Int32 = 1
+    var addresses: [InterfaceAddress.Key: SimAddressState] = [:]
+    var addressSequence: UInt64 = 0
+    var routes = RouteStore()
+    var sysctl: [String: String] = SysctlCatalog.bootNetns()
+    var subscribers: [SimSubscriber] = []
+    /// Events dropped by a full subscriber buffer since boot.
+    var eventsLost = 0
+
+    /// A fresh namespace: `lo` (index 1), up or down. The namespace a
+    /// machine boots in has lo up with 127.0.0.1/8 and ::1/128; `ip netns
+    /// add` gives lo down with no address (checked on Linux 6.18).
+    static func boot(loopbackUp: Bool) -> SimNetns {
+        var ns = SimNetns()
+        // lo is created down, then set up, so its addresses arrive the way the kernel adds them.
+        _ = try! ns.addLink(name: "lo", kind: "loopback", up: false, mtu: 65536)
+        if loopbackUp { try! ns.setUp(1, true) }
+        return ns
+    }
+
+    // MARK: events
+
+    mutating func publish(_ event: RtnlEvent) {
+        guard !subscribers.isEmpty else { return }
+        var anyClosed = false
+        for subscriber in subscribers {
+            if subscriber.isClosed {
+                anyClosed = true
+            } else if !subscriber.deliver(event) {
+                eventsLost += 1
+            }
+        }
+        if anyClosed { subscribers.removeAll { $0.isClosed } }
+    }
+
+    // MARK: links
+
+    func index(of name: String) throws(KernelError) -> Int32 {
+        guard let index = indexByName[name] else { throw KernelError(.noSuchDevice, "no interface \(name)") }
+        return index
+    }
+
+    func linkState(_ index: Int32) throws(KernelError) -> SimLinkState {
+        guard let link = links[index] else { throw KernelError(.noSuchDevice, "no interface with index \(index)") }
+        return link
+    }
+
+    mutating func addLink(name: String, kind: String, up: Bool, mtu: UInt32, peer: Int32? = nil) throws(KernelError) -> Int32 {
+        guard !name.isEmpty, name.utf8.count < 16, name != ".", name != "..",
+            !name.contains(where: { $0 == "/" || $0 == ":" || $0 == " " || $0 == "\t" || $0 == "\n" })
+        else { throw KernelError(.invalidArgument, "invalid interface name \"\(name)\"") }
+        guard indexByName[name] == nil else { throw KernelError(.fileExists, "interface \(name) exists") }
+        let index = nextIndex
+        nextIndex += 1
+        links[index] = SimLinkState(link: Link(index: index, name: name, kind: kind, isUp: false, mtu: mtu), peer: peer)
+        indexByName[name] = index
+        createConfSysctls(for: name)
+        publish(.link(links[index]!.link, .new))
+        if up { try setUp(index, true) }
+        return index
+    }
+
+    /// Admin up/down with the kernel's side effects: up adds the connected
+    /// and broadcast routes of the link's IPv4 addresses, lo's loopback
+    /// addresses, and the IPv6 link-local address; down flushes every route
+    /// through the link except IPv4 local ones, and every IPv6 address
+    /// (keep_addr_on_down is 0).
+    mutating func setUp(_ index: Int32, _ up: Bool) throws(KernelError) {
+        var state = try linkState(index)
+        guard state.link.isUp != up else { return }
+        state.link.isUp = up
+        links[index] = state
+        publish(.link(state.link, .new))
+        if up {
+            for entry in addressesOrdered(on: index) where entry.address.family == .ipv4 {
+                addPrefixRoutes(for: entry.address)
+            }
+            if state.isLoopback {
+                let v4 = InterfaceAddress(ifindex: index, address: .v4(0x7F00_0001), prefixLength: 8)
+                if addresses[v4.key] == nil { try? addAddress(v4) }
+            }
+            enableIPv6(on: index)
+        } else {
+            flushIPv6(on: index)
+            let gone = routes.removeAll { route in
+                route.ifindex == index && !(route.family == .ipv4 && route.type == .local && route.table == RouteTable.local)
+            }
+            for route in gone { publish(.route(route, .deleted)) }
+            restore(gone)
+        }
+    }
+
+    /// Deletes a link (and its veth peer) with everything through it.
+    mutating func removeLink(_ index: Int32) throws(KernelError) {
+        let state = try linkState(index)
+        if state.isLoopback { throw KernelError(.notSupported, "lo cannot be deleted") }
+        try destroy(index)
+        if let peer = state.peer, links[peer] != nil { try destroy(peer) }
+    }
+
+    private mutating func destroy(_ index: Int32) throws(KernelError) {
+        let state = try linkState(index)
+        for entry in addressesOrdered(on: index) {
+            addresses[entry.address.key] = nil
+            publish(.address(entry.address, .deleted))
+        }
+        let gone = routes.removeAll { $0.ifindex == index }
+        for route in gone { publish(.route(route, .deleted)) }
+        removeConfSysctls(for: state.link.name)
+        links[index] = nil
+        indexByName[state.link.name] = nil
+        var link = state.link
+        link.isUp = false
+        publish(.link(link, .deleted))
+        restore(gone)
+    }
+
+    // MARK: IPv6 per-link state
+
+    func ipv6Disabled(on index: Int32) -> Bool {
+        guard let name = links[index]?.link.name else { return true }
+        return (sysctl["net/ipv6/conf/\(name)/disable_ipv6"] ?? "0") != "0"
+    }
+
+    /// Link-local address (and lo's ::1), plus the routes of any IPv6
+    /// address already on the link; only when the link is up and IPv6 on.
+    mutating func enableIPv6(on index: Int32) {
+        guard let state = links[index], state.link.isUp, !ipv6Disabled(on: index) else { return }
+        let extra: InterfaceAddress
+        if state.isLoopback {
+            extra = InterfaceAddress(ifindex: index, address: .v6(high: 0, low: 1), prefixLength: 128)
+        } else {
+            // EUI-64 of a locally administered MAC 02:00:00:00:hi:lo.
+            let low: UInt64 = 0x0000_00FF_FE00_0000 | UInt64(UInt32(bitPattern: index) & 0xFFFF)
+            extra = InterfaceAddress(ifindex: index, address: .v6(high: 0xFE80_0000_0000_0000, low: low), prefixLength: 64)
+        }
+        for entry in addressesOrdered(on: index) where entry.address.family == .ipv6 {
+            addPrefixRoutes(for: entry.address)
+        }
+        if !addresses.values.contains(where: { $0.address.ifindex == index && $0.address.address == extra.address }) {
+            try? addAddress(extra)
+        }
+    }
+
+    /// Removes every IPv6 address of the link and every IPv6 route through it.
+    mutating func flushIPv6(on index: Int32) {
+        for entry in addressesOrdered(on: index) where entry.address.family == .ipv6 {
+            addresses[entry.address.key] = nil
+            publish(.address(entry.address, .deleted))
+        }
+        let gone = routes.removeAll { $0.ifindex == index && $0.family == .ipv6 }
+        for route in gone { publish(.route(route, .deleted)) }
+        restore(gone)
+    }
+
+    // MARK: snapshots
+
+    func addressesOrdered(on index: Int32? = nil) -> [SimAddressState] {
+        addresses.values
+            .filter { index == nil || $0.address.ifindex == index }
+            .sorted { $0.sequence < $1.sequence }
+    }
+
+    var linkList: [Link] { links.keys.sorted().map { links[$0]!.link } }
+
+    var addressList: [InterfaceAddress] { addresses.keys.sorted().map { addresses[$0]!.address } }
+}

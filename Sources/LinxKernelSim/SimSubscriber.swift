@@ -1,0 +1,129 @@
+import DequeModule
+import LinxReconcile
+import Synchronization
+
+/// One event monitor on a namespace: a bounded receive buffer, like a
+/// netlink socket's.
+///
+/// When the buffer is full a new event is dropped and the subscriber is
+/// marked overflowed; its reader then gets ``RtnlEvent/overflow`` once, before
+/// the events still queued, just as a netlink socket reports ENOBUFS on the
+/// next receive. The monitor can also die: the stream then finishes with the
+/// error at the next read.
+final class SimSubscriber: Sendable {
+    private struct State {
+        var buffer: Deque<RtnlEvent> = []
+        var overflowPending = false
+        var failure: KernelError?
+        var closed = false
+        var waiter: CheckedContinuation<RtnlEvent?, any Error>?
+    }
+
+    /// How many events the buffer holds before it drops.
+    let capacity: Int
+    private let state = Mutex(State())
+
+    init(capacity: Int) {
+        self.capacity = max(1, capacity)
+    }
+
+    /// True once the reader went away or the monitor died; the kernel then
+    /// forgets the subscriber.
+    var isClosed: Bool { state.withLock { $0.closed || $0.failure != nil } }
+
+    /// Queues `event`; returns false when it was dropped (buffer full).
+    @discardableResult
+    func deliver(_ event: RtnlEvent) -> Bool {
+        let (waiter, accepted) = state.withLock { s -> (CheckedContinuation<RtnlEvent?, any Error>?, Bool) in
+            if s.closed || s.failure != nil { return (nil, false) }
+            if let waiter = s.waiter {
+                s.waiter = nil
+                return (waiter, true)
+            }
+            if s.buffer.count >= capacity {
+                s.overflowPending = true
+                return (nil, false)
+            }
+            s.buffer.append(event)
+            return (nil, true)
+        }
+        waiter?.resume(returning: event)
+        return accepted
+    }
+
+    /// Marks events as lost (the ENOBUFS fault): the reader sees
+    /// ``RtnlEvent/overflow`` next.
+    func forceOverflow() {
+        let waiter = state.withLock { s -> CheckedContinuation<RtnlEvent?, any Error>? in
+            if s.closed || s.failure != nil { return nil }
+            if let waiter = s.waiter {
+                s.waiter = nil
+                return waiter
+            }
+            s.overflowPending = true
+            return nil
+        }
+        waiter?.resume(returning: .overflow)
+    }
+
+    /// Kills the monitor: the reader's next read throws `error`.
+    func kill(_ error: KernelError) {
+        let waiter = state.withLock { s -> CheckedContinuation<RtnlEvent?, any Error>? in
+            if s.closed || s.failure != nil { return nil }
+            s.failure = error
+            s.buffer.removeAll()
+            defer { s.waiter = nil }
+            return s.waiter
+        }
+        waiter?.resume(throwing: error)
+    }
+
+    /// Events queued and not yet read.
+    var backlog: Int { state.withLock { $0.buffer.count } }
+
+    /// The next event, nil once the reader cancelled.
+    func next() async throws -> RtnlEvent? {
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<RtnlEvent?, any Error>) in
+                enum Now { case value(RtnlEvent?), failure(KernelError), wait }
+                let now = state.withLock { s -> Now in
+                    if let failure = s.failure { return .failure(failure) }
+                    if s.closed || Task.isCancelled {
+                        s.closed = true
+                        return .value(nil)
+                    }
+                    if s.overflowPending {
+                        s.overflowPending = false
+                        return .value(.overflow)
+                    }
+                    if let event = s.buffer.popFirst() { return .value(event) }
+                    s.waiter = continuation
+                    return .wait
+                }
+                switch now {
+                case .value(let event): continuation.resume(returning: event)
+                case .failure(let error): continuation.resume(throwing: error)
+                case .wait: break
+                }
+            }
+        } onCancel: {
+            close()
+        }
+    }
+
+    /// Closes the subscription (the reader cancelled or dropped the stream).
+    func close() {
+        let waiter = state.withLock { s -> CheckedContinuation<RtnlEvent?, any Error>? in
+            s.closed = true
+            s.buffer.removeAll()
+            defer { s.waiter = nil }
+            return s.waiter
+        }
+        waiter?.resume(returning: nil)
+    }
+
+    /// The stream handed to the caller of `events(in:)`.
+    func stream() -> AsyncThrowingStream<RtnlEvent, any Error> {
+        AsyncThrowingStream(unfolding: { [self] in try await self.next() })
+    }
+}

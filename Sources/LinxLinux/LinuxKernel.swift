@@ -1,0 +1,197 @@
+import CNetlink
+import Glibc
+import LinxReconcile
+import SystemPackage
+import Synchronization
+
+/// The real kernel: rtnetlink through libnl-route, sysctl through /proc/sys,
+/// cgroup limits through cgroupfs, in any network namespace.
+///
+/// Each namespace used gets one dedicated thread that entered it with
+/// `setns` and owns that namespace's rtnetlink socket; calls hop to it and
+/// back, so no Swift concurrency thread ever changes namespace and the libnl
+/// socket is only ever used by one thread. A pid is resolved to its
+/// namespace once (pids are reused); a path is re-checked on every call, so
+/// a namespace deleted and re-created under the same name is noticed.
+/// Threads end (and stop pinning their namespace) when the kernel object is
+/// released.
+public final class LinuxKernel: RtnlBackend, SysctlBackend, CgroupBackend {
+    /// Tunables.
+    public struct Configuration: Sendable, Hashable {
+        /// Receive buffer of each request socket. It bounds how many
+        /// pipelined requests may await their ack at once.
+        public var requestReceiveBuffer: Int
+        /// Receive buffer of each monitor socket: how many events the kernel
+        /// holds for a slow consumer before it reports an overflow.
+        /// iproute2 uses 1 MiB; libnl's default is 32 KiB.
+        public var monitorReceiveBuffer: Int
+
+        public init(requestReceiveBuffer: Int = 4 << 20, monitorReceiveBuffer: Int = 1 << 20) {
+            self.requestReceiveBuffer = requestReceiveBuffer
+            self.monitorReceiveBuffer = monitorReceiveBuffer
+        }
+    }
+
+    public let configuration: Configuration
+    private let workers = Mutex<[NetnsScope: NamespaceWorker]>([:])
+
+    public init(configuration: Configuration = Configuration()) {
+        self.configuration = configuration
+    }
+
+    deinit {
+        workers.withLock { workers in
+            for worker in workers.values { worker.stop() }
+            workers = [:]
+        }
+    }
+
+    // MARK: rtnetlink
+
+    public func links(in scope: NetnsScope) async throws(KernelError) -> [Link] {
+        try await worker(for: scope).run { context throws(KernelError) in
+            try context.socket().dump(RtnlDumpRequest.links, arena: context.dumpArena, parse: RtnlParser.link)
+        }
+    }
+
+    public func addresses(in scope: NetnsScope) async throws(KernelError) -> [InterfaceAddress] {
+        try await worker(for: scope).run { context throws(KernelError) in
+            try context.socket().dump(RtnlDumpRequest.addresses, arena: context.dumpArena, parse: RtnlParser.address)
+        }
+    }
+
+    public func routes(in scope: NetnsScope, matching filter: RouteFilter) async throws(KernelError) -> [Route] {
+        try await worker(for: scope).run { context throws(KernelError) in
+            do throws(KernelError) {
+                let routes = try context.socket().dump(
+                    { () throws(KernelError) in try RtnlDumpRequest.routes(filter) },
+                    arena: context.dumpArena, parse: RtnlParser.route)
+                // Strict checking filters; this also covers kernels that ignore a filter.
+                return routes.filter(filter.matches)
+            } catch where error.errno == .noSuchFileOrDirectory && filter.table != nil && filter.family != nil {
+                // A table that does not exist (yet) holds no routes.
+                return []
+            }
+        }
+    }
+
+    /// The routes exactly as the kernel's (strict-checked, filtered) dump
+    /// returned them, without the client-side re-check: lets tests prove the
+    /// kernel did the filtering.
+    func kernelFilteredRoutes(in scope: NetnsScope, matching filter: RouteFilter) async throws(KernelError) -> [Route] {
+        try await worker(for: scope).run { context throws(KernelError) in
+            try context.socket().dump(
+                { () throws(KernelError) in try RtnlDumpRequest.routes(filter) },
+                arena: context.dumpArena, parse: RtnlParser.route)
+        }
+    }
+
+    public func execute(_ requests: [RtnlRequest], in scope: NetnsScope, stopOnError: Bool) async -> [Result<Void, KernelError>] {
+        guard !requests.isEmpty else { return [] }
+        do {
+            return try await worker(for: scope).run { context throws(KernelError) in
+                try context.socket().execute(requests, stopOnError: stopOnError, arena: context.ackArena)
+            }
+        } catch {
+            // Nothing could be sent (no namespace, no socket): the first
+            // request carries the reason; the rest were never attempted.
+            return stopOnError ? [.failure(error)] : Array(repeating: .failure(error), count: requests.count)
+        }
+    }
+
+    public func events(in scope: NetnsScope) async throws(KernelError) -> AsyncThrowingStream<RtnlEvent, any Error> {
+        let buffer = configuration.monitorReceiveBuffer
+        // Subscribed before returning: a dump made after this call misses nothing.
+        let monitor = try await worker(for: scope).run { context throws(KernelError) in
+            if let entryError = context.entryError { throw entryError }
+            return try RtnlMonitor(receiveBuffer: buffer)
+        }
+        return AsyncThrowingStream(unfolding: { try await monitor.next() })
+    }
+
+    // MARK: sysctl
+
+    public func read(_ key: SysctlKey, in scope: NetnsScope) async throws(KernelError) -> String {
+        try await worker(for: scope).run { context throws(KernelError) in
+            if let entryError = context.entryError { throw entryError }
+            return try ProcSysctl.read(key)
+        }
+    }
+
+    public func write(_ key: SysctlKey, value: String, in scope: NetnsScope) async throws(KernelError) {
+        try await worker(for: scope).run { context throws(KernelError) in
+            if let entryError = context.entryError { throw entryError }
+            try ProcSysctl.write(key, value)
+        }
+    }
+
+    public func keys(under prefix: SysctlKey, in scope: NetnsScope) async throws(KernelError) -> [SysctlKey] {
+        try await worker(for: scope).run { context throws(KernelError) in
+            if let entryError = context.entryError { throw entryError }
+            return try ProcSysctl.keys(under: prefix)
+        }
+    }
+
+    // MARK: cgroups (no namespace involved: plain file I/O)
+
+    public func hierarchy(of cgroup: String) async throws(KernelError) -> CgroupHierarchy {
+        try CgroupFS.hierarchy(of: cgroup)
+    }
+
+    public func read(_ file: String, in cgroup: String) async throws(KernelError) -> String {
+        try CgroupFS.read(file, in: cgroup)
+    }
+
+    public func write(_ file: String, value: String, in cgroup: String) async throws(KernelError) {
+        try CgroupFS.write(file, value: value, in: cgroup)
+    }
+
+    public func files(in cgroup: String) async throws(KernelError) -> [String] {
+        try CgroupFS.files(in: cgroup)
+    }
+
+    // MARK: namespace threads
+
+    private func worker(for scope: NetnsScope) throws(KernelError) -> NamespaceWorker {
+        let receiveBuffer = configuration.requestReceiveBuffer
+        return try workers.withLock { workers throws(KernelError) -> NamespaceWorker in
+            switch scope {
+            case .current:
+                if let worker = workers[scope] { return worker }
+                let worker = try NamespaceWorker(namespaceFD: nil, identity: nil, requestReceiveBuffer: receiveBuffer)
+                workers[scope] = worker
+                return worker
+            case .pid(let pid):
+                if let worker = workers[scope] { return worker }
+                let (fd, identity) = try Self.openNamespace("/proc/\(pid)/ns/net", describing: scope)
+                let worker = try NamespaceWorker(namespaceFD: fd, identity: identity, requestReceiveBuffer: receiveBuffer)
+                workers[scope] = worker
+                return worker
+            case .path(let path):
+                var info = stat()
+                guard stat(path, &info) == 0 else {
+                    workers.removeValue(forKey: scope)?.stop()
+                    throw KernelError(Errno(rawValue: linx_errno()), "no network namespace at \(path)")
+                }
+                if let worker = workers[scope], worker.identity == NamespaceIdentity(info) { return worker }
+                workers.removeValue(forKey: scope)?.stop()
+                let (fd, identity) = try Self.openNamespace(path, describing: scope)
+                let worker = try NamespaceWorker(namespaceFD: fd, identity: identity, requestReceiveBuffer: receiveBuffer)
+                workers[scope] = worker
+                return worker
+            }
+        }
+    }
+
+    private static func openNamespace(_ path: String, describing scope: NetnsScope) throws(KernelError) -> (Int32, NamespaceIdentity) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw KernelError(Errno(rawValue: linx_errno()), "cannot open the \(scope)") }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            let error = KernelError(Errno(rawValue: linx_errno()), "cannot stat the \(scope)")
+            close(fd)
+            throw error
+        }
+        return (fd, NamespaceIdentity(info))
+    }
+}

@@ -1,0 +1,103 @@
+import CNetlink
+import LinxReconcile
+import SystemPackage
+
+/// Pipelined execution of change requests.
+///
+/// `ip -batch` and libnl's add calls wait for one ack per object. Here many
+/// requests are packed into each `send` (the kernel processes them in order
+/// and queues one ack each), up to ``RtnlSocket/window`` requests are
+/// outstanding at once, and acks are read in batches with `recvmmsg` and
+/// matched to their request by sequence number.
+///
+/// With `stopOnError`, nothing more is sent once a failure has been seen.
+/// Requests that were already on their way when it was seen have run; their
+/// results are reported as the kernel gave them. Requests never sent are
+/// omitted, so the result is a prefix of `requests`, one entry per request
+/// attempted.
+extension RtnlSocket {
+    /// Bytes packed into one `send` before it goes out.
+    static let sendChunk = 32 * 1024
+
+    func execute(_ requests: [RtnlRequest], stopOnError: Bool, arena: ReceiveArena) -> [Result<Void, KernelError>] {
+        guard !requests.isEmpty else { return [] }
+        var results = [Result<Void, KernelError>?](repeating: nil, count: requests.count)
+        let first = reserveSequences(requests.count)
+        var next = 0       // first request not yet built
+        var sent = 0       // requests handed to the kernel
+        var answered = 0   // requests with a result
+        var stopping = false
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(Self.sendChunk + 4096)
+
+        func fail(_ index: Int, _ error: KernelError) {
+            if results[index] == nil { answered += 1 }
+            results[index] = .failure(error)
+            if stopOnError { stopping = true }
+        }
+
+        while true {
+            // Fill the window.
+            var pending = 0
+            while !stopping && next < requests.count && sent + pending - answered < window {
+                do {
+                    try RtnlRequestBuilder.build(requests[next]).encode(sequence: first &+ UInt32(next), into: &buffer)
+                    pending += 1
+                } catch {
+                    // Built nothing, so nothing was sent for it: flush what precedes it first.
+                    if pending > 0 { if !flush(&buffer, count: pending, sent: &sent, fail: fail) { return finish(results) }; pending = 0 }
+                    sent = next + 1
+                    fail(next, error)
+                }
+                next += 1
+                if buffer.count >= Self.sendChunk {
+                    if !flush(&buffer, count: pending, sent: &sent, fail: fail) { return finish(results) }
+                    pending = 0
+                }
+            }
+            if pending > 0 && !flush(&buffer, count: pending, sent: &sent, fail: fail) { return finish(results) }
+            if answered >= sent && (stopping || next >= requests.count) { break }
+            // Read acks.
+            do {
+                try receive(into: arena) { message throws(KernelError) in
+                    guard Int32(message.pointee.nlmsg_type) == NLMSG_ERROR else { return }
+                    let index = Int(message.pointee.nlmsg_seq &- first)
+                    guard index >= 0, index < sent, results[index] == nil else { return }
+                    switch NetlinkAck.decode(message) {
+                    case .success: results[index] = .success(()); answered += 1
+                    case .failure(let error): fail(index, error)
+                    }
+                }
+            } catch {
+                // The socket itself failed (acks lost): outcomes of the
+                // unanswered requests are unknown, say so for each.
+                for index in 0..<sent where results[index] == nil { fail(index, error) }
+                return finish(results)
+            }
+        }
+        return finish(results)
+    }
+
+    /// Sends the packed buffer; on failure marks its requests failed.
+    private func flush(
+        _ buffer: inout [UInt8], count: Int, sent: inout Int, fail: (Int, KernelError) -> Void
+    ) -> Bool {
+        defer { buffer.removeAll(keepingCapacity: true) }
+        let start = sent
+        sent += count
+        do {
+            try send(buffer)
+            return true
+        } catch {
+            for index in start..<sent { fail(index, error) }
+            return false
+        }
+    }
+
+    private func finish(_ results: [Result<Void, KernelError>?]) -> [Result<Void, KernelError>] {
+        var answered: [Result<Void, KernelError>] = []
+        answered.reserveCapacity(results.count)
+        for case let result? in results { answered.append(result) }
+        return answered
+    }
+}

@@ -1,0 +1,97 @@
+import Glibc
+
+/// Runs an external program (`ip`, mostly) and captures its output, for test
+/// support and scripts. Output goes to temporary files, so a large output
+/// can never block the child on a full pipe.
+public enum Command {
+    /// What a finished program left behind.
+    public struct Output: Sendable {
+        public var status: Int32
+        public var stdout: String
+        public var stderr: String
+    }
+
+    /// A program that failed: the command line, its status and stderr.
+    public struct Failure: Error, Sendable, CustomStringConvertible {
+        public var command: [String]
+        public var output: Output
+        public var description: String {
+            "`\(command.joined(separator: " "))` exited \(output.status): \(output.stderr)"
+        }
+    }
+
+    /// Runs `arguments` (looked up in PATH and the sbin directories) with
+    /// `input` on stdin, and waits for it.
+    public static func run(_ arguments: [String], input: String? = nil) -> Output {
+        let stdoutFile = temporaryFile(), stderrFile = temporaryFile()
+        let stdinFile = input.map { text in
+            let file = temporaryFile()
+            _ = text.utf8CString.withUnsafeBufferPointer { write(file.fd, $0.baseAddress, $0.count - 1) }
+            lseek(file.fd, 0, SEEK_SET)
+            return file
+        }
+        defer {
+            for file in [stdoutFile, stderrFile] + (stdinFile.map { [$0] } ?? []) {
+                close(file.fd)
+                unlink(file.path)
+            }
+        }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        if let stdinFile {
+            posix_spawn_file_actions_adddup2(&actions, stdinFile.fd, 0)
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        }
+        posix_spawn_file_actions_adddup2(&actions, stdoutFile.fd, 1)
+        posix_spawn_file_actions_adddup2(&actions, stderrFile.fd, 2)
+        let program = resolve(arguments[0])
+        var argv: [UnsafeMutablePointer<CChar>?] = ([program] + arguments.dropFirst()).map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var pid = pid_t()
+        let rc = posix_spawn(&pid, program, &actions, nil, &argv, environ)
+        guard rc == 0 else {
+            return Output(status: 127, stdout: "", stderr: "cannot run \(program): \(String(cString: strerror(rc)))")
+        }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let exit = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        return Output(status: exit, stdout: contents(stdoutFile.fd), stderr: contents(stderrFile.fd))
+    }
+
+    /// Runs and throws ``Failure`` unless the program exits 0; returns stdout.
+    @discardableResult
+    public static func check(_ arguments: [String], input: String? = nil) throws(Failure) -> String {
+        let output = run(arguments, input: input)
+        guard output.status == 0 else { throw Failure(command: arguments, output: output) }
+        return output.stdout
+    }
+
+    private static func resolve(_ name: String) -> String {
+        if name.contains("/") { return name }
+        let path = (getenv("PATH").map { String(cString: $0) } ?? "") + ":/usr/sbin:/sbin:/usr/bin:/bin"
+        for directory in path.split(separator: ":") where access("\(directory)/\(name)", X_OK) == 0 {
+            return "\(directory)/\(name)"
+        }
+        return name
+    }
+
+    private static func temporaryFile() -> (fd: Int32, path: String) {
+        var template = Array("/tmp/linx-command-XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        return (fd, String(cString: template))
+    }
+
+    private static func contents(_ fd: Int32) -> String {
+        lseek(fd, 0, SEEK_SET)
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count <= 0 { break }
+            bytes.append(contentsOf: chunk[0..<count])
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}

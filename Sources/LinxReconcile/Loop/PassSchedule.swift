@@ -1,0 +1,86 @@
+/// When the next automatic pass is due: the loop's whole timing policy, as a
+/// pure value so it can be reasoned about (and tested) without tasks.
+///
+/// Three things ask for a pass: the resync timer (truth), a debounced hint or
+/// desired-state change (latency), and an immediate resync (start-up, ENOBUFS,
+/// a lost or regained monitor). After a failed pass a retry deadline with
+/// backoff takes over: nothing automatic runs before it, hints included, so a
+/// broken kernel is not hammered; the retry itself always runs, even with no
+/// timer. Starting a pass consumes every request made before it: a pass that
+/// starts after a hint sees that hint's effect (level-triggered), and a hint
+/// that arrives during the pass arms exactly one more.
+struct PassSchedule<Instant: InstantProtocol>: Sendable where Instant.Duration == Duration {
+    /// The timer resync deadline, nil when there is no timer.
+    private(set) var nextTick: Instant?
+    /// The end of the open debounce window, nil when none is open.
+    private(set) var debounceDeadline: Instant?
+    /// A resync was asked for without debounce.
+    private(set) var immediate: Bool
+    /// After failures: the earliest instant the next automatic pass may run.
+    private(set) var retryDeadline: Instant?
+    /// Consecutive failed passes (thrown, or not converged).
+    private(set) var failures: Int = 0
+
+    /// A fresh schedule asks for an immediate first pass.
+    init() {
+        immediate = true
+    }
+
+    /// The instant the next automatic pass is due (`now` when it is due at
+    /// once), or nil when none is wanted.
+    func nextDue(now: Instant) -> Instant? {
+        if let retryDeadline { return retryDeadline }
+        if immediate { return now }
+        return [nextTick, debounceDeadline].compactMap { $0 }.min()
+    }
+
+    /// Whether a pass is due at `now`.
+    func isDue(at now: Instant) -> Bool {
+        guard let due = nextDue(now: now) else { return false }
+        return due <= now
+    }
+
+    /// A change hint (or a new desired state): open the debounce window
+    /// unless one is already open.
+    mutating func noteChange(at now: Instant, debounce: Duration) {
+        if debounceDeadline == nil {
+            debounceDeadline = now.advanced(by: debounce)
+        }
+    }
+
+    /// Events were lost or the monitor changed: resync without debounce.
+    mutating func requestImmediate() {
+        immediate = true
+    }
+
+    /// A pass starts: every request made so far is satisfied by it.
+    mutating func passStarted() {
+        immediate = false
+        debounceDeadline = nil
+    }
+
+    /// The pass converged: back to the regular rhythm.
+    mutating func passSucceeded(at now: Instant, period: Duration?) {
+        failures = 0
+        retryDeadline = nil
+        nextTick = period.map { now.advanced(by: $0) }
+    }
+
+    /// The pass threw or did not converge: retry after `delay`.
+    mutating func passFailed(at now: Instant, period: Duration?, delay: Duration) {
+        failures += 1
+        retryDeadline = now.advanced(by: delay)
+        nextTick = period.map { now.advanced(by: $0) }
+    }
+
+    /// The timer period changed (the monitor went down or came back): re-arm
+    /// the timer from `now` if the new period would fire sooner, or drop it.
+    mutating func periodChanged(at now: Instant, period: Duration?) {
+        guard let period else {
+            nextTick = nil
+            return
+        }
+        let candidate = now.advanced(by: period)
+        if nextTick == nil || candidate < nextTick! { nextTick = candidate }
+    }
+}

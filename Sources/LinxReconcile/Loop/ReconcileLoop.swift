@@ -1,0 +1,159 @@
+import Logging
+import ServiceLifecycle
+
+/// The opt-in, level-triggered loop that keeps one Source converged in one
+/// scope: timer resync is truth, monitor hints are latency.
+///
+/// Nothing runs until you call ``run()``, typically by adding the loop to your
+/// own `ServiceGroup`; the loop holds only the desired state and `lastApplied`
+/// you give it. While running it
+/// - runs a pass at once, then again one `interval` after each pass;
+/// - subscribes to the Source's monitor (unless told not to) and runs a pass
+///   one `debounce` after a hint, coalescing bursts; ENOBUFS resyncs at once;
+/// - never overlaps passes: a hint or `setDesired` during a pass arms exactly
+///   one more;
+/// - survives failures: a pass that throws (or does not converge) keeps the
+///   previous `lastApplied` and is retried with capped exponential backoff and
+///   jitter; a monitor that dies triggers an immediate resync, a fallback
+///   timer and resubscription with backoff;
+/// - returns from `run()` promptly on graceful shutdown, ``stop()`` or
+///   cancellation, leaving no task behind.
+///
+/// Time comes from the injected `clock`, so tests drive it on virtual time.
+public actor ReconcileLoop<Source: ReconcileSource, C: Clock>: Service where C.Duration == Duration {
+    /// The report of one pass.
+    public typealias Report = ReconcileReport<Source.Item, Source.LastApplied>
+    /// What ``events`` delivers.
+    public typealias Event = ReconcileLoopEvent<Source.Item, Source.LastApplied>
+
+    enum Lifecycle { case idle, running, finished }
+    enum MonitorState { case off, connecting, up, down, unsupported }
+
+    let source: Source
+    let scope: Source.Scope
+    let options: Source.Options
+    let configuration: ReconcileLoopConfiguration
+    let clock: C
+    let logger: Logger
+    let metrics: LoopMetrics
+    let broadcaster = EventBroadcaster<Event>(buffer: 256)
+    let wake = WakeSignal()
+
+    /// The desired state the loop converges on.
+    public internal(set) var desired: Source.Desired
+    /// The ownership state threaded into the next pass. A pass that throws
+    /// leaves it unchanged.
+    public internal(set) var lastApplied: Source.LastApplied
+    /// The report of the most recent completed pass; nil before the first.
+    public internal(set) var lastReport: Report?
+
+    var schedule = PassSchedule<C.Instant>()
+    var jitter: JitterSource
+    var lifecycle = Lifecycle.idle
+    var monitorState = MonitorState.off
+    var monitorPhase = MonitorPhase.inactive
+    var passRunning = false
+    var passWaiters: [CheckedContinuation<Void, Never>] = []
+    var driverParked = false
+    var wakeInFlight = false
+    var counters = ReconcileLoopProbe()
+    var probeWaiters: [ProbeWaiter] = []
+
+    /// A loop over `source` in `scope`, converging on `desired`.
+    ///
+    /// - Parameters:
+    ///   - options: forwarded verbatim to every `reconcile` call.
+    ///   - lastApplied: initial ownership (what earlier runs installed), so a
+    ///     restarted agent keeps releasing what it owns.
+    ///   - clock: where time comes from; inject a virtual clock in tests.
+    public init(
+        source: Source,
+        scope: Source.Scope,
+        desired: Source.Desired,
+        options: Source.Options,
+        lastApplied: Source.LastApplied,
+        configuration: ReconcileLoopConfiguration = ReconcileLoopConfiguration(),
+        clock: C
+    ) {
+        self.source = source
+        self.scope = scope
+        self.desired = desired
+        self.options = options
+        self.lastApplied = lastApplied
+        self.configuration = configuration
+        self.clock = clock
+        var logger = configuration.logger
+        logger[metadataKey: "loop"] = "\(configuration.label)"
+        self.logger = logger
+        self.metrics = LoopMetrics(label: configuration.label, factory: configuration.metricsFactory)
+        self.jitter = JitterSource(seed: configuration.jitterSeed)
+    }
+
+    /// Owner notifications: a `.report` after every completed pass, an
+    /// `.error` for a pass that could not run, and monitor losses and
+    /// recoveries. Each access returns a new stream that sees events from that
+    /// moment on (subscribe before `run()` to see the first pass); a reader
+    /// that falls behind keeps the newest 256. Streams finish when `run()` returns.
+    public nonisolated var events: AsyncStream<Event> {
+        broadcaster.subscribe()
+    }
+
+    /// Runs one pass now (after any pass in progress, never overlapping it)
+    /// and returns its report, whether or not ``run()`` is active.
+    ///
+    /// The pass counts like any other: it satisfies pending hints, resets the
+    /// timer, is announced on ``events`` and, if it throws, keeps the previous
+    /// `lastApplied` and arms the retry backoff.
+    public func reconcileNow() async throws(ReconcileError) -> Report {
+        let result = await runPass()
+        wakeDriver()
+        return try result.get()
+    }
+
+    /// Replaces the desired state. Returns at once; a pass follows after the
+    /// debounce. Objects the old state owned and the new one does not name are
+    /// released by that pass (per the Source's ownership rules).
+    public func setDesired(_ desired: Source.Desired) {
+        self.desired = desired
+        schedule.noteChange(at: clock.now, debounce: configuration.debounce)
+        wakeDriver()
+        probeChanged()
+    }
+
+    /// Asks the loop to stop: `run()` returns after any pass in progress.
+    /// Safe to call from anywhere, any number of times, before or during `run()`.
+    public nonisolated func stop() {
+        wake.stop()
+    }
+
+    /// The timer period in force: the configured interval, or the fallback
+    /// while the monitor is not listening and the interval is `.never`.
+    var period: Duration? {
+        switch configuration.interval {
+        case .every(let period): period
+        case .never: monitorState == .up ? nil : configuration.fallbackInterval
+        }
+    }
+
+    /// Makes the driver look at the schedule again.
+    func wakeDriver() {
+        if driverParked { wakeInFlight = true }
+        wake.signal()
+    }
+}
+
+extension ReconcileLoop where C == ContinuousClock {
+    /// A loop on the real (continuous) clock.
+    public init(
+        source: Source,
+        scope: Source.Scope,
+        desired: Source.Desired,
+        options: Source.Options,
+        lastApplied: Source.LastApplied,
+        configuration: ReconcileLoopConfiguration = ReconcileLoopConfiguration()
+    ) {
+        self.init(
+            source: source, scope: scope, desired: desired, options: options,
+            lastApplied: lastApplied, configuration: configuration, clock: ContinuousClock())
+    }
+}

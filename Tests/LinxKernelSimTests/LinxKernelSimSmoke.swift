@@ -1,2 +1,0 @@
-import LinxKernelSim
-import Testing
