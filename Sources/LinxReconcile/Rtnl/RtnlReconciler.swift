@@ -24,10 +24,11 @@
 ///   would take over something we cannot prove is ours. The pass does not
 ///   converge until its owner removes it.
 ///
-/// Deleting an owned IPv4 address that shares its subnet with a foreign
-/// address is refused by the reconciler itself (EBUSY in `failed`): the
-/// kernel would delete the foreign secondaries with a primary, and a dump
-/// does not say which one is primary.
+/// Deleting an owned IPv4 address that is the primary of its subnet while
+/// foreign secondaries share it is refused by the reconciler itself (EBUSY
+/// in `failed`): the kernel would delete them with it. This relies on the
+/// backend returning addresses in the kernel's dump order (a link's
+/// primaries before its secondaries), as the real kernel does.
 ///
 /// Removing an address also removes what the kernel hangs on it, such as
 /// routes (foreign ones included) whose gateway only it made reachable:
@@ -136,34 +137,52 @@ public struct RtnlReconciler: Sendable {
         return plan
     }
 
-    /// IPv4 deletes that could take foreign addresses with them.
+    /// IPv4 deletes that would take foreign addresses with them.
     ///
     /// With `promote_secondaries` off (the default), deleting the primary
-    /// IPv4 address of a subnet deletes every secondary address of that
-    /// subnet on the link. A dump does not say which address is primary, so
-    /// an owned address that shares its subnet (same link, same prefix
-    /// length) with any address we do not own is not deleted: the op fails
-    /// with EBUSY and the pass reports it, until the foreign address is gone.
+    /// IPv4 address of a subnet on a link deletes every secondary address of
+    /// that subnet (same prefix length) with it. The kernel dumps a link's
+    /// primaries before its secondaries, so the first address of a subnet in
+    /// dump order is its primary. An owned primary with foreign secondaries
+    /// is not deleted: the op fails with EBUSY, until they are gone. An owned
+    /// secondary is deleted as usual.
     static func refusedDeletes(
         _ ops: [ReconcileOp<InterfaceAddress>], observed: [InterfaceAddress], owned: Set<InterfaceAddress.Key>
     ) -> [ReconcileOp<RtnlObject>: KernelError] {
+        let doomed = ops.compactMap { op -> InterfaceAddress? in
+            guard case .delete(let address) = op, address.family == .ipv4 else { return nil }
+            return address
+        }
+        guard !doomed.isEmpty else { return [:] }
+        var subnets: [IPv4Subnet: [InterfaceAddress]] = [:]
+        for address in observed where address.family == .ipv4 {
+            subnets[IPv4Subnet(address), default: []].append(address)
+        }
         var refused: [ReconcileOp<RtnlObject>: KernelError] = [:]
-        for op in ops {
-            guard case .delete(let doomed) = op, doomed.family == .ipv4 else { continue }
-            let subnet = doomed.address.masked(to: doomed.prefixLength)
-            let neighbours = observed.filter { other in
-                other.ifindex == doomed.ifindex && other.family == .ipv4 && other.prefixLength == doomed.prefixLength
-                    && other.key != doomed.key && !owned.contains(other.key)
-                    && other.address.masked(to: other.prefixLength) == subnet
-            }
-            guard !neighbours.isEmpty else { continue }
-            let names = neighbours.map { "\($0.address)/\($0.prefixLength)" }.joined(separator: ", ")
-            refused[op.rtnlMapped(RtnlObject.address)] = KernelError(
+        for address in doomed {
+            guard let members = subnets[IPv4Subnet(address)], members.first?.key == address.key else { continue }
+            let foreign = members.dropFirst().filter { !owned.contains($0.key) }
+            guard !foreign.isEmpty else { continue }
+            let names = foreign.map { "\($0.address)/\($0.prefixLength)" }.joined(separator: ", ")
+            refused[.delete(.address(address))] = KernelError(
                 .resourceBusy,
-                "not deleted: it shares its subnet with foreign address \(names), which the kernel would delete "
-                    + "with it if it is the primary (promote_secondaries off)")
+                "not deleted: it is the primary address of its subnet and the kernel would delete the foreign "
+                    + "secondary address \(names) with it (promote_secondaries off)")
         }
         return refused
+    }
+
+    /// A link's IPv4 subnet: addresses in one are primary and secondaries.
+    private struct IPv4Subnet: Hashable {
+        var ifindex: Int32
+        var network: IPAddress
+        var length: Int
+
+        init(_ address: InterfaceAddress) {
+            ifindex = address.ifindex
+            network = address.address.masked(to: address.prefixLength)
+            length = address.prefixLength
+        }
     }
 
     /// Runs one pass: observe, validate, diff, apply (fail-fast, one batch),
