@@ -70,6 +70,8 @@ let package = Package(
                 "LinxReconcile", "LinxKernelSim", "LinxLinux", "LinxConformance",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(
