@@ -91,7 +91,7 @@ let package = Package(
             name: "LinxConformanceTests",
             dependencies: ["LinxConformance", "LinxKernelSim", "LinxReconcile", "HostsSourceExample"]
         ),
-        .testTarget(name: "linxTests", dependencies: ["linx"]),
+        .testTarget(name: "linxTests", dependencies: ["linx", "LinxLinux"]),
     ],
     swiftLanguageModes: [.v6]
 )
