@@ -40,6 +40,7 @@ let package = Package(
             name: "LinxKernelSim",
             dependencies: [
                 "LinxReconcile",
+                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "DequeModule", package: "swift-collections"),
             ]
         ),
