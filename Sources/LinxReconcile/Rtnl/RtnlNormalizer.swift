@@ -48,10 +48,12 @@ public enum RtnlNormalizer {
         // address twice with different prefixes is one identity, two values.
         var ipv6: [V6Identity: Int] = [:]
         for (position, entry) in entries.enumerated() {
-            let name = "addresses[\(position)] (\(entry))"
+            // Names are built only when an entry is refused: this loop runs
+            // over every entry of every pass.
+            let name = { "addresses[\(position)] (\(entry))" }
             let (address, length) = try parseAddress(entry.address, entry: name)
             guard let ifindex = indices[entry.interface] else {
-                throw .invalidDesired(entry: name, reason: "no interface named \"\(entry.interface)\" in the namespace")
+                throw .invalidDesired(entry: name(), reason: "no interface named \"\(entry.interface)\" in the namespace")
             }
             let item = InterfaceAddress(
                 ifindex: ifindex, address: address, prefixLength: length,
@@ -61,7 +63,7 @@ public enum RtnlNormalizer {
                 let identity = V6Identity(ifindex: ifindex, address: address)
                 if let earlier = ipv6[identity] {
                     throw .invalidDesired(
-                        entry: name,
+                        entry: name(),
                         reason: "\(address) is already on \(entry.interface) with another prefix length in "
                             + "addresses[\(earlier)] (\(entries[earlier]))")
                 }
@@ -77,21 +79,28 @@ public enum RtnlNormalizer {
         var address: IPAddress
     }
 
-    private static func parseAddress(_ text: String, entry: String) throws(ReconcileError) -> (IPAddress, Int) {
-        let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
+    /// Splits `ADDR/LEN` (or a bare address) without building substrings
+    /// arrays; nil length when there is no '/'.
+    static func split(_ text: String) -> (address: Substring, length: Substring?) {
+        guard let slash = text.utf8.firstIndex(of: UInt8(ascii: "/")) else { return (text[...], nil) }
+        return (text[..<slash], text[text.index(after: slash)...])
+    }
+
+    private static func parseAddress(_ text: String, entry: () -> String) throws(ReconcileError) -> (IPAddress, Int) {
+        let (addressText, lengthText) = split(text)
         let address: IPAddress
         do {
-            address = try IPAddress(String(parts[0]))
+            address = try IPAddress(String(addressText))
         } catch {
-            throw .invalidDesired(entry: entry, reason: error.description)
+            throw .invalidDesired(entry: entry(), reason: error.description)
         }
-        guard parts.count == 2 else { return (address, address.family.bitWidth) }
-        guard let length = Int(parts[1]) else {
-            throw .invalidDesired(entry: entry, reason: "prefix length \"\(parts[1])\" is not a number")
+        guard let lengthText else { return (address, address.family.bitWidth) }
+        guard let length = Int(lengthText) else {
+            throw .invalidDesired(entry: entry(), reason: "prefix length \"\(lengthText)\" is not a number")
         }
         guard (0...address.family.bitWidth).contains(length) else {
             throw .invalidDesired(
-                entry: entry,
+                entry: entry(),
                 reason: "prefix length \(length) is out of range for \(address.family) (0...\(address.family.bitWidth))")
         }
         return (address, length)
@@ -102,70 +111,80 @@ public enum RtnlNormalizer {
     ) throws(ReconcileError) -> [Route] {
         var result: [Route] = []
         result.reserveCapacity(entries.count)
-        var byKey: [Route.Key: (position: Int, route: Route)] = [:]
-        byKey.reserveCapacity(entries.count)
+        var positions: [RtnlFastKey: (entry: Int, result: Int)] = [:]
+        positions.reserveCapacity(entries.count)
         for (position, entry) in entries.enumerated() {
-            let name = "routes[\(position)] (\(entry))"
+            let name = { "routes[\(position)] (\(entry))" }
             let route = try route(entry, name: name, indices: indices, options: options)
-            if let earlier = byKey[route.key] {
-                if earlier.route == route { continue }
+            let key = RtnlFastKey(route)
+            if let earlier = positions[key] {
+                if result[earlier.result] == route { continue }
                 throw .invalidDesired(
-                    entry: name,
-                    reason: "same route (table, destination, metric) as routes[\(earlier.position)] "
-                        + "(\(entries[earlier.position])) with a different next hop")
+                    entry: name(),
+                    reason: "same route (table, destination, metric) as routes[\(earlier.entry)] "
+                        + "(\(entries[earlier.entry])) with a different next hop")
             }
-            byKey[route.key] = (position, route)
+            positions[key] = (position, result.count)
             result.append(route)
         }
         return result
     }
 
     private static func route(
-        _ entry: RtnlRouteEntry, name: String, indices: [String: Int32], options: RtnlOptions
+        _ entry: RtnlRouteEntry, name: () -> String, indices: [String: Int32], options: RtnlOptions
     ) throws(ReconcileError) -> Route {
         var gateway: IPAddress?
         if let text = entry.gateway {
             do {
                 gateway = try IPAddress(text)
             } catch {
-                throw .invalidDesired(entry: name, reason: "gateway \(error.description)")
+                throw .invalidDesired(entry: name(), reason: "gateway \(error.description)")
             }
             if gateway!.isUnspecified {
-                throw .invalidDesired(entry: name, reason: "gateway \(text) is the unspecified address")
+                throw .invalidDesired(entry: name(), reason: "gateway \(text) is the unspecified address")
             }
         }
         let destination: IPPrefix
         if entry.destination == "default" {
             guard let gateway else {
                 throw .invalidDesired(
-                    entry: name,
+                    entry: name(),
                     reason: "\"default\" takes its family from the gateway; without one write 0.0.0.0/0 or ::/0")
             }
             destination = .any(gateway.family)
         } else {
-            do {
-                destination = try IPPrefix(entry.destination)
+            do throws(ValueError) {
+                let (addressText, lengthText) = split(entry.destination)
+                let address = try IPAddress(String(addressText))
+                var length = address.family.bitWidth
+                if let lengthText {
+                    guard let parsed = Int(lengthText) else {
+                        throw ValueError(value: entry.destination, reason: "prefix length \"\(lengthText)\" is not a number")
+                    }
+                    length = parsed
+                }
+                destination = try IPPrefix(address, length: length)
             } catch {
-                throw .invalidDesired(entry: name, reason: "destination \(error.description)")
+                throw .invalidDesired(entry: name(), reason: "destination \(error.description)")
             }
         }
         if let gateway, gateway.family != destination.family {
             throw .invalidDesired(
-                entry: name,
+                entry: name(),
                 reason: "gateway \(gateway) is \(gateway.family) but destination \(destination) is \(destination.family)")
         }
         var ifindex: Int32?
         if let interface = entry.interface {
             guard let index = indices[interface] else {
-                throw .invalidDesired(entry: name, reason: "no interface named \"\(interface)\" in the namespace")
+                throw .invalidDesired(entry: name(), reason: "no interface named \"\(interface)\" in the namespace")
             }
             ifindex = index
         }
         if gateway == nil && ifindex == nil {
-            throw .invalidDesired(entry: name, reason: "a route needs a gateway, an interface, or both")
+            throw .invalidDesired(entry: name(), reason: "a route needs a gateway, an interface, or both")
         }
         if entry.table == 0 {
-            throw .invalidDesired(entry: name, reason: "table 0 is unspecified; the main table is 254")
+            throw .invalidDesired(entry: name(), reason: "table 0 is unspecified; the main table is 254")
         }
         return Route(
             destination: destination, gateway: gateway, ifindex: ifindex,
