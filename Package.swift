@@ -62,6 +62,16 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        .executableTarget(
+            name: "NodeAgentExample",
+            dependencies: [
+                "LinxReconcile", "LinxKernelSim",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Examples/NodeAgent",
+            exclude: ["README-snippet.md"]
+        ),
         .testTarget(
             name: "LinxReconcileTests",
             dependencies: [
