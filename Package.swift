@@ -40,6 +40,7 @@ let package = Package(
             name: "LinxKernelSim",
             dependencies: [
                 "LinxReconcile",
+                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "DequeModule", package: "swift-collections"),
             ]
         ),
@@ -54,12 +55,24 @@ let package = Package(
             name: "LinxConformance",
             dependencies: ["LinxReconcile", "LinxKernelSim"]
         ),
+        // The template for a team writing its own Source: a subsystem Linx
+        // does not cover, its Source, and its conformance subject.
+        .target(
+            name: "HostsSourceExample",
+            dependencies: [
+                "LinxReconcile", "LinxKernelSim", "LinxConformance",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            path: "Examples/HostsSource"
+        ),
         .executableTarget(
             name: "linx",
             dependencies: [
                 "LinxReconcile", "LinxKernelSim", "LinxLinux", "LinxConformance",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .executableTarget(
@@ -85,8 +98,11 @@ let package = Package(
         ),
         .testTarget(name: "LinxKernelSimTests", dependencies: ["LinxKernelSim"]),
         .testTarget(name: "LinxLinuxTests", dependencies: ["LinxLinux", "LinxKernelSim"]),
-        .testTarget(name: "LinxConformanceTests", dependencies: ["LinxConformance", "LinxKernelSim"]),
-        .testTarget(name: "linxTests", dependencies: ["linx"]),
+        .testTarget(
+            name: "LinxConformanceTests",
+            dependencies: ["LinxConformance", "LinxKernelSim", "LinxReconcile", "HostsSourceExample"]
+        ),
+        .testTarget(name: "linxTests", dependencies: ["linx", "LinxLinux"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -36,7 +36,7 @@ extension SimKernel: CgroupBackend {
     ) throws(KernelError) -> T {
         try state.withLock { s throws(KernelError) in
             do throws(KernelError) {
-                if let error = s.faults.errnoFault(for: op, rng: &s.rng) { throw error }
+                if let error = s.gate(op, scope: nil) { throw error }
                 let (result, outcome) = try body(&s)
                 s.history.record(.backend, nil, .cgroup(op, file: file, value: value, cgroup: cgroup), outcome)
                 return result

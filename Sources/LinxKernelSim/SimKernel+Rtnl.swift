@@ -32,7 +32,7 @@ extension SimKernel: RtnlBackend {
     public func events(in scope: NetnsScope) async throws(KernelError) -> AsyncThrowingStream<RtnlEvent, any Error> {
         try state.withLock { s throws(KernelError) in
             do throws(KernelError) {
-                if let error = s.faults.errnoFault(for: .subscribe, rng: &s.rng) { throw error }
+                if let error = s.gate(.subscribe, scope: scope) { throw error }
                 let subscriber = SimSubscriber(capacity: s.eventCapacity)
                 try s.withNetns(scope) { ns throws(KernelError) in ns.subscribers.append(subscriber) }
                 s.history.record(.backend, scope, .subscribe, .ok)
@@ -50,7 +50,7 @@ extension SimKernel: RtnlBackend {
     ) throws(KernelError) -> T {
         try state.withLock { s throws(KernelError) in
             do throws(KernelError) {
-                if let error = s.faults.errnoFault(for: op, rng: &s.rng) { throw error }
+                if let error = s.gate(op, scope: scope) { throw error }
                 let result = body(try s.netns(scope))
                 s.history.record(.backend, scope, .dump(op), .count(result.count))
                 return result
@@ -66,7 +66,7 @@ extension SimState {
     /// One backend request: faults first, then the kernel's semantics.
     mutating func backendRequest(_ request: RtnlRequest, in scope: NetnsScope) -> Result<Void, KernelError> {
         let result: Result<Void, KernelError>
-        if let error = faults.errnoFault(for: SimOperation(request), rng: &rng) {
+        if let error = gate(SimOperation(request), scope: scope, request: request) {
             result = .failure(error)
         } else {
             result = apply(request, in: scope)

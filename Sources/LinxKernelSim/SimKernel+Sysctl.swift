@@ -5,7 +5,7 @@ extension SimKernel: SysctlBackend {
     public func read(_ key: SysctlKey, in scope: NetnsScope) async throws(KernelError) -> String {
         try state.withLock { s throws(KernelError) in
             do throws(KernelError) {
-                if let error = s.faults.errnoFault(for: .sysctlRead, rng: &s.rng) { throw error }
+                if let error = s.gate(.sysctlRead, scope: scope) { throw error }
                 let value = try s.readSysctl(key, in: scope)
                 s.history.record(.backend, scope, .sysctlRead(key), .value(value))
                 return value
@@ -19,7 +19,7 @@ extension SimKernel: SysctlBackend {
     public func write(_ key: SysctlKey, value: String, in scope: NetnsScope) async throws(KernelError) {
         try state.withLock { s throws(KernelError) in
             do throws(KernelError) {
-                if let error = s.faults.errnoFault(for: .sysctlWrite, rng: &s.rng) { throw error }
+                if let error = s.gate(.sysctlWrite, scope: scope) { throw error }
                 try s.writeSysctl(key, value: value, in: scope)
                 s.history.record(.backend, scope, .sysctlWrite(key, value), .ok)
             } catch {
@@ -32,7 +32,7 @@ extension SimKernel: SysctlBackend {
     public func keys(under prefix: SysctlKey, in scope: NetnsScope) async throws(KernelError) -> [SysctlKey] {
         try state.withLock { s throws(KernelError) in
             do throws(KernelError) {
-                if let error = s.faults.errnoFault(for: .sysctlList, rng: &s.rng) { throw error }
+                if let error = s.gate(.sysctlList, scope: scope) { throw error }
                 let keys = try s.sysctlKeys(under: prefix, in: scope)
                 s.history.record(.backend, scope, .sysctlList(prefix), .count(keys.count))
                 return keys

@@ -7,7 +7,10 @@ struct Linx: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "linx",
         abstract: "Keep Linux kernel state converged on a declared desired state.",
-        subcommands: [ConformanceCommand.self, FuzzCommand.self, Version.self]
+        subcommands: [
+            PlanCommand.self, ApplyCommand.self, ShowCommand.self, MonitorCommand.self,
+            ConformanceCommand.self, FuzzCommand.self, Version.self,
+        ]
     )
 }
 

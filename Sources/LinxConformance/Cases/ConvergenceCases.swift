@@ -1,0 +1,52 @@
+import LinxReconcile
+
+/// The cases about reaching the desired state and staying there.
+extension CaseRun {
+    /// One pass from a fresh scope reaches a fresh desired state, honestly.
+    mutating func firstPassConverges() async throws {
+        _ = try await converge(step: "first pass")
+    }
+
+    /// Once converged, a pass with the returned lastApplied plans nothing,
+    /// changes nothing and hands back the same lastApplied.
+    mutating func secondPassAppliesNothing() async throws {
+        let (desired, first, _) = try await converge(step: "first pass")
+        let second = try await pass(desired, lastApplied: first.report.lastApplied, step: "second pass")
+        try expectNoOp(second, after: first, step: "second pass")
+    }
+
+    /// Several desired states in a row, each converged in one pass and
+    /// confirmed by a no-op pass; lastApplied threads through, so what the
+    /// previous state wanted and the next does not is released.
+    mutating func reportKeepsContract() async throws {
+        var foreign = try await makeForeign(avoiding: subject.emptyDesired)
+        var lastApplied = subject.emptyLastApplied
+        for round in 1...options.rounds {
+            let desired = subject.validDesired(in: sandbox, using: &random)
+            let step = "desired state \(round) of \(options.rounds)"
+            let first = try await pass(desired, lastApplied: lastApplied, step: step)
+            try expectConverged(first, desired: desired, step: step)
+            let again = try await pass(desired, lastApplied: first.report.lastApplied, step: "\(step), again")
+            try expectNoOp(again, after: first, step: "\(step), again")
+            try expectForeignIntact(foreign, in: again.after, step: step)
+            lastApplied = again.report.lastApplied
+            foreign.merge(try await makeForeign(avoiding: desired)) { _, new in new }
+        }
+    }
+
+    /// A pass that must have been a no-op: no ops, no change, same ownership.
+    func expectNoOp(_ pass: Pass, after previous: Pass, step: String) throws {
+        if !pass.report.planned.isEmpty {
+            throw CaseFailure(
+                "\(step): planned \(pass.report.planned.count) ops on a converged scope; it must plan none",
+                evidence: Self.lines(of: pass.report))
+        }
+        if pass.report.lastApplied != previous.report.lastApplied {
+            throw CaseFailure("\(step): lastApplied changed on a pass that applied nothing")
+        }
+        let changes = pass.before.describeChanges(to: pass.after)
+        if !changes.isEmpty {
+            throw CaseFailure("\(step): the scope changed on a pass that reported nothing", evidence: changes)
+        }
+    }
+}

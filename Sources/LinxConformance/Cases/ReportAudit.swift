@@ -1,0 +1,94 @@
+import LinxReconcile
+
+/// Checks one report against what really happened to the scope: the
+/// independent snapshots taken just before and just after the pass.
+///
+/// A report is honest when its shape matches its strategy, every applied op's
+/// effect is visible, no pending op had any, nothing changed that no op in
+/// the report explains, and it claims convergence only when the scope really
+/// satisfies the desired state.
+public struct ReportAudit<Subject: ConformanceSubject>: Sendable {
+    public typealias Snapshot = ScopeSnapshot<Subject.EntryKey, Subject.EntryValue>
+
+    let subject: Subject
+    let sandbox: Subject.Sandbox
+
+    public init(subject: Subject, sandbox: Subject.Sandbox) {
+        self.subject = subject
+        self.sandbox = sandbox
+    }
+
+    /// The contract violations of `report`, one line each; empty when honest.
+    ///
+    /// `quiet` says nothing but the Source changed the scope during the
+    /// pass. With concurrent writers (fuzzing's EEXIST races, vanishing
+    /// interfaces) pass `false`: changes nobody reported are then allowed.
+    public func violations(
+        of report: ReconcileReport<Subject.Source.Item, Subject.Source.LastApplied>,
+        desired: Subject.Source.Desired, before: Snapshot, after: Snapshot, quiet: Bool = true
+    ) -> [String] {
+        var problems = Self.shapeViolations(of: report)
+        var explained = Set<Subject.EntryKey>()
+        for op in report.applied {
+            let effect = subject.effect(of: op, in: sandbox)
+            explained.formUnion(effect.touchedKeys)
+            guard quiet else { continue }
+            for (key, value) in effect.sets where after[key] != value {
+                problems.append("applied \(describe(op)) but \(key) is \(after[key].map { "\($0)" } ?? "absent"), not \(value)")
+            }
+            for key in effect.removes where after[key] != nil {
+                problems.append("applied \(describe(op)) but \(key) is still present")
+            }
+        }
+        for failed in report.failed {
+            explained.formUnion(subject.effect(of: failed.op, in: sandbox).touchedKeys)
+        }
+        let changed = before.changedKeys(to: after)
+        for op in report.pending {
+            let effect = subject.effect(of: op, in: sandbox)
+            for key in Set(effect.sets.keys).union(effect.removes) where changed.contains(key) && !explained.contains(key) {
+                problems.append("\(describe(op)) is pending (never attempted) but \(key) changed")
+            }
+        }
+        if quiet {
+            for key in changed where !explained.contains(key) {
+                problems.append(
+                    "\(key) changed (\(before[key].map { "\($0)" } ?? "absent") -> \(after[key].map { "\($0)" } ?? "absent")) but no op in the report touches it")
+            }
+            if report.converged {
+                let missing = after.violations(of: subject.expectedEntries(for: desired, in: sandbox))
+                problems += missing.map { "report says converged, but \($0)" }
+            }
+        }
+        return problems
+    }
+
+    /// Checks that depend on the report alone.
+    public static func shapeViolations(
+        of report: ReconcileReport<Subject.Source.Item, Subject.Source.LastApplied>
+    ) -> [String] {
+        var problems: [String] = []
+        switch report.strategy {
+        case .bestEffort:
+            if !report.pending.isEmpty {
+                problems.append("best-effort report has \(report.pending.count) pending ops; best-effort tries every op")
+            }
+        case .failFast:
+            if report.failed.count > 1 {
+                problems.append("fail-fast report has \(report.failed.count) failed ops; it must stop at the first")
+            }
+            if report.failed.isEmpty && !report.pending.isEmpty {
+                problems.append("fail-fast report has pending ops but no failed op that stopped it")
+            }
+        }
+        let planned = report.planned
+        if Set(planned).count != planned.count {
+            problems.append("the report names an op more than once: \(planned.count) ops, \(Set(planned).count) distinct")
+        }
+        return problems
+    }
+
+    private func describe(_ op: ReconcileOp<Subject.Source.Item>) -> String {
+        "\(op.symbol) \(op.item)"
+    }
+}

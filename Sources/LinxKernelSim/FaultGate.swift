@@ -1,0 +1,142 @@
+import LinxReconcile
+
+/// Where faults meet backend operations: every backend call passes through
+/// ``SimState/gate(_:scope:request:)`` first.
+extension SimState {
+    /// Fires whatever is armed for this operation and returns the error the
+    /// operation must fail with, if any. Faults that change state (a racing
+    /// writer, a vanishing link, drift, reboot) are applied here, before the
+    /// operation runs.
+    mutating func gate(_ op: SimOperation, scope: NetnsScope?, request: RtnlRequest? = nil) -> KernelError? {
+        guard faults.isArmed else { return nil }
+        if let scope, request != nil, let i = faults.vanishing.firstIndex(where: { $0.scope == scope }) {
+            let link = faults.vanishing.remove(at: i).link
+            vanish(link, in: scope)
+        }
+        if let scope, let request, let left = faults.races[scope], left > 0 {
+            if race(request, in: scope) {
+                faults.races[scope] = left - 1 > 0 ? left - 1 : nil
+            }
+        }
+        if op.isDump, faults.interrupts(op) {
+            history.record(.fault, scope, .note("fault interruptedDump \(op.rawValue)"), .ok)
+            return KernelError(.interrupted, "dump interrupted (NLM_F_DUMP_INTR)")
+        }
+        if let error = faults.errnoFault(for: op, rng: &rng) {
+            history.record(.fault, scope, .note("fault errno \(op.rawValue) \(error.errno.symbolicName)"), .ok)
+            return error
+        }
+        if let plan = faults.plan, rng.chance(plan.rate) {
+            return drawPlanned(plan, op, scope: scope, request: request)
+        }
+        return nil
+    }
+
+    /// One random fault from the plan that applies to this operation.
+    private mutating func drawPlanned(_ plan: SimFaultPlan, _ op: SimOperation, scope: NetnsScope?, request: RtnlRequest?) -> KernelError? {
+        let subscribed = scope.map { !(namespaces[$0]?.subscribers.isEmpty ?? true) } ?? false
+        let hasLink = scope.map { (namespaces[$0]?.links.count ?? 0) > 1 } ?? false
+        let applicable = SimFaultKind.allCases.filter { kind in
+            guard plan.kinds.contains(kind) else { return false }
+            switch kind {
+            case .errno, .drift, .reboot: return true
+            case .interruptedDump: return op.isDump
+            case .eexistRace: return request.map { Self.isCreate($0) } ?? false
+            case .vanish: return request != nil && hasLink
+            case .overflow, .monitorDeath: return subscribed
+            }
+        }
+        guard !applicable.isEmpty else { return nil }
+        switch rng.pick(applicable) {
+        case .errno:
+            let errno = rng.pick(plan.errnos)
+            faults.fired[.errno, default: 0] += 1
+            history.record(.fault, scope, .note("fault errno \(op.rawValue) \(errno.symbolicName)"), .ok)
+            return KernelError(errno, "injected fault")
+        case .interruptedDump:
+            faults.fired[.interruptedDump, default: 0] += 1
+            history.record(.fault, scope, .note("fault interruptedDump \(op.rawValue)"), .ok)
+            return KernelError(.interrupted, "dump interrupted (NLM_F_DUMP_INTR)")
+        case .eexistRace:
+            if let scope, let request { _ = race(request, in: scope) }
+        case .vanish:
+            if let scope, let ns = namespaces[scope] {
+                let names = ns.links.keys.sorted().compactMap { ns.links[$0]!.isLoopback ? nil : ns.links[$0]!.link.name }
+                if !names.isEmpty { vanish(rng.pick(names), in: scope) }
+            }
+        case .overflow:
+            if let scope { overflowSubscribers(in: scope) }
+        case .monitorDeath:
+            if let scope { killMonitors(in: scope, with: KernelError(.ioError, "monitor died")) }
+        case .reboot:
+            reboot()
+        case .drift:
+            drift(steps: rng.int(in: plan.driftSteps), in: scope ?? .current, cgroups: plan.cgroups)
+        }
+        return nil
+    }
+
+    static func isCreate(_ request: RtnlRequest) -> Bool {
+        switch request {
+        case .addAddress, .addRoute: true
+        default: false
+        }
+    }
+
+    /// A concurrent writer creates exactly what `request` is about to create.
+    /// Returns true when it did (so the request will meet EEXIST).
+    @discardableResult
+    mutating func race(_ request: RtnlRequest, in scope: NetnsScope) -> Bool {
+        guard Self.isCreate(request), case .success = apply(request, in: scope) else { return false }
+        faults.fired[.eexistRace, default: 0] += 1
+        history.record(.fault, scope, .note("fault eexistRace: a concurrent writer created it first"), .ok)
+        history.record(.foreign, scope, .request(request), .ok)
+        return true
+    }
+
+    /// Deletes link `name` as if someone removed it (routes, addresses and
+    /// sysctls go with it).
+    mutating func vanish(_ name: String, in scope: NetnsScope) {
+        guard let index = namespaces[scope]?.indexByName[name], (try? withNetns(scope, { ns throws(KernelError) in try ns.removeLink(index) })) != nil
+        else { return }
+        faults.fired[.vanish, default: 0] += 1
+        history.record(.fault, scope, .note("fault vanish \(name)"), .ok)
+    }
+
+    /// Marks every subscriber of the namespace as having lost events.
+    mutating func overflowSubscribers(in scope: NetnsScope) {
+        guard let subscribers = namespaces[scope]?.subscribers, !subscribers.isEmpty else { return }
+        for subscriber in subscribers { subscriber.forceOverflow() }
+        faults.fired[.overflow, default: 0] += 1
+        history.record(.fault, scope, .note("fault overflow on \(subscribers.count) subscribers"), .ok)
+    }
+
+    /// Kills every monitor of the namespace.
+    mutating func killMonitors(in scope: NetnsScope, with error: KernelError) {
+        guard let subscribers = namespaces[scope]?.subscribers, !subscribers.isEmpty else { return }
+        for subscriber in subscribers { subscriber.kill(error) }
+        namespaces[scope]!.subscribers.removeAll()
+        faults.fired[.monitorDeath, default: 0] += 1
+        history.record(.fault, scope, .note("fault monitorDeath \(error.errno.symbolicName)"), .ok)
+    }
+
+    /// Every namespace back to its boot state, the machine's sysctls to their
+    /// defaults, every cgroup's files to their defaults. Directories and
+    /// namespaces stay (their owners recreate them at boot); monitors see an
+    /// overflow (state changed wholesale, resync).
+    mutating func reboot() {
+        for scope in namespaceOrder {
+            let subscribers = namespaces[scope]?.subscribers ?? []
+            var fresh = SimNetns.boot(loopbackUp: scope == .current)
+            fresh.subscribers = subscribers
+            namespaces[scope] = fresh
+            for subscriber in subscribers { subscriber.forceOverflow() }
+        }
+        globalSysctl = SysctlCatalog.bootGlobal()
+        for path in cgroups.keys {
+            cgroups[path] = path == Self.cgroupRoot ? CgroupFiles.root : CgroupFiles.child
+        }
+        faults.fired[.reboot, default: 0] += 1
+        history.record(.fault, nil, .note("fault reboot"), .ok)
+    }
+}

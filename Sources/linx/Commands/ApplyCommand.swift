@@ -1,0 +1,73 @@
+import ArgumentParser
+import Foundation
+import LinxReconcile
+
+/// `linx apply FILE`: one pass per subsystem, or a loop per subsystem with --watch.
+struct ApplyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "apply",
+        abstract: "Converge the kernel on a desired-state file.",
+        discussion: """
+            Validates the whole FILE and plans every section against the kernel \
+            before applying any, so an invalid entry changes nothing. Then runs one \
+            pass per subsystem (rtnl in the chosen namespace, sysctl in it, each \
+            cgroup) and prints what was applied, what failed and what is pending.
+
+            Ownership: routes are owned by their protocol tag (default 76). \
+            Addresses, sysctls and cgroup files are owned by what linx installed, \
+            recorded in the state file (default /var/lib/linx/SCOPE.json), written \
+            atomically after every pass. A missing or corrupt state file means linx \
+            owns nothing: nothing is deleted, and a warning says so. A section \
+            absent from FILE is not managed: its objects are left as they are.
+
+            With --watch, a reconcile loop per subsystem keeps the kernel converged \
+            (a resync every --interval, and at once on an rtnl change event) until \
+            SIGINT or SIGTERM.
+
+            Exit status: 0 when converged, 1 on error or when a pass did not converge.
+            """)
+
+    @Argument(help: "The desired-state file (YAML or JSON).")
+    var file: String
+
+    @Flag(help: "Print the reports as JSON.")
+    var json = false
+
+    @Flag(help: "Keep converging until interrupted (SIGINT/SIGTERM).")
+    var watch = false
+
+    @Option(help: "With --watch: seconds between resyncs.")
+    var interval: Double = 5
+
+    @OptionGroup var scope: ScopeOptions
+    @OptionGroup var backend: BackendOptions
+    @OptionGroup var stateOptions: StateOptions
+
+    func validate() throws {
+        guard interval > 0 else { throw ValidationError("--interval must be positive") }
+    }
+
+    func run() async throws {
+        try await runReportingErrors {
+            let document = try DocumentParser.load(path: file)
+            let host = try await Host.open(backend, scope, needsRoot: true)
+            let stateFile = StateFile(path: stateOptions.state ?? host.defaultStatePath)
+            let (loaded, warning) = stateFile.load(HostState.self)
+            let owned = loaded ?? HostState()
+            let reconciler = HostReconciler(host: host, document: document)
+            let plans = try await reconciler.plan(owned: owned)
+            // Only once the file is known valid, so an error stays one line.
+            if let warning { printError("warning: \(warning)") }
+            let result = await reconciler.apply(plans, owned: owned)
+            try stateFile.save(result.state)
+            try host.finish()
+            try print(outcomes: result.outcomes, json: json)
+            if watch {
+                try await WatchRunner(host: host, document: document, stateFile: stateFile, interval: interval)
+                    .run(from: result.state)
+                return
+            }
+            if !result.converged { throw ExitCode.failure }
+        }
+    }
+}

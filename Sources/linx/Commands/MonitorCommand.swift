@@ -1,0 +1,64 @@
+import ArgumentParser
+import Foundation
+import LinxReconcile
+
+/// `linx monitor`: the `ip monitor` equivalent.
+struct MonitorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "monitor",
+        abstract: "Print rtnetlink changes (links, addresses, routes) as they happen.",
+        discussion: """
+            One line per event until interrupted. When the kernel drops events \
+            because the monitor fell behind (ENOBUFS), a line says so: the events \
+            in between are lost and a full re-read is the only safe reaction, \
+            which is what the reconcile loop does.
+            """)
+
+    @Flag(help: "Print one JSON object per line.")
+    var json = false
+
+    @OptionGroup var scope: ScopeOptions
+    @OptionGroup var backend: BackendOptions
+
+    func run() async throws {
+        try await runReportingErrors {
+            let host = try await Host.open(backend, scope, needsRoot: false)
+            let events = try await host.backend.events(in: host.scope)
+            do {
+                for try await event in events {
+                    print(json ? Self.json(event) : Self.line(event))
+                    fflush(nil)  // one event per line, even when piped
+                }
+            } catch {
+                throw CommandError("the monitor stopped: \(error)")
+            }
+        }
+    }
+
+    static func line(_ event: RtnlEvent) -> String {
+        switch event {
+        case .link(let link, let action):
+            "\(action == .new ? "new" : "del") link \(link.name) index \(link.index) \(link.isUp ? "up" : "down") mtu \(link.mtu)"
+        case .address(let address, let action): "\(action == .new ? "new" : "del") \(address)"
+        case .route(let route, let action): "\(action == .new ? "new" : "del") \(route)"
+        case .overflow: "ENOBUFS: the kernel dropped events (monitor fell behind); state must be re-read"
+        }
+    }
+
+    static func json(_ event: RtnlEvent) -> String {
+        var object: [String: Any] = [:]
+        switch event {
+        case .link(let link, let action):
+            object = ["event": action.rawValue, "kind": "link", "name": link.name, "index": link.index, "up": link.isUp]
+        case .address(let address, let action):
+            object = ["event": action.rawValue, "kind": "address", "address": "\(address.address)/\(address.prefixLength)", "ifindex": address.ifindex]
+        case .route(let route, let action):
+            object = ["event": action.rawValue, "kind": "route", "destination": route.destination.description,
+                      "gateway": route.gateway?.description as Any, "table": route.table, "metric": route.metric, "protocol": route.proto]
+        case .overflow:
+            object = ["event": "overflow", "errno": "ENOBUFS"]
+        }
+        let data = (try? JSONSerialization.data(withJSONObject: object.compactMapValues { $0 is NSNull ? nil : $0 }, options: [.sortedKeys])) ?? Data()
+        return String(decoding: data, as: UTF8.self)
+    }
+}

@@ -1,0 +1,78 @@
+import LinxReconcile
+
+/// One subsystem's plan or report, reduced to what the command prints:
+/// the same shape for rtnl, sysctl and each cgroup, so one renderer serves all.
+struct SectionOutcome: Sendable, Encodable {
+    /// One line of a plan or report.
+    struct Line: Sendable, Encodable {
+        enum Status: String, Sendable, Encodable { case planned, applied, failed, pending }
+        /// create, update or delete.
+        var op: String
+        var status: Status
+        /// The object as it will be (create, update) or as it was (delete).
+        var object: String
+        /// For an update, what the kernel holds now.
+        var previous: String?
+        var error: String?
+    }
+
+    /// `rtnl`, `sysctl`, or `cgroup /sys/fs/cgroup/web`.
+    var section: String
+    var lines: [Line]
+    /// Set for reports; nil for plans.
+    var converged: Bool?
+
+    init<Item: CustomStringConvertible>(section: String, plan: [ReconcileOp<Item>]) {
+        self.section = section
+        self.lines = plan.map { Self.line($0, .planned) }
+        self.converged = nil
+    }
+
+    init<Item: CustomStringConvertible, LastApplied>(section: String, report: ReconcileReport<Item, LastApplied>) {
+        self.section = section
+        self.lines = report.applied.map { Self.line($0, .applied) }
+            + report.failed.map { failed in
+                var line = Self.line(failed.op, .failed)
+                line.error = failed.error.description
+                return line
+            }
+            + report.pending.map { Self.line($0, .pending) }
+        self.converged = report.converged
+    }
+
+    private static func line<Item: CustomStringConvertible>(_ op: ReconcileOp<Item>, _ status: Line.Status) -> Line {
+        switch op {
+        case .create(let item): Line(op: "create", status: status, object: item.description)
+        case .update(let item, let previous):
+            Line(op: "update", status: status, object: item.description, previous: previous.description)
+        case .delete(let item): Line(op: "delete", status: status, object: item.description)
+        }
+    }
+
+    /// The lines a terminal shows: `+`, `~ old -> new`, `-`, failures and pending marked.
+    func render(_ terminal: Terminal) -> [String] {
+        var output = [terminal.bold(section)]
+        if lines.isEmpty { output.append("  " + terminal.dim("no changes")) }
+        for line in lines {
+            var text: String
+            switch line.op {
+            case "create": text = terminal.green("  + \(line.object)")
+            case "update": text = terminal.yellow("  ~ \(line.previous ?? "?") -> \(line.object)")
+            default: text = terminal.red("  - \(line.object)")
+            }
+            switch line.status {
+            case .failed: text += terminal.red("  FAILED: \(line.error ?? "")")
+            case .pending: text += terminal.dim("  (pending: not reached)")
+            case .planned, .applied: break
+            }
+            output.append(text)
+        }
+        if let converged {
+            let failed = lines.filter { $0.status == .failed }.count
+            let pending = lines.filter { $0.status == .pending }.count
+            let summary = "  \(lines.count - failed - pending) applied, \(failed) failed, \(pending) pending"
+            output.append(converged ? summary + ", " + terminal.green("converged") : summary + ", " + terminal.red("not converged"))
+        }
+        return output
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+import LinxKernelSim
+import LinxLinux
+import LinxReconcile
+
+/// The kernel a command acts on, chosen by `--backend`, with the checks that
+/// turn the usual operator mistakes into one clear line before anything runs.
+struct Host {
+    typealias Backend = RtnlBackend & SysctlBackend & CgroupBackend
+
+    let backend: any Backend
+    let scope: NetnsScope
+    /// Default state-file location for this host and scope.
+    let defaultStatePath: String
+    private let sim: (file: SimHostFile, path: String, kernel: JournalingSimKernel)?
+
+    /// Opens the backend. `needsRoot` is for commands that change the kernel.
+    static func open(_ backend: BackendOptions, _ scope: ScopeOptions, needsRoot: Bool) async throws -> Host {
+        switch backend.backend {
+        case .kernel:
+            let entersNamespace = scope.scope != .current
+            if (needsRoot || entersNamespace) && geteuid() != 0 {
+                throw CommandError(
+                    needsRoot
+                        ? "this changes the kernel and must run as root (or try it with --backend sim)"
+                        : "entering another network namespace needs root (or try it with --backend sim)")
+            }
+            try checkNamespaceExists(scope.scope)
+            return Host(
+                backend: LinuxKernel(), scope: scope.scope,
+                defaultStatePath: StateFile.defaultPath(forScope: scope.slug), sim: nil)
+        case .sim:
+            let path = backend.simState ?? ""
+            let file = path.isEmpty ? SimHostFile() : try SimHostFile.load(path: path)
+            let kernel = JournalingSimKernel(kernel: try await file.boot())
+            if case .path = scope.scope, !kernel.kernel.namespaces.contains(scope.scope) {
+                throw CommandError("network namespace not found in the simulated host: \(scope.scope)")
+            }
+            let statePath = path.isEmpty
+                ? StateFile.defaultPath(forScope: "sim-" + scope.slug)
+                : "\(path).\(scope.slug).state.json"
+            return Host(backend: kernel, scope: scope.scope, defaultStatePath: statePath, sim: (file, path, kernel))
+        }
+    }
+
+    private static func checkNamespaceExists(_ scope: NetnsScope) throws {
+        switch scope {
+        case .current: return
+        case .path(let path):
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw CommandError("network namespace not found: \(path) does not exist")
+            }
+        case .pid(let pid):
+            guard FileManager.default.fileExists(atPath: "/proc/\(pid)/ns/net") else {
+                throw CommandError("network namespace not found: no process \(pid)")
+            }
+        }
+    }
+
+    /// Persists a simulated host's changes (a no-op on the real kernel).
+    func finish() throws {
+        guard let sim, !sim.path.isEmpty else { return }
+        var file = sim.file
+        file.journal += sim.kernel.recorded
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        do {
+            try encoder.encode(file).write(to: URL(fileURLWithPath: sim.path), options: .atomic)
+        } catch {
+            throw CommandError("cannot save the simulated host \(sim.path): \(error.localizedDescription)")
+        }
+    }
+}

@@ -1,0 +1,134 @@
+import Foundation
+import LinxKernelSim
+import LinxReconcile
+
+/// A simulated host that persists between `linx` runs (`--sim-state FILE`).
+///
+/// The file holds the host's layout (namespaces with their links, cgroups)
+/// and a journal of every change linx made. Loading builds a fresh
+/// ``SimKernel`` from the layout and replays the journal, which the simulator
+/// makes deterministic, so the host is exactly as the last run left it.
+struct SimHostFile: Codable {
+    /// Links per namespace; the key "" is the current namespace, any other
+    /// key a named one (/run/netns/NAME).
+    var namespaces: [String: [String]] = ["": ["eth0", "eth1"]]
+    /// Cgroup directories that exist.
+    var cgroups: [String] = ["/sys/fs/cgroup/linx-demo"]
+    /// Every change linx applied, in order.
+    var journal: [SimJournalEntry] = []
+
+    static func load(path: String) throws -> SimHostFile {
+        guard FileManager.default.fileExists(atPath: path) else { return SimHostFile() }
+        do {
+            return try JSONDecoder().decode(SimHostFile.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+        } catch {
+            throw CommandError("cannot read the simulated host \(path): \(error.localizedDescription)")
+        }
+    }
+
+    /// A kernel in this file's state.
+    func boot() async throws -> SimKernel {
+        let kernel = SimKernel(seed: 0)
+        for (name, links) in namespaces.sorted(by: { $0.key < $1.key }) {
+            let scope: NetnsScope = name.isEmpty ? .current : .named(name)
+            if !name.isEmpty { try kernel.createNamespace(scope) }
+            for link in links { try kernel.addLink(link, in: scope) }
+        }
+        for cgroup in cgroups { try kernel.createCgroup(cgroup) }
+        for entry in journal { await entry.replay(on: kernel) }
+        return kernel
+    }
+}
+
+/// One change linx made to a simulated host.
+enum SimJournalEntry: Codable {
+    case addAddress(String, InterfaceAddress)
+    case deleteAddress(String, InterfaceAddress)
+    case addRoute(String, Route)
+    case replaceRoute(String, Route)
+    case deleteRoute(String, Route)
+    case sysctl(String, key: SysctlKey, value: String)
+    case cgroup(path: String, file: String, value: String)
+
+    init(_ request: RtnlRequest, namespace: String) {
+        switch request {
+        case .addAddress(let a): self = .addAddress(namespace, a)
+        case .deleteAddress(let a): self = .deleteAddress(namespace, a)
+        case .addRoute(let r): self = .addRoute(namespace, r)
+        case .replaceRoute(let r): self = .replaceRoute(namespace, r)
+        case .deleteRoute(let r): self = .deleteRoute(namespace, r)
+        }
+    }
+
+    func replay(on kernel: SimKernel) async {
+        switch self {
+        case .addAddress(let ns, let a): _ = await kernel.execute([.addAddress(a)], in: Self.scope(ns), stopOnError: true)
+        case .deleteAddress(let ns, let a): _ = await kernel.execute([.deleteAddress(a)], in: Self.scope(ns), stopOnError: true)
+        case .addRoute(let ns, let r): _ = await kernel.execute([.addRoute(r)], in: Self.scope(ns), stopOnError: true)
+        case .replaceRoute(let ns, let r): _ = await kernel.execute([.replaceRoute(r)], in: Self.scope(ns), stopOnError: true)
+        case .deleteRoute(let ns, let r): _ = await kernel.execute([.deleteRoute(r)], in: Self.scope(ns), stopOnError: true)
+        case .sysctl(let ns, let key, let value): try? await kernel.write(key, value: value, in: Self.scope(ns))
+        case .cgroup(let path, let file, let value): try? await kernel.write(file, value: value, in: path)
+        }
+    }
+
+    static func scope(_ namespace: String) -> NetnsScope { namespace.isEmpty ? .current : .named(namespace) }
+
+    static func namespace(_ scope: NetnsScope) -> String {
+        if case .path(let path) = scope, path.hasPrefix("/run/netns/") { return String(path.dropFirst("/run/netns/".count)) }
+        return ""
+    }
+}
+
+/// A simulated kernel that journals the changes it accepts, so the
+/// `--sim-state` file can be rewritten after the command.
+final class JournalingSimKernel: RtnlBackend, SysctlBackend, CgroupBackend, @unchecked Sendable {
+    // @unchecked: the journal is guarded by `lock`; the kernel is Sendable.
+    let kernel: SimKernel
+    private let lock = NSLock()
+    private var journal: [SimJournalEntry] = []
+
+    init(kernel: SimKernel) { self.kernel = kernel }
+
+    /// The entries recorded since boot.
+    var recorded: [SimJournalEntry] { lock.withLock { journal } }
+
+    private func record(_ entries: [SimJournalEntry]) { lock.withLock { journal += entries } }
+
+    func links(in scope: NetnsScope) async throws(KernelError) -> [Link] { try await kernel.links(in: scope) }
+    func addresses(in scope: NetnsScope) async throws(KernelError) -> [InterfaceAddress] { try await kernel.addresses(in: scope) }
+    func routes(in scope: NetnsScope, matching filter: RouteFilter) async throws(KernelError) -> [Route] {
+        try await kernel.routes(in: scope, matching: filter)
+    }
+
+    func execute(_ requests: [RtnlRequest], in scope: NetnsScope, stopOnError: Bool) async -> [Result<Void, KernelError>] {
+        let results = await kernel.execute(requests, in: scope, stopOnError: stopOnError)
+        let namespace = SimJournalEntry.namespace(scope)
+        record(zip(requests, results).compactMap { request, result in
+            if case .success = result { return SimJournalEntry(request, namespace: namespace) }
+            return nil
+        })
+        return results
+    }
+
+    func events(in scope: NetnsScope) async throws(KernelError) -> AsyncThrowingStream<RtnlEvent, any Error> {
+        try await kernel.events(in: scope)
+    }
+
+    func read(_ key: SysctlKey, in scope: NetnsScope) async throws(KernelError) -> String { try await kernel.read(key, in: scope) }
+    func write(_ key: SysctlKey, value: String, in scope: NetnsScope) async throws(KernelError) {
+        try await kernel.write(key, value: value, in: scope)
+        record([.sysctl(SimJournalEntry.namespace(scope), key: key, value: value)])
+    }
+    func keys(under prefix: SysctlKey, in scope: NetnsScope) async throws(KernelError) -> [SysctlKey] {
+        try await kernel.keys(under: prefix, in: scope)
+    }
+
+    func hierarchy(of cgroup: String) async throws(KernelError) -> CgroupHierarchy { try await kernel.hierarchy(of: cgroup) }
+    func read(_ file: String, in cgroup: String) async throws(KernelError) -> String { try await kernel.read(file, in: cgroup) }
+    func write(_ file: String, value: String, in cgroup: String) async throws(KernelError) {
+        try await kernel.write(file, value: value, in: cgroup)
+        record([.cgroup(path: cgroup, file: file, value: value)])
+    }
+    func files(in cgroup: String) async throws(KernelError) -> [String] { try await kernel.files(in: cgroup) }
+}

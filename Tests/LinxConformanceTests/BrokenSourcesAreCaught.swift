@@ -1,0 +1,75 @@
+import HostsSourceExample
+import LinxConformance
+import LinxReconcile
+import Testing
+
+/// The suite proves it can fail: each deliberately broken Source is caught
+/// by the cases meant for its flaw, while cases about other behaviour pass.
+@Suite("Broken Sources are caught")
+struct BrokenSourcesAreCaught {
+    func results<S>(_ name: String, _ source: S, seed: UInt64 = 7) async -> ConformanceResults
+    where
+        S: ReconcileSource, S.Scope == HostsFile, S.Desired == [HostsEntry], S.LastApplied == Set<String>,
+        S.Item == HostsEntry, S.Options == HostsSource.Options
+    {
+        await Conformance.run(BrokenSubject(name: name, broken: source), options: ConformanceOptions(seed: seed))
+    }
+
+    func expect(_ results: ConformanceResults, failing: [ConformanceCase], passing: [ConformanceCase]) {
+        let table = TableReporter.render([results])
+        for testCase in failing {
+            #expect(results[testCase.id]?.outcome.isFailure == true, "\(testCase.id) should catch \(results.subject)\n\(table)")
+        }
+        for testCase in passing {
+            #expect(results[testCase.id]?.outcome == .passed, "\(testCase.id) should pass for \(results.subject)\n\(table)")
+        }
+    }
+
+    @Test("a Source that deletes foreign state")
+    func greedy() async {
+        expect(
+            await results("greedy", GreedyHostsSource()),
+            failing: [.foreignStateUntouched, .foreignSurvivesEmptyDesired, .foreignSurvivesLostLastApplied],
+            passing: [.secondPassAppliesNothing, .invalidDesiredRejected])
+    }
+
+    @Test("a Source whose second pass is not a no-op")
+    func restless() async {
+        expect(
+            await results("restless", RestlessHostsSource()),
+            failing: [.secondPassAppliesNothing, .reportKeepsContract],
+            passing: [.firstPassConverges, .foreignStateUntouched, .invalidDesiredRejected])
+    }
+
+    @Test("a Source whose report lies about what it applied")
+    func lying() async {
+        expect(
+            await results("lying", LyingHostsSource()),
+            failing: [.releaseRemovesExactlyIt, .foreignSurvivesEmptyDesired],
+            passing: [.firstPassConverges, .secondPassAppliesNothing, .invalidDesiredRejected])
+    }
+
+    @Test("a Source that loses its lastApplied")
+    func forgetful() async {
+        expect(
+            await results("forgetful", ForgetfulHostsSource()),
+            failing: [.releaseRemovesExactlyIt],
+            passing: [.firstPassConverges, .foreignStateUntouched, .invalidDesiredRejected])
+    }
+
+    @Test("a Source that does not validate its desired state")
+    func careless() async {
+        expect(
+            await results("careless", CarelessHostsSource()),
+            failing: [.invalidDesiredRejected],
+            passing: [.firstPassConverges, .secondPassAppliesNothing, .foreignStateUntouched])
+    }
+
+    @Test("a Source that reports fail-fast but keeps going")
+    func mislabelled() async {
+        expect(
+            await results("mislabelled", MislabelledHostsSource()),
+            failing: [.strategyReportedConsistently],
+            passing: [.firstPassConverges, .secondPassAppliesNothing, .foreignStateUntouched])
+    }
+}

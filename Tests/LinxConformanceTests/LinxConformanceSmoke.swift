@@ -1,2 +1,0 @@
-import LinxConformance
-import Testing
