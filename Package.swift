@@ -71,6 +71,8 @@ let package = Package(
                 "LinxReconcile", "LinxKernelSim", "LinxLinux", "LinxConformance",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(
@@ -90,7 +92,7 @@ let package = Package(
             name: "LinxConformanceTests",
             dependencies: ["LinxConformance", "LinxKernelSim", "LinxReconcile", "HostsSourceExample"]
         ),
-        .testTarget(name: "linxTests", dependencies: ["linx"]),
+        .testTarget(name: "linxTests", dependencies: ["linx", "LinxLinux"]),
     ],
     swiftLanguageModes: [.v6]
 )

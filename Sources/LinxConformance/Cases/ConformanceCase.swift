@@ -65,10 +65,10 @@ extension ConformanceCase {
         tags: [.strategy, .faults, .report], requires: .faultInjection)
     public static let changeYieldsHint = ConformanceCase(
         "change-yields-hint", "subscribe is unsupported, or a change yields a hint within a bound",
-        tags: [.monitor], requires: .monitorTriggers)
+        tags: [.monitor])
     public static let overflowYieldsResync = ConformanceCase(
         "overflow-yields-resync", "subscribe is unsupported, or lost events (ENOBUFS) yield a resync hint",
-        tags: [.monitor], requires: .monitorTriggers)
+        tags: [.monitor])
 
     /// Every case, in the order they run.
     public static let all: [ConformanceCase] = [

@@ -8,7 +8,8 @@ import Synchronization
 /// recognisable: ``sweepLeftovers()`` (run before every creation) deletes
 /// those whose process is gone, and never touches another live run's.
 /// Created with `ip`, like an operator would, with loopback up and a veth
-/// pair `v0`/`v1` (both up) plus an empty bridge `br0` by default.
+/// pair `v0`/`v1` (both up) plus an empty bridge `br0` by default, and IPv6
+/// duplicate address detection off.
 public struct ThrowawayNamespace: Sendable {
     /// The prefix every throwaway namespace name starts with.
     public static let prefix = "linx-test-"
@@ -41,6 +42,11 @@ public struct ThrowawayNamespace: Sendable {
         let namespace = ThrowawayNamespace(name: "\(prefix)\(getpid())-\(serial)")
         try Command.check(["ip", "netns", "add", namespace.name])
         do {
+            // No duplicate address detection: addresses are never "tentative",
+            // so `ip -j addr` snapshots taken a moment apart compare equal.
+            for scope in ["all", "default"] {
+                try Command.check(["ip", "netns", "exec", namespace.name, "sysctl", "-qw", "net.ipv6.conf.\(scope).accept_dad=0"])
+            }
             try namespace.ip("link", "set", "lo", "up")
             for link in links {
                 switch link {

@@ -34,7 +34,7 @@ public enum CgroupFileRules {
     }
 
     /// `text` as the kernel would print it back after it was written to
-    /// `file`: whitespace normalised, byte counts with a K/M/G/T suffix
+    /// `file`: whitespace normalised, byte counts with a K/M/G/T/P/E suffix
     /// expanded and memory limits rounded down to `pageSize`.
     public static func stored(_ text: String, in file: String, pageSize: Int = 4096) -> String {
         let normalized = SysctlValue.normalized(text)
@@ -58,7 +58,7 @@ public enum CgroupFileRules {
     }
 
     /// Parses a byte count as the kernel's memparse does: digits with an
-    /// optional K, M, G or T suffix (either case).
+    /// optional K, M, G, T, P or E suffix (either case).
     static func byteCount(_ text: String) -> Int? {
         guard let last = text.last else { return nil }
         let shift: Int
@@ -67,6 +67,8 @@ public enum CgroupFileRules {
         case "m", "M": shift = 20
         case "g", "G": shift = 30
         case "t", "T": shift = 40
+        case "p", "P": shift = 50
+        case "e", "E": shift = 60
         default: return Int(text)
         }
         guard let value = Int(text.dropLast()) else { return nil }

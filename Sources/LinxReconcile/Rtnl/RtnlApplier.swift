@@ -17,14 +17,22 @@ struct RtnlApplier {
         var pending: [ReconcileOp<RtnlObject>] = []
     }
 
-    func run(_ ops: [ReconcileOp<RtnlObject>]) async -> Outcome {
+    func run(_ ops: [ReconcileOp<RtnlObject>], refused: [ReconcileOp<RtnlObject>: KernelError] = [:]) async -> Outcome {
         var outcome = Outcome()
         guard !ops.isEmpty else { return outcome }
         outcome.applied.reserveCapacity(ops.count)
         let requests = ops.map(Self.request)
+        // Refused ops stop the pass where they stand, like a kernel refusal.
+        let stops = refused.isEmpty ? [] : ops.indices.filter { refused[ops[$0]] != nil }
         var next = 0
         while next < ops.count {
-            let results = await backend.execute(Array(requests[next...]), in: scope, stopOnError: true)
+            let limit = stops.first { $0 >= next } ?? ops.count
+            if limit == next {
+                outcome.failed.append(FailedOp(ops[next], error: refused[ops[next]]!))
+                outcome.pending = Array(ops[(next + 1)...])
+                return outcome
+            }
+            let results = await backend.execute(Array(requests[next..<limit]), in: scope, stopOnError: true)
             // A backend that answered nothing made no progress: stop rather
             // than loop; the rest is pending.
             guard !results.isEmpty else { break }

@@ -8,7 +8,8 @@ public struct RtnlPlan: Sendable {
     /// The ops in apply order: address creates, route creates and updates,
     /// route deletes, address deletes. Address creates come first so that
     /// gateways are reachable; route deletes come before address deletes so
-    /// the kernel's own flush never races ours.
+    /// the kernel's own flush never races ours. Address deletes the
+    /// reconciler refuses (``refused``) come after every other op.
     public var ops: [ReconcileOp<RtnlObject>]
     /// The observation the plan was made from.
     public var observed: RtnlObserved
@@ -16,6 +17,11 @@ public struct RtnlPlan: Sendable {
     public var desired: RtnlResolvedState
     /// The addresses owned going into the pass, by index.
     public var ownedAddresses: Set<InterfaceAddress.Key>
+    /// Ops the reconciler will not send, with the reason as the error the
+    /// report shows: deleting an IPv4 address that shares its subnet with a
+    /// foreign address (see ``RtnlReconciler``). The apply stops there like
+    /// at a kernel refusal.
+    public var refused: [ReconcileOp<RtnlObject>: KernelError] = [:]
 
     /// True when the namespace already is in the desired state.
     public var isEmpty: Bool { ops.isEmpty }

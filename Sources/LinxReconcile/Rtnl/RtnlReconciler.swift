@@ -24,6 +24,16 @@
 ///   would take over something we cannot prove is ours. The pass does not
 ///   converge until its owner removes it.
 ///
+/// Deleting an owned IPv4 address that is the primary of its subnet while
+/// foreign secondaries share it is refused by the reconciler itself (EBUSY
+/// in `failed`): the kernel would delete them with it. This relies on the
+/// backend returning addresses in the kernel's dump order (a link's
+/// primaries before its secondaries), as the real kernel does.
+///
+/// Removing an address also removes what the kernel hangs on it, such as
+/// routes (foreign ones included) whose gateway only it made reachable:
+/// that is the kernel's consequence of a removal the desired state asked for.
+///
 /// Any other refusal stops the pass: it is in `failed`, the ops after it are
 /// `pending`, and the next pass re-plans from a fresh observation. An
 /// interface that vanishes between observe and apply is such a refusal
@@ -117,8 +127,62 @@ public struct RtnlReconciler: Sendable {
         for op in addressOps where !op.isDelete { ops.append(op.rtnlMapped(RtnlObject.address)) }
         for op in routeOps where !op.isDelete { ops.append(op.rtnlMapped(RtnlObject.route)) }
         for op in routeOps where op.isDelete { ops.append(op.rtnlMapped(RtnlObject.route)) }
-        for op in addressOps where op.isDelete { ops.append(op.rtnlMapped(RtnlObject.address)) }
-        return RtnlPlan(ops: ops, observed: observed, desired: desired, ownedAddresses: owned)
+        let refused = refusedDeletes(addressOps, observed: observed.addresses, owned: owned)
+        let addressDeletes = addressOps.lazy.filter(\.isDelete).map { $0.rtnlMapped(RtnlObject.address) }
+        // Deletes refused at plan time go last, so they hold nothing else up.
+        ops.append(contentsOf: addressDeletes.filter { refused[$0] == nil })
+        ops.append(contentsOf: addressDeletes.filter { refused[$0] != nil })
+        var plan = RtnlPlan(ops: ops, observed: observed, desired: desired, ownedAddresses: owned)
+        plan.refused = refused
+        return plan
+    }
+
+    /// IPv4 deletes that would take foreign addresses with them.
+    ///
+    /// With `promote_secondaries` off (the default), deleting the primary
+    /// IPv4 address of a subnet on a link deletes every secondary address of
+    /// that subnet (same prefix length) with it. The kernel dumps a link's
+    /// primaries before its secondaries, so the first address of a subnet in
+    /// dump order is its primary. An owned primary with foreign secondaries
+    /// is not deleted: the op fails with EBUSY, until they are gone. An owned
+    /// secondary is deleted as usual.
+    static func refusedDeletes(
+        _ ops: [ReconcileOp<InterfaceAddress>], observed: [InterfaceAddress], owned: Set<InterfaceAddress.Key>
+    ) -> [ReconcileOp<RtnlObject>: KernelError] {
+        let doomed = ops.compactMap { op -> InterfaceAddress? in
+            guard case .delete(let address) = op, address.family == .ipv4 else { return nil }
+            return address
+        }
+        guard !doomed.isEmpty else { return [:] }
+        var subnets: [IPv4Subnet: [InterfaceAddress]] = [:]
+        for address in observed where address.family == .ipv4 {
+            subnets[IPv4Subnet(address), default: []].append(address)
+        }
+        var refused: [ReconcileOp<RtnlObject>: KernelError] = [:]
+        for address in doomed {
+            guard let members = subnets[IPv4Subnet(address)], members.first?.key == address.key else { continue }
+            let foreign = members.dropFirst().filter { !owned.contains($0.key) }
+            guard !foreign.isEmpty else { continue }
+            let names = foreign.map { "\($0.address)/\($0.prefixLength)" }.joined(separator: ", ")
+            refused[.delete(.address(address))] = KernelError(
+                .resourceBusy,
+                "not deleted: it is the primary address of its subnet and the kernel would delete the foreign "
+                    + "secondary address \(names) with it (promote_secondaries off)")
+        }
+        return refused
+    }
+
+    /// A link's IPv4 subnet: addresses in one are primary and secondaries.
+    private struct IPv4Subnet: Hashable {
+        var ifindex: Int32
+        var network: IPAddress
+        var length: Int
+
+        init(_ address: InterfaceAddress) {
+            ifindex = address.ifindex
+            network = address.address.masked(to: address.prefixLength)
+            length = address.prefixLength
+        }
     }
 
     /// Runs one pass: observe, validate, diff, apply (fail-fast, one batch),
@@ -141,7 +205,7 @@ public struct RtnlReconciler: Sendable {
     public func apply(
         _ plan: RtnlPlan, in scope: NetnsScope, options: RtnlOptions = .default
     ) async -> ReconcileReport<RtnlObject, RtnlLastApplied> {
-        let outcome = await RtnlApplier(backend: backend, scope: scope, options: options).run(plan.ops)
+        let outcome = await RtnlApplier(backend: backend, scope: scope, options: options).run(plan.ops, refused: plan.refused)
         return ReconcileReport(
             applied: outcome.applied, failed: outcome.failed, pending: outcome.pending,
             lastApplied: Self.ownership(after: plan, applied: outcome.applied),

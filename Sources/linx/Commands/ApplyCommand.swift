@@ -53,10 +53,11 @@ struct ApplyCommand: AsyncParsableCommand {
             let host = try await Host.open(backend, scope, needsRoot: true)
             let stateFile = StateFile(path: stateOptions.state ?? host.defaultStatePath)
             let (loaded, warning) = stateFile.load(HostState.self)
-            if let warning { printError("warning: \(warning)") }
             let owned = loaded ?? HostState()
             let reconciler = HostReconciler(host: host, document: document)
             let plans = try await reconciler.plan(owned: owned)
+            // Only once the file is known valid, so an error stays one line.
+            if let warning { printError("warning: \(warning)") }
             let result = await reconciler.apply(plans, owned: owned)
             try stateFile.save(result.state)
             try host.finish()

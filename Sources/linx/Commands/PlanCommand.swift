@@ -37,8 +37,8 @@ struct PlanCommand: AsyncParsableCommand {
             let host = try await Host.open(backend, scope, needsRoot: false)
             let statePath = stateOptions.state ?? host.defaultStatePath
             let (owned, warning) = StateFile(path: statePath).load(HostState.self)
-            if let warning, FileManager.default.fileExists(atPath: statePath) { printError("warning: \(warning)") }
             let plans = try await HostReconciler(host: host, document: document).plan(owned: owned ?? HostState())
+            if let warning, FileManager.default.fileExists(atPath: statePath) { printError("warning: \(warning)") }
             try print(outcomes: plans.outcomes, json: json)
             if plans.changeCount > 0 { throw ExitCode(2) }
         }

@@ -26,7 +26,7 @@ struct DocumentParser {
         do {
             root = try Yams.compose(yaml: text)
         } catch let error as YamlError {
-            throw DocumentError(file: file, line: Self.line(of: error), entry: "document", reason: "not valid YAML or JSON: \(error)")
+            throw DocumentError(file: file, line: Self.line(of: error), entry: "document", reason: "not valid YAML or JSON: " + "\(error)".split(separator: "\n").joined(separator: "; "))
         }
         var document = HostDocument(file: file)
         guard let root else { return document }
@@ -59,7 +59,8 @@ struct DocumentParser {
                         address: try string(fields, "address", path, required: true)!)
                     try check(path, item) { () throws(ValueError) in _ = try IPAddress(String(entry.address.split(separator: "/")[0])) }
                     section.desired.addresses.append(entry)
-                    lines[entry.description] = item.mark?.line
+                    // The name the rtnl normaliser gives this entry in its errors.
+                    lines["addresses[\(i)] (\(entry))"] = item.mark?.line
                 }
             case "routes":
                 for (i, item) in try sequence(value, "rtnl.routes").enumerated() {
@@ -78,7 +79,7 @@ struct DocumentParser {
                         try check(path, item) { () throws(ValueError) in _ = try IPAddress(gateway) }
                     }
                     section.desired.routes.append(entry)
-                    lines[entry.description] = item.mark?.line
+                    lines["routes[\(i)] (\(entry))"] = item.mark?.line
                 }
             default: throw unknown(key, in: "rtnl", allowed: ["protocol", "addressProtocol", "addresses", "routes"])
             }

@@ -1,0 +1,160 @@
+import LinxKernelSim
+import LinxReconcile
+import Testing
+
+/// Writes the reconciler made through the backend (foreign and admin writes excluded).
+func backendWrites(_ kernel: SimKernel) -> Int {
+    kernel.history.count { entry in
+        guard entry.actor == .backend else { return false }
+        switch entry.action {
+        case .request, .sysctlWrite: return true
+        case .cgroup(let op, _, _, _): return op == .cgroupWrite
+        default: return false
+        }
+    }
+}
+
+@Suite("sysctl reconciler on the simulated kernel")
+struct SysctlReconcilerTests {
+    let desired: SysctlDesiredState = [
+        "net.ipv4.ip_forward": 1,
+        "net/ipv4/conf/all/rp_filter": 2,
+        "net.ipv4.ip_local_port_range": "20000   40000",
+        "net.core.somaxconn": 8192,
+    ]
+
+    @Test("the first pass writes what differs, values compare as printed, and a second pass is a no-op")
+    func convergesThenNoOp() async throws {
+        let kernel = SimKernel(seed: 1)
+        let reconciler = SysctlReconciler(backend: kernel)
+        let first = try await reconciler.reconcile(in: .current, desired: desired)
+        #expect(first.converged && first.strategy == .bestEffort && first.applied.count == 4)
+        #expect(kernel.sysctlValue("net.ipv4.ip_local_port_range") == "20000\t40000")
+        #expect(kernel.sysctlValue("net.ipv4.conf.all.rp_filter") == "2")
+        #expect(first.lastApplied.owned[try SysctlKey("net.ipv4.ip_forward")] == "0")
+        let second = try await reconciler.reconcile(in: .current, desired: desired, lastApplied: first.lastApplied)
+        #expect(second.planned.isEmpty && second.lastApplied == first.lastApplied)
+    }
+
+    @Test("revertOnRelease writes back the value found before the first write; without it only ownership goes")
+    func revertOnRelease() async throws {
+        let kernel = SimKernel(seed: 1)
+        let reconciler = SysctlReconciler(backend: kernel)
+        try kernel.foreign.writeSysctl("net.core.somaxconn", "1000")
+        let first = try await reconciler.reconcile(in: .current, desired: desired)
+        // A second write while owned must not overwrite the recorded original.
+        var raised = desired
+        raised["net.core.somaxconn"] = 9000
+        let second = try await reconciler.reconcile(in: .current, desired: raised, lastApplied: first.lastApplied)
+        #expect(kernel.sysctlValue("net.core.somaxconn") == "9000")
+
+        var released = raised
+        released["net.core.somaxconn"] = nil
+        released["net.ipv4.ip_forward"] = nil
+        let revert = try await reconciler.reconcile(
+            in: .current, desired: released, lastApplied: second.lastApplied, options: .init(revertOnRelease: true))
+        #expect(revert.converged && revert.applied.count == 2 && revert.applied.allSatisfy(\.isDelete))
+        #expect(kernel.sysctlValue("net.core.somaxconn") == "1000")
+        #expect(kernel.sysctlValue("net.ipv4.ip_forward") == "0")
+        #expect(revert.lastApplied.owned.count == 2)
+
+        let drop = try await reconciler.reconcile(in: .current, desired: .empty, lastApplied: revert.lastApplied)
+        #expect(drop.lastApplied == .empty)
+        #expect(kernel.sysctlValue("net.ipv4.conf.all.rp_filter") == "2")
+    }
+
+    @Test("keys we do not own are never written, also when the desired state is emptied; drift on ours is healed")
+    func foreignAndDrift() async throws {
+        let kernel = SimKernel(seed: 1)
+        let reconciler = SysctlReconciler(backend: kernel)
+        let first = try await reconciler.reconcile(in: .current, desired: desired)
+        try kernel.foreign.writeSysctl("net.ipv4.tcp_fin_timeout", "30")
+        try kernel.foreign.writeSysctl("net.ipv4.ip_forward", "0")
+        let heal = try await reconciler.reconcile(in: .current, desired: desired, lastApplied: first.lastApplied)
+        #expect(heal.applied.map(\.description) == ["~ net.ipv4.ip_forward = 0 -> net.ipv4.ip_forward = 1"])
+        let writes = backendWrites(kernel)
+        let emptied = try await reconciler.reconcile(
+            in: .current, desired: .empty, lastApplied: .empty, options: .init(revertOnRelease: true))
+        #expect(emptied.planned.isEmpty && backendWrites(kernel) == writes)
+        #expect(kernel.sysctlValue("net.ipv4.tcp_fin_timeout") == "30")
+    }
+
+    @Test("best-effort: a value the kernel refuses fails alone, everything else is applied, nothing pending")
+    func bestEffort() async throws {
+        let kernel = SimKernel(seed: 1)
+        let reconciler = SysctlReconciler(backend: kernel)
+        var bad = desired
+        bad["net.ipv4.ip_default_ttl"] = 999
+        bad["net.ipv4.tcp_syncookies"] = "yes"
+        let report = try await reconciler.reconcile(in: .current, desired: bad)
+        #expect(!report.converged && report.pending.isEmpty)
+        #expect(report.failed.map { "\($0.op.item.key)" }.sorted() == ["net.ipv4.ip_default_ttl", "net.ipv4.tcp_syncookies"])
+        #expect(report.failed.allSatisfy { $0.error.errno == .invalidArgument })
+        #expect(report.applied.count == 4)
+        #expect(kernel.sysctlValue("net.ipv4.ip_forward") == "1")
+        #expect(report.lastApplied.owned[try SysctlKey("net.ipv4.ip_default_ttl")] == nil)
+    }
+
+    @Test("invalid desired states are rejected and nothing is written", arguments: [
+        SysctlDesiredState(["net.ipv4.ip_forward": 1, "net.ipv4.no_such_key": 1]),
+        SysctlDesiredState(["net.ipv4.ip_forward": 1, "net/../kernel/panic": 1]),
+        SysctlDesiredState(["net.ipv4.ip_forward": 1, "/proc/sys/net/ipv4/ip_forward": 1]),
+        SysctlDesiredState(["net.ipv4.ip_forward": 1, "net/ipv4/ip_forward": 0]),
+    ])
+    func invalidRejected(desired: SysctlDesiredState) async throws {
+        let kernel = SimKernel(seed: 1)
+        await #expect(throws: ReconcileError.self) {
+            try await SysctlReconciler(backend: kernel).reconcile(in: .current, desired: desired)
+        }
+        #expect(backendWrites(kernel) == 0)
+        #expect(kernel.sysctlValue("net.ipv4.ip_forward") == "0")
+    }
+
+    @Test("from another netns, a host-wide key is refused unless allowed; net keys act in that netns only")
+    func otherNamespace() async throws {
+        let kernel = SimKernel(seed: 1)
+        try kernel.createNamespace(.named("c1"))
+        let reconciler = SysctlReconciler(backend: kernel)
+        await #expect(throws: ReconcileError.self) {
+            try await reconciler.reconcile(in: .named("c1"), desired: ["net.ipv4.ip_forward": 1, "vm.swappiness": 10])
+        }
+        #expect(kernel.sysctlValue("vm.swappiness") == "60")
+        let report = try await reconciler.reconcile(in: .named("c1"), desired: ["net.ipv4.ip_forward": 1])
+        #expect(report.converged)
+        #expect(kernel.sysctlValue("net.ipv4.ip_forward", in: .named("c1")) == "1")
+        #expect(kernel.sysctlValue("net.ipv4.ip_forward") == "0")
+        await #expect {
+            try await reconciler.reconcile(in: .named("ghost"), desired: ["net.ipv4.ip_forward": 1])
+        } throws: { error in
+            guard case .scopeUnavailable = error as? ReconcileError else { return false }
+            return true
+        }
+    }
+
+    @Test("an owned per-interface key that vanished with its link is dropped without failing the pass")
+    func vanishedKey() async throws {
+        let kernel = SimKernel(seed: 1)
+        try kernel.addLink("eth0.100")
+        let reconciler = SysctlReconciler(backend: kernel)
+        let first = try await reconciler.reconcile(in: .current, desired: ["net.ipv4.conf.eth0/100.forwarding": 1])
+        #expect(first.converged && kernel.sysctlValue("net/ipv4/conf/eth0.100/forwarding") == "1")
+        try kernel.removeLink("eth0.100")
+        let release = try await reconciler.reconcile(
+            in: .current, desired: .empty, lastApplied: first.lastApplied, options: .init(revertOnRelease: true))
+        #expect(release.converged && release.planned.isEmpty && release.lastApplied == .empty)
+    }
+
+    @Test("the Source delegates and says it has no monitor")
+    func source() async throws {
+        let kernel = SimKernel(seed: 1)
+        let source = SysctlSource(backend: kernel)
+        let report = try await source.reconcile(scope: .current, desired: desired, lastApplied: .empty, options: .default)
+        #expect(report.converged)
+        guard case .unsupported = try await source.subscribe(scope: .current) else {
+            Issue.record("sysctl has no monitor")
+            return
+        }
+        let observed = try await source.observe(scope: .current, options: .default)
+        #expect(observed[try SysctlKey("net.ipv4.ip_forward")] == "1")
+    }
+}

@@ -1,0 +1,91 @@
+import Foundation
+import Testing
+
+/// Every mistake an operator can make gets one clear line and a non-zero
+/// exit status, and changes nothing.
+@Suite("linx errors")
+struct CLIErrorTests {
+    let linx: LinxBinary
+    init() throws { linx = try LinxBinary() }
+
+    /// Runs `apply` on `yaml` and checks the one-line error, then that the
+    /// simulated host is unchanged (a plan of a known file still plans everything).
+    private func rejects(_ yaml: String, saying expected: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let file = try linx.write("bad.yaml", yaml)
+        let result = try linx.sim(["apply", file])
+        #expect(result.status == 1, sourceLocation: sourceLocation)
+        let lines = result.stderr.split(separator: "\n")
+        #expect(lines.count == 1, "\(result.stderr)", sourceLocation: sourceLocation)
+        #expect(result.stderr.contains(expected), "\(result.stderr)", sourceLocation: sourceLocation)
+        #expect(result.stdout.isEmpty, sourceLocation: sourceLocation)
+        let show = try linx.sim(["show", "--section", "rtnl"]).stdout
+        #expect(!show.contains("10.9."), "something was applied: \(show)", sourceLocation: sourceLocation)
+    }
+
+    @Test("an unknown key names the file, the line and the allowed keys")
+    func unknownKey() throws {
+        defer { linx.cleanUp() }
+        try rejects("rtnl:\n  addresses:\n    - { interface: eth0, adress: 10.9.0.1/24 }\n", saying: "bad.yaml:3: rtnl.addresses[0]: unknown key \"adress\"")
+    }
+
+    @Test("an invalid address names its line and the reason")
+    func invalidAddress() throws {
+        defer { linx.cleanUp() }
+        try rejects("rtnl:\n  routes:\n    - { destination: 10.9.0.1/24, gateway: 10.0.0.1 }\n", saying: "bad.yaml:3: rtnl.routes[0]: \"10.9.0.1/24\": host bits are set")
+    }
+
+    @Test("an unknown interface is found when planning, named with its line, and nothing is applied")
+    func unknownInterface() throws {
+        defer { linx.cleanUp() }
+        try rejects("""
+            rtnl:
+              addresses:
+                - { interface: eth0, address: 10.9.0.1/24 }
+                - { interface: eth9, address: 10.9.1.1/24 }
+            """, saying: "bad.yaml:4: addresses[1] (address 10.9.1.1/24 on eth9): no interface named \"eth9\"")
+    }
+
+    @Test("an invalid entry in a later section applies nothing from earlier ones")
+    func laterSectionInvalid() throws {
+        defer { linx.cleanUp() }
+        try rejects("""
+            rtnl:
+              addresses:
+                - { interface: eth0, address: 10.9.0.1/24 }
+            sysctl:
+              keys:
+                net.ipv4.no_such_key: 1
+            """, saying: "no_such_key")
+    }
+
+    @Test("malformed YAML names the line")
+    func malformed() throws {
+        defer { linx.cleanUp() }
+        try rejects("rtnl:\n  addresses: [\n", saying: "bad.yaml:")
+    }
+
+    @Test("an unreadable file, a missing namespace and conflicting options each get one line and exit non-zero")
+    func operatorMistakes() throws {
+        defer { linx.cleanUp() }
+        let missing = try linx.sim(["plan", linx.path("nope.yaml")])
+        #expect(missing.status == 1 && missing.stderr.contains("nope.yaml: file: cannot read it"))
+        let file = LinxBinary.examples.appendingPathComponent("container.yaml").path
+        let noNetns = try linx.sim(["plan", file, "--netns", "does-not-exist"])
+        #expect(noNetns.status == 1 && noNetns.stderr.contains("network namespace not found"), "\(noNetns.stderr)")
+        let conflict = try linx.run(["plan", file, "--netns", "a", "--pid", "1"])
+        #expect(conflict.status != 0 && conflict.stderr.contains("at most one of --netns, --netns-path and --pid"))
+        let simState = try linx.run(["plan", file, "--sim-state", linx.path("x.json")])
+        #expect(simState.status != 0 && simState.stderr.contains("--sim-state needs --backend sim"))
+    }
+
+    @Test("every subcommand has a manual-style --help")
+    func help() throws {
+        defer { linx.cleanUp() }
+        for command in ["plan", "apply", "show", "monitor"] {
+            let help = try linx.run([command, "--help"])
+            #expect(help.status == 0)
+            #expect(help.stdout.contains("OVERVIEW:") && help.stdout.contains("--netns"), "\(command)")
+        }
+        #expect(try linx.run(["--generate-completion-script", "bash"]).stdout.contains("linx"))
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+import LinxLinux
+import Testing
+
+private let isRoot = geteuid() == 0
+private let skipReason = "not root: the real-kernel linx tests need root to create throwaway namespaces"
+
+/// `linx apply` on the real kernel, inside a throwaway namespace.
+@Suite("linx on the real kernel", .enabled(if: isRoot, Comment(rawValue: skipReason)))
+struct CLIKernelTests {
+    init() {
+        if !isRoot { print("skipping: \(skipReason)") }
+    }
+
+    @Test("apply converges a namespace that ip -j confirms; a second apply is a no-op; removing an entry deletes it")
+    func applyInNamespace() async throws {
+        let linx = try LinxBinary()
+        defer { linx.cleanUp() }
+        try await ThrowawayNamespace.with { ns in
+            try ns.ip("link", "set", "v0", "up")
+            let state = linx.path("state.json")
+            let file = try linx.write("ns.yaml", """
+                rtnl:
+                  addresses:
+                    - { interface: v0, address: 10.77.0.2/24 }
+                    - { interface: v0, address: 10.77.1.2/24 }
+                  routes:
+                    - { destination: 10.78.0.0/16, gateway: 10.77.0.1 }
+                sysctl:
+                  keys:
+                    net.ipv4.ip_forward: 1
+                """)
+            let apply = try linx.run(["apply", file, "--netns", ns.name, "--state", state])
+            #expect(apply.status == 0, "\(apply.stdout)\(apply.stderr)")
+            let addresses = try ns.ip("-j", "addr", "show", "dev", "v0")
+            #expect(addresses.contains("\"10.77.0.2\"") && addresses.contains("\"10.77.1.2\""))
+            let routes = try ns.ip("-j", "route", "show", "proto", "76")
+            #expect(routes.contains("\"10.78.0.0/16\"") && routes.contains("\"10.77.0.1\""))
+            #expect(try Command.check(["ip", "netns", "exec", ns.name, "cat", "/proc/sys/net/ipv4/ip_forward"]).hasPrefix("1"))
+
+            let again = try linx.run(["apply", file, "--netns", ns.name, "--state", state])
+            #expect(again.status == 0)
+            #expect(!again.stdout.contains("+ ") && !again.stdout.contains("- "), "\(again.stdout)")
+
+            try linx.write("ns.yaml", """
+                rtnl:
+                  addresses:
+                    - { interface: v0, address: 10.77.0.2/24 }
+                  routes:
+                    - { destination: 10.78.0.0/16, gateway: 10.77.0.1 }
+                """)
+            let shrink = try linx.run(["apply", file, "--netns", ns.name, "--state", state])
+            #expect(shrink.status == 0, "\(shrink.stdout)\(shrink.stderr)")
+            #expect(!(try ns.ip("-j", "addr", "show", "dev", "v0")).contains("\"10.77.1.2\""))
+        }
+    }
+
+    @Test("invalid input leaves the namespace exactly as it was")
+    func invalidChangesNothing() async throws {
+        let linx = try LinxBinary()
+        defer { linx.cleanUp() }
+        try await ThrowawayNamespace.with { ns in
+            let before = (try ns.ip("-j", "addr"), try ns.ip("-j", "route", "show", "table", "all"))
+            let file = try linx.write("bad.yaml", """
+                rtnl:
+                  addresses:
+                    - { interface: v0, address: 10.77.0.2/24 }
+                    - { interface: nope0, address: 10.77.1.2/24 }
+                """)
+            let result = try linx.run(["apply", file, "--netns", ns.name, "--state", linx.path("s.json")])
+            #expect(result.status == 1 && result.stderr.contains("bad.yaml:4"), "\(result.stderr)")
+            #expect((try ns.ip("-j", "addr"), try ns.ip("-j", "route", "show", "table", "all")) == before)
+        }
+    }
+}

@@ -1,0 +1,109 @@
+import Foundation
+import Testing
+
+/// The `linx` command end to end on a simulated host that persists between
+/// invocations (no root needed).
+@Suite("linx on a simulated host")
+struct CLISimTests {
+    let linx: LinxBinary
+    init() throws { linx = try LinxBinary() }
+
+    @Test("plan says what would change (exit 2), apply converges, a second apply is a no-op (exit 0)")
+    func planApplyReplan() throws {
+        defer { linx.cleanUp() }
+        let file = LinxBinary.examples.appendingPathComponent("router.yaml").path
+        let plan = try linx.sim(["plan", file])
+        #expect(plan.status == 2, "\(plan.stderr)")
+        #expect(plan.stdout.contains("+ address 192.0.2.10/24"))
+        #expect(plan.stdout.contains("~ net.ipv4.ip_forward = 0 -> net.ipv4.ip_forward = 1"))
+
+        let apply = try linx.sim(["apply", file])
+        #expect(apply.status == 0, "\(apply.stdout)\(apply.stderr)")
+        #expect(apply.stdout.contains("converged"))
+
+        let second = try linx.sim(["apply", file])
+        #expect(second.status == 0)
+        #expect(!second.stdout.contains("+ ") && !second.stdout.contains("- "), "\(second.stdout)")
+        #expect(try linx.sim(["plan", file]).status == 0)
+    }
+
+    @Test("plan --json is machine-readable and lists each op")
+    func planJSON() throws {
+        defer { linx.cleanUp() }
+        let file = LinxBinary.examples.appendingPathComponent("service-cgroup.yaml").path
+        let result = try linx.sim(["plan", file, "--json"])
+        #expect(result.status == 2)
+        let sections = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]]
+        let lines = try #require(sections?.first?["lines"] as? [[String: Any]])
+        #expect(lines.count == 5)
+        #expect(lines.allSatisfy { $0["status"] as? String == "planned" })
+    }
+
+    @Test("show prints a desired-state file that plans to no change")
+    func showRoundTrips() throws {
+        defer { linx.cleanUp() }
+        let file = LinxBinary.examples.appendingPathComponent("router.yaml").path
+        #expect(try linx.sim(["apply", file]).status == 0)
+        let show = try linx.sim(["show"])
+        #expect(show.status == 0, "\(show.stderr)")
+        #expect(show.stdout.contains("{ interface: eth0, address: 192.0.2.10/24 }"))
+        #expect(show.stdout.contains("{ destination: 10.30.0.0/16, gateway: 10.20.0.254, metric: 50 }"))
+        let shown = try linx.write("shown.yaml", show.stdout)
+        let replan = try linx.sim(["plan", shown])
+        #expect(replan.status == 0, "\(replan.stdout)\(replan.stderr)")
+    }
+
+    @Test("an entry removed from the file is deleted on the next apply, thanks to the state file")
+    func removedEntryIsDeleted() throws {
+        defer { linx.cleanUp() }
+        let two = try linx.write("two.yaml", """
+            rtnl:
+              addresses:
+                - { interface: eth0, address: 10.0.0.2/24 }
+                - { interface: eth0, address: 10.0.0.3/24 }
+            """)
+        let one = try linx.write("one.yaml", """
+            rtnl:
+              addresses:
+                - { interface: eth0, address: 10.0.0.2/24 }
+            """)
+        #expect(try linx.sim(["apply", two, "--state", linx.path("state.json")]).status == 0)
+        let second = try linx.sim(["apply", one, "--state", linx.path("state.json")])
+        #expect(second.status == 0)
+        #expect(second.stdout.contains("- address 10.0.0.3/24 dev eth0"), "\(second.stdout)")
+        let show = try linx.sim(["show", "--section", "rtnl"]).stdout
+        #expect(show.contains("10.0.0.2/24") && !show.contains("10.0.0.3/24"))
+    }
+
+    @Test("a corrupt state file means linx owns nothing: nothing is deleted, and a warning says so")
+    func corruptStateDeletesNothing() throws {
+        defer { linx.cleanUp() }
+        let state = linx.path("state.json")
+        let two = try linx.write("two.yaml", """
+            rtnl:
+              addresses:
+                - { interface: eth0, address: 10.0.0.2/24 }
+                - { interface: eth0, address: 10.0.0.3/24 }
+            """)
+        let one = try linx.write("one.yaml", "rtnl:\n  addresses:\n    - { interface: eth0, address: 10.0.0.2/24 }\n")
+        #expect(try linx.sim(["apply", two, "--state", state]).status == 0)
+        try "{ not json".write(toFile: state, atomically: true, encoding: .utf8)
+        let second = try linx.sim(["apply", one, "--state", state])
+        #expect(second.status == 0)
+        #expect(second.stderr.contains("corrupt"))
+        #expect(!second.stdout.contains("- address"))
+        #expect(try linx.sim(["show", "--section", "rtnl"]).stdout.contains("10.0.0.3/24"))
+    }
+
+    @Test("the state file is replaced atomically and records what was installed")
+    func stateFileContents() throws {
+        defer { linx.cleanUp() }
+        let state = linx.path("state.json")
+        let file = LinxBinary.examples.appendingPathComponent("container.yaml").path
+        #expect(try linx.sim(["apply", file, "--state", state]).status == 0)
+        let saved = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: state))) as? [String: Any]
+        #expect((saved?["rtnl"] as? [String: Any]) != nil)
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: linx.directory.path).filter { $0.contains(".tmp-") }
+        #expect(leftovers.isEmpty)
+    }
+}
