@@ -11,15 +11,16 @@ public struct IPPrefix: Sendable, Hashable, Comparable, CustomStringConvertible 
 
     /// Validates the length against the family and refuses host bits.
     public init(_ address: IPAddress, length: Int) throws(ValueError) {
-        let text = "\(address)/\(length)"
+        // The text is built only for an error: this init runs once per route
+        // in every dump and every pass.
         guard (0...address.family.bitWidth).contains(length) else {
             throw ValueError(
-                value: text,
+                value: "\(address)/\(length)",
                 reason: "prefix length \(length) is out of range for \(address.family) (0...\(address.family.bitWidth))")
         }
         guard address.masked(to: length) == address else {
             throw ValueError(
-                value: text,
+                value: "\(address)/\(length)",
                 reason: "host bits are set (the network is \(address.masked(to: length))/\(length))")
         }
         self.address = address
