@@ -75,6 +75,16 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        .executableTarget(
+            name: "NodeAgentExample",
+            dependencies: [
+                "LinxReconcile", "LinxKernelSim",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Examples/NodeAgent",
+            exclude: ["README-snippet.md"]
+        ),
         .testTarget(
             name: "LinxReconcileTests",
             dependencies: [

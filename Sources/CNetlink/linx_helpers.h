@@ -5,8 +5,10 @@
 #define LINX_HELPERS_H
 
 #include <errno.h>
-#include <sched.h>
 #include <stdint.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <linux/sched.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -23,7 +25,8 @@
 #endif
 
 /// Moves the calling thread into the network namespace `fd` refers to.
-static inline int linx_setns_net(int fd) { return setns(fd, CLONE_NEWNET); }
+/// (setns(2) by syscall: glibc declares it only under _GNU_SOURCE.)
+static inline int linx_setns_net(int fd) { return (int)syscall(SYS_setns, fd, CLONE_NEWNET); }
 
 /// The thread's errno, read right after a failed call.
 static inline int linx_errno(void) { return errno; }
@@ -40,7 +43,9 @@ static inline int linx_netlink_setopt(int fd, int option, int value) {
 static inline int linx_recv_batch(int fd, unsigned char *buf, unsigned int each,
                                   unsigned int count, unsigned int *lens,
                                   unsigned char *truncated, int flags) {
-    struct mmsghdr msgs[count];
+    // struct mmsghdr and recvmmsg(2) are GNU-only in glibc's headers: the
+    // kernel's layout, called by syscall.
+    struct linx_mmsghdr { struct msghdr msg_hdr; unsigned int msg_len; } msgs[count];
     struct iovec iov[count];
     memset(msgs, 0, sizeof(msgs));
     for (unsigned int i = 0; i < count; i++) {
@@ -49,7 +54,7 @@ static inline int linx_recv_batch(int fd, unsigned char *buf, unsigned int each,
         msgs[i].msg_hdr.msg_iov = &iov[i];
         msgs[i].msg_hdr.msg_iovlen = 1;
     }
-    int n = recvmmsg(fd, msgs, count, MSG_WAITFORONE | flags, NULL);
+    int n = (int)syscall(SYS_recvmmsg, fd, msgs, count, MSG_WAITFORONE | flags, NULL);
     for (int i = 0; i < n; i++) {
         lens[i] = msgs[i].msg_len;
         truncated[i] = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) ? 1 : 0;

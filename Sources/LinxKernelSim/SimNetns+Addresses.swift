@@ -89,7 +89,8 @@ extension SimNetns {
     }
 
     /// RTM_DELADDR: removes the address (and, for an IPv4 primary, its
-    /// secondaries: promote_secondaries is 0), its derived routes, and the
+    /// secondaries unless promote_secondaries is on for the link or for all:
+    /// checked on Linux 6.18, where it is 0 by default), its derived routes, and the
     /// routes through the link it alone made reachable. When the link's last
     /// IPv4 address goes, every IPv4 route through the link goes
     /// (fib_disable_ip).
@@ -105,7 +106,7 @@ extension SimNetns {
             let onLink = addressesOrdered(on: index).filter {
                 $0.address.family == .ipv4 && $0.address.prefixLength == subnet.length && subnet.contains($0.address.address)
             }
-            if onLink.first?.address.key == entry.address.key {
+            if onLink.first?.address.key == entry.address.key, !promotesSecondaries(index) {
                 doomed += onLink.dropFirst().map(\.address)
             }
         }
@@ -141,6 +142,12 @@ extension SimNetns {
         }
         for route in flushed { publish(.route(route, .deleted)) }
         restore(gone + flushed)
+    }
+
+    /// IN_DEV_PROMOTE_SECONDARIES: conf.all or the link's conf.
+    func promotesSecondaries(_ index: Int32) -> Bool {
+        guard let name = links[index]?.link.name else { return false }
+        return sysctl["net/ipv4/conf/all/promote_secondaries"] != "0" || sysctl["net/ipv4/conf/\(name)/promote_secondaries"] != "0"
     }
 
     /// True when an address still on link `index` derives the route `key`.

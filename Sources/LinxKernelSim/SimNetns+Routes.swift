@@ -17,12 +17,16 @@ extension SimNetns {
     /// The on-link route that makes `gateway` reachable, looked up in
     /// `table` and in main, restricted to output interface `ifindex` if given.
     func reaching(_ gateway: IPAddress, table: UInt32, via ifindex: Int32?) -> Route? {
-        let accept: (Route) -> Bool = { route in
-            (ifindex == nil || route.ifindex == ifindex) && self.isUp(route.ifindex ?? 0)
+        // Closure literals (not a stored closure) so nothing is heap-allocated per lookup.
+        if let found = routes.firstOnLink(reaching: gateway, table: table, where: { route in
+            (ifindex == nil || route.ifindex == ifindex) && isUp(route.ifindex ?? 0)
+        }) {
+            return found
         }
-        if let found = routes.firstOnLink(reaching: gateway, table: table, where: accept) { return found }
         if table != RouteTable.main {
-            return routes.firstOnLink(reaching: gateway, table: RouteTable.main, where: accept)
+            return routes.firstOnLink(reaching: gateway, table: RouteTable.main) { route in
+                (ifindex == nil || route.ifindex == ifindex) && isUp(route.ifindex ?? 0)
+            }
         }
         return nil
     }

@@ -26,15 +26,18 @@ public final class LinuxKernel: RtnlBackend, SysctlBackend, CgroupBackend {
         /// iproute2 uses 1 MiB; libnl's default is 32 KiB.
         public var monitorReceiveBuffer: Int
 
+        /// The defaults: 4 MiB request buffers (up to 2048 requests in flight), 1 MiB monitor buffers.
         public init(requestReceiveBuffer: Int = 4 << 20, monitorReceiveBuffer: Int = 1 << 20) {
             self.requestReceiveBuffer = requestReceiveBuffer
             self.monitorReceiveBuffer = monitorReceiveBuffer
         }
     }
 
+    /// The tunables this kernel was made with.
     public let configuration: Configuration
     private let workers = Mutex<[NetnsScope: NamespaceWorker]>([:])
 
+    /// A backend; threads and sockets are made on first use of each namespace.
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
     }
@@ -48,18 +51,22 @@ public final class LinuxKernel: RtnlBackend, SysctlBackend, CgroupBackend {
 
     // MARK: rtnetlink
 
+    /// Dumps the links (one RTM_GETLINK dump on the namespace's socket).
     public func links(in scope: NetnsScope) async throws(KernelError) -> [Link] {
         try await worker(for: scope).run { context throws(KernelError) in
             try context.socket().dump(RtnlDumpRequest.links, arena: context.dumpArena, parse: RtnlParser.link)
         }
     }
 
+    /// Dumps the addresses of both families, IFA_PROTO included.
     public func addresses(in scope: NetnsScope) async throws(KernelError) -> [InterfaceAddress] {
         try await worker(for: scope).run { context throws(KernelError) in
             try context.socket().dump(RtnlDumpRequest.addresses, arena: context.dumpArena, parse: RtnlParser.address)
         }
     }
 
+    /// Dumps the routes matching `filter`; the kernel filters them (strict
+    /// checking). A table that does not exist yields no routes, not ENOENT.
     public func routes(in scope: NetnsScope, matching filter: RouteFilter) async throws(KernelError) -> [Route] {
         try await worker(for: scope).run { context throws(KernelError) in
             do throws(KernelError) {
@@ -86,6 +93,9 @@ public final class LinuxKernel: RtnlBackend, SysctlBackend, CgroupBackend {
         }
     }
 
+    /// Sends `requests` pipelined (many per send, acks matched by sequence number): one result
+    /// per request sent, in order; with `stopOnError`, nothing is sent after
+    /// the first failure is seen.
     public func execute(_ requests: [RtnlRequest], in scope: NetnsScope, stopOnError: Bool) async -> [Result<Void, KernelError>] {
         guard !requests.isEmpty else { return [] }
         do {
@@ -99,6 +109,8 @@ public final class LinuxKernel: RtnlBackend, SysctlBackend, CgroupBackend {
         }
     }
 
+    /// Opens a monitor in `scope`. The subscription is made before this
+    /// returns; the socket closes when the stream is cancelled or dropped.
     public func events(in scope: NetnsScope) async throws(KernelError) -> AsyncThrowingStream<RtnlEvent, any Error> {
         let buffer = configuration.monitorReceiveBuffer
         // Subscribed before returning: a dump made after this call misses nothing.
@@ -111,6 +123,7 @@ public final class LinuxKernel: RtnlBackend, SysctlBackend, CgroupBackend {
 
     // MARK: sysctl
 
+    /// Reads /proc/sys/KEY as seen from inside `scope`.
     public func read(_ key: SysctlKey, in scope: NetnsScope) async throws(KernelError) -> String {
         try await worker(for: scope).run { context throws(KernelError) in
             if let entryError = context.entryError { throw entryError }
@@ -118,6 +131,7 @@ public final class LinuxKernel: RtnlBackend, SysctlBackend, CgroupBackend {
         }
     }
 
+    /// Writes /proc/sys/KEY from inside `scope` (keys outside `net.` are host-wide).
     public func write(_ key: SysctlKey, value: String, in scope: NetnsScope) async throws(KernelError) {
         try await worker(for: scope).run { context throws(KernelError) in
             if let entryError = context.entryError { throw entryError }
@@ -125,6 +139,7 @@ public final class LinuxKernel: RtnlBackend, SysctlBackend, CgroupBackend {
         }
     }
 
+    /// Lists the keys under `prefix` as seen from inside `scope`.
     public func keys(under prefix: SysctlKey, in scope: NetnsScope) async throws(KernelError) -> [SysctlKey] {
         try await worker(for: scope).run { context throws(KernelError) in
             if let entryError = context.entryError { throw entryError }
@@ -134,18 +149,22 @@ public final class LinuxKernel: RtnlBackend, SysctlBackend, CgroupBackend {
 
     // MARK: cgroups (no namespace involved: plain file I/O)
 
+    /// Says whether `cgroup` is on cgroup2 or a v1 hierarchy (statfs magic).
     public func hierarchy(of cgroup: String) async throws(KernelError) -> CgroupHierarchy {
         try CgroupFS.hierarchy(of: cgroup)
     }
 
+    /// Reads an interface file of `cgroup`.
     public func read(_ file: String, in cgroup: String) async throws(KernelError) -> String {
         try CgroupFS.read(file, in: cgroup)
     }
 
+    /// Writes an interface file of `cgroup`.
     public func write(_ file: String, value: String, in cgroup: String) async throws(KernelError) {
         try CgroupFS.write(file, value: value, in: cgroup)
     }
 
+    /// Lists the interface files of `cgroup`, sorted.
     public func files(in cgroup: String) async throws(KernelError) -> [String] {
         try CgroupFS.files(in: cgroup)
     }

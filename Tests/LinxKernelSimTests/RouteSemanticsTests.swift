@@ -149,4 +149,24 @@ struct RouteSemanticsTests {
         let missing = await kernel.execute([.addRoute(good)], in: .named("nope"), stopOnError: false)
         #expect(missing.map(errno) == [.noSuchFileOrDirectory])
     }
+
+    @Test("deleting an IPv4 primary deletes its secondaries unless promote_secondaries is on (Linux 6.18)")
+    func secondaries() async throws {
+        let (kernel, v0) = try await kernelWithV0()
+        #expect(await ok(kernel, .addAddress(addr("10.0.0.3/24", on: v0))))
+        #expect(await ok(kernel, .deleteAddress(addr("10.0.0.2/24", on: v0))))
+        #expect(!(try kernel.snapshot().addresses.contains { $0.family == .ipv4 && $0.ifindex == v0 }))
+        try kernel.foreign.writeSysctl("net.ipv4.conf.v0.promote_secondaries", "1")
+        #expect(await ok(kernel, .addAddress(addr("10.0.0.2/24", on: v0))))
+        #expect(await ok(kernel, .addAddress(addr("10.0.0.3/24", on: v0))))
+        #expect(await ok(kernel, .addRoute(Route(destination: prefix("10.5.0.0/16"), gateway: ip("10.0.0.1")))))
+        #expect(await ok(kernel, .deleteAddress(addr("10.0.0.2/24", on: v0))))
+        let snap = try kernel.snapshot()
+        #expect(snap.addresses.filter { $0.family == .ipv4 && $0.ifindex == v0 }.map { "\($0.address)" } == ["10.0.0.3"])
+        // the promoted address keeps the subnet's connected route, so the gateway route stays
+        #expect(snap.routes.contains { $0.destination == prefix("10.0.0.0/24") && $0.table == RouteTable.main })
+        #expect(snap.routes.contains { $0.destination == prefix("10.5.0.0/16") })
+        #expect(snap.routes.contains { $0.destination == prefix("10.0.0.255/32") && $0.type == .broadcast })
+        #expect(!snap.routes.contains { $0.destination == prefix("10.0.0.2/32") })
+    }
 }

@@ -65,7 +65,7 @@ extension RtnlSocket {
                     guard index >= 0, index < sent, results[index] == nil else { return }
                     switch NetlinkAck.decode(message) {
                     case .success: results[index] = .success(()); answered += 1
-                    case .failure(let error): fail(index, error)
+                    case .failure(let error): fail(index, Self.explained(error, answering: requests[index]))
                     }
                 }
             } catch {
@@ -92,6 +92,16 @@ extension RtnlSocket {
             for index in start..<sent { fail(index, error) }
             return false
         }
+    }
+
+    /// Adds the meaning of an errno that would otherwise mislead: ENOBUFS
+    /// answering an IPv4 address add is not a lost message, the link simply
+    /// has no IPv4 state (it was just created, or its MTU is below 68).
+    static func explained(_ error: KernelError, answering request: RtnlRequest) -> KernelError {
+        guard error.errno == .noBufferSpace, error.message == nil,
+              case .addAddress(let address) = request, address.family == .ipv4
+        else { return error }
+        return KernelError(error.errno, "the link has no IPv4 configuration yet (just created, or MTU below 68)")
     }
 
     private func finish(_ results: [Result<Void, KernelError>?]) -> [Result<Void, KernelError>] {

@@ -6,14 +6,19 @@ import Glibc
 public enum Command {
     /// What a finished program left behind.
     public struct Output: Sendable {
+        /// The exit status (128 + signal when killed).
         public var status: Int32
+        /// Everything written to standard output.
         public var stdout: String
+        /// Everything written to standard error.
         public var stderr: String
     }
 
     /// A program that failed: the command line, its status and stderr.
     public struct Failure: Error, Sendable, CustomStringConvertible {
+        /// The command line that failed.
         public var command: [String]
+        /// What it printed, and its status.
         public var output: Output
         public var description: String {
             "`\(command.joined(separator: " "))` exited \(output.status): \(output.stderr)"

@@ -24,7 +24,7 @@ public enum IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     /// Parses a textual address; throws ``ValueError`` naming the text.
     public init(_ text: String) throws(ValueError) {
-        if text.contains(":") {
+        if text.utf8.contains(UInt8(ascii: ":")) {
             var raw = in6_addr()
             guard inet_pton(AF_INET6, text, &raw) == 1 else {
                 throw ValueError(value: text, reason: "not a valid IPv6 address")

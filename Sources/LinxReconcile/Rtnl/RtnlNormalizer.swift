@@ -48,10 +48,12 @@ public enum RtnlNormalizer {
         // address twice with different prefixes is one identity, two values.
         var ipv6: [V6Identity: Int] = [:]
         for (position, entry) in entries.enumerated() {
-            let name = "addresses[\(position)] (\(entry))"
+            // Named only when refused: building the text for every entry
+            // would cost more than resolving it.
+            func name() -> String { "addresses[\(position)] (\(entry))" }
             let (address, length) = try parseAddress(entry.address, entry: name)
             guard let ifindex = indices[entry.interface] else {
-                throw .invalidDesired(entry: name, reason: "no interface named \"\(entry.interface)\" in the namespace")
+                throw .invalidDesired(entry: name(), reason: "no interface named \"\(entry.interface)\" in the namespace")
             }
             let item = InterfaceAddress(
                 ifindex: ifindex, address: address, prefixLength: length,
@@ -61,7 +63,7 @@ public enum RtnlNormalizer {
                 let identity = V6Identity(ifindex: ifindex, address: address)
                 if let earlier = ipv6[identity] {
                     throw .invalidDesired(
-                        entry: name,
+                        entry: name(),
                         reason: "\(address) is already on \(entry.interface) with another prefix length in "
                             + "addresses[\(earlier)] (\(entries[earlier]))")
                 }
@@ -77,21 +79,21 @@ public enum RtnlNormalizer {
         var address: IPAddress
     }
 
-    private static func parseAddress(_ text: String, entry: String) throws(ReconcileError) -> (IPAddress, Int) {
+    private static func parseAddress(_ text: String, entry: () -> String) throws(ReconcileError) -> (IPAddress, Int) {
         let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
         let address: IPAddress
         do {
             address = try IPAddress(String(parts[0]))
         } catch {
-            throw .invalidDesired(entry: entry, reason: error.description)
+            throw .invalidDesired(entry: entry(), reason: error.description)
         }
         guard parts.count == 2 else { return (address, address.family.bitWidth) }
         guard let length = Int(parts[1]) else {
-            throw .invalidDesired(entry: entry, reason: "prefix length \"\(parts[1])\" is not a number")
+            throw .invalidDesired(entry: entry(), reason: "prefix length \"\(parts[1])\" is not a number")
         }
         guard (0...address.family.bitWidth).contains(length) else {
             throw .invalidDesired(
-                entry: entry,
+                entry: entry(),
                 reason: "prefix length \(length) is out of range for \(address.family) (0...\(address.family.bitWidth))")
         }
         return (address, length)
@@ -105,12 +107,12 @@ public enum RtnlNormalizer {
         var byKey: [Route.Key: (position: Int, route: Route)] = [:]
         byKey.reserveCapacity(entries.count)
         for (position, entry) in entries.enumerated() {
-            let name = "routes[\(position)] (\(entry))"
+            func name() -> String { "routes[\(position)] (\(entry))" }
             let route = try route(entry, name: name, indices: indices, options: options)
             if let earlier = byKey[route.key] {
                 if earlier.route == route { continue }
                 throw .invalidDesired(
-                    entry: name,
+                    entry: name(),
                     reason: "same route (table, destination, metric) as routes[\(earlier.position)] "
                         + "(\(entries[earlier.position])) with a different next hop")
             }
@@ -121,24 +123,24 @@ public enum RtnlNormalizer {
     }
 
     private static func route(
-        _ entry: RtnlRouteEntry, name: String, indices: [String: Int32], options: RtnlOptions
+        _ entry: RtnlRouteEntry, name: () -> String, indices: [String: Int32], options: RtnlOptions
     ) throws(ReconcileError) -> Route {
         var gateway: IPAddress?
         if let text = entry.gateway {
             do {
                 gateway = try IPAddress(text)
             } catch {
-                throw .invalidDesired(entry: name, reason: "gateway \(error.description)")
+                throw .invalidDesired(entry: name(), reason: "gateway \(error.description)")
             }
             if gateway!.isUnspecified {
-                throw .invalidDesired(entry: name, reason: "gateway \(text) is the unspecified address")
+                throw .invalidDesired(entry: name(), reason: "gateway \(text) is the unspecified address")
             }
         }
         let destination: IPPrefix
         if entry.destination == "default" {
             guard let gateway else {
                 throw .invalidDesired(
-                    entry: name,
+                    entry: name(),
                     reason: "\"default\" takes its family from the gateway; without one write 0.0.0.0/0 or ::/0")
             }
             destination = .any(gateway.family)
@@ -146,26 +148,26 @@ public enum RtnlNormalizer {
             do {
                 destination = try IPPrefix(entry.destination)
             } catch {
-                throw .invalidDesired(entry: name, reason: "destination \(error.description)")
+                throw .invalidDesired(entry: name(), reason: "destination \(error.description)")
             }
         }
         if let gateway, gateway.family != destination.family {
             throw .invalidDesired(
-                entry: name,
+                entry: name(),
                 reason: "gateway \(gateway) is \(gateway.family) but destination \(destination) is \(destination.family)")
         }
         var ifindex: Int32?
         if let interface = entry.interface {
             guard let index = indices[interface] else {
-                throw .invalidDesired(entry: name, reason: "no interface named \"\(interface)\" in the namespace")
+                throw .invalidDesired(entry: name(), reason: "no interface named \"\(interface)\" in the namespace")
             }
             ifindex = index
         }
         if gateway == nil && ifindex == nil {
-            throw .invalidDesired(entry: name, reason: "a route needs a gateway, an interface, or both")
+            throw .invalidDesired(entry: name(), reason: "a route needs a gateway, an interface, or both")
         }
         if entry.table == 0 {
-            throw .invalidDesired(entry: name, reason: "table 0 is unspecified; the main table is 254")
+            throw .invalidDesired(entry: name(), reason: "table 0 is unspecified; the main table is 254")
         }
         return Route(
             destination: destination, gateway: gateway, ifindex: ifindex,
