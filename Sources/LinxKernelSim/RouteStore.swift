@@ -19,6 +19,10 @@ struct RouteStore: Sendable {
     /// Per family, the prefix lengths present among on-link routes with their
     /// counts, sorted by length.
     private var onLinkLengths: [AddressFamily: [(length: Int, count: Int)]] = [:]
+    /// For IPv4 routes with a non-zero metric: their metrics under the key
+    /// with metric 0, so a delete that names no metric (a wildcard for the
+    /// kernel) finds them without a scan. Metric-0 adds never touch it.
+    private var otherMetrics: [Route.Key: [UInt32]] = [:]
 
     var count: Int { slotOf.count }
 
@@ -50,6 +54,11 @@ struct RouteStore: Sendable {
         }
         slotOf[key] = slot
         if Self.isOnLink(route) { indexOnLink(route) }
+        if key.metric != 0, route.family == .ipv4 {
+            var base = key
+            base.metric = 0
+            otherMetrics[base, default: []].append(key.metric)
+        }
         return nil
     }
 
@@ -61,8 +70,29 @@ struct RouteStore: Sendable {
         slots[slot] = nil
         free.append(slot)
         if Self.isOnLink(old) { unindexOnLink(old) }
+        if key.metric != 0, old.family == .ipv4 {
+            var base = key
+            base.metric = 0
+            otherMetrics[base]?.removeAll { $0 == key.metric }
+            if otherMetrics[base]?.isEmpty == true { otherMetrics[base] = nil }
+        }
         if free.count > 4096 && free.count > slotOf.count { compact() }
         return old
+    }
+
+    /// The keys sharing `key`'s table, destination and tos, lowest metric
+    /// first: the candidates fib_table_delete walks for a delete without a
+    /// metric (IPv4 only).
+    func keysIgnoringMetric(_ key: Route.Key) -> [Route.Key] {
+        var base = key
+        base.metric = 0
+        var keys = slotOf[base] != nil ? [base] : []
+        for metric in (otherMetrics[base] ?? []).sorted() {
+            var k = base
+            k.metric = metric
+            keys.append(k)
+        }
+        return keys
     }
 
     /// Removes every route matching `predicate`, in dump order; returns them.

@@ -79,17 +79,25 @@ extension SimNetns {
 
     /// RTM_DELROUTE: matched by key; a request naming a protocol, gateway,
     /// interface (or, for IPv4, a type) that differs from the stored route
-    /// matches nothing (ESRCH), as fib_table_delete does.
+    /// matches nothing (ESRCH), as fib_table_delete does. For IPv4 a metric
+    /// of 0 is a wildcard: the lowest-metric route that matches goes, as
+    /// `ip route del PREFIX` does on the kernel.
     mutating func deleteRoute(_ request: Route) throws(KernelError) {
         let route = Self.normalized(request)
-        guard let existing = routes[route.key],
-            route.proto == 0 || route.proto == existing.proto,
-            route.gateway == nil || route.gateway == existing.gateway,
-            route.ifindex == nil || route.ifindex == existing.ifindex,
-            route.family == .ipv6 || route.type == existing.type
-        else { throw KernelError(.noSuchProcess, "route not found") }
-        routes.remove(route.key)
-        publish(.route(existing, .deleted))
+        let key = route.key
+        let candidates = route.family == .ipv4 && route.metric == 0 ? routes.keysIgnoringMetric(key) : [key]
+        for candidate in candidates {
+            guard let existing = routes[candidate],
+                route.proto == 0 || route.proto == existing.proto,
+                route.gateway == nil || route.gateway == existing.gateway,
+                route.ifindex == nil || route.ifindex == existing.ifindex,
+                route.family == .ipv6 || route.type == existing.type
+            else { continue }
+            routes.remove(candidate)
+            publish(.route(existing, .deleted))
+            return
+        }
+        throw KernelError(.noSuchProcess, "route not found")
     }
 
     func isLocalAddress(_ address: IPAddress) -> Bool {

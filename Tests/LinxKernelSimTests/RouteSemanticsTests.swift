@@ -85,14 +85,18 @@ struct RouteSemanticsTests {
         #expect(try kernel.snapshot().route(route.key)?.gateway == ip("10.0.0.7"))
         // replace of a missing key creates it
         #expect(await ok(kernel, .replaceRoute(Route(destination: prefix("10.3.0.0/24"), gateway: ip("10.0.0.1")))))
-        // a delete naming the old gateway matches nothing, as fib_table_delete compares next hops
-        #expect(await errno(send(kernel, .deleteRoute(route))) == .noSuchProcess)
-        #expect(await ok(kernel, .deleteRoute(moved)))
-        #expect(await errno(send(kernel, .deleteRoute(moved))) == .noSuchProcess)
         // a delete naming another protocol matches nothing
         var foreignProto = other
         foreignProto.proto = RouteProtocol.static
         #expect(await errno(send(kernel, .deleteRoute(foreignProto))) == .noSuchProcess)
+        // fib_table_delete compares next hops, and for IPv4 a metric of 0 is a wildcard: a delete
+        // naming the old gateway and no metric skips the moved route and takes the metric-10 one
+        #expect(await ok(kernel, .deleteRoute(route)))
+        #expect(try kernel.snapshot().route(other.key) == nil)
+        #expect(try kernel.snapshot().route(route.key) != nil)
+        #expect(await errno(send(kernel, .deleteRoute(route))) == .noSuchProcess)
+        #expect(await ok(kernel, .deleteRoute(moved)))
+        #expect(await errno(send(kernel, .deleteRoute(moved))) == .noSuchProcess)
         #expect(await errno(send(kernel, .addRoute(Route(destination: prefix("10.4.0.0/24"))))) == .noSuchDevice)
         #expect(await errno(send(kernel, .addRoute(Route(destination: prefix("10.4.0.0/24"), ifindex: 77)))) == .noSuchDevice)
         #expect(await errno(send(kernel, .addRoute(Route(destination: prefix("10.4.0.0/24"), gateway: ip("10.0.0.2"))))) == .invalidArgument)
