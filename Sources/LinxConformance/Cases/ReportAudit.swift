@@ -23,9 +23,11 @@ public struct ReportAudit<Subject: ConformanceSubject>: Sendable {
     /// `quiet` says nothing but the Source changed the scope during the
     /// pass. With concurrent writers (fuzzing's EEXIST races, vanishing
     /// interfaces) pass `false`: changes nobody reported are then allowed.
+    /// `expected` saves recomputing the desired state's entries.
     public func violations(
         of report: ReconcileReport<Subject.Source.Item, Subject.Source.LastApplied>,
-        desired: Subject.Source.Desired, before: Snapshot, after: Snapshot, quiet: Bool = true
+        desired: Subject.Source.Desired, before: Snapshot, after: Snapshot, quiet: Bool = true,
+        expected: [Subject.EntryKey: Subject.EntryValue]? = nil
     ) -> [String] {
         var problems = Self.shapeViolations(of: report)
         var explained = Set<Subject.EntryKey>()
@@ -44,7 +46,7 @@ public struct ReportAudit<Subject: ConformanceSubject>: Sendable {
             explained.formUnion(subject.effect(of: failed.op, in: sandbox).touchedKeys)
         }
         let changed = before.changedKeys(to: after)
-        for op in report.pending {
+        for op in report.pending where quiet {
             let effect = subject.effect(of: op, in: sandbox)
             for key in Set(effect.sets.keys).union(effect.removes) where changed.contains(key) && !explained.contains(key) {
                 problems.append("\(describe(op)) is pending (never attempted) but \(key) changed")
@@ -56,7 +58,7 @@ public struct ReportAudit<Subject: ConformanceSubject>: Sendable {
                     "\(key) changed (\(before[key].map { "\($0)" } ?? "absent") -> \(after[key].map { "\($0)" } ?? "absent")) but no op in the report touches it")
             }
             if report.converged {
-                let missing = after.violations(of: subject.expectedEntries(for: desired, in: sandbox))
+                let missing = after.violations(of: expected ?? subject.expectedEntries(for: desired, in: sandbox))
                 problems += missing.map { "report says converged, but \($0)" }
             }
         }

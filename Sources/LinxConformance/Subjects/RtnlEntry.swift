@@ -19,14 +19,31 @@ public enum RtnlEntry: Hashable, Sendable, Comparable, CustomStringConvertible {
 
     public static func < (a: RtnlEntry, b: RtnlEntry) -> Bool { a.description < b.description }
 
-    /// The value the snapshot records for an address: its IFA_PROTO tag.
-    public static func value(of address: InterfaceAddress) -> String {
-        "proto \(address.proto.map(String.init) ?? "none")"
+}
+
+/// What the rtnl subjects' snapshots record for an object: an address's
+/// IFA_PROTO tag, or a route's gateway, owner tag and type (the device is
+/// left out: the kernel may resolve it from the gateway). A value type, so
+/// snapshots of hundreds of objects stay cheap while fuzzing.
+public enum RtnlValue: Hashable, Sendable, CustomStringConvertible {
+    case address(proto: UInt8?)
+    case route(gateway: IPAddress?, proto: UInt8, type: RouteType)
+
+    /// The value of an observed or desired address.
+    public init(_ address: InterfaceAddress) {
+        self = .address(proto: address.proto)
     }
 
-    /// The value the snapshot records for a route: its gateway and owner tag
-    /// (the device is left out: the kernel may resolve it from the gateway).
-    public static func value(of route: Route) -> String {
-        "via \(route.gateway.map { "\($0)" } ?? "-") proto \(route.proto) type \(route.type.rawValue)"
+    /// The value of an observed or desired route.
+    public init(_ route: Route) {
+        self = .route(gateway: route.gateway, proto: route.proto, type: route.type)
+    }
+
+    public var description: String {
+        switch self {
+        case .address(let proto): "proto \(proto.map(String.init) ?? "none")"
+        case .route(let gateway, let proto, let type):
+            "via \(gateway.map { "\($0)" } ?? "-") proto \(proto) type \(type)"
+        }
     }
 }

@@ -13,7 +13,7 @@ public struct RtnlSimSubject: ConformanceSubject {
     public typealias Source = RtnlSource
     public typealias Sandbox = SimSandbox<NetnsScope>
     public typealias EntryKey = RtnlEntry
-    public typealias EntryValue = String
+    public typealias EntryValue = RtnlValue
 
     public static let links = ["eth0", "eth1"]
     static let namespace = NetnsScope.named("linx-conformance")
@@ -47,47 +47,47 @@ public struct RtnlSimSubject: ConformanceSubject {
         RtnlStateModel.invalidDesired(link: "eth0")
     }
 
-    public func expectedEntries(for desired: RtnlDesiredState, in sandbox: Sandbox) -> [RtnlEntry: String] {
+    public func expectedEntries(for desired: RtnlDesiredState, in sandbox: Sandbox) -> [RtnlEntry: RtnlValue] {
         RtnlStateModel.expectedEntries(for: desired, routeProtocol: RouteProtocol.linx)
     }
 
-    public func effect(of op: ReconcileOp<RtnlObject>, in sandbox: Sandbox) -> OpEffect<RtnlEntry, String> {
+    public func effect(of op: ReconcileOp<RtnlObject>, in sandbox: Sandbox) -> OpEffect<RtnlEntry, RtnlValue> {
         RtnlStateModel.effect(of: op) { index in
             (try? sandbox.kernel.snapshot(of: sandbox.scope))?.links.first { $0.index == index }?.name
         }
     }
 
     public func release(from desired: RtnlDesiredState, in sandbox: Sandbox, using random: inout SimRandom)
-        -> Release<RtnlDesiredState, RtnlEntry, String>?
+        -> Release<RtnlDesiredState, RtnlEntry, RtnlValue>?
     {
         RtnlStateModel.release(from: desired, using: &random)
     }
 
-    public func snapshot(of sandbox: Sandbox) async throws -> ScopeSnapshot<RtnlEntry, String> {
-        var entries: [RtnlEntry: String] = [:]
+    public func snapshot(of sandbox: Sandbox) async throws -> ScopeSnapshot<RtnlEntry, RtnlValue> {
+        var entries: [RtnlEntry: RtnlValue] = [:]
         try Self.add(sandbox.kernel.snapshot(of: sandbox.scope), host: false, to: &entries)
         try Self.add(sandbox.kernel.snapshot(of: .current), host: true, to: &entries)
         return ScopeSnapshot(entries)
     }
 
-    static func add(_ snapshot: SimNetnsSnapshot, host: Bool, to entries: inout [RtnlEntry: String]) {
+    static func add(_ snapshot: SimNetnsSnapshot, host: Bool, to entries: inout [RtnlEntry: RtnlValue]) {
         var names: [Int32: String] = [:]
         for link in snapshot.links { names[link.index] = link.name }
         for address in snapshot.addresses {
             let key = RtnlEntry.address(
                 host: host, interface: names[address.ifindex] ?? "#\(address.ifindex)", address: address.address,
                 prefixLength: address.prefixLength)
-            entries[key] = RtnlEntry.value(of: address)
+            entries[key] = RtnlValue(address)
         }
         for route in snapshot.routes where route.proto != RouteProtocol.kernel {
-            entries[.route(host: host, key: route.key)] = RtnlEntry.value(of: route)
+            entries[.route(host: host, key: route.key)] = RtnlValue(route)
         }
     }
 
     public func makeForeignState(in sandbox: Sandbox, avoiding desired: RtnlDesiredState, using random: inout SimRandom)
-        async throws -> [RtnlEntry: String]
+        async throws -> [RtnlEntry: RtnlValue]
     {
-        var made: [RtnlEntry: String] = [:]
+        var made: [RtnlEntry: RtnlValue] = [:]
         let writer = sandbox.kernel.foreign
         for _ in 0..<random.int(in: 1...3) {
             for step in RtnlStateModel.foreignSteps(links: Self.links, index: { sandbox.kernel.ifindex(of: $0, in: sandbox.scope) }, using: &random) {
@@ -96,10 +96,10 @@ public struct RtnlSimSubject: ConformanceSubject {
                     guard (try? writer.addAddress(address, in: sandbox.scope)) != nil else { continue }
                     let name = Self.links.first { sandbox.kernel.ifindex(of: $0, in: sandbox.scope) == address.ifindex } ?? ""
                     made[.address(host: false, interface: name, address: address.address, prefixLength: address.prefixLength)] =
-                        RtnlEntry.value(of: address)
+                        RtnlValue(address)
                 case .route(let route):
                     guard (try? writer.addRoute(route, in: sandbox.scope)) != nil else { continue }
-                    made[.route(host: false, key: route.key)] = RtnlEntry.value(of: route)
+                    made[.route(host: false, key: route.key)] = RtnlValue(route)
                 }
             }
         }
@@ -107,7 +107,7 @@ public struct RtnlSimSubject: ConformanceSubject {
     }
 
     public func drift(in sandbox: Sandbox, desired: RtnlDesiredState, using random: inout SimRandom)
-        async throws -> Drift<RtnlEntry, String>
+        async throws -> Drift<RtnlEntry, RtnlValue>
     {
         let writer = sandbox.kernel.foreign
         let snapshot = try sandbox.kernel.snapshot(of: sandbox.scope)
@@ -117,7 +117,7 @@ public struct RtnlSimSubject: ConformanceSubject {
             owned.contains { $0.address == address.address && $0.prefixLength == address.prefixLength }
         }
         var labels: [String] = []
-        var added: [RtnlEntry: String] = [:]
+        var added: [RtnlEntry: RtnlValue] = [:]
         for _ in 0..<random.int(in: 1...2) {
             switch random.below(4) {
             case 0 where !ours.isEmpty:

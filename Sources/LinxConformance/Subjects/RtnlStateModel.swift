@@ -16,11 +16,14 @@ public enum RtnlStateModel {
     /// A random consistent desired state: 1-3 addresses on `links`, each on
     /// its own subnet, and up to 4 routes through gateways on those subnets
     /// (so every route is reachable and no route outlives its address).
-    public static func validDesired(links: [String], using random: inout SimRandom) -> RtnlDesiredState {
+    public static func validDesired(
+        links: [String], addresses: ClosedRange<Int> = 1...3, routes: ClosedRange<Int> = 0...4,
+        using random: inout SimRandom
+    ) -> RtnlDesiredState {
         var desired = RtnlDesiredState.empty
         var subnets: [(link: Int, subnet: Int, v6: Bool)] = []
         var taken = Set<Int>()
-        for _ in 0..<random.int(in: 1...3) {
+        for _ in 0..<random.int(in: addresses) {
             let link = random.below(links.count)
             let subnet = random.below(16)
             let v6 = random.chance(0.25)
@@ -34,7 +37,7 @@ public enum RtnlStateModel {
         }
         var destinations = Set<Int>()
         var hasDefault = false
-        for _ in 0..<random.int(in: 0...4) {
+        for _ in 0..<random.int(in: routes) {
             let via = random.pick(subnets)
             let gateway = via.v6 ? "fd00:\(via.link + 1):\(via.subnet)::1" : "10.\(via.link + 1).\(via.subnet).1"
             let table: UInt32? = random.chance(0.3) ? 100 : nil
@@ -44,9 +47,11 @@ public enum RtnlStateModel {
                 desired.append(.defaultRoute(via: gateway, table: table, metric: metric))
                 continue
             }
-            let destination = random.below(64)
+            let destination = random.below(max(64, routes.upperBound * 4))
             guard destinations.insert(destination * 2 + (via.v6 ? 1 : 0)).inserted else { continue }
-            let prefix = via.v6 ? "fd00:200:\(String(destination, radix: 16))::/64" : "10.200.\(destination).0/24"
+            let prefix = via.v6
+                ? "fd00:200:\(String(destination, radix: 16))::/64"
+                : "10.\(200 + destination / 256).\(destination % 256).0/24"
             desired.append(.route(to: prefix, via: gateway, table: table, metric: metric))
         }
         return desired
@@ -101,33 +106,33 @@ public enum RtnlStateModel {
     }
 
     /// The snapshot entries a scope satisfying `desired` holds.
-    public static func expectedEntries(for desired: RtnlDesiredState, routeProtocol: UInt8) -> [RtnlEntry: String] {
-        var entries: [RtnlEntry: String] = [:]
+    public static func expectedEntries(for desired: RtnlDesiredState, routeProtocol: UInt8) -> [RtnlEntry: RtnlValue] {
+        var entries: [RtnlEntry: RtnlValue] = [:]
         for key in addressKeys(of: desired) {
             entries[.address(host: false, interface: key.interface, address: key.address, prefixLength: key.prefixLength)] =
-                "proto none"
+                RtnlValue.address(proto: nil)
         }
         for entry in desired.routes {
             guard let route = route(of: entry, routeProtocol: routeProtocol) else { continue }
-            entries[.route(host: false, key: route.key)] = RtnlEntry.value(of: route)
+            entries[.route(host: false, key: route.key)] = RtnlValue(route)
         }
         return entries
     }
 
     /// What an rtnl op does, in snapshot terms. `name` resolves an ifindex
     /// when the op's object carries no interface name.
-    public static func effect(of op: ReconcileOp<RtnlObject>, name: (Int32) -> String?) -> OpEffect<RtnlEntry, String> {
+    public static func effect(of op: ReconcileOp<RtnlObject>, name: (Int32) -> String?) -> OpEffect<RtnlEntry, RtnlValue> {
         let key: RtnlEntry
-        let value: String
+        let value: RtnlValue
         switch op.item {
         case .address(let address):
             key = .address(
                 host: false, interface: address.interfaceName ?? name(address.ifindex) ?? "#\(address.ifindex)",
                 address: address.address, prefixLength: address.prefixLength)
-            value = RtnlEntry.value(of: address)
+            value = RtnlValue(address)
         case .route(let route):
             key = .route(host: false, key: route.key)
-            value = RtnlEntry.value(of: route)
+            value = RtnlValue(route)
         }
         if op.isDelete { return OpEffect(removes: [key]) }
         return OpEffect(sets: [key: value])
@@ -135,7 +140,7 @@ public enum RtnlStateModel {
 
     /// Takes out one route, or an address no remaining route goes through.
     public static func release(from desired: RtnlDesiredState, using random: inout SimRandom)
-        -> Release<RtnlDesiredState, RtnlEntry, String>?
+        -> Release<RtnlDesiredState, RtnlEntry, RtnlValue>?
     {
         var rest = desired
         if !desired.routes.isEmpty && (desired.addresses.count < 2 || random.chance(0.6)) {

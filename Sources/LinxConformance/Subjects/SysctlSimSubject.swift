@@ -120,13 +120,21 @@ public struct SysctlSimSubject: ConformanceSubject {
         return Release(text, desired: SysctlDesiredState(rest), expected: [key: sandbox.boot[key]])
     }
 
+    /// The keys snapshots read, parsed once.
+    static let scopeKeys: [(name: String, key: SysctlKey)] = (desirable.map(\.key) + foreignKeys.map(\.key))
+        .compactMap { name in (try? SysctlKey(name)).map { (name, $0) } }
+    static let hostKeys: [(name: String, key: SysctlKey)] = scopeKeys
+        .filter { entry in !entry.name.contains(".conf.") && desirable.contains { $0.key == entry.name } }
+        .map { ("host: \($0.name)", $0.key) }
+
     public func snapshot(of sandbox: Sandbox) async throws -> ScopeSnapshot<String, String> {
         var entries: [String: String] = [:]
-        for key in Self.desirable.map(\.key) + Self.foreignKeys.map(\.key) {
-            entries[key] = sandbox.kernel.sysctlValue(key, in: sandbox.scope).map(SysctlValue.normalized)
+        entries.reserveCapacity(Self.scopeKeys.count + Self.hostKeys.count)
+        for (name, key) in Self.scopeKeys {
+            entries[name] = sandbox.kernel.sysctlValue(key, in: sandbox.scope).map(SysctlValue.normalized)
         }
-        for key in Self.desirable.map(\.key) where !key.contains(".conf.") {
-            entries["host: \(key)"] = sandbox.kernel.sysctlValue(key, in: .current).map(SysctlValue.normalized)
+        for (name, key) in Self.hostKeys {
+            entries[name] = sandbox.kernel.sysctlValue(key, in: .current).map(SysctlValue.normalized)
         }
         return ScopeSnapshot(entries)
     }
