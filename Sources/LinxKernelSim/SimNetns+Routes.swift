@@ -14,18 +14,18 @@ extension SimNetns {
         return route
     }
 
-    /// The on-link route that makes `gateway` reachable, looked up in
-    /// `table` and in main, restricted to output interface `ifindex` if given.
+    /// The route a gateway lookup lands on, as fib_check_nh_v4_gw looks:
+    /// for IPv4 in `table` when it is not main, then through the rules
+    /// (local, main, default), the first table with a match winning; only
+    /// routes of scope link or host count, and with `ifindex` given only
+    /// routes through it. IPv6 looks in `table`, then main. Nil when none.
     func reaching(_ gateway: IPAddress, table: UInt32, via ifindex: Int32?) -> Route? {
-        // Closure literals (not a stored closure) so nothing is heap-allocated per lookup.
-        if let found = routes.firstOnLink(reaching: gateway, table: table, where: { route in
-            (ifindex == nil || route.ifindex == ifindex) && isUp(route.ifindex ?? 0)
-        }) {
-            return found
-        }
-        if table != RouteTable.main {
-            return routes.firstOnLink(reaching: gateway, table: RouteTable.main) { route in
-                (ifindex == nil || route.ifindex == ifindex) && isUp(route.ifindex ?? 0)
+        var tables: [UInt32] = table == RouteTable.main ? [] : [table]
+        tables += gateway.family == .ipv4 ? [RouteTable.local, RouteTable.main, 253] : (table == RouteTable.main ? [table] : [RouteTable.main])
+        for t in tables {
+            // A closure literal, not a stored closure, so nothing is heap-allocated per lookup.
+            if let found = routes.firstOnLink(reaching: gateway, table: t, where: { ifindex == nil || $0.ifindex == ifindex }) {
+                return found
             }
         }
         return nil
@@ -52,14 +52,15 @@ extension SimNetns {
                         throw KernelError(.invalidArgument, "Nexthop device required for link-local gateway")
                     }
                 } else {
-                    if route.family == .ipv4, isLocalAddress(gateway) {
-                        throw KernelError(.invalidArgument, "Nexthop has invalid gateway")
-                    }
                     guard let via = reaching(gateway, table: route.table, via: route.ifindex) else {
                         // IPv4 fib_check_nh answers ENETUNREACH, IPv6 ip6_route_check_nh EHOSTUNREACH.
                         throw KernelError(
                             route.family == .ipv4 ? .networkUnreachable : .noRouteToHost, "Nexthop has invalid gateway")
                     }
+                    // A gateway on a broadcast address is refused; one of our own addresses (a local
+                    // route) is accepted through its link, as Linux 6.18 does.
+                    if via.type == .broadcast { throw KernelError(.invalidArgument, "Nexthop has invalid gateway") }
+                    guard isUp(via.ifindex ?? 0) else { throw KernelError(.networkDown, "Nexthop device is not up") }
                     route.ifindex = via.ifindex
                 }
             } else if route.ifindex == nil {
@@ -79,20 +80,25 @@ extension SimNetns {
 
     /// RTM_DELROUTE: matched by key; a request naming a protocol, gateway,
     /// interface (or, for IPv4, a type) that differs from the stored route
-    /// matches nothing (ESRCH), as fib_table_delete does.
+    /// matches nothing (ESRCH), as fib_table_delete does. For IPv4 a metric
+    /// of 0 is a wildcard: the lowest-metric route that matches goes, as
+    /// `ip route del PREFIX` does on the kernel.
     mutating func deleteRoute(_ request: Route) throws(KernelError) {
         let route = Self.normalized(request)
-        guard let existing = routes[route.key],
-            route.proto == 0 || route.proto == existing.proto,
-            route.gateway == nil || route.gateway == existing.gateway,
-            route.ifindex == nil || route.ifindex == existing.ifindex,
-            route.family == .ipv6 || route.type == existing.type
-        else { throw KernelError(.noSuchProcess, "route not found") }
-        routes.remove(route.key)
-        publish(.route(existing, .deleted))
+        let key = route.key
+        let candidates = route.family == .ipv4 && route.metric == 0 ? routes.keysIgnoringMetric(key) : [key]
+        for candidate in candidates {
+            guard let existing = routes[candidate],
+                route.proto == 0 || route.proto == existing.proto,
+                route.gateway == nil || route.gateway == existing.gateway,
+                route.ifindex == nil || route.ifindex == existing.ifindex,
+                route.family == .ipv6 || route.type == existing.type
+            else { continue }
+            routes.remove(candidate)
+            publish(.route(existing, .deleted))
+            return
+        }
+        throw KernelError(.noSuchProcess, "route not found")
     }
 
-    func isLocalAddress(_ address: IPAddress) -> Bool {
-        addresses.values.contains { $0.address.address == address }
-    }
 }

@@ -109,7 +109,6 @@ struct SimNetns: Sendable {
                 route.ifindex == index && !(route.family == .ipv4 && route.type == .local && route.table == RouteTable.local)
             }
             for route in gone { publish(.route(route, .deleted)) }
-            restore(gone)
         }
     }
 
@@ -135,7 +134,6 @@ struct SimNetns: Sendable {
         var link = state.link
         link.isUp = false
         publish(.link(link, .deleted))
-        restore(gone)
     }
 
     // MARK: IPv6 per-link state
@@ -173,7 +171,6 @@ struct SimNetns: Sendable {
         }
         let gone = routes.removeAll { $0.ifindex == index && $0.family == .ipv6 }
         for route in gone { publish(.route(route, .deleted)) }
-        restore(gone)
     }
 
     // MARK: snapshots
