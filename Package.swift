@@ -53,7 +53,7 @@ let package = Package(
         ),
         .target(
             name: "LinxConformance",
-            dependencies: ["LinxReconcile", "LinxKernelSim"]
+            dependencies: ["LinxReconcile", "LinxKernelSim", "LinxLinux"]
         ),
         // The template for a team writing its own Source: a subsystem Linx
         // does not cover, its Source, and its conformance subject.

@@ -21,7 +21,17 @@ let package = Package(
             ],
             path: "Benchmarks/SimKernel",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
-        )
+        ),
+        .executableTarget(
+            name: "ReconcileLoop",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "LinxKernelSim", package: "Linx"),
+                .product(name: "LinxReconcile", package: "Linx"),
+            ],
+            path: "Benchmarks/ReconcileLoop",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

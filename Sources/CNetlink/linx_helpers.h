@@ -14,6 +14,10 @@
 #include <sys/uio.h>
 #include <sys/epoll.h>
 #include <sys/vfs.h>
+#include <sys/pidfd.h>
+#include <poll.h>
+#include <time.h>
+#include <semaphore.h>
 #include <linux/magic.h>
 #include <linux/if_addr.h>
 #include <linux/netlink.h>
@@ -27,6 +31,28 @@
 /// Moves the calling thread into the network namespace `fd` refers to.
 /// (setns(2) by syscall: glibc declares it only under _GNU_SOURCE.)
 static inline int linx_setns_net(int fd) { return (int)syscall(SYS_setns, fd, CLONE_NEWNET); }
+
+/// A pidfd for `pid` (pins the process's identity: a reused pid is a
+/// different process), or -1 with errno set.
+static inline int linx_pidfd_open(int pid) { return pidfd_open(pid, 0); }
+
+/// 1 when the process behind `pidfd` has exited, 0 while it runs.
+static inline int linx_pidfd_exited(int pidfd) {
+    struct pollfd p = { .fd = pidfd, .events = POLLIN, .revents = 0 };
+    return poll(&p, 1, 0) > 0 ? 1 : 0;
+}
+
+/// sem_wait with a relative timeout in milliseconds (< 0: forever).
+/// Returns 0 when signalled, -1 with errno ETIMEDOUT when it ran out.
+static inline int linx_sem_wait_ms(sem_t *sem, long milliseconds) {
+    if (milliseconds < 0) return sem_wait(sem);
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += milliseconds / 1000;
+    deadline.tv_nsec += (milliseconds % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) { deadline.tv_sec += 1; deadline.tv_nsec -= 1000000000L; }
+    return sem_timedwait(sem, &deadline);
+}
 
 /// The thread's errno, read right after a failed call.
 static inline int linx_errno(void) { return errno; }

@@ -63,3 +63,69 @@ struct NamespaceScopeTests {
         #expect(error?.errno == .noSuchFileOrDirectory)
     }
 }
+
+/// Threads of this process currently inside the namespace at `path`.
+func threadsInside(_ path: String) -> Int {
+    var info = stat()
+    guard stat(path, &info) == 0 else { return 0 }
+    let wanted = "net:[\(info.st_ino)]"
+    guard let directory = opendir("/proc/self/task") else { return 0 }
+    defer { closedir(directory) }
+    var count = 0
+    while let entry = readdir(directory) {
+        let tid = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        guard tid.first?.isNumber == true else { continue }
+        var buffer = [CChar](repeating: 0, count: 64)
+        let length = readlink("/proc/self/task/\(tid)/ns/net", &buffer, buffer.count - 1)
+        if length > 0, String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self) == wanted { count += 1 }
+    }
+    return count
+}
+
+// Real kernel, root only (see above): the lifetime of namespace threads.
+@Suite("namespace threads", .enabled(if: RealKernel.available, "needs root and iproute2"))
+struct NamespaceThreadTests {
+    @Test func anIdleThreadEndsAndReleasesTheNamespace() async throws {
+        try await ThrowawayNamespace.with { ns in
+            // (That the thread is there while the kernel lives and is not idle:
+            // releasingTheKernelEndsItsThreads. Checking it here would race the timeout.)
+            let kernel = LinuxKernel(configuration: .init(idleTimeout: .milliseconds(200)))
+            _ = try await kernel.links(in: ns.scope)
+            #expect(await RealKernel.poll(for: .seconds(10)) { threadsInside("/run/netns/\(ns.name)") == 0 })
+            // The next call starts a new thread transparently.
+            #expect(try await kernel.links(in: ns.scope).contains { $0.name == "v0" })
+        }
+    }
+
+    @Test func releasingTheKernelEndsItsThreads() async throws {
+        try await ThrowawayNamespace.with { ns in
+            do {
+                let kernel = LinuxKernel(configuration: .init(idleTimeout: nil))
+                _ = try await kernel.links(in: ns.scope)
+                #expect(threadsInside("/run/netns/\(ns.name)") == 1)
+            }
+            #expect(await RealKernel.poll(for: .seconds(3)) { threadsInside("/run/netns/\(ns.name)") == 0 })
+        }
+    }
+
+    @Test func aPidScopeEndsWithItsProcess() async throws {
+        try await ThrowawayNamespace.with { ns in
+            let child = try #require(Command.spawn(["ip", "netns", "exec", ns.name, "sleep", "30"]))
+            defer {
+                kill(child, SIGKILL)
+                Command.wait(child)
+            }
+            // `ip netns exec` enters the namespace, then execs sleep under the same pid.
+            #expect(await RealKernel.poll(for: .seconds(3)) {
+                (try? await LinuxKernel().links(in: .pid(child)).contains { $0.name == "br0" }) == true
+            })
+            let kernel = LinuxKernel()
+            #expect(try await kernel.links(in: .pid(child)).contains { $0.name == "v0" })
+            kill(child, SIGKILL)
+            Command.wait(child)
+            let error = await #expect(throws: KernelError.self) { try await kernel.links(in: .pid(child)) }
+            #expect(error?.errno == .noSuchFileOrDirectory)
+            #expect(await RealKernel.poll(for: .seconds(3)) { threadsInside("/run/netns/\(ns.name)") == 0 })
+        }
+    }
+}

@@ -69,7 +69,8 @@ struct RtnlReconcilerKernelTests {
             let healed = try await reconciler.reconcile(in: ns.scope, desired: desired, lastApplied: first.lastApplied)
             #expect(healed.converged, "\(healed.failed)")
             #expect(!healed.applied.isEmpty)
-            #expect(try snapshot(ns) == converged)
+            let after = try snapshot(ns)
+            #expect(after == converged, "\(zip(converged, after).filter { $0 != $1 })")
             let again = try await reconciler.reconcile(in: ns.scope, desired: desired, lastApplied: healed.lastApplied)
             #expect(again.planned.isEmpty)
         }

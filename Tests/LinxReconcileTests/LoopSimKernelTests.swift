@@ -161,6 +161,31 @@ struct LoopSimKernelTests {
         }
     }
 
+    @Test("cgroup: the timer heals a changed limit, setDesired writes a released file's default back")
+    func cgroupLoop() async throws {
+        let kernel = try machine()
+        let cgroup = "/sys/fs/cgroup/web-42"
+        try kernel.createCgroup(cgroup)
+        let original = try #require(kernel.cgroupValue("memory.max", in: cgroup))
+        let clock = VirtualClock()
+        let loop = ReconcileLoop(
+            source: CgroupSource(backend: kernel), scope: cgroup,
+            desired: ["pids.max": 100, "memory.max": 268_435_456], options: CgroupOptions(), lastApplied: .empty,
+            configuration: toyConfiguration(), clock: clock)
+        try await withRunningLoop(loop) {
+            await loop.settle(passes: 1)
+            #expect(await loop.lastReport?.converged == true)
+            #expect(kernel.cgroupValue("pids.max", in: cgroup) == "100")
+            try kernel.foreign.writeCgroup("pids.max", "5", in: cgroup)
+            await clock.advance(by: .seconds(5), settling: loop)
+            #expect(kernel.cgroupValue("pids.max", in: cgroup) == "100")
+            await loop.setDesired(["pids.max": 200])
+            await clock.advance(by: .milliseconds(100), settling: loop)
+            #expect(kernel.cgroupValue("pids.max", in: cgroup) == "200")
+            #expect(kernel.cgroupValue("memory.max", in: cgroup) == original)
+        }
+    }
+
     @Test("injected kernel errors: the loop survives, keeps lastApplied, backs off, converges once faults stop")
     func injectedErrors() async throws {
         let kernel = try machine()

@@ -71,15 +71,24 @@ public struct RtnlSimSubject: ConformanceSubject {
     }
 
     static func add(_ snapshot: SimNetnsSnapshot, host: Bool, to entries: inout [RtnlEntry: RtnlValue]) {
+        add(links: snapshot.links, addresses: snapshot.addresses, routes: snapshot.routes, host: host, to: &entries)
+    }
+
+    /// Snapshot entries for a namespace's dumps: every address but IPv6
+    /// link-local ones (the kernel makes those), every route but the
+    /// kernel's own (proto kernel: side effects of addresses, owned by nobody).
+    static func add(
+        links: [Link], addresses: [InterfaceAddress], routes: [Route], host: Bool, to entries: inout [RtnlEntry: RtnlValue]
+    ) {
         var names: [Int32: String] = [:]
-        for link in snapshot.links { names[link.index] = link.name }
-        for address in snapshot.addresses {
+        for link in links { names[link.index] = link.name }
+        for address in addresses where !address.address.isIPv6LinkLocal {
             let key = RtnlEntry.address(
                 host: host, interface: names[address.ifindex] ?? "#\(address.ifindex)", address: address.address,
                 prefixLength: address.prefixLength)
             entries[key] = RtnlValue(address)
         }
-        for route in snapshot.routes where route.proto != RouteProtocol.kernel {
+        for route in routes where route.proto != RouteProtocol.kernel {
             entries[.route(host: host, key: route.key)] = RtnlValue(route)
         }
     }
@@ -87,61 +96,13 @@ public struct RtnlSimSubject: ConformanceSubject {
     public func makeForeignState(in sandbox: Sandbox, avoiding desired: RtnlDesiredState, using random: inout SimRandom)
         async throws -> [RtnlEntry: RtnlValue]
     {
-        var made: [RtnlEntry: RtnlValue] = [:]
-        let writer = sandbox.kernel.foreign
-        for _ in 0..<random.int(in: 1...3) {
-            for step in RtnlStateModel.foreignSteps(links: Self.links, index: { sandbox.kernel.ifindex(of: $0, in: sandbox.scope) }, using: &random) {
-                switch step {
-                case .address(let address):
-                    guard (try? writer.addAddress(address, in: sandbox.scope)) != nil else { continue }
-                    let name = Self.links.first { sandbox.kernel.ifindex(of: $0, in: sandbox.scope) == address.ifindex } ?? ""
-                    made[.address(host: false, interface: name, address: address.address, prefixLength: address.prefixLength)] =
-                        RtnlValue(address)
-                case .route(let route):
-                    guard (try? writer.addRoute(route, in: sandbox.scope)) != nil else { continue }
-                    made[.route(host: false, key: route.key)] = RtnlValue(route)
-                }
-            }
-        }
-        return made
+        try await RtnlForeignWriter(sandbox).makeForeignState(links: Self.links, using: &random)
     }
 
     public func drift(in sandbox: Sandbox, desired: RtnlDesiredState, using random: inout SimRandom)
         async throws -> Drift<RtnlEntry, RtnlValue>
     {
-        let writer = sandbox.kernel.foreign
-        let snapshot = try sandbox.kernel.snapshot(of: sandbox.scope)
-        let ours = snapshot.routes.filter { $0.proto == RouteProtocol.linx }
-        let owned = RtnlStateModel.addressKeys(of: desired)
-        let ourAddresses = snapshot.addresses.filter { address in
-            owned.contains { $0.address == address.address && $0.prefixLength == address.prefixLength }
-        }
-        var labels: [String] = []
-        var added: [RtnlEntry: RtnlValue] = [:]
-        for _ in 0..<random.int(in: 1...2) {
-            switch random.below(4) {
-            case 0 where !ours.isEmpty:
-                let route = random.pick(ours)
-                try? writer.deleteRoute(route, in: sandbox.scope)
-                labels.append("deleted \(route)")
-            case 1 where !ours.isEmpty && ours.contains { $0.gateway?.family == .ipv4 }:
-                var route = random.pick(ours.filter { $0.gateway?.family == .ipv4 })
-                if case .v4(let gateway)? = route.gateway {
-                    route.gateway = .v4((gateway & 0xFFFF_FF00) | 0xFD)
-                    try? writer.replaceRoute(route, in: sandbox.scope)
-                    labels.append("moved \(route.destination) to gateway \(route.gateway!)")
-                }
-            case 2 where !ourAddresses.isEmpty:
-                let address = random.pick(ourAddresses)
-                try? writer.deleteAddress(address, in: sandbox.scope)
-                labels.append("deleted address \(address.address)/\(address.prefixLength) (and the routes through it)")
-            default:
-                let made = try await makeForeignState(in: sandbox, avoiding: desired, using: &random)
-                added.merge(made) { _, new in new }
-                labels.append("added \(made.count) foreign objects")
-            }
-        }
-        return Drift(labels.joined(separator: "; "), addedForeign: added)
+        try await RtnlForeignWriter(sandbox).drift(desired: desired, links: Self.links, using: &random)
     }
 
     public func injectFaults(in sandbox: Sandbox, using random: inout SimRandom) async throws {

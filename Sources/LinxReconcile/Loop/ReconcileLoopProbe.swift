@@ -3,13 +3,15 @@
 package struct ReconcileLoopProbe: Sendable, Hashable {
     /// Hints received from the monitor.
     package var hintsReceived = 0
-    /// Passes begun and finished (including forced ones).
+    /// Passes begun (including forced ones).
     package var passesStarted = 0
+    /// Passes finished, whether they reported or threw.
     package var passesCompleted = 0
     /// Passes waiting for the one in flight to finish.
     package var passesWaiting = 0
-    /// Successful monitor subscriptions, and monitor losses.
+    /// Successful monitor subscriptions.
     package var subscriptions = 0
+    /// Times the monitor was lost (or could not subscribe at start).
     package var monitorLosses = 0
     /// Consecutive failed passes.
     package var failures = 0
@@ -23,6 +25,7 @@ package struct ReconcileLoopProbe: Sendable, Hashable {
     /// `run()` has returned.
     package var finished = false
 
+    /// All zero: a loop that has not started.
     package init() {}
 }
 

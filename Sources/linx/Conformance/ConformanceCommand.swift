@@ -44,7 +44,7 @@ struct ConformanceCommand: AsyncParsableCommand {
             case .sim:
                 runs.append(await source.runOnSimulator(options: options))
             case .kernel:
-                runs.append(await KernelSubjects.run(source, options: options))
+                runs.append(await source.runOnKernel(options: options))
             }
         }
         print(TableReporter.render(runs) { result in
