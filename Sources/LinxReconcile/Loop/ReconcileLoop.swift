@@ -58,6 +58,7 @@ public actor ReconcileLoop<Source: ReconcileSource, C: Clock>: Service where C.D
     var wakeInFlight = false
     var counters = ReconcileLoopProbe()
     var probeWaiters: [ProbeWaiter] = []
+    var nextProbeWaiterID = 0
 
     /// A loop over `source` in `scope`, converging on `desired`.
     ///
