@@ -53,7 +53,7 @@ let package = Package(
         ),
         .target(
             name: "LinxConformance",
-            dependencies: ["LinxReconcile", "LinxKernelSim"]
+            dependencies: ["LinxReconcile", "LinxKernelSim", "LinxLinux"]
         ),
         // The template for a team writing its own Source: a subsystem Linx
         // does not cover, its Source, and its conformance subject.
@@ -74,6 +74,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
+        ),
+        .executableTarget(
+            name: "NodeAgentExample",
+            dependencies: [
+                "LinxReconcile", "LinxKernelSim",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Examples/NodeAgent",
+            exclude: ["README-snippet.md"]
         ),
         .testTarget(
             name: "LinxReconcileTests",

@@ -5,13 +5,19 @@
 #define LINX_HELPERS_H
 
 #include <errno.h>
-#include <sched.h>
 #include <stdint.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <linux/sched.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/epoll.h>
 #include <sys/vfs.h>
+#include <sys/pidfd.h>
+#include <poll.h>
+#include <time.h>
+#include <semaphore.h>
 #include <linux/magic.h>
 #include <linux/if_addr.h>
 #include <linux/netlink.h>
@@ -23,7 +29,30 @@
 #endif
 
 /// Moves the calling thread into the network namespace `fd` refers to.
-static inline int linx_setns_net(int fd) { return setns(fd, CLONE_NEWNET); }
+/// (setns(2) by syscall: glibc declares it only under _GNU_SOURCE.)
+static inline int linx_setns_net(int fd) { return (int)syscall(SYS_setns, fd, CLONE_NEWNET); }
+
+/// A pidfd for `pid` (pins the process's identity: a reused pid is a
+/// different process), or -1 with errno set.
+static inline int linx_pidfd_open(int pid) { return pidfd_open(pid, 0); }
+
+/// 1 when the process behind `pidfd` has exited, 0 while it runs.
+static inline int linx_pidfd_exited(int pidfd) {
+    struct pollfd p = { .fd = pidfd, .events = POLLIN, .revents = 0 };
+    return poll(&p, 1, 0) > 0 ? 1 : 0;
+}
+
+/// sem_wait with a relative timeout in milliseconds (< 0: forever).
+/// Returns 0 when signalled, -1 with errno ETIMEDOUT when it ran out.
+static inline int linx_sem_wait_ms(sem_t *sem, long milliseconds) {
+    if (milliseconds < 0) return sem_wait(sem);
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += milliseconds / 1000;
+    deadline.tv_nsec += (milliseconds % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) { deadline.tv_sec += 1; deadline.tv_nsec -= 1000000000L; }
+    return sem_timedwait(sem, &deadline);
+}
 
 /// The thread's errno, read right after a failed call.
 static inline int linx_errno(void) { return errno; }
@@ -40,7 +69,9 @@ static inline int linx_netlink_setopt(int fd, int option, int value) {
 static inline int linx_recv_batch(int fd, unsigned char *buf, unsigned int each,
                                   unsigned int count, unsigned int *lens,
                                   unsigned char *truncated, int flags) {
-    struct mmsghdr msgs[count];
+    // struct mmsghdr and recvmmsg(2) are GNU-only in glibc's headers: the
+    // kernel's layout, called by syscall.
+    struct linx_mmsghdr { struct msghdr msg_hdr; unsigned int msg_len; } msgs[count];
     struct iovec iov[count];
     memset(msgs, 0, sizeof(msgs));
     for (unsigned int i = 0; i < count; i++) {
@@ -49,7 +80,7 @@ static inline int linx_recv_batch(int fd, unsigned char *buf, unsigned int each,
         msgs[i].msg_hdr.msg_iov = &iov[i];
         msgs[i].msg_hdr.msg_iovlen = 1;
     }
-    int n = recvmmsg(fd, msgs, count, MSG_WAITFORONE | flags, NULL);
+    int n = (int)syscall(SYS_recvmmsg, fd, msgs, count, MSG_WAITFORONE | flags, NULL);
     for (int i = 0; i < n; i++) {
         lens[i] = msgs[i].msg_len;
         truncated[i] = (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) ? 1 : 0;

@@ -1,9 +1,9 @@
 // libnl-3 and libnl-route-3: used by LinxLinux to build and parse rtnetlink
 // messages. Headers come from Debian's libnl-3-dev / libnl-route-3-dev.
-// _GNU_SOURCE first: setns and recvmmsg are GNU extensions.
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1
-#endif
+// No _GNU_SOURCE here: this module shares glibc's headers with Swift's own
+// Glibc module, and a different feature set changes struct layouts (fd_set)
+// so that a clean build fails with "not present in definition". The GNU-only
+// calls go through raw syscalls in linx_helpers.h instead.
 #include <netlink/netlink.h>
 #include <netlink/socket.h>
 #include <netlink/msg.h>

@@ -75,6 +75,7 @@ public enum SimFaultKind: String, Sendable, Hashable, Codable, CaseIterable, Com
     /// A foreign writer changed something.
     case drift
 
+    /// Declaration order, so reports list kinds stably.
     public static func < (a: Self, b: Self) -> Bool {
         allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
     }
@@ -98,6 +99,7 @@ public struct SimFaultPlan: Sendable, Hashable {
     /// Cgroups drift may touch.
     public var cgroups: [String]
 
+    /// A plan with an explicit rate and set of kinds (every kind but reboot by default).
     public init(
         rate: Double, kinds: Set<SimFaultKind> = Set(SimFaultKind.allCases).subtracting([.reboot]),
         errnos: [Errno] = [.noBufferSpace, .resourceBusy, .noMemory, .resourceTemporarilyUnavailable],

@@ -7,20 +7,32 @@ import LinxReconcile
 /// order that depends only on the operation history (never on hash seeds),
 /// which keeps dumps, and so histories, deterministic across processes.
 ///
-/// A second, small index holds the on-link routes (no gateway, an output
-/// interface, unicast): the routes that can make a gateway reachable. It is
-/// bucketed by destination, with a count of prefix lengths present, so a
-/// gateway check costs at most one lookup per present length.
+/// The kernel appends its own routes (fib_magic uses NLM_F_APPEND), so two
+/// links can each hold a route with one key (the same subnet, the same /32
+/// local address, fe80::/64): the first is the stored route, the others are
+/// kept as shadows, dumped too, and one takes the stored route's place when
+/// it goes. Requests only ever see the stored route, as the kernel's first
+/// alias.
+///
+/// A small index holds the on-link routes (no gateway, an output interface,
+/// scope link or host for IPv4): the routes a gateway lookup can land on. It
+/// is bucketed by destination, with the prefix lengths present, so a gateway
+/// check costs at most one lookup per present length.
 struct RouteStore: Sendable {
     private var slots: [Route?] = []
     private var free: [Int] = []
     private var slotOf: [Route.Key: Int] = [:]
-    private var onLink: [IPPrefix: [Route.Key]] = [:]
+    private(set) var shadows: [Route] = []
+    private var onLink: [IPPrefix: [Route]] = [:]
     /// Per family, the prefix lengths present among on-link routes with their
     /// counts, sorted by length.
     private var onLinkLengths: [AddressFamily: [(length: Int, count: Int)]] = [:]
+    /// For IPv4 routes with a non-zero metric: their metrics under the key
+    /// with metric 0, so a delete that names no metric (a wildcard for the
+    /// kernel) finds them without a scan. Metric-0 adds never touch it.
+    private var otherMetrics: [Route.Key: [UInt32]] = [:]
 
-    var count: Int { slotOf.count }
+    var count: Int { slotOf.count + shadows.count }
 
     subscript(key: Route.Key) -> Route? {
         guard let slot = slotOf[key] else { return nil }
@@ -30,8 +42,10 @@ struct RouteStore: Sendable {
     func contains(_ key: Route.Key) -> Bool { slotOf[key] != nil }
 
     /// Inserts or overwrites the route with the same key; returns the old one.
+    /// `indexed` says the route already sits in the on-link index (a
+    /// promoted shadow keeps its place there, so lookups keep alias order).
     @discardableResult
-    mutating func upsert(_ route: Route) -> Route? {
+    mutating func upsert(_ route: Route, indexed: Bool = false) -> Route? {
         let key = route.key
         if let slot = slotOf[key] {
             let old = slots[slot]!
@@ -49,11 +63,15 @@ struct RouteStore: Sendable {
             slots.append(route)
         }
         slotOf[key] = slot
-        if Self.isOnLink(route) { indexOnLink(route) }
+        if !indexed, Self.isOnLink(route) { indexOnLink(route) }
+        if key.metric != 0, route.family == .ipv4 {
+            otherMetrics[Self.base(key), default: []].append(key.metric)
+        }
         return nil
     }
 
-    /// Removes the route with `key`; returns it.
+    /// Removes the stored route with `key` (a shadow with the same key takes
+    /// its place); returns it.
     @discardableResult
     mutating func remove(_ key: Route.Key) -> Route? {
         guard let slot = slotOf.removeValue(forKey: key) else { return nil }
@@ -61,59 +79,125 @@ struct RouteStore: Sendable {
         slots[slot] = nil
         free.append(slot)
         if Self.isOnLink(old) { unindexOnLink(old) }
+        if key.metric != 0, old.family == .ipv4 {
+            let base = Self.base(key)
+            otherMetrics[base]?.removeAll { $0 == key.metric }
+            if otherMetrics[base]?.isEmpty == true { otherMetrics[base] = nil }
+        }
+        if !shadows.isEmpty, let i = shadows.firstIndex(where: { $0.key == key }) {
+            upsert(shadows.remove(at: i), indexed: true)
+        }
         if free.count > 4096 && free.count > slotOf.count { compact() }
         return old
     }
 
-    /// Removes every route matching `predicate`, in dump order; returns them.
+    /// Adds a kernel-made route: stored when its key is free, a shadow when
+    /// another link holds the key, nothing when this link already does.
+    /// Returns true when it was added.
+    mutating func insertKernel(_ route: Route) -> Bool {
+        guard let existing = self[route.key] else {
+            upsert(route)
+            return true
+        }
+        if existing.ifindex == route.ifindex || shadows.contains(where: { $0.key == route.key && $0.ifindex == route.ifindex }) {
+            return false
+        }
+        shadows.append(route)
+        if Self.isOnLink(route) { indexOnLink(route) }
+        return true
+    }
+
+    /// Removes the route with `key` through link `ifindex`, stored or shadow.
+    mutating func removeKernel(_ key: Route.Key, ifindex: Int32) -> Route? {
+        if let i = shadows.firstIndex(where: { $0.key == key && $0.ifindex == ifindex }) {
+            let gone = shadows.remove(at: i)
+            if Self.isOnLink(gone) { unindexOnLink(gone) }
+            return gone
+        }
+        guard let existing = self[key], existing.ifindex == ifindex else { return nil }
+        return remove(key)
+    }
+
+    /// The keys sharing `key`'s table, destination and tos, lowest metric
+    /// first: the candidates fib_table_delete walks for a delete without a
+    /// metric (IPv4 only).
+    func keysIgnoringMetric(_ key: Route.Key) -> [Route.Key] {
+        let base = Self.base(key)
+        var keys = slotOf[base] != nil ? [base] : []
+        for metric in (otherMetrics[base] ?? []).sorted() {
+            var k = base
+            k.metric = metric
+            keys.append(k)
+        }
+        return keys
+    }
+
+    /// Removes every route (stored or shadow) matching `predicate`, in dump
+    /// order; returns them.
     mutating func removeAll(where predicate: (Route) -> Bool) -> [Route] {
         var removed: [Route] = []
         for slot in slots.indices {
-            if let route = slots[slot], predicate(route) {
-                removed.append(route)
-            }
+            if let route = slots[slot], predicate(route) { removed.append(route) }
         }
+        var doomedShadows: [Route] = []
+        shadows.removeAll { route in
+            guard predicate(route) else { return false }
+            doomedShadows.append(route)
+            return true
+        }
+        for route in doomedShadows where Self.isOnLink(route) { unindexOnLink(route) }
         for route in removed { remove(route.key) }
-        return removed
+        return removed + doomedShadows
     }
 
-    /// The routes matching `filter`, in dump order.
+    /// The routes matching `filter`, in dump order (stored, then shadows).
     func dump(_ filter: RouteFilter) -> [Route] {
         var out: [Route] = []
-        out.reserveCapacity(filter == .all ? slotOf.count : 16)
+        out.reserveCapacity(filter == .all ? count : 16)
         for case let route? in slots where filter.matches(route) {
             out.append(route)
         }
+        for route in shadows where filter.matches(route) { out.append(route) }
         return out
     }
 
     /// Every route, in dump order.
     var all: [Route] { dump(.all) }
 
-    /// The most specific on-link route in `table` whose destination
-    /// contains `gateway` and that satisfies `accept`.
+    /// Longest-prefix match among the on-link routes of `table` that contain
+    /// `gateway` and satisfy `accept`.
     func firstOnLink(reaching gateway: IPAddress, table: UInt32, where accept: (Route) -> Bool) -> Route? {
         guard let lengths = onLinkLengths[gateway.family] else { return nil }
         for (length, _) in lengths.reversed() {
             guard let prefix = try? IPPrefix(gateway.masked(to: length), length: length),
-                let keys = onLink[prefix]
+                let routes = onLink[prefix]
             else { continue }
-            for key in keys where key.table == table {
-                if let route = self[key], accept(route) { return route }
+            for route in routes where route.table == table && accept(route) {
+                return route
             }
         }
         return nil
     }
 
-    /// The routes the kernel would accept as covering a gateway.
+    /// The routes a gateway lookup can land on: no gateway, an output
+    /// interface; for IPv4 a scope narrower than universe (the lookup asks
+    /// for scope link + 1), for IPv6 unicast.
     static func isOnLink(_ route: Route) -> Bool {
-        guard route.gateway == nil, route.ifindex != nil, route.type == .unicast else { return false }
-        // IPv4 asks for a route of scope link or narrower; IPv6 routes are all scope universe.
-        return route.family == .ipv6 || route.scope >= 1
+        guard route.gateway == nil, route.ifindex != nil else { return false }
+        switch route.family {
+        case .ipv4: return route.scope >= 1 && (route.type == .unicast || route.type == .local || route.type == .broadcast)
+        case .ipv6: return route.type == .unicast
+        }
+    }
+
+    private static func base(_ key: Route.Key) -> Route.Key {
+        var base = key
+        base.metric = 0
+        return base
     }
 
     private mutating func indexOnLink(_ route: Route) {
-        onLink[route.destination, default: []].append(route.key)
+        onLink[route.destination, default: []].append(route)
         let length = route.destination.length
         var lengths = onLinkLengths[route.family] ?? []
         if let i = lengths.firstIndex(where: { $0.length >= length }), lengths[i].length == length {
@@ -126,12 +210,13 @@ struct RouteStore: Sendable {
     }
 
     private mutating func unindexOnLink(_ route: Route) {
-        onLink[route.destination]?.removeAll { $0 == route.key }
-        if onLink[route.destination]?.isEmpty == true { onLink[route.destination] = nil }
+        guard let i = onLink[route.destination]?.firstIndex(where: { $0.key == route.key && $0.ifindex == route.ifindex }) else { return }
+        onLink[route.destination]!.remove(at: i)
+        if onLink[route.destination]!.isEmpty { onLink[route.destination] = nil }
         let length = route.destination.length
-        guard var lengths = onLinkLengths[route.family], let i = lengths.firstIndex(where: { $0.length == length }) else { return }
-        lengths[i].count -= 1
-        if lengths[i].count == 0 { lengths.remove(at: i) }
+        guard var lengths = onLinkLengths[route.family], let j = lengths.firstIndex(where: { $0.length == length }) else { return }
+        lengths[j].count -= 1
+        if lengths[j].count == 0 { lengths.remove(at: j) }
         onLinkLengths[route.family] = lengths
     }
 

@@ -39,11 +39,16 @@ public struct SimHistoryEntry: Sendable, Hashable, CustomStringConvertible {
 
     /// Position in the history, from 1.
     public var step: Int
+    /// Who acted.
     public var actor: Actor
+    /// The namespace acted in, nil for machine-wide operations (cgroups, reboot).
     public var scope: NetnsScope?
+    /// What was done.
     public var action: Action
+    /// How it ended.
     public var outcome: Outcome
 
+    /// One line: step, actor, scope, action and outcome (errno by name).
     public var description: String {
         var text = "\(step) \(actor.rawValue)"
         if let scope { text += " [\(scope)]" }

@@ -2,6 +2,7 @@ import LinxReconcile
 
 /// cgroup v2 through the backend protocol: faults apply, calls are logged.
 extension SimKernel: CgroupBackend {
+    /// Always ``CgroupHierarchy/v2`` for an existing cgroup; ENOTDIR for a file, ENOENT when missing.
     public func hierarchy(of cgroup: String) async throws(KernelError) -> CgroupHierarchy {
         try cgroupCall(.cgroupHierarchy, file: "", value: nil, cgroup: cgroup) { s throws(KernelError) in
             let h = try s.cgroupHierarchy(cgroup)
@@ -9,6 +10,7 @@ extension SimKernel: CgroupBackend {
         }
     }
 
+    /// Reads an interface file as the kernel prints it.
     public func read(_ file: String, in cgroup: String) async throws(KernelError) -> String {
         try cgroupCall(.cgroupRead, file: file, value: nil, cgroup: cgroup) { s throws(KernelError) in
             let v = try s.readCgroup(file, in: cgroup)
@@ -16,6 +18,7 @@ extension SimKernel: CgroupBackend {
         }
     }
 
+    /// Writes an interface file with the kernel's parsing (EINVAL, ERANGE, ENODEV as it answers).
     public func write(_ file: String, value: String, in cgroup: String) async throws(KernelError) {
         try cgroupCall(.cgroupWrite, file: file, value: value, cgroup: cgroup) { s throws(KernelError) in
             try s.writeCgroup(file, value: value, in: cgroup)
@@ -23,6 +26,7 @@ extension SimKernel: CgroupBackend {
         }
     }
 
+    /// The cgroup's interface files, sorted.
     public func files(in cgroup: String) async throws(KernelError) -> [String] {
         try cgroupCall(.cgroupList, file: "", value: nil, cgroup: cgroup) { s throws(KernelError) in
             let files = try s.cgroupFiles(cgroup).keys.sorted()

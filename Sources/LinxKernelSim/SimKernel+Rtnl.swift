@@ -2,14 +2,17 @@ import LinxReconcile
 
 /// rtnetlink through the backend protocol: faults apply, calls are logged.
 extension SimKernel: RtnlBackend {
+    /// Dumps the namespace's links, by index.
     public func links(in scope: NetnsScope) async throws(KernelError) -> [Link] {
         try dump(.linkDump, in: scope) { ns in ns.linkList }
     }
 
+    /// Dumps the namespace's addresses, both families, by key.
     public func addresses(in scope: NetnsScope) async throws(KernelError) -> [InterfaceAddress] {
         try dump(.addressDump, in: scope) { ns in ns.addressList }
     }
 
+    /// Dumps the routes matching `filter`, in the store's order (fixed by the operation history).
     public func routes(in scope: NetnsScope, matching filter: RouteFilter) async throws(KernelError) -> [Route] {
         try dump(.routeDump, in: scope) { ns in ns.routes.dump(filter) }
     }
@@ -29,6 +32,7 @@ extension SimKernel: RtnlBackend {
         }
     }
 
+    /// Subscribes to the namespace's changes with a buffer of ``eventBufferCapacity`` events.
     public func events(in scope: NetnsScope) async throws(KernelError) -> AsyncThrowingStream<RtnlEvent, any Error> {
         try state.withLock { s throws(KernelError) in
             do throws(KernelError) {

@@ -2,6 +2,7 @@ import LinxReconcile
 
 /// sysctl through the backend protocol: faults apply, calls are logged.
 extension SimKernel: SysctlBackend {
+    /// Reads a key as the kernel prints it, without the trailing newline.
     public func read(_ key: SysctlKey, in scope: NetnsScope) async throws(KernelError) -> String {
         try state.withLock { s throws(KernelError) in
             do throws(KernelError) {
@@ -16,6 +17,7 @@ extension SimKernel: SysctlBackend {
         }
     }
 
+    /// Writes a key with procfs' parsing and the kernel's cross-key effects.
     public func write(_ key: SysctlKey, value: String, in scope: NetnsScope) async throws(KernelError) {
         try state.withLock { s throws(KernelError) in
             do throws(KernelError) {
@@ -29,6 +31,7 @@ extension SimKernel: SysctlBackend {
         }
     }
 
+    /// The keys under `prefix`, sorted; ENOENT when there are none.
     public func keys(under prefix: SysctlKey, in scope: NetnsScope) async throws(KernelError) -> [SysctlKey] {
         try state.withLock { s throws(KernelError) in
             do throws(KernelError) {

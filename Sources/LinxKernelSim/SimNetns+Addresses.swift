@@ -2,10 +2,10 @@ import LinxReconcile
 
 /// Addresses and the routes the kernel derives from them.
 extension SimNetns {
-    /// The routes the kernel installs for `address` on a link that is up:
-    /// IPv4 local (table local), broadcast (prefix < 31) and connected
-    /// (prefix < 32; on lo a local route in table local); IPv6 connected
-    /// (metric 256) and local (table local, metric 0).
+    /// The routes the kernel installs for `address`: the local route (table
+    /// local; IPv6 metric 0) always; on a link that is up also IPv4
+    /// broadcast (prefix < 31) and connected (prefix < 32; on lo a local
+    /// route in table local), IPv6 connected (metric 256).
     func derivedRoutes(for address: InterfaceAddress, linkUp: Bool) -> [Route] {
         let index = address.ifindex
         let loopback = links[index]?.isLoopback ?? false
@@ -38,11 +38,12 @@ extension SimNetns {
             }
             return out
         case .ipv6:
-            guard linkUp else { return [] }
             var local = Route(
                 destination: try! IPPrefix(address.address, length: 128), ifindex: index, table: RouteTable.local,
                 proto: RouteProtocol.kernel, type: .local)
             local.metric = 0  // kernel-made local routes keep metric 0; only user routes get 1024
+            // the local route exists on a down link too; the prefix route waits for up
+            guard linkUp else { return [local] }
             return [
                 Route(destination: network, ifindex: index, table: RouteTable.main, metric: 256, proto: RouteProtocol.kernel),
                 local,
@@ -54,8 +55,7 @@ extension SimNetns {
 
     /// Inserts the derived routes of `address` that are missing.
     mutating func addPrefixRoutes(for address: InterfaceAddress) {
-        for route in derivedRoutes(for: address, linkUp: isUp(address.ifindex)) where !routes.contains(route.key) {
-            routes.upsert(route)
+        for route in derivedRoutes(for: address, linkUp: isUp(address.ifindex)) where routes.insertKernel(route) {
             publish(.route(route, .new))
         }
     }
@@ -64,7 +64,7 @@ extension SimNetns {
     mutating func addAddress(_ request: InterfaceAddress) throws(KernelError) {
         var address = request
         address.interfaceName = nil
-        let state = try linkState(address.ifindex)
+        _ = try linkState(address.ifindex)
         guard (0...address.family.bitWidth).contains(address.prefixLength) else {
             throw KernelError(.invalidArgument, "prefix length \(address.prefixLength) out of range")
         }
@@ -80,19 +80,18 @@ extension SimNetns {
                 throw KernelError(.fileExists, "address exists")
             }
         }
+        if address.family == .ipv6, isUp(address.ifindex) { addMulticastRoute(on: address.ifindex) }
         addressSequence += 1
         addresses[address.key] = SimAddressState(address: address, sequence: addressSequence)
         publish(.address(address, .new))
-        if address.family == .ipv4 || state.link.isUp {
-            addPrefixRoutes(for: address)
-        }
+        addPrefixRoutes(for: address)
     }
 
     /// RTM_DELADDR: removes the address (and, for an IPv4 primary, its
-    /// secondaries: promote_secondaries is 0), its derived routes, and the
-    /// routes through the link it alone made reachable. When the link's last
-    /// IPv4 address goes, every IPv4 route through the link goes
-    /// (fib_disable_ip).
+    /// secondaries unless promote_secondaries is on for the link or for all:
+    /// checked on Linux 6.18, where it is 0 by default) and its derived
+    /// routes. When the link's last IPv4 address goes, every IPv4 route
+    /// through the link goes too (fib_disable_ip), gateway routes included.
     mutating func deleteAddress(_ request: InterfaceAddress) throws(KernelError) {
         guard let entry = addresses[request.key] else {
             throw KernelError(
@@ -105,42 +104,34 @@ extension SimNetns {
             let onLink = addressesOrdered(on: index).filter {
                 $0.address.family == .ipv4 && $0.address.prefixLength == subnet.length && subnet.contains($0.address.address)
             }
-            if onLink.first?.address.key == entry.address.key {
+            if onLink.first?.address.key == entry.address.key, !promotesSecondaries(index) {
                 doomed += onLink.dropFirst().map(\.address)
             }
         }
-        var gone: [Route] = []
         for address in doomed {
             addresses[address.key] = nil
             publish(.address(address, .deleted))
         }
         let up = isUp(index)
         for address in doomed {
-            for route in derivedRoutes(for: address, linkUp: up) {
-                guard let current = routes[route.key], current.ifindex == index, current.proto == RouteProtocol.kernel,
-                    !stillDerived(route.key, on: index)
-                else { continue }
-                routes.remove(route.key)
-                gone.append(current)
+            for route in derivedRoutes(for: address, linkUp: up) where !stillDerived(route.key, on: index) {
+                guard let current = routes.removeKernel(route.key, ifindex: index) else { continue }
                 publish(.route(current, .deleted))
             }
         }
-        let family = entry.address.family
-        let lastOfFamily = !addresses.values.contains { $0.address.ifindex == index && $0.address.family == family }
-        let flushed: [Route]
-        if family == .ipv4 && lastOfFamily {
-            flushed = routes.removeAll { $0.ifindex == index && $0.family == .ipv4 }
-        } else {
-            let stranded = Set(routes.all.filter { route in
-                guard route.ifindex == index, route.family == family, let gateway = route.gateway,
-                    !gateway.isIPv6LinkLocal
-                else { return false }
-                return reaching(gateway, table: route.table, via: index) == nil
-            }.map(\.key))
-            flushed = stranded.isEmpty ? [] : routes.removeAll { stranded.contains($0.key) }
-        }
+        // When the link's last IPv4 address goes, fib_disable_ip flushes every IPv4 route through
+        // it. Otherwise gateway routes stay even if nothing reaches their gateway any more
+        // (checked on Linux 6.18: only the last address's delete flushed them).
+        let lastIPv4 = entry.address.family == .ipv4
+            && !addresses.values.contains { $0.address.ifindex == index && $0.address.family == .ipv4 }
+        let flushed = lastIPv4 ? routes.removeAll { $0.ifindex == index && $0.family == .ipv4 } : []
         for route in flushed { publish(.route(route, .deleted)) }
-        restore(gone + flushed)
+    }
+
+    /// IN_DEV_PROMOTE_SECONDARIES: conf.all or the link's conf.
+    func promotesSecondaries(_ index: Int32) -> Bool {
+        guard let name = links[index]?.link.name else { return false }
+        return sysctl["net/ipv4/conf/all/promote_secondaries"] != "0" || sysctl["net/ipv4/conf/\(name)/promote_secondaries"] != "0"
     }
 
     /// True when an address still on link `index` derives the route `key`.
@@ -148,20 +139,6 @@ extension SimNetns {
         let up = isUp(index)
         return addresses.values.contains { entry in
             entry.address.ifindex == index && derivedRoutes(for: entry.address, linkUp: up).contains { $0.key == key }
-        }
-    }
-
-    /// Kernel routes share keys across links (every up link derives
-    /// fe80::/64): when one goes, another link that derives the same key
-    /// takes it back, as the kernel's sibling entry would remain.
-    mutating func restore(_ removed: [Route]) {
-        let keys = Set(removed.lazy.filter { $0.proto == RouteProtocol.kernel }.map(\.key))
-        guard !keys.isEmpty else { return }
-        for entry in addressesOrdered() where isUp(entry.address.ifindex) {
-            for route in derivedRoutes(for: entry.address, linkUp: true) where keys.contains(route.key) && !routes.contains(route.key) {
-                routes.upsert(route)
-                publish(.route(route, .new))
-            }
         }
     }
 }

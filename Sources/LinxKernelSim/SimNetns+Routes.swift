@@ -6,25 +6,40 @@ import LinxReconcile
 /// gateway is ENETUNREACH, an existing key is EEXIST, a missing one ESRCH).
 extension SimNetns {
     /// What the kernel stores for a request: no interface name, IPv6 metric
-    /// 0 as 1024.
+    /// 0 as 1024, IPv6 scope universe (the kernel reports every IPv6 route
+    /// with scope 0, checked on Linux 6.18).
     static func normalized(_ request: Route) -> Route {
         var route = request
         route.interfaceName = nil
         route.metric = Route.normalizedMetric(route.metric, family: route.family)
+        if route.family == .ipv6 { route.scope = 0 }
         return route
     }
 
-    /// The on-link route that makes `gateway` reachable, looked up in
-    /// `table` and in main, restricted to output interface `ifindex` if given.
+    /// The route a gateway lookup lands on, as fib_check_nh_v4_gw looks:
+    /// for IPv4 in `table` when it is not main, then through the rules
+    /// (local, main, default), the first table with a match winning; only
+    /// routes of scope link or host count, and with `ifindex` given only
+    /// routes through it. IPv6 looks in `table`, then main. Nil when none.
+    /// The tables the default IPv4 rules look up, in order: local, main, default.
+    static let ruleTables: [UInt32] = [RouteTable.local, RouteTable.main, 253]
+
     func reaching(_ gateway: IPAddress, table: UInt32, via ifindex: Int32?) -> Route? {
-        let accept: (Route) -> Bool = { route in
-            (ifindex == nil || route.ifindex == ifindex) && self.isUp(route.ifindex ?? 0)
+        // Closure literals, not stored closures or a table array: nothing is heap-allocated per lookup.
+        if table != RouteTable.main,
+            let found = routes.firstOnLink(reaching: gateway, table: table, where: { ifindex == nil || $0.ifindex == ifindex })
+        {
+            return found
         }
-        if let found = routes.firstOnLink(reaching: gateway, table: table, where: accept) { return found }
-        if table != RouteTable.main {
-            return routes.firstOnLink(reaching: gateway, table: RouteTable.main, where: accept)
+        if gateway.family == .ipv4 {
+            for t in Self.ruleTables {
+                if let found = routes.firstOnLink(reaching: gateway, table: t, where: { ifindex == nil || $0.ifindex == ifindex }) {
+                    return found
+                }
+            }
+            return nil
         }
-        return nil
+        return routes.firstOnLink(reaching: gateway, table: RouteTable.main) { ifindex == nil || $0.ifindex == ifindex }
     }
 
     /// RTM_NEWROUTE with NLM_F_CREATE and either NLM_F_EXCL (`replace`
@@ -48,14 +63,18 @@ extension SimNetns {
                         throw KernelError(.invalidArgument, "Nexthop device required for link-local gateway")
                     }
                 } else {
-                    if route.family == .ipv4, isLocalAddress(gateway) {
-                        throw KernelError(.invalidArgument, "Nexthop has invalid gateway")
+                    if route.family == .ipv6, addresses.values.contains(where: { $0.address.address == gateway }) {
+                        throw KernelError(.invalidArgument, "Gateway can not be a local address")
                     }
                     guard let via = reaching(gateway, table: route.table, via: route.ifindex) else {
                         // IPv4 fib_check_nh answers ENETUNREACH, IPv6 ip6_route_check_nh EHOSTUNREACH.
                         throw KernelError(
                             route.family == .ipv4 ? .networkUnreachable : .noRouteToHost, "Nexthop has invalid gateway")
                     }
+                    // A gateway on a broadcast address is refused; one of our own addresses (a local
+                    // route) is accepted through its link, as Linux 6.18 does.
+                    if via.type == .broadcast { throw KernelError(.invalidArgument, "Nexthop has invalid gateway") }
+                    guard isUp(via.ifindex ?? 0) else { throw KernelError(.networkDown, "Nexthop device is not up") }
                     route.ifindex = via.ifindex
                 }
             } else if route.ifindex == nil {
@@ -75,20 +94,33 @@ extension SimNetns {
 
     /// RTM_DELROUTE: matched by key; a request naming a protocol, gateway,
     /// interface (or, for IPv4, a type) that differs from the stored route
-    /// matches nothing (ESRCH), as fib_table_delete does.
+    /// matches nothing (ESRCH), as fib_table_delete does. For IPv4 a metric
+    /// of 0 is a wildcard: the lowest-metric route that matches goes, as
+    /// `ip route del PREFIX` does on the kernel.
     mutating func deleteRoute(_ request: Route) throws(KernelError) {
         let route = Self.normalized(request)
-        guard let existing = routes[route.key],
-            route.proto == 0 || route.proto == existing.proto,
-            route.gateway == nil || route.gateway == existing.gateway,
-            route.ifindex == nil || route.ifindex == existing.ifindex,
-            route.family == .ipv6 || route.type == existing.type
-        else { throw KernelError(.noSuchProcess, "route not found") }
-        routes.remove(route.key)
-        publish(.route(existing, .deleted))
+        let key = route.key
+        func matches(_ existing: Route) -> Bool {
+            (route.proto == 0 || route.proto == existing.proto)
+                && (route.gateway == nil || route.gateway == existing.gateway)
+                && (route.ifindex == nil || route.ifindex == existing.ifindex)
+                && (route.family == .ipv6 || route.type == existing.type)
+        }
+        // The common case first, without building a candidate list.
+        if let existing = routes[key], matches(existing) {
+            routes.remove(key)
+            publish(.route(existing, .deleted))
+            return
+        }
+        if route.family == .ipv4 && route.metric == 0 {
+            for candidate in routes.keysIgnoringMetric(key) where candidate != key {
+                guard let existing = routes[candidate], matches(existing) else { continue }
+                routes.remove(candidate)
+                publish(.route(existing, .deleted))
+                return
+            }
+        }
+        throw KernelError(.noSuchProcess, "route not found")
     }
 
-    func isLocalAddress(_ address: IPAddress) -> Bool {
-        addresses.values.contains { $0.address.address == address }
-    }
 }

@@ -3,10 +3,14 @@ import LinxReconcile
 /// Everything rtnetlink shows in one namespace, read directly (no backend
 /// call, no fault), sorted: links by index, addresses and routes by key.
 public struct SimNetnsSnapshot: Sendable, Hashable {
+    /// Links by index.
     public var links: [Link]
+    /// Addresses by key.
     public var addresses: [InterfaceAddress]
+    /// Routes by key, every table.
     public var routes: [Route]
 
+    /// A snapshot from its parts.
     public init(links: [Link], addresses: [InterfaceAddress], routes: [Route]) {
         self.links = links
         self.addresses = addresses

@@ -30,6 +30,7 @@ public enum SimOperation: String, Sendable, Hashable, Codable, CaseIterable, Com
         }
     }
 
+    /// Declaration order.
     public static func < (a: Self, b: Self) -> Bool {
         allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
     }

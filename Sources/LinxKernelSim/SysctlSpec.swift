@@ -123,6 +123,7 @@ enum SysctlCatalog {
         "arp_announce": .int(0),
         "log_martians": .int(0),
         "accept_source_route": .int(0),
+        "promote_secondaries": .int(0),
         "mc_forwarding": .readOnly("0"),
     ]
 

@@ -10,11 +10,14 @@ import Synchronization
 /// Each namespace used gets one dedicated thread that entered it with
 /// `setns` and owns that namespace's rtnetlink socket; calls hop to it and
 /// back, so no Swift concurrency thread ever changes namespace and the libnl
-/// socket is only ever used by one thread. A pid is resolved to its
-/// namespace once (pids are reused); a path is re-checked on every call, so
-/// a namespace deleted and re-created under the same name is noticed.
-/// Threads end (and stop pinning their namespace) when the kernel object is
-/// released.
+/// socket is only ever used by one thread. A thread ends after
+/// ``Configuration/idleTimeout`` without work, or when the kernel object is
+/// released, so it does not keep a deleted namespace alive.
+///
+/// Scopes: a pid is resolved to its namespace once, on first use, and pinned
+/// with a pidfd, so a reused pid is never taken for the process first named;
+/// once that process exits the scope answers ENOENT. A path is re-checked on every call, so a namespace
+/// deleted and re-created under the same name is noticed.
 public final class LinuxKernel: RtnlBackend, SysctlBackend, CgroupBackend {
     /// Tunables.
     public struct Configuration: Sendable, Hashable {
@@ -26,42 +29,80 @@ public final class LinuxKernel: RtnlBackend, SysctlBackend, CgroupBackend {
         /// iproute2 uses 1 MiB; libnl's default is 32 KiB.
         public var monitorReceiveBuffer: Int
 
-        public init(requestReceiveBuffer: Int = 4 << 20, monitorReceiveBuffer: Int = 1 << 20) {
+        /// The defaults: 4 MiB request buffers (up to 2048 requests in flight),
+        /// 1 MiB monitor buffers, threads ending after 30 s idle.
+        /// How long a namespace's thread waits for work before it ends (and
+        /// stops pinning the namespace); nil keeps it until the kernel object
+        /// goes away. The next call simply starts a new one.
+        public var idleTimeout: Duration?
+
+        public init(
+            requestReceiveBuffer: Int = 4 << 20, monitorReceiveBuffer: Int = 1 << 20,
+            idleTimeout: Duration? = .seconds(30)
+        ) {
             self.requestReceiveBuffer = requestReceiveBuffer
             self.monitorReceiveBuffer = monitorReceiveBuffer
+            self.idleTimeout = idleTimeout
         }
     }
 
+    /// The tunables this kernel was made with.
     public let configuration: Configuration
-    private let workers = Mutex<[NetnsScope: NamespaceWorker]>([:])
+    private let registry = Mutex(Registry())
 
+    /// The namespace threads, and per pid scope the namespace it was
+    /// resolved to (once) plus a pidfd: it pins the process's identity, so a
+    /// pid reused by another process is never mistaken for the one first
+    /// named, and its exit is noticed.
+    private struct Registry: ~Copyable {
+        var workers: [NetnsScope: NamespaceWorker] = [:]
+        var pids: [Int32: PidScope] = [:]
+    }
+
+    private struct PidScope {
+        var pidfd: Int32
+        var namespaceFD: Int32
+        var identity: NamespaceIdentity
+
+        func close() {
+            Glibc.close(pidfd)
+            Glibc.close(namespaceFD)
+        }
+    }
+
+    /// A backend; threads and sockets are made on first use of each namespace.
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
     }
 
     deinit {
-        workers.withLock { workers in
-            for worker in workers.values { worker.stop() }
-            workers = [:]
+        registry.withLock { registry in
+            for worker in registry.workers.values { worker.stop() }
+            for pid in registry.pids.values { pid.close() }
+            registry = Registry()
         }
     }
 
     // MARK: rtnetlink
 
+    /// Dumps the links (one RTM_GETLINK dump on the namespace's socket).
     public func links(in scope: NetnsScope) async throws(KernelError) -> [Link] {
-        try await worker(for: scope).run { context throws(KernelError) in
+        try await perform(in: scope) { context throws(KernelError) in
             try context.socket().dump(RtnlDumpRequest.links, arena: context.dumpArena, parse: RtnlParser.link)
         }
     }
 
+    /// Dumps the addresses of both families, IFA_PROTO included.
     public func addresses(in scope: NetnsScope) async throws(KernelError) -> [InterfaceAddress] {
-        try await worker(for: scope).run { context throws(KernelError) in
+        try await perform(in: scope) { context throws(KernelError) in
             try context.socket().dump(RtnlDumpRequest.addresses, arena: context.dumpArena, parse: RtnlParser.address)
         }
     }
 
+    /// Dumps the routes matching `filter`; the kernel filters them (strict
+    /// checking). A table that does not exist yields no routes, not ENOENT.
     public func routes(in scope: NetnsScope, matching filter: RouteFilter) async throws(KernelError) -> [Route] {
-        try await worker(for: scope).run { context throws(KernelError) in
+        try await perform(in: scope) { context throws(KernelError) in
             do throws(KernelError) {
                 let routes = try context.socket().dump(
                     { () throws(KernelError) in try RtnlDumpRequest.routes(filter) },
@@ -79,17 +120,20 @@ public final class LinuxKernel: RtnlBackend, SysctlBackend, CgroupBackend {
     /// returned them, without the client-side re-check: lets tests prove the
     /// kernel did the filtering.
     func kernelFilteredRoutes(in scope: NetnsScope, matching filter: RouteFilter) async throws(KernelError) -> [Route] {
-        try await worker(for: scope).run { context throws(KernelError) in
+        try await perform(in: scope) { context throws(KernelError) in
             try context.socket().dump(
                 { () throws(KernelError) in try RtnlDumpRequest.routes(filter) },
                 arena: context.dumpArena, parse: RtnlParser.route)
         }
     }
 
+    /// Sends `requests` pipelined (many per send, acks matched by sequence number): one result
+    /// per request sent, in order; with `stopOnError`, nothing is sent after
+    /// the first failure is seen.
     public func execute(_ requests: [RtnlRequest], in scope: NetnsScope, stopOnError: Bool) async -> [Result<Void, KernelError>] {
         guard !requests.isEmpty else { return [] }
         do {
-            return try await worker(for: scope).run { context throws(KernelError) in
+            return try await perform(in: scope) { context throws(KernelError) in
                 try context.socket().execute(requests, stopOnError: stopOnError, arena: context.ackArena)
             }
         } catch {
@@ -99,10 +143,12 @@ public final class LinuxKernel: RtnlBackend, SysctlBackend, CgroupBackend {
         }
     }
 
+    /// Opens a monitor in `scope`. The subscription is made before this
+    /// returns; the socket closes when the stream is cancelled or dropped.
     public func events(in scope: NetnsScope) async throws(KernelError) -> AsyncThrowingStream<RtnlEvent, any Error> {
         let buffer = configuration.monitorReceiveBuffer
         // Subscribed before returning: a dump made after this call misses nothing.
-        let monitor = try await worker(for: scope).run { context throws(KernelError) in
+        let monitor = try await perform(in: scope) { context throws(KernelError) in
             if let entryError = context.entryError { throw entryError }
             return try RtnlMonitor(receiveBuffer: buffer)
         }
@@ -111,22 +157,25 @@ public final class LinuxKernel: RtnlBackend, SysctlBackend, CgroupBackend {
 
     // MARK: sysctl
 
+    /// Reads /proc/sys/KEY as seen from inside `scope`.
     public func read(_ key: SysctlKey, in scope: NetnsScope) async throws(KernelError) -> String {
-        try await worker(for: scope).run { context throws(KernelError) in
+        try await perform(in: scope) { context throws(KernelError) in
             if let entryError = context.entryError { throw entryError }
             return try ProcSysctl.read(key)
         }
     }
 
+    /// Writes /proc/sys/KEY from inside `scope` (keys outside `net.` are host-wide).
     public func write(_ key: SysctlKey, value: String, in scope: NetnsScope) async throws(KernelError) {
-        try await worker(for: scope).run { context throws(KernelError) in
+        try await perform(in: scope) { context throws(KernelError) in
             if let entryError = context.entryError { throw entryError }
             try ProcSysctl.write(key, value)
         }
     }
 
+    /// Lists the keys under `prefix` as seen from inside `scope`.
     public func keys(under prefix: SysctlKey, in scope: NetnsScope) async throws(KernelError) -> [SysctlKey] {
-        try await worker(for: scope).run { context throws(KernelError) in
+        try await perform(in: scope) { context throws(KernelError) in
             if let entryError = context.entryError { throw entryError }
             return try ProcSysctl.keys(under: prefix)
         }
@@ -134,51 +183,96 @@ public final class LinuxKernel: RtnlBackend, SysctlBackend, CgroupBackend {
 
     // MARK: cgroups (no namespace involved: plain file I/O)
 
+    /// Says whether `cgroup` is on cgroup2 or a v1 hierarchy (statfs magic).
     public func hierarchy(of cgroup: String) async throws(KernelError) -> CgroupHierarchy {
         try CgroupFS.hierarchy(of: cgroup)
     }
 
+    /// Reads an interface file of `cgroup`.
     public func read(_ file: String, in cgroup: String) async throws(KernelError) -> String {
         try CgroupFS.read(file, in: cgroup)
     }
 
+    /// Writes an interface file of `cgroup`.
     public func write(_ file: String, value: String, in cgroup: String) async throws(KernelError) {
         try CgroupFS.write(file, value: value, in: cgroup)
     }
 
+    /// Lists the interface files of `cgroup`, sorted.
     public func files(in cgroup: String) async throws(KernelError) -> [String] {
         try CgroupFS.files(in: cgroup)
     }
 
     // MARK: namespace threads
 
+    /// Runs `body` on the scope's namespace thread, starting one if there is
+    /// none (or the last one ended while idle).
+    private func perform<T: Sendable>(
+        in scope: NetnsScope, _ body: @escaping @Sendable (NamespaceWorker.Context) throws(KernelError) -> T
+    ) async throws(KernelError) -> T {
+        var attempt = 0
+        while true {
+            do {
+                return try await worker(for: scope).run(body)
+            } catch where error == NamespaceWorker.stoppedError && attempt < 3 {
+                attempt += 1
+            }
+        }
+    }
+
     private func worker(for scope: NetnsScope) throws(KernelError) -> NamespaceWorker {
         let receiveBuffer = configuration.requestReceiveBuffer
-        return try workers.withLock { workers throws(KernelError) -> NamespaceWorker in
+        let idle = configuration.idleTimeout
+        return try registry.withLock { registry throws(KernelError) -> NamespaceWorker in
+            func start(_ fd: Int32?, _ identity: NamespaceIdentity?) throws(KernelError) -> NamespaceWorker {
+                registry.workers.removeValue(forKey: scope)?.stop()
+                let worker = try NamespaceWorker(
+                    namespaceFD: fd, identity: identity, requestReceiveBuffer: receiveBuffer, idleTimeout: idle)
+                registry.workers[scope] = worker
+                return worker
+            }
+            let cached = registry.workers[scope].flatMap { $0.isStopped ? nil : $0 }
             switch scope {
             case .current:
-                if let worker = workers[scope] { return worker }
-                let worker = try NamespaceWorker(namespaceFD: nil, identity: nil, requestReceiveBuffer: receiveBuffer)
-                workers[scope] = worker
-                return worker
+                if let cached { return cached }
+                return try start(nil, nil)
             case .pid(let pid):
-                if let worker = workers[scope] { return worker }
-                let (fd, identity) = try Self.openNamespace("/proc/\(pid)/ns/net", describing: scope)
-                let worker = try NamespaceWorker(namespaceFD: fd, identity: identity, requestReceiveBuffer: receiveBuffer)
-                workers[scope] = worker
-                return worker
+                func exited() -> KernelError {
+                    registry.workers.removeValue(forKey: scope)?.stop()
+                    registry.pids.removeValue(forKey: pid)?.close()
+                    return KernelError(.noSuchFileOrDirectory, "process \(pid) has exited; its network namespace is no longer addressable")
+                }
+                let resolved: PidScope
+                if let known = registry.pids[pid] {
+                    resolved = known
+                } else {
+                    let pidfd = linx_pidfd_open(pid)
+                    guard pidfd >= 0 else {
+                        throw KernelError(.noSuchFileOrDirectory, "no process \(pid), so no network namespace to use")
+                    }
+                    let namespace: (Int32, NamespaceIdentity)
+                    do throws(KernelError) {
+                        namespace = try Self.openNamespace("/proc/\(pid)/ns/net", describing: scope)
+                    } catch {
+                        close(pidfd)
+                        throw error
+                    }
+                    // Opened while the pidfd's process ran: the file is its namespace.
+                    resolved = PidScope(pidfd: pidfd, namespaceFD: namespace.0, identity: namespace.1)
+                    registry.pids[pid] = resolved
+                }
+                if linx_pidfd_exited(resolved.pidfd) != 0 { throw exited() }
+                if let cached { return cached }
+                return try start(dup(resolved.namespaceFD), resolved.identity)
             case .path(let path):
                 var info = stat()
                 guard stat(path, &info) == 0 else {
-                    workers.removeValue(forKey: scope)?.stop()
+                    registry.workers.removeValue(forKey: scope)?.stop()
                     throw KernelError(Errno(rawValue: linx_errno()), "no network namespace at \(path)")
                 }
-                if let worker = workers[scope], worker.identity == NamespaceIdentity(info) { return worker }
-                workers.removeValue(forKey: scope)?.stop()
+                if let cached, cached.identity == NamespaceIdentity(info) { return cached }
                 let (fd, identity) = try Self.openNamespace(path, describing: scope)
-                let worker = try NamespaceWorker(namespaceFD: fd, identity: identity, requestReceiveBuffer: receiveBuffer)
-                workers[scope] = worker
-                return worker
+                return try start(fd, identity)
             }
         }
     }

@@ -63,7 +63,7 @@ struct ResultsAndReporterTests {
         #expect(!ConformanceCase.all.contains { try! CaseFilter("^hosts/").matches(subject: "rtnl/sim", case: $0) })
         #expect(throws: CaseFilterError.self) { try CaseFilter("([unclosed") }
         let results = await Conformance.run(HostsSubject(), options: ConformanceOptions(filter: try CaseFilter("drift")))
-        #expect(results.cases.map(\.testCase) == [.driftHealedInOnePass])
+        #expect(results.cases.map(\.testCase) == [.driftHealedInOnePass, .loopHealsDrift])
     }
 
     @Test("one seed replays a run; case seeds differ between cases and between run seeds")

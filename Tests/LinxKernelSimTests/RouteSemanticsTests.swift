@@ -44,7 +44,7 @@ struct RouteSemanticsTests {
         #expect(await errno(send(kernel, .addAddress(addr("2001:db8::1/80", on: v0)))) == .fileExists)
     }
 
-    @Test("deleting an address removes its routes and flushes the routes whose gateway it alone reached")
+    @Test("deleting the link's last IPv4 address removes its routes and flushes every route through the link")
     func addressDeleteFlushes() async throws {
         let (kernel, v0) = try await kernelWithV0()
         let viaGateway = Route(destination: prefix("10.1.0.0/24"), gateway: ip("10.0.0.1"))
@@ -55,16 +55,18 @@ struct RouteSemanticsTests {
         #expect(left.isEmpty)
     }
 
-    @Test("with a second address left on the link, only the stranded gateway routes go")
-    func addressDeleteKeepsReachable() async throws {
+    @Test("with another IPv4 address left on the link, gateway routes stay even when stranded (as Linux 6.18 does)")
+    func addressDeleteKeepsGatewayRoutes() async throws {
+        // Checked by the real-kernel replay: only the link's last IPv4 address flushes its routes.
         let (kernel, v0) = try await kernelWithV0()
         #expect(await ok(kernel, .addAddress(addr("192.168.5.2/24", on: v0))))
         #expect(await ok(kernel, .addRoute(Route(destination: prefix("10.1.0.0/24"), gateway: ip("10.0.0.1")))))
-        #expect(await ok(kernel, .addRoute(Route(destination: prefix("10.2.0.0/24"), gateway: ip("192.168.5.1")))))
         #expect(await ok(kernel, .deleteAddress(addr("10.0.0.2/24", on: v0))))
         let dests = Set(try kernel.snapshot().routes.map(\.destination))
-        #expect(!dests.contains(prefix("10.1.0.0/24")))
-        #expect(dests.contains(prefix("10.2.0.0/24")))
+        #expect(dests.contains(prefix("10.1.0.0/24")))
+        #expect(!dests.contains(prefix("10.0.0.0/24")))
+        // a new route through the stranded gateway is refused
+        #expect(await errno(send(kernel, .addRoute(Route(destination: prefix("10.2.0.0/24"), gateway: ip("10.0.0.1"))))) == .networkUnreachable)
     }
 
     @Test("route errnos: ENETUNREACH, EEXIST, ESRCH, ENODEV, ENETDOWN; replace creates or replaces")
@@ -85,18 +87,25 @@ struct RouteSemanticsTests {
         #expect(try kernel.snapshot().route(route.key)?.gateway == ip("10.0.0.7"))
         // replace of a missing key creates it
         #expect(await ok(kernel, .replaceRoute(Route(destination: prefix("10.3.0.0/24"), gateway: ip("10.0.0.1")))))
-        // a delete naming the old gateway matches nothing, as fib_table_delete compares next hops
-        #expect(await errno(send(kernel, .deleteRoute(route))) == .noSuchProcess)
-        #expect(await ok(kernel, .deleteRoute(moved)))
-        #expect(await errno(send(kernel, .deleteRoute(moved))) == .noSuchProcess)
         // a delete naming another protocol matches nothing
         var foreignProto = other
         foreignProto.proto = RouteProtocol.static
         #expect(await errno(send(kernel, .deleteRoute(foreignProto))) == .noSuchProcess)
+        // fib_table_delete compares next hops, and for IPv4 a metric of 0 is a wildcard: a delete
+        // naming the old gateway and no metric skips the moved route and takes the metric-10 one
+        #expect(await ok(kernel, .deleteRoute(route)))
+        #expect(try kernel.snapshot().route(other.key) == nil)
+        #expect(try kernel.snapshot().route(route.key) != nil)
+        #expect(await errno(send(kernel, .deleteRoute(route))) == .noSuchProcess)
+        #expect(await ok(kernel, .deleteRoute(moved)))
+        #expect(await errno(send(kernel, .deleteRoute(moved))) == .noSuchProcess)
         #expect(await errno(send(kernel, .addRoute(Route(destination: prefix("10.4.0.0/24"))))) == .noSuchDevice)
         #expect(await errno(send(kernel, .addRoute(Route(destination: prefix("10.4.0.0/24"), ifindex: 77)))) == .noSuchDevice)
-        #expect(await errno(send(kernel, .addRoute(Route(destination: prefix("10.4.0.0/24"), gateway: ip("10.0.0.2"))))) == .invalidArgument)
-        #expect(await ok(kernel, .addRoute(Route(destination: prefix("10.4.0.0/24"), type: .blackhole))))
+        // a gateway on the subnet's broadcast address is refused; one of our own addresses is
+        // accepted through its link (the lookup lands on the local route), as on Linux 6.18
+        #expect(await errno(send(kernel, .addRoute(Route(destination: prefix("10.4.0.0/24"), gateway: ip("10.0.0.255"))))) == .invalidArgument)
+        #expect(await ok(kernel, .addRoute(Route(destination: prefix("10.4.0.0/24"), gateway: ip("10.0.0.2")))))
+        #expect(await ok(kernel, .addRoute(Route(destination: prefix("10.6.0.0/24"), type: .blackhole))))
         _ = v0
     }
 
@@ -148,5 +157,25 @@ struct RouteSemanticsTests {
         #expect(try kernel.snapshot().route(later.key) != nil)
         let missing = await kernel.execute([.addRoute(good)], in: .named("nope"), stopOnError: false)
         #expect(missing.map(errno) == [.noSuchFileOrDirectory])
+    }
+
+    @Test("deleting an IPv4 primary deletes its secondaries unless promote_secondaries is on (Linux 6.18)")
+    func secondaries() async throws {
+        let (kernel, v0) = try await kernelWithV0()
+        #expect(await ok(kernel, .addAddress(addr("10.0.0.3/24", on: v0))))
+        #expect(await ok(kernel, .deleteAddress(addr("10.0.0.2/24", on: v0))))
+        #expect(!(try kernel.snapshot().addresses.contains { $0.family == .ipv4 && $0.ifindex == v0 }))
+        try kernel.foreign.writeSysctl("net.ipv4.conf.v0.promote_secondaries", "1")
+        #expect(await ok(kernel, .addAddress(addr("10.0.0.2/24", on: v0))))
+        #expect(await ok(kernel, .addAddress(addr("10.0.0.3/24", on: v0))))
+        #expect(await ok(kernel, .addRoute(Route(destination: prefix("10.5.0.0/16"), gateway: ip("10.0.0.1")))))
+        #expect(await ok(kernel, .deleteAddress(addr("10.0.0.2/24", on: v0))))
+        let snap = try kernel.snapshot()
+        #expect(snap.addresses.filter { $0.family == .ipv4 && $0.ifindex == v0 }.map { "\($0.address)" } == ["10.0.0.3"])
+        // the promoted address keeps the subnet's connected route, so the gateway route stays
+        #expect(snap.routes.contains { $0.destination == prefix("10.0.0.0/24") && $0.table == RouteTable.main })
+        #expect(snap.routes.contains { $0.destination == prefix("10.5.0.0/16") })
+        #expect(snap.routes.contains { $0.destination == prefix("10.0.0.255/32") && $0.type == .broadcast })
+        #expect(!snap.routes.contains { $0.destination == prefix("10.0.0.2/32") })
     }
 }

@@ -79,6 +79,11 @@ struct RtnlDumpTests {
             #expect(raw.map(\.destination) == [prefix("10.1.0.0/24")])
             let rawTable = try await kernel.kernelFilteredRoutes(in: ns.scope, matching: RouteFilter(family: .ipv4, table: 7))
             #expect(rawTable.map(\.destination) == [prefix("10.1.0.0/24")])
+            // Both families at once (AF_UNSPEC), as a reconcile pass asks.
+            try ns.ip("-6", "route", "add", "2001:db8:9::/64", "dev", "v0", "proto", "76")
+            try ns.ip("-6", "route", "add", "2001:db8:8::/64", "dev", "v0", "proto", "static")
+            let rawBoth = try await kernel.kernelFilteredRoutes(in: ns.scope, matching: RouteFilter(proto: 76))
+            #expect(Set(rawBoth.map(\.destination)) == [prefix("10.1.0.0/24"), prefix("2001:db8:9::/64")])
         }
     }
 

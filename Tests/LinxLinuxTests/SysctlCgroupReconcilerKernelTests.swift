@@ -10,7 +10,7 @@ struct SysctlCgroupReconcilerKernelTests {
     let kernel = LinuxKernel()
 
     func sysctl(_ ns: ThrowawayNamespace, _ key: String) -> String {
-        Command.run(["ip", "netns", "exec", ns.name, "sysctl", "-n", key]).stdout.trimmingSuffix()
+        (try? ns.sysctl(key)) ?? "unreadable"
     }
 
     @Test func sysctlConvergesHealsAndLeavesForeignKeys() async throws {
@@ -22,7 +22,7 @@ struct SysctlCgroupReconcilerKernelTests {
                 "net.ipv4.ip_local_port_range": "40000 50000",
             ]
             let hostForward = hostSysctl("net/ipv4/ip_forward")
-            try Command.check(["ip", "netns", "exec", ns.name, "sysctl", "-qw", "net.ipv4.conf.v1.rp_filter=1"])
+            try ns.setSysctl("net.ipv4.conf.v1.rp_filter", "1")
 
             let first = try await reconciler.reconcile(in: ns.scope, desired: desired)
             #expect(first.converged && first.applied.count == 3, "\(first.failed)")
@@ -31,7 +31,7 @@ struct SysctlCgroupReconcilerKernelTests {
             let second = try await reconciler.reconcile(in: ns.scope, desired: desired, lastApplied: first.lastApplied)
             #expect(second.converged && second.planned.isEmpty, "\(second.planned)")
 
-            try Command.check(["ip", "netns", "exec", ns.name, "sysctl", "-qw", "net.ipv4.conf.v0.rp_filter=0"])
+            try ns.setSysctl("net.ipv4.conf.v0.rp_filter", "0")
             let healed = try await reconciler.reconcile(in: ns.scope, desired: desired, lastApplied: second.lastApplied)
             #expect(healed.converged && healed.applied.count == 1)
             #expect(sysctl(ns, "net.ipv4.conf.v0.rp_filter") == "2")

@@ -73,3 +73,67 @@ struct CLIKernelTests {
         }
     }
 }
+
+/// Operator errors that depend on who runs linx and on live kernel events.
+@Suite("linx on the real kernel: privileges and monitor", .enabled(if: isRoot, Comment(rawValue: skipReason)))
+struct CLIKernelPrivilegeTests {
+    @Test("apply without root is refused in one line, before anything is read or changed")
+    func notRoot() throws {
+        let linx = try LinxBinary()
+        defer { linx.cleanUp() }
+        let file = LinxBinary.examples.appendingPathComponent("router.yaml").path
+        // setpriv drops to nobody for this one process; the test itself stays root.
+        let result = try linx.run(["--drop-to-nobody", "apply", file])
+        #expect(result.status == 1, "\(result.stderr)")
+        #expect(result.stderr == "linx: this changes the kernel and must run as root (or try it with --backend sim)\n")
+    }
+
+    @Test("monitor prints a change made with ip as one line")
+    func monitorSeesChange() async throws {
+        try await ThrowawayNamespace.with { ns in
+            let process = Process()
+            process.executableURL = LinxBinary.executable
+            process.arguments = ["monitor", "--netns", ns.name]
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            try process.run()
+            defer { process.terminate(); process.waitUntilExit() }
+            // The monitor subscribes before its first read; retry the change
+            // until a line shows up rather than guessing when it is listening.
+            let lines = LineCollector(pipe.fileHandleForReading)
+            var seen = false
+            for attempt in 0..<50 where !seen {
+                try ns.ip("addr", "add", "10.66.\(attempt).1/24", "dev", "v0")
+                seen = await lines.waitForLine(containing: "new address 10.66.", timeout: .milliseconds(100))
+            }
+            #expect(seen, "monitor printed: \(lines.text)")
+        }
+    }
+}
+
+/// Collects a child's output lines as they arrive.
+final class LineCollector: @unchecked Sendable {
+    // @unchecked: `buffer` is guarded by `lock`; the handler runs on Foundation's queue.
+    private let lock = NSLock()
+    private var buffer = ""
+
+    init(_ handle: FileHandle) {
+        handle.readabilityHandler = { [weak self] handle in
+            let data = handle.availableData
+            guard let self, !data.isEmpty else { return }
+            self.lock.withLock { self.buffer += String(decoding: data, as: UTF8.self) }
+        }
+    }
+
+    var text: String { lock.withLock { buffer } }
+
+    /// Polls for a line containing `needle` until `timeout` of wall time passes.
+    func waitForLine(containing needle: String, timeout: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if text.contains(needle) { return true }
+            await Task.yield()
+        }
+        return text.contains(needle)
+    }
+}

@@ -35,11 +35,18 @@ struct LinxBinary {
         return path(name)
     }
 
-    /// `linx ARGS` against the real kernel.
+    /// `linx ARGS` against the real kernel. A leading `--drop-to-nobody`
+    /// runs it as user nobody through setpriv(1).
     func run(_ arguments: [String]) throws -> Result {
         let process = Process()
-        process.executableURL = Self.executable
-        process.arguments = arguments
+        if arguments.first == "--drop-to-nobody" {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+            process.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", Self.executable.path]
+                + arguments.dropFirst()
+        } else {
+            process.executableURL = Self.executable
+            process.arguments = arguments
+        }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err

@@ -1,6 +1,6 @@
 /// A group of cases, for filtering (`--filter ownership`).
 public enum CaseTag: String, Sendable, Hashable, CaseIterable, Codable, Comparable {
-    case convergence, idempotence, report, ownership, release, drift, validation, faults, strategy, monitor
+    case convergence, idempotence, report, ownership, release, drift, validation, faults, strategy, monitor, loop
 
     public static func < (a: CaseTag, b: CaseTag) -> Bool { a.rawValue < b.rawValue }
 }
@@ -65,10 +65,16 @@ extension ConformanceCase {
         tags: [.strategy, .faults, .report], requires: .faultInjection)
     public static let changeYieldsHint = ConformanceCase(
         "change-yields-hint", "subscribe is unsupported, or a change yields a hint within a bound",
-        tags: [.monitor], requires: .monitorTriggers)
+        tags: [.monitor])
     public static let overflowYieldsResync = ConformanceCase(
         "overflow-yields-resync", "subscribe is unsupported, or lost events (ENOBUFS) yield a resync hint",
-        tags: [.monitor], requires: .monitorTriggers)
+        tags: [.monitor])
+
+    public static let loopHealsDrift = ConformanceCase(
+        "loop-heals-drift", "run inside a ReconcileLoop, the Source is healed after drift", tags: [.loop, .drift])
+    public static let loopSurvivesErrorPasses = ConformanceCase(
+        "loop-survives-error-passes", "run inside a ReconcileLoop, the Source survives passes that fail",
+        tags: [.loop, .faults])
 
     /// Every case, in the order they run.
     public static let all: [ConformanceCase] = [
@@ -77,5 +83,6 @@ extension ConformanceCase {
         .releaseRemovesExactlyIt, .driftHealedInOnePass, .invalidDesiredRejected,
         .convergesAfterFaults, .strategyReportedConsistently,
         .changeYieldsHint, .overflowYieldsResync,
+        .loopHealsDrift, .loopSurvivesErrorPasses,
     ]
 }

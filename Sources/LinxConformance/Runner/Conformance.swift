@@ -117,6 +117,8 @@ extension CaseRun {
         case .strategyReportedConsistently: try await strategyReportedConsistently()
         case .changeYieldsHint: try await changeYieldsHint()
         case .overflowYieldsResync: try await overflowYieldsResync()
+        case .loopHealsDrift: try await loopHealsDrift()
+        case .loopSurvivesErrorPasses: try await loopSurvivesErrorPasses()
         default: throw CaseFailure("case \(testCase.id) has no body in this version of LinxConformance")
         }
     }

@@ -22,6 +22,9 @@ final class ReadinessPoller: Sendable {
     private struct State: ~Copyable {
         var nextToken: UInt64 = 1
         var waiters: [UInt64: Waiter] = [:]
+        /// Tokens handed out and not yet resumed.
+        var live: Set<UInt64> = []
+        /// Live tokens whose task was cancelled before they registered.
         var cancelledEarly: Set<UInt64> = []
     }
 
@@ -44,17 +47,22 @@ final class ReadinessPoller: Sendable {
     func waitReadable(_ fd: Int32) async -> Bool {
         let token = state.withLock { state in
             defer { state.nextToken += 1 }
+            state.live.insert(state.nextToken)
             return state.nextToken
         }
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
                 let resumeNow: Bool? = state.withLock { state in
-                    if state.cancelledEarly.remove(token) != nil { return false }
+                    if state.cancelledEarly.remove(token) != nil {
+                        state.live.remove(token)
+                        return false
+                    }
                     var event = epoll_event()
                     event.events = EPOLLIN.rawValue | EPOLLONESHOT.rawValue
                     event.data.u64 = token
                     if epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &event) != 0 {
                         // Not pollable (closed): report readable, the read will say why.
+                        state.live.remove(token)
                         return true
                     }
                     state.waiters[token] = Waiter(fd: fd, continuation: continuation)
@@ -65,9 +73,12 @@ final class ReadinessPoller: Sendable {
         } onCancel: {
             let waiter: Waiter? = state.withLock { state in
                 guard let waiter = state.waiters.removeValue(forKey: token) else {
-                    state.cancelledEarly.insert(token)
+                    // Not registered yet: tell the registration. Already
+                    // resumed: nothing to do.
+                    if state.live.contains(token) { state.cancelledEarly.insert(token) }
                     return nil
                 }
+                state.live.remove(token)
                 epoll_ctl(epoll, EPOLL_CTL_DEL, waiter.fd, nil)
                 return waiter
             }
@@ -85,6 +96,7 @@ final class ReadinessPoller: Sendable {
                 let token = events[index].data.u64
                 let waiter: Waiter? = state.withLock { state in
                     guard let waiter = state.waiters.removeValue(forKey: token) else { return nil }
+                    state.live.remove(token)
                     epoll_ctl(epoll, EPOLL_CTL_DEL, waiter.fd, nil)
                     return waiter
                 }

@@ -51,17 +51,26 @@ final class NamespaceWorker: Sendable {
     /// path that now names a different namespace.
     let identity: NamespaceIdentity?
 
+    /// What `run` throws when the thread had already ended (stopped, or idle
+    /// for too long): the caller gets a fresh worker and tries again.
+    static let stoppedError = KernelError(.badFileDescriptor, "namespace thread stopped")
+
     /// Starts the thread. `namespaceFD` (consumed) is entered first; nil stays
-    /// in the process's own namespace.
-    init(namespaceFD: Int32?, identity: NamespaceIdentity?, requestReceiveBuffer: Int) throws(KernelError) {
+    /// in the process's own namespace. After `idleTimeout` without a job the
+    /// thread ends by itself, so it does not pin a namespace nobody uses.
+    init(
+        namespaceFD: Int32?, identity: NamespaceIdentity?, requestReceiveBuffer: Int, idleTimeout: Duration?
+    ) throws(KernelError) {
         self.identity = identity
         signal = .allocate(capacity: 1)
         sem_init(signal, 0, 0)
-        let start = ThreadStart(worker: self, namespaceFD: namespaceFD, requestReceiveBuffer: requestReceiveBuffer)
+        let idleMilliseconds = idleTimeout.map { Int($0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000) } ?? -1
+        let start = ThreadStart(
+            worker: self, namespaceFD: namespaceFD, requestReceiveBuffer: requestReceiveBuffer, idleMilliseconds: idleMilliseconds)
         var thread = pthread_t()
         let rc = pthread_create(&thread, nil, { raw in
             let start = Unmanaged<ThreadStart>.fromOpaque(raw!).takeRetainedValue()
-            start.worker.loop(namespaceFD: start.namespaceFD, requestReceiveBuffer: start.requestReceiveBuffer)
+            start.worker.loop(start)
             return nil
         }, Unmanaged.passRetained(start).toOpaque())
         guard rc == 0 else {
@@ -83,9 +92,7 @@ final class NamespaceWorker: Sendable {
                     continuation.resume(returning: .failure(error))
                 }
             }
-            if !accepted {
-                continuation.resume(returning: .failure(KernelError(.badFileDescriptor, "namespace thread stopped")))
-            }
+            if !accepted { continuation.resume(returning: .failure(Self.stoppedError)) }
         }
         return try result.get()
     }
@@ -101,6 +108,9 @@ final class NamespaceWorker: Sendable {
         return accepted
     }
 
+    /// True once the thread has ended or is ending: take a new worker.
+    var isStopped: Bool { queue.withLock { $0.stopped } }
+
     /// Lets queued jobs finish, then ends the thread (which closes its socket
     /// and leaves the namespace, so it no longer pins it).
     func stop() {
@@ -111,32 +121,45 @@ final class NamespaceWorker: Sendable {
         if first { sem_post(signal) }
     }
 
-    private func loop(namespaceFD: Int32?, requestReceiveBuffer: Int) {
-        let context = Context(requestReceiveBuffer: requestReceiveBuffer)
-        if let namespaceFD {
+    private func loop(_ start: ThreadStart) {
+        let context = Context(requestReceiveBuffer: start.requestReceiveBuffer)
+        if let namespaceFD = start.namespaceFD {
             if linx_setns_net(namespaceFD) != 0 {
                 context.entryError = KernelError(Errno(rawValue: linx_errno()), "cannot enter the network namespace")
             }
             close(namespaceFD)
         }
         while true {
-            while sem_wait(signal) != 0 {}
+            if linx_sem_wait_ms(signal, start.idleMilliseconds) != 0 {
+                guard linx_errno() == ETIMEDOUT else { continue }
+                // Idle: end unless a job slipped in (its post wakes the next wait).
+                let idle = queue.withLock { queue in
+                    if queue.jobs.isEmpty { queue.stopped = true }
+                    return queue.jobs.isEmpty
+                }
+                if idle { break }
+                continue
+            }
             let next: Job?? = queue.withLock { queue in
                 if !queue.jobs.isEmpty { return .some(queue.jobs.removeFirst()) }
                 return queue.stopped ? .none : .some(nil)
             }
             switch next {
-            case .none:
-                context.rtnl = nil
-                sem_destroy(signal)
-                signal.deallocate()
-                return
-            case .some(nil):
-                continue
+            case .none: break
+            case .some(nil): continue
             case .some(let job?):
                 job(context)
+                continue
             }
+            break
         }
+        context.rtnl = nil
+    }
+
+    // The semaphore lives as long as the object: a late stop() may still post.
+    deinit {
+        sem_destroy(signal)
+        signal.deallocate()
     }
 }
 
@@ -156,10 +179,12 @@ private final class ThreadStart: @unchecked Sendable {
     let worker: NamespaceWorker
     let namespaceFD: Int32?
     let requestReceiveBuffer: Int
+    let idleMilliseconds: Int
 
-    init(worker: NamespaceWorker, namespaceFD: Int32?, requestReceiveBuffer: Int) {
+    init(worker: NamespaceWorker, namespaceFD: Int32?, requestReceiveBuffer: Int, idleMilliseconds: Int) {
         self.worker = worker
         self.namespaceFD = namespaceFD
         self.requestReceiveBuffer = requestReceiveBuffer
+        self.idleMilliseconds = idleMilliseconds
     }
 }

@@ -22,9 +22,12 @@ enum NetlinkAck {
             offset += max(0, Int(error.msg.nlmsg_len) - MemoryLayout<nlmsghdr>.size)
         }
         let tlvLength = payloadLength - Int(linx_nlmsg_align(UInt32(offset)))
+        let start = payload + Int(linx_nlmsg_align(UInt32(offset)))
         guard tlvLength > 0,
-              let tlvs = NetlinkAttributes(stream: payload + Int(linx_nlmsg_align(UInt32(offset))), length: tlvLength, maxType: Int32(NLMSGERR_ATTR_MAX.rawValue)),
-              let text = tlvs.string(Int32(NLMSGERR_ATTR_MSG.rawValue)), !text.isEmpty
+              let text = NetlinkAttributes.parse(stream: start, length: tlvLength, maxType: Int32(NLMSGERR_ATTR_MAX.rawValue), {
+                  $0.string(Int32(NLMSGERR_ATTR_MSG.rawValue))
+              }),
+              !text.isEmpty
         else { return .failure(KernelError(code)) }
         return .failure(KernelError(code, text))
     }

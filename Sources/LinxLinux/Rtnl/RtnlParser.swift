@@ -19,21 +19,19 @@ enum RtnlParser {
     static func link(_ message: UnsafeMutablePointer<nlmsghdr>) -> Link? {
         guard nlmsg_datalen(message) >= MemoryLayout<ifinfomsg>.size else { return nil }
         let info = nlmsg_data(message)!.load(as: ifinfomsg.self)
-        guard let attributes = NetlinkAttributes(
-            message: message, headerLength: MemoryLayout<ifinfomsg>.size, maxType: Int32(IFLA_LINKINFO))
-        else { return nil }
-        var kind: String?
-        if let nested = attributes[Int32(IFLA_LINKINFO)],
-           let linkInfo = NetlinkAttributes(nested: nested, maxType: Int32(IFLA_INFO_KIND)) {
-            kind = linkInfo.string(Int32(IFLA_INFO_KIND))
+        return NetlinkAttributes.parse(message, headerLength: MemoryLayout<ifinfomsg>.size, maxType: Int32(IFLA_LINKINFO)) { attributes in
+            var kind: String?
+            if let nested = attributes[Int32(IFLA_LINKINFO)] {
+                kind = NetlinkAttributes.parse(nested: nested, maxType: Int32(IFLA_INFO_KIND)) { $0.string(Int32(IFLA_INFO_KIND)) }
+            }
+            if kind == nil && Int32(info.ifi_type) == ARPHRD_LOOPBACK { kind = "loopback" }
+            return Link(
+                index: info.ifi_index,
+                name: attributes.string(Int32(IFLA_IFNAME)) ?? "",
+                kind: kind,
+                isUp: info.ifi_flags & UInt32(IFF_UP.rawValue) != 0,
+                mtu: attributes.u32(Int32(IFLA_MTU)) ?? 0)
         }
-        if kind == nil && Int32(info.ifi_type) == ARPHRD_LOOPBACK { kind = "loopback" }
-        return Link(
-            index: info.ifi_index,
-            name: attributes.string(Int32(IFLA_IFNAME)) ?? "",
-            kind: kind,
-            isUp: info.ifi_flags & UInt32(IFF_UP.rawValue) != 0,
-            mtu: attributes.u32(Int32(IFLA_MTU)) ?? 0)
     }
 
     /// RTM_NEWADDR / RTM_DELADDR. IPv4 carries the local address in IFA_LOCAL
@@ -41,17 +39,16 @@ enum RtnlParser {
     static func address(_ message: UnsafeMutablePointer<nlmsghdr>) -> InterfaceAddress? {
         guard nlmsg_datalen(message) >= MemoryLayout<ifaddrmsg>.size else { return nil }
         let header = nlmsg_data(message)!.load(as: ifaddrmsg.self)
-        guard let family = family(header.ifa_family),
-              let attributes = NetlinkAttributes(
-                message: message, headerLength: MemoryLayout<ifaddrmsg>.size, maxType: linx_ifa_max())
-        else { return nil }
-        let local = family == .ipv4 ? attributes.address(Int32(IFA_LOCAL), family: family) : nil
-        guard let address = local ?? attributes.address(Int32(IFA_ADDRESS), family: family) else { return nil }
-        return InterfaceAddress(
-            ifindex: Int32(bitPattern: header.ifa_index),
-            address: address,
-            prefixLength: Int(header.ifa_prefixlen),
-            proto: attributes.u8(Int32(IFA_PROTO)))
+        guard let family = family(header.ifa_family) else { return nil }
+        return NetlinkAttributes.parse(message, headerLength: MemoryLayout<ifaddrmsg>.size, maxType: linx_ifa_max()) { attributes in
+            let local = family == .ipv4 ? attributes.address(Int32(IFA_LOCAL), family: family) : nil
+            guard let address = local ?? attributes.address(Int32(IFA_ADDRESS), family: family) else { return nil }
+            return InterfaceAddress(
+                ifindex: Int32(bitPattern: header.ifa_index),
+                address: address,
+                prefixLength: Int(header.ifa_prefixlen),
+                proto: attributes.u8(Int32(IFA_PROTO)))
+        }
     }
 
     /// RTM_NEWROUTE / RTM_DELROUTE. Families other than inet/inet6 (ipmr,
@@ -59,11 +56,13 @@ enum RtnlParser {
     static func route(_ message: UnsafeMutablePointer<nlmsghdr>) -> Route? {
         guard nlmsg_datalen(message) >= MemoryLayout<rtmsg>.size else { return nil }
         let header = nlmsg_data(message)!.load(as: rtmsg.self)
-        guard let family = family(header.rtm_family),
-              let type = RouteType(rawValue: header.rtm_type),
-              let attributes = NetlinkAttributes(
-                message: message, headerLength: MemoryLayout<rtmsg>.size, maxType: linx_rta_max())
-        else { return nil }
+        guard let family = family(header.rtm_family), let type = RouteType(rawValue: header.rtm_type) else { return nil }
+        return NetlinkAttributes.parse(message, headerLength: MemoryLayout<rtmsg>.size, maxType: linx_rta_max()) { attributes in
+            route(header, family: family, type: type, attributes)
+        }
+    }
+
+    private static func route(_ header: rtmsg, family: AddressFamily, type: RouteType, _ attributes: NetlinkAttributes) -> Route? {
         let base = attributes.address(Int32(RTA_DST.rawValue), family: family)
             ?? (family == .ipv4 ? IPAddress.v4(0) : .v6(high: 0, low: 0))
         guard let destination = try? IPPrefix(base.masked(to: Int(header.rtm_dst_len)), length: Int(header.rtm_dst_len))

@@ -26,7 +26,8 @@ extension RtnlSocket {
         var next = 0       // first request not yet built
         var sent = 0       // requests handed to the kernel
         var answered = 0   // requests with a result
-        var stopping = false
+        var stopping = false   // a failure was seen with stopOnError
+        var broken = false     // a send failed: nothing more can go out
         var buffer: [UInt8] = []
         buffer.reserveCapacity(Self.sendChunk + 4096)
 
@@ -36,27 +37,45 @@ extension RtnlSocket {
             if stopOnError { stopping = true }
         }
 
+        /// Sends the packed requests; a failed send fails each of them and
+        /// ends sending, while acks of earlier sends are still collected.
+        func flush(_ count: Int) {
+            guard count > 0 else { return }
+            defer { buffer.removeAll(keepingCapacity: true) }
+            let start = sent
+            sent += count
+            do {
+                try send(buffer)
+            } catch {
+                broken = true
+                for index in start..<sent { fail(index, error) }
+            }
+        }
+
         while true {
             // Fill the window.
             var pending = 0
-            while !stopping && next < requests.count && sent + pending - answered < window {
+            while !stopping && !broken && next < requests.count && sent + pending - answered < window {
                 do {
                     try RtnlRequestBuilder.build(requests[next]).encode(sequence: first &+ UInt32(next), into: &buffer)
                     pending += 1
                 } catch {
-                    // Built nothing, so nothing was sent for it: flush what precedes it first.
-                    if pending > 0 { if !flush(&buffer, count: pending, sent: &sent, fail: fail) { return finish(results) }; pending = 0 }
+                    // Nothing was built for it: send what precedes it, then
+                    // count it as attempted and failed.
+                    flush(pending)
+                    pending = 0
+                    if broken { break }
                     sent = next + 1
                     fail(next, error)
                 }
                 next += 1
                 if buffer.count >= Self.sendChunk {
-                    if !flush(&buffer, count: pending, sent: &sent, fail: fail) { return finish(results) }
+                    flush(pending)
                     pending = 0
                 }
             }
-            if pending > 0 && !flush(&buffer, count: pending, sent: &sent, fail: fail) { return finish(results) }
-            if answered >= sent && (stopping || next >= requests.count) { break }
+            flush(pending)
+            if answered >= sent && (stopping || broken || next >= requests.count) { break }
             // Read acks.
             do {
                 try receive(into: arena) { message throws(KernelError) in
@@ -65,7 +84,7 @@ extension RtnlSocket {
                     guard index >= 0, index < sent, results[index] == nil else { return }
                     switch NetlinkAck.decode(message) {
                     case .success: results[index] = .success(()); answered += 1
-                    case .failure(let error): fail(index, error)
+                    case .failure(let error): fail(index, Self.explained(error, answering: requests[index]))
                     }
                 }
             } catch {
@@ -78,20 +97,14 @@ extension RtnlSocket {
         return finish(results)
     }
 
-    /// Sends the packed buffer; on failure marks its requests failed.
-    private func flush(
-        _ buffer: inout [UInt8], count: Int, sent: inout Int, fail: (Int, KernelError) -> Void
-    ) -> Bool {
-        defer { buffer.removeAll(keepingCapacity: true) }
-        let start = sent
-        sent += count
-        do {
-            try send(buffer)
-            return true
-        } catch {
-            for index in start..<sent { fail(index, error) }
-            return false
-        }
+    /// Adds the meaning of an errno that would otherwise mislead: ENOBUFS
+    /// answering an IPv4 address add is not a lost message, the link simply
+    /// has no IPv4 state (it was just created, or its MTU is below 68).
+    static func explained(_ error: KernelError, answering request: RtnlRequest) -> KernelError {
+        guard error.errno == .noBufferSpace, error.message == nil,
+              case .addAddress(let address) = request, address.family == .ipv4
+        else { return error }
+        return KernelError(error.errno, "the link has no IPv4 configuration yet (just created, or MTU below 68)")
     }
 
     private func finish(_ results: [Result<Void, KernelError>?]) -> [Result<Void, KernelError>] {

@@ -6,14 +6,19 @@ import Glibc
 public enum Command {
     /// What a finished program left behind.
     public struct Output: Sendable {
+        /// The exit status (128 + signal when killed).
         public var status: Int32
+        /// Everything written to standard output.
         public var stdout: String
+        /// Everything written to standard error.
         public var stderr: String
     }
 
     /// A program that failed: the command line, its status and stderr.
     public struct Failure: Error, Sendable, CustomStringConvertible {
+        /// The command line that failed.
         public var command: [String]
+        /// What it printed, and its status.
         public var output: Output
         public var description: String {
             "`\(command.joined(separator: " "))` exited \(output.status): \(output.stderr)"
@@ -58,6 +63,30 @@ public enum Command {
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         let exit = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
         return Output(status: exit, stdout: contents(stdoutFile.fd), stderr: contents(stderrFile.fd))
+    }
+
+    /// Starts `arguments` in the background (stdin, stdout and stderr on
+    /// /dev/null) and returns its pid; reap it with ``wait(_:)``.
+    public static func spawn(_ arguments: [String]) -> pid_t? {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        for fd: Int32 in [0, 1, 2] {
+            posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0)
+        }
+        let program = resolve(arguments[0])
+        var argv: [UnsafeMutablePointer<CChar>?] = ([program] + arguments.dropFirst()).map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var pid = pid_t()
+        return posix_spawn(&pid, program, &actions, nil, &argv, environ) == 0 ? pid : nil
+    }
+
+    /// Waits for a spawned process and returns its exit status.
+    @discardableResult
+    public static func wait(_ pid: pid_t) -> Int32 {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
     }
 
     /// Runs and throws ``Failure`` unless the program exits 0; returns stdout.

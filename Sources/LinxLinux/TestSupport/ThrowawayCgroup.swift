@@ -7,6 +7,7 @@ import Synchronization
 /// and ``sweepLeftovers()`` removes those of dead runs. No process is ever
 /// moved into them, so removal is a plain rmdir.
 public struct ThrowawayCgroup: Sendable {
+    /// The prefix every throwaway cgroup name starts with.
     public static let prefix = "linx-test-"
 
     /// The directory name, the same in every hierarchy.
@@ -25,11 +26,14 @@ public struct ThrowawayCgroup: Sendable {
 
     /// What went wrong creating a cgroup.
     public struct Failure: Error, Sendable, CustomStringConvertible {
+        /// The directory that could not be made.
         public var path: String
+        /// Why, as mkdir(2) said.
         public var errno: Int32
         public var description: String { "cannot create cgroup \(path): \(String(cString: strerror(errno)))" }
     }
 
+    /// Creates the cgroups; on failure removes those already made.
     public static func create() throws(Failure) -> ThrowawayCgroup {
         sweepLeftovers()
         let serial = counter.withLock { counter in
@@ -63,6 +67,7 @@ public struct ThrowawayCgroup: Sendable {
         return try await body(cgroup)
     }
 
+    /// Removes every directory created (they hold no processes).
     public func remove() {
         for directory in directories { rmdir(directory) }
     }
@@ -87,6 +92,7 @@ public struct CgroupMounts: Sendable {
     /// v1 mount point by controller name.
     public var v1: [String: String]
 
+    /// Reads the mount table of this process.
     public static func current() -> CgroupMounts {
         var mounts = CgroupMounts(unified: nil, v1: [:])
         guard let text = try? ProcFiles.read("/proc/self/mountinfo") else { return mounts }

@@ -22,6 +22,7 @@ public struct ThrowawayNamespace: Sendable {
         case bridge(String)
     }
 
+    /// A veth pair `v0`/`v1` and a bridge `br0`, all up.
     public static let defaultLinks: [LinkSpec] = [.veth("v0", peer: "v1"), .bridge("br0")]
 
     /// The name under /run/netns.
@@ -44,9 +45,7 @@ public struct ThrowawayNamespace: Sendable {
         do {
             // No duplicate address detection: addresses are never "tentative",
             // so `ip -j addr` snapshots taken a moment apart compare equal.
-            for scope in ["all", "default"] {
-                try Command.check(["ip", "netns", "exec", namespace.name, "sysctl", "-qw", "net.ipv6.conf.\(scope).accept_dad=0"])
-            }
+            try namespace.exec("sh", "-c", "echo 0 > /proc/sys/net/ipv6/conf/all/accept_dad; echo 0 > /proc/sys/net/ipv6/conf/default/accept_dad")
             try namespace.ip("link", "set", "lo", "up")
             for link in links {
                 switch link {
@@ -82,6 +81,26 @@ public struct ThrowawayNamespace: Sendable {
         try Command.check(["ip", "-n", name] + arguments)
     }
 
+    /// Runs a program inside the namespace (`ip netns exec NAME ...`) and
+    /// returns its stdout.
+    @discardableResult
+    public func exec(_ arguments: String...) throws(Command.Failure) -> String {
+        try Command.check(["ip", "netns", "exec", name] + arguments)
+    }
+
+    /// Reads a sysctl as the namespace sees it (`cat /proc/sys/...` inside it),
+    /// trailing newline removed.
+    public func sysctl(_ dotted: String) throws(Command.Failure) -> String {
+        var text = try exec("cat", "/proc/sys/" + dotted.replacingDots())
+        while text.last == "\n" { text.removeLast() }
+        return text
+    }
+
+    /// Writes a sysctl inside the namespace, as an operator's `sysctl -w` would.
+    public func setSysctl(_ dotted: String, _ value: String) throws(Command.Failure) {
+        try exec("sh", "-c", "echo '\(value)' > /proc/sys/\(dotted.replacingDots())")
+    }
+
     /// Runs `ip -n NAME -batch -` with `commands`, one per line.
     public func batch(_ commands: [String]) throws(Command.Failure) {
         try Command.check(["ip", "-n", name, "-batch", "-"], input: commands.joined(separator: "\n") + "\n")
@@ -111,6 +130,11 @@ public struct ThrowawayNamespace: Sendable {
             _ = Command.run(["ip", "netns", "del", name])
         }
     }
+}
+
+extension String {
+    /// `net.ipv4.ip_forward` as a path below /proc/sys (no dotted interface names).
+    fileprivate func replacingDots() -> String { String(map { $0 == "." ? "/" : $0 }) }
 }
 
 /// Parsing of `<prefix><pid>-<n>` names shared by the throwaway helpers.

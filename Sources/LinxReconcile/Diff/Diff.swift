@@ -16,9 +16,10 @@ public enum Diff {
         isOwned: (Item) -> Bool,
         isSame: (_ desired: Item, _ observed: Item) -> Bool = { $0 == $1 }
     ) -> [ReconcileOp<Item>] {
-        let ours = index(observed.lazy.filter(isOwned))
+        let ours = index(observed.lazy.filter(isOwned), capacity: observed.underestimatedCount)
         var ops: [ReconcileOp<Item>] = []
         var wanted = Set<Item.Key>()
+        wanted.reserveCapacity(desired.underestimatedCount)
         for item in desired {
             wanted.insert(item.key)
             if let op = change(to: item, from: ours[item.key], isSame: isSame) { ops.append(op) }
@@ -42,6 +43,7 @@ public enum Diff {
         let present = index(observed)
         var ops: [ReconcileOp<Item>] = []
         var wanted = Set<Item.Key>()
+        wanted.reserveCapacity(desired.underestimatedCount)
         for item in desired {
             wanted.insert(item.key)
             if let op = change(to: item, from: present[item.key], isSame: isSame) { ops.append(op) }
@@ -52,8 +54,10 @@ public enum Diff {
         return canonical(ops)
     }
 
-    private static func index<Item: Keyed>(_ items: some Sequence<Item>) -> [Item.Key: Item] {
+    private static func index<Item: Keyed>(_ items: some Sequence<Item>, capacity: Int? = nil) -> [Item.Key: Item] {
         var table: [Item.Key: Item] = [:]
+        // Sized up front: regrowing dominated a no-op pass over 10,000 routes.
+        table.reserveCapacity(capacity ?? items.underestimatedCount)
         for item in items where table[item.key] == nil { table[item.key] = item }
         return table
     }

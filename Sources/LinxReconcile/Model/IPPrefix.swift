@@ -11,8 +11,8 @@ public struct IPPrefix: Sendable, Hashable, Comparable, CustomStringConvertible 
 
     /// Validates the length against the family and refuses host bits.
     public init(_ address: IPAddress, length: Int) throws(ValueError) {
-        // The text is built only on the error paths: this init is on every
-        // hot path (route diffs, the simulator's gateway lookups).
+        // The text is built only for an error: this init runs once per route
+        // in every dump and every pass.
         guard (0...address.family.bitWidth).contains(length) else {
             throw ValueError(
                 value: "\(address)/\(length)",
@@ -29,15 +29,18 @@ public struct IPPrefix: Sendable, Hashable, Comparable, CustomStringConvertible 
 
     /// Parses `ADDR/LEN`, or a bare address as a host prefix (/32 or /128).
     public init(_ text: String) throws(ValueError) {
-        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count <= 2 else { throw ValueError(value: text, reason: "more than one '/'") }
-        let address = try IPAddress(String(parts[0]))
-        var length = address.family.bitWidth
-        if parts.count == 2 {
-            guard let parsed = Int(parts[1]) else {
-                throw ValueError(value: text, reason: "prefix length \"\(parts[1])\" is not a number")
-            }
-            length = parsed
+        // Found by bytes, not split: this runs for every desired route of
+        // every pass.
+        guard let slash = text.utf8.firstIndex(of: UInt8(ascii: "/")) else {
+            let address = try IPAddress(text)
+            try self.init(address, length: address.family.bitWidth)
+            return
+        }
+        let lengthText = text[text.utf8.index(after: slash)...]
+        guard !lengthText.utf8.contains(UInt8(ascii: "/")) else { throw ValueError(value: text, reason: "more than one '/'") }
+        let address = try IPAddress(String(text[..<slash]))
+        guard let length = Int(lengthText) else {
+            throw ValueError(value: text, reason: "prefix length \"\(lengthText)\" is not a number")
         }
         try self.init(address, length: length)
     }

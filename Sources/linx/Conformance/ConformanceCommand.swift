@@ -1,13 +1,83 @@
 import ArgumentParser
+import Foundation
+import LinxConformance
 
-// Placeholder so the root command can register the subcommand; the
-// conformance work (issue 7) replaces this file.
+/// `linx conformance`: the conformance suite over the built-in Sources, on
+/// the simulated kernel by default (no root needed).
 struct ConformanceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "conformance", abstract: "Run the conformance suite (not built yet).")
+        commandName: "conformance",
+        abstract: "Run the conformance suite against the built-in Sources.",
+        discussion: """
+            Each case runs in a fresh sandbox: a simulated kernel by default, or (--backend kernel, \
+            root only) a throwaway network namespace or cgroup. Prints one row per case and a summary; \
+            exits 1 when any case failed. Replay a failure with the --seed and --filter it prints.
+            """)
+
+    @Option(help: "Which Source to test: rtnl, sysctl, cgroup or all.")
+    var source: SourceChoice = .all
+
+    @Option(help: "Where to run: sim (simulated kernel) or kernel (the real one, root only).")
+    var backend: BackendChoice = .sim
+
+    @Option(help: "Run only the cases whose subject/tags/id match this regular expression.")
+    var filter: String?
+
+    @Option(help: "The run's seed; every case derives its own from it.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Also write the results as JUnit XML to this file.")
+    var junit: String?
+
+    func validate() throws {
+        if let filter {
+            do { _ = try CaseFilter(filter) } catch { throw ValidationError(error.description) }
+        }
+    }
 
     func run() async throws {
-        print("linx conformance: not available in this build yet")
-        throw ExitCode.failure
+        let filter = try self.filter.map { pattern throws(CaseFilterError) in try CaseFilter(pattern) }
+        let options = ConformanceOptions(seed: seed, filter: filter)
+        var runs: [ConformanceResults] = []
+        for source in source.sources {
+            switch backend {
+            case .sim:
+                runs.append(await source.runOnSimulator(options: options))
+            case .kernel:
+                runs.append(await source.runOnKernel(options: options))
+            }
+        }
+        print(TableReporter.render(runs) { result in
+            let name = result.subject.split(separator: "/").first.map(String.init) ?? result.subject
+            return "linx conformance --source \(name) --backend \(backend.rawValue) --seed \(result.runSeed) --filter '\(result.testCase.id)'"
+        }, terminator: "")
+        if let junit {
+            do {
+                try JUnitReporter.render(runs).write(toFile: junit, atomically: true, encoding: .utf8)
+            } catch {
+                FileHandle.standardError.write(Data("linx conformance: cannot write \(junit): \(error.localizedDescription)\n".utf8))
+                throw ExitCode(2)
+            }
+        }
+        if runs.contains(where: { !$0.succeeded }) { throw ExitCode.failure }
     }
+}
+
+/// `--source`: one built-in Source or all of them.
+enum SourceChoice: String, ExpressibleByArgument, CaseIterable {
+    case rtnl, sysctl, cgroup, all
+
+    var sources: [BuiltinSource] {
+        switch self {
+        case .rtnl: [.rtnl]
+        case .sysctl: [.sysctl]
+        case .cgroup: [.cgroup]
+        case .all: BuiltinSource.allCases
+        }
+    }
+}
+
+/// `--backend`: the simulated kernel or the real one.
+enum BackendChoice: String, ExpressibleByArgument, CaseIterable {
+    case sim, kernel
 }

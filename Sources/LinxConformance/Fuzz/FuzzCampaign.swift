@@ -1,0 +1,149 @@
+import LinxKernelSim
+
+/// What a fuzz campaign should do.
+public struct FuzzOptions: Sendable, Hashable {
+    /// The campaign seed; scenario `i` derives from it and `i`.
+    public var seed: UInt64
+    /// Scenarios to run.
+    public var scenarios: Int
+    /// Quiet-phase passes allowed to converge.
+    public var maxPasses: Int
+    /// Scenarios run at once.
+    public var parallelism: Int
+    /// Scenarios replayed twice with history on, to check determinism.
+    public var determinismChecks: Int
+    /// Fail the campaign when a fault kind the Source can see never fired.
+    public var requireEveryKind: Bool
+    /// Scenario runs the shrinker may spend on the first failure.
+    public var shrinkBudget: Int
+
+    public init(
+        seed: UInt64 = 1, scenarios: Int = 1000, maxPasses: Int = 5, parallelism: Int = 2,
+        determinismChecks: Int = 2, requireEveryKind: Bool = true, shrinkBudget: Int = 200
+    ) {
+        self.shrinkBudget = max(0, shrinkBudget)
+        self.seed = seed
+        self.scenarios = max(1, scenarios)
+        self.maxPasses = max(1, maxPasses)
+        self.parallelism = max(1, parallelism)
+        self.determinismChecks = max(0, determinismChecks)
+        self.requireEveryKind = requireEveryKind
+    }
+}
+
+/// The result of a fuzz campaign over one subject.
+public struct FuzzResults: Sendable {
+    public var subject: String
+    public var options: FuzzOptions
+    public var scenariosRun: Int
+    public var passes: Int
+    /// Fault counts by kind, over every scenario.
+    public var fired: [SimFaultKind: Int]
+    /// Kinds the subject can see, all of which must fire.
+    public var expectedKinds: Set<SimFaultKind>
+    /// Failing scenarios (at most the first few are kept).
+    public var failures: [FuzzOutcome]
+    /// The first failure shrunk to the smallest scenario that still fails.
+    public var shrunk: FuzzOutcome?
+    /// Scenarios whose two runs gave different histories.
+    public var nondeterministic: [FuzzScenario]
+    /// Wall-clock time of the scenarios (shrinking and determinism excluded).
+    public var duration: Duration
+
+    /// Kinds that were expected and never fired.
+    public var silentKinds: [SimFaultKind] {
+        expectedKinds.filter { fired[$0, default: 0] == 0 }.sorted()
+    }
+
+    public var scenariosPerSecond: Double {
+        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
+        return seconds > 0 ? Double(scenariosRun) / seconds : 0
+    }
+
+    /// No failure, deterministic, and (when required) every kind fired.
+    public var succeeded: Bool {
+        failures.isEmpty && nondeterministic.isEmpty && (!options.requireEveryKind || silentKinds.isEmpty)
+    }
+}
+
+/// Runs many scenarios against a subject, in parallel, and summarises them.
+public enum FuzzCampaign {
+    /// Runs the campaign. `progress` is called with (done, total) as
+    /// scenarios finish.
+    public static func run<Subject: FuzzableSubject>(
+        _ subject: Subject, options: FuzzOptions, progress: (@Sendable (Int, Int) -> Void)? = nil
+    ) async -> FuzzResults {
+        let kinds = subject.fuzzKinds
+        let clock = ContinuousClock()
+        let start = clock.now
+        var fired: [SimFaultKind: Int] = [:]
+        var failures: [FuzzOutcome] = []
+        var passes = 0
+        var done = 0
+        await withTaskGroup(of: FuzzOutcome.self) { group in
+            var next = 0
+            func launch() {
+                let scenario = FuzzScenario.draw(campaignSeed: options.seed, index: next, available: kinds)
+                next += 1
+                group.addTask { await FuzzRunner.run(subject, scenario: scenario, maxPasses: options.maxPasses) }
+            }
+            while next < min(options.parallelism, options.scenarios) { launch() }
+            for await outcome in group {
+                done += 1
+                passes += outcome.passes
+                fired.merge(outcome.fired, uniquingKeysWith: +)
+                if outcome.failure != nil && failures.count < 10 { failures.append(outcome) }
+                progress?(done, options.scenarios)
+                if next < options.scenarios { launch() }
+            }
+        }
+        let duration = clock.now - start
+        failures.sort { $0.scenario.seed < $1.scenario.seed }
+        var shrunk: FuzzOutcome?
+        if let first = failures.first {
+            shrunk = await shrink(subject, first, maxPasses: options.maxPasses, budget: options.shrinkBudget)
+        }
+        var nondeterministic: [FuzzScenario] = []
+        for index in 0..<min(options.determinismChecks, options.scenarios) {
+            let scenario = FuzzScenario.draw(campaignSeed: options.seed, index: index, available: kinds)
+            if !(await isDeterministic(subject, scenario, maxPasses: options.maxPasses)) {
+                nondeterministic.append(scenario)
+            }
+        }
+        return FuzzResults(
+            subject: subject.name, options: options, scenariosRun: done, passes: passes, fired: fired,
+            expectedKinds: kinds, failures: failures, shrunk: shrunk, nondeterministic: nondeterministic,
+            duration: duration)
+    }
+
+    /// Greedily lowers a failing scenario's ingredients while it still fails.
+    public static func shrink<Subject: FuzzableSubject>(
+        _ subject: Subject, _ failing: FuzzOutcome, maxPasses: Int, budget: Int = 200
+    ) async -> FuzzOutcome {
+        var best = failing
+        var tries = 0
+        var improved = true
+        while improved && tries < budget {
+            improved = false
+            for candidate in best.scenario.shrinkCandidates where tries < budget {
+                tries += 1
+                let outcome = await FuzzRunner.run(subject, scenario: candidate, maxPasses: maxPasses)
+                if outcome.failure != nil {
+                    best = outcome
+                    improved = true
+                    break
+                }
+            }
+        }
+        return best
+    }
+
+    /// Runs `scenario` twice with history recording and compares.
+    public static func isDeterministic<Subject: FuzzableSubject>(
+        _ subject: Subject, _ scenario: FuzzScenario, maxPasses: Int
+    ) async -> Bool {
+        let first = await FuzzRunner.run(subject, scenario: scenario, maxPasses: maxPasses, recordHistory: true)
+        let second = await FuzzRunner.run(subject, scenario: scenario, maxPasses: maxPasses, recordHistory: true)
+        return first.history == second.history && first.history != nil
+    }
+}

@@ -1,0 +1,53 @@
+/// The Sources that ship with Linx, by the name `linx conformance --source`
+/// and `linx fuzz --source` take.
+public enum BuiltinSource: String, Sendable, Hashable, CaseIterable, Codable {
+    case rtnl, sysctl, cgroup
+
+    /// Runs the suite against this Source on the real kernel, inside a
+    /// throwaway namespace or cgroup (root only; skipped with the reason otherwise).
+    public func runOnKernel(options: ConformanceOptions = ConformanceOptions()) async -> ConformanceResults {
+        switch self {
+        case .rtnl: await Conformance.run(RtnlKernelSubject(), options: options)
+        case .sysctl: await Conformance.run(SysctlKernelSubject(), options: options)
+        case .cgroup: await Conformance.run(CgroupKernelSubject(), options: options)
+        }
+    }
+
+    /// Runs the suite against this Source on the simulated kernel.
+    public func runOnSimulator(options: ConformanceOptions = ConformanceOptions()) async -> ConformanceResults {
+        switch self {
+        case .rtnl: await Conformance.run(RtnlSimSubject(), options: options)
+        case .sysctl: await Conformance.run(SysctlSimSubject(), options: options)
+        case .cgroup: await Conformance.run(CgroupSimSubject(), options: options)
+        }
+    }
+}
+
+extension BuiltinSource {
+    /// Fuzzes this Source on the simulated kernel.
+    public func fuzz(options: FuzzOptions, progress: (@Sendable (Int, Int) -> Void)? = nil) async -> FuzzResults {
+        switch self {
+        case .rtnl: await FuzzCampaign.run(RtnlSimSubject(), options: options, progress: progress)
+        case .sysctl: await FuzzCampaign.run(SysctlSimSubject(), options: options, progress: progress)
+        case .cgroup: await FuzzCampaign.run(CgroupSimSubject(), options: options, progress: progress)
+        }
+    }
+
+    /// Runs one scenario against this Source on the simulated kernel.
+    public func replay(_ scenario: FuzzScenario, maxPasses: Int) async -> FuzzOutcome {
+        switch self {
+        case .rtnl: await FuzzRunner.run(RtnlSimSubject(), scenario: scenario, maxPasses: maxPasses, recordHistory: true)
+        case .sysctl: await FuzzRunner.run(SysctlSimSubject(), scenario: scenario, maxPasses: maxPasses, recordHistory: true)
+        case .cgroup: await FuzzRunner.run(CgroupSimSubject(), scenario: scenario, maxPasses: maxPasses, recordHistory: true)
+        }
+    }
+
+    /// Shrinks a failing outcome of this Source.
+    public func shrink(_ outcome: FuzzOutcome, maxPasses: Int) async -> FuzzOutcome {
+        switch self {
+        case .rtnl: await FuzzCampaign.shrink(RtnlSimSubject(), outcome, maxPasses: maxPasses)
+        case .sysctl: await FuzzCampaign.shrink(SysctlSimSubject(), outcome, maxPasses: maxPasses)
+        case .cgroup: await FuzzCampaign.shrink(CgroupSimSubject(), outcome, maxPasses: maxPasses)
+        }
+    }
+}

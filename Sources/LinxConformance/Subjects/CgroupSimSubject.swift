@@ -1,0 +1,156 @@
+import LinxKernelSim
+import LinxReconcile
+
+/// The built-in subject for ``CgroupSource`` on the simulated kernel.
+///
+/// Each case gets a fresh kernel with the cgroup under test and a sibling.
+/// Desired states draw from the memory, pids and cpu limits; foreign writers
+/// use the other interface files and the sibling, so the two never share a
+/// file. A release puts a file back to its default, as the Source does.
+public struct CgroupSimSubject: ConformanceSubject {
+    public typealias Source = CgroupSource
+    public typealias Sandbox = SimSandbox<String>
+    public typealias EntryKey = String
+    public typealias EntryValue = String
+
+    static let cgroup = "/sys/fs/cgroup/linx-conformance"
+    static let sibling = "/sys/fs/cgroup/linx-conformance-sibling"
+
+    static let desirable: [(file: String, value: @Sendable (inout SimRandom) -> CgroupValue)] = [
+        ("memory.max", { r in r.chance(0.2) ? .max : .integer(r.int(in: 1...4096) * 65_536 + r.below(4096)) }),
+        ("memory.high", { r in r.chance(0.2) ? .max : .integer(r.int(in: 1...4096) * 65_536) }),
+        ("memory.low", { .integer($0.int(in: 0...1024) * 4096) }),
+        ("pids.max", { r in r.chance(0.2) ? .max : .integer(r.int(in: 1...100_000)) }),
+        ("cpu.max", { r in .cpuMax(quota: r.chance(0.2) ? nil : r.int(in: 1000...200_000), period: r.pick([100_000, 50_000])) }),
+        ("cpu.weight", { .integer($0.int(in: 1...10_000)) }),
+    ]
+
+    static let foreignFiles: [(file: String, value: @Sendable (inout SimRandom) -> String)] = [
+        ("cgroup.max.depth", { String($0.int(in: 1...64)) }),
+        ("cgroup.max.descendants", { String($0.int(in: 1...1000)) }),
+        ("memory.min", { String($0.int(in: 0...256) * 4096) }),
+        ("memory.swap.max", { r in r.chance(0.3) ? "max" : String(r.int(in: 0...1024) * 4096) }),
+    ]
+
+    public init() {}
+
+    public var name: String { "cgroup/sim" }
+    public var capabilities: Set<SubjectCapability> { [.faultInjection] }
+    public var emptyDesired: CgroupDesiredState { .empty }
+    public var emptyLastApplied: CgroupLastApplied { .empty }
+
+    public func makeSandbox(seed: UInt64) async throws -> Sandbox {
+        let kernel = SimKernel(seed: seed)
+        try kernel.createCgroup(Self.cgroup)
+        try kernel.createCgroup(Self.sibling)
+        return SimSandbox(kernel: kernel, scope: Self.cgroup)
+    }
+
+    public func tearDown(_ sandbox: Sandbox) async {}
+
+    public func source(for sandbox: Sandbox) -> CgroupSource { CgroupSource(backend: sandbox.kernel) }
+    public func scope(of sandbox: Sandbox) -> String { sandbox.scope }
+    public func options(for sandbox: Sandbox) -> CgroupOptions { .default }
+
+    public func validDesired(in sandbox: Sandbox, using random: inout SimRandom) -> CgroupDesiredState {
+        var files: [String: CgroupValue] = [:]
+        for _ in 0..<random.int(in: 1...4) {
+            let (file, value) = random.pick(Self.desirable)
+            files[file] = value(&random)
+        }
+        return CgroupDesiredState(files)
+    }
+
+    public func invalidDesired(in sandbox: Sandbox) -> [InvalidDesired<CgroupDesiredState>] {
+        [
+            InvalidDesired("a file name with a '/'", ["../memory.max": 1_048_576]),
+            InvalidDesired("an empty file name", ["": 1, "pids.max": 10]),
+            InvalidDesired("a file name with '..'", ["..": 1]),
+            InvalidDesired("a file the cgroup does not have", ["memory.nosuch": 1, "pids.max": 12]),
+        ]
+    }
+
+    public func expectedEntries(for desired: CgroupDesiredState, in sandbox: Sandbox) -> [String: String] {
+        var entries: [String: String] = [:]
+        for (file, value) in desired.files { entries[file] = CgroupFileRules.stored(value.text, in: file) }
+        return entries
+    }
+
+    public func effect(of op: ReconcileOp<CgroupSetting>, in sandbox: Sandbox) -> OpEffect<String, String> {
+        switch op {
+        case .create(let setting), .update(let setting, _):
+            return OpEffect(sets: [setting.file: CgroupFileRules.stored(setting.value, in: setting.file)])
+        case .delete(let setting):
+            guard let value = CgroupFileRules.defaultValue(of: setting.file) else {
+                return OpEffect(mayChange: [setting.file])
+            }
+            return OpEffect(sets: [setting.file: CgroupFileRules.stored(value, in: setting.file)])
+        }
+    }
+
+    public func release(from desired: CgroupDesiredState, in sandbox: Sandbox, using random: inout SimRandom)
+        -> Release<CgroupDesiredState, String, String>?
+    {
+        guard !desired.files.isEmpty else { return nil }
+        let file = random.pick(desired.files.keys.sorted())
+        var rest = desired.files
+        rest[file] = nil
+        let back = CgroupFileRules.defaultValue(of: file).map { CgroupFileRules.stored($0, in: file) }
+        return Release(file, desired: CgroupDesiredState(rest), expected: [file: back])
+    }
+
+    public func snapshot(of sandbox: Sandbox) async throws -> ScopeSnapshot<String, String> {
+        var entries: [String: String] = [:]
+        let files = Self.desirable.map(\.file) + Self.foreignFiles.map(\.file)
+        for file in files {
+            entries[file] = sandbox.kernel.cgroupValue(file, in: sandbox.scope)
+            entries["sibling: \(file)"] = sandbox.kernel.cgroupValue(file, in: Self.sibling)
+        }
+        return ScopeSnapshot(entries)
+    }
+
+    public func makeForeignState(in sandbox: Sandbox, avoiding desired: CgroupDesiredState, using random: inout SimRandom)
+        async throws -> [String: String]
+    {
+        var made: [String: String] = [:]
+        for _ in 0..<random.int(in: 1...3) {
+            let (file, value) = random.pick(Self.foreignFiles)
+            try sandbox.kernel.foreign.writeCgroup(file, value(&random), in: sandbox.scope)
+            made[file] = sandbox.kernel.cgroupValue(file, in: sandbox.scope)
+        }
+        let (file, value) = random.pick(Self.desirable)
+        try sandbox.kernel.foreign.writeCgroup(file, value(&random).text, in: Self.sibling)
+        made["sibling: \(file)"] = sandbox.kernel.cgroupValue(file, in: Self.sibling)
+        return made
+    }
+
+    public func drift(in sandbox: Sandbox, desired: CgroupDesiredState, using random: inout SimRandom)
+        async throws -> Drift<String, String>
+    {
+        var labels: [String] = []
+        var added: [String: String] = [:]
+        for _ in 0..<random.int(in: 1...3) {
+            if random.chance(0.7), let file = desired.files.keys.sorted().randomElement(using: &random),
+                let generator = Self.desirable.first(where: { $0.file == file })?.value
+            {
+                let value = generator(&random).text
+                try sandbox.kernel.foreign.writeCgroup(file, value, in: sandbox.scope)
+                labels.append("\(file) = \(value)")
+            } else {
+                let made = try await makeForeignState(in: sandbox, avoiding: desired, using: &random)
+                added.merge(made) { _, new in new }
+                labels.append("foreign \(made.keys.sorted().joined(separator: ", "))")
+            }
+        }
+        return Drift(labels.joined(separator: "; "), addedForeign: added)
+    }
+
+    public func injectFaults(in sandbox: Sandbox, using random: inout SimRandom) async throws {
+        sandbox.kernel.failFraction(0.25, of: .cgroupWrite, with: random.pick([.resourceBusy, .ioError]))
+        sandbox.kernel.failFraction(0.05, of: .cgroupRead, with: .ioError)
+    }
+
+    public func stopFaults(in sandbox: Sandbox) async throws {
+        sandbox.kernel.clearFaults()
+    }
+}

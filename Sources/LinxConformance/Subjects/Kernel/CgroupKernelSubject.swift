@@ -1,0 +1,131 @@
+import LinxKernelSim
+import LinxLinux
+import LinxReconcile
+
+/// The built-in subject for ``CgroupSource`` on the real kernel, root only:
+/// each case in a throwaway child of the cgroup2 mount, plus a throwaway
+/// sibling for foreign state. A child with no controllers enabled has only
+/// the core files, so desired states use `cgroup.max.depth` and
+/// `cgroup.max.descendants`, and foreign writers `cgroup.freeze` (harmless:
+/// the cgroup holds no process) and the sibling. No fault injection.
+public struct CgroupKernelSubject: ConformanceSubject {
+    public typealias Source = CgroupSource
+    public typealias EntryKey = String
+    public typealias EntryValue = String
+
+    /// The cgroup under test, its sibling, and a backend.
+    public struct Sandbox: Sendable {
+        public let cgroup: ThrowawayCgroup
+        public let sibling: ThrowawayCgroup
+        public let kernel: LinuxKernel
+        public var path: String { cgroup.unified ?? "" }
+        public var siblingPath: String { sibling.unified ?? "" }
+    }
+
+    static let desirable = ["cgroup.max.depth", "cgroup.max.descendants"]
+    static let foreignFile = "cgroup.freeze"
+
+    public init() {}
+
+    public var name: String { "cgroup/kernel" }
+    public var emptyDesired: CgroupDesiredState { .empty }
+    public var emptyLastApplied: CgroupLastApplied { .empty }
+
+    public func makeSandbox(seed: UInt64) async throws -> Sandbox {
+        try KernelSandbox.requireRoot(name)
+        let cgroup: ThrowawayCgroup
+        let sibling: ThrowawayCgroup
+        do {
+            cgroup = try ThrowawayCgroup.create()
+            do { sibling = try ThrowawayCgroup.create() } catch {
+                cgroup.remove()
+                throw error
+            }
+        } catch {
+            throw ConformanceSkip("\(name): cannot make a throwaway cgroup here: \(error)")
+        }
+        guard cgroup.unified != nil, sibling.unified != nil else {
+            cgroup.remove()
+            sibling.remove()
+            throw ConformanceSkip("\(name): this machine has no cgroup2 mount")
+        }
+        return Sandbox(cgroup: cgroup, sibling: sibling, kernel: LinuxKernel())
+    }
+
+    public func tearDown(_ sandbox: Sandbox) async {
+        sandbox.cgroup.remove()
+        sandbox.sibling.remove()
+    }
+
+    public func source(for sandbox: Sandbox) -> CgroupSource { CgroupSource(backend: sandbox.kernel) }
+    public func scope(of sandbox: Sandbox) -> String { sandbox.path }
+    public func options(for sandbox: Sandbox) -> CgroupOptions { .default }
+
+    public func validDesired(in sandbox: Sandbox, using random: inout SimRandom) -> CgroupDesiredState {
+        var files: [String: CgroupValue] = [:]
+        for file in Self.desirable where files.isEmpty || random.chance(0.5) {
+            files[file] = random.chance(0.2) ? .max : .integer(random.int(in: 1...64))
+        }
+        return CgroupDesiredState(files)
+    }
+
+    public func invalidDesired(in sandbox: Sandbox) -> [InvalidDesired<CgroupDesiredState>] {
+        [
+            InvalidDesired("a file name with a '/'", ["../cgroup.max.depth": 1]),
+            InvalidDesired("an empty file name", ["": 1, "cgroup.max.depth": 3]),
+            InvalidDesired("a file the cgroup does not have", ["memory.nosuch": 1, "cgroup.max.depth": 4]),
+        ]
+    }
+
+    public func expectedEntries(for desired: CgroupDesiredState, in sandbox: Sandbox) -> [String: String] {
+        var entries: [String: String] = [:]
+        for (file, value) in desired.files { entries[file] = CgroupFileRules.stored(value.text, in: file) }
+        return entries
+    }
+
+    public func effect(of op: ReconcileOp<CgroupSetting>, in sandbox: Sandbox) -> OpEffect<String, String> {
+        CgroupSimSubject().effect(of: op, in: SimSandbox(kernel: SimKernel(), scope: sandbox.path))
+    }
+
+    public func release(from desired: CgroupDesiredState, in sandbox: Sandbox, using random: inout SimRandom)
+        -> Release<CgroupDesiredState, String, String>?
+    {
+        guard !desired.files.isEmpty else { return nil }
+        let file = random.pick(desired.files.keys.sorted())
+        var rest = desired.files
+        rest[file] = nil
+        let back = CgroupFileRules.defaultValue(of: file).map { CgroupFileRules.stored($0, in: file) }
+        return Release(file, desired: CgroupDesiredState(rest), expected: [file: back])
+    }
+
+    public func snapshot(of sandbox: Sandbox) async throws -> ScopeSnapshot<String, String> {
+        var entries: [String: String] = [:]
+        for file in Self.desirable + [Self.foreignFile] {
+            entries[file] = try? await sandbox.kernel.read(file, in: sandbox.path)
+            entries["sibling: \(file)"] = try? await sandbox.kernel.read(file, in: sandbox.siblingPath)
+        }
+        return ScopeSnapshot(entries)
+    }
+
+    public func makeForeignState(in sandbox: Sandbox, avoiding desired: CgroupDesiredState, using random: inout SimRandom)
+        async throws -> [String: String]
+    {
+        try await sandbox.kernel.write(Self.foreignFile, value: random.pick(["0", "1"]), in: sandbox.path)
+        let file = random.pick(Self.desirable)
+        try await sandbox.kernel.write(file, value: String(random.int(in: 1...64)), in: sandbox.siblingPath)
+        return [
+            Self.foreignFile: try await sandbox.kernel.read(Self.foreignFile, in: sandbox.path),
+            "sibling: \(file)": try await sandbox.kernel.read(file, in: sandbox.siblingPath),
+        ]
+    }
+
+    public func drift(in sandbox: Sandbox, desired: CgroupDesiredState, using random: inout SimRandom)
+        async throws -> Drift<String, String>
+    {
+        guard let file = desired.files.keys.sorted().randomElement(using: &random) else { return Drift("nothing to drift") }
+        let value = String(random.int(in: 65...128))
+        try await sandbox.kernel.write(file, value: value, in: sandbox.path)
+        let added = try await makeForeignState(in: sandbox, avoiding: desired, using: &random)
+        return Drift("\(file) = \(value), plus foreign writes", addedForeign: added)
+    }
+}

@@ -1,0 +1,34 @@
+import Glibc
+import LinxLinux
+import LinxReconcile
+
+/// The sandbox of a built-in subject on the real kernel: a throwaway
+/// network namespace (links `eth0`/`eth1`, a veth pair) made for one case
+/// and always removed, and a backend of its own.
+public struct KernelSandbox: Sendable {
+    /// The namespace; ``tearDown`` deletes it.
+    public let namespace: ThrowawayNamespace
+    /// The backend the Source (and the foreign writer) use.
+    public let kernel: LinuxKernel
+    /// Values read right after set-up, for releases that restore them.
+    public let boot: [String: String]
+
+    public var scope: NetnsScope { namespace.scope }
+
+    /// Real-kernel subjects need root; without it every case is skipped, saying so.
+    static func requireRoot(_ subject: String) throws {
+        guard getuid() == 0 else {
+            throw ConformanceSkip("\(subject) needs root (it makes a throwaway network namespace or cgroup)")
+        }
+    }
+
+    static func make(subject: String) throws -> KernelSandbox {
+        try requireRoot(subject)
+        do {
+            let namespace = try ThrowawayNamespace.create(links: [.veth("eth0", peer: "eth1")])
+            return KernelSandbox(namespace: namespace, kernel: LinuxKernel(), boot: [:])
+        } catch {
+            throw ConformanceSkip("\(subject): cannot make a throwaway network namespace here: \(error)")
+        }
+    }
+}

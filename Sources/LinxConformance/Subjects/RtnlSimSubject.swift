@@ -1,0 +1,128 @@
+import LinxKernelSim
+import LinxReconcile
+
+/// The built-in subject for ``RtnlSource`` on the simulated kernel.
+///
+/// Each case gets a fresh kernel with a namespace holding `eth0` and `eth1`.
+/// Desired states use 10.1-2.x.x addresses and routes to 10.200.x.0/24 (and
+/// fd00:: for IPv6) through gateways on those subnets; foreign state lives in
+/// 192.168/16, 172.16/16 and 198.18/15 with protocols boot and static, so the
+/// two never share a key. The kernel's own routes (proto kernel) are not in
+/// snapshots: they are side effects of addresses, owned by nobody.
+public struct RtnlSimSubject: ConformanceSubject {
+    public typealias Source = RtnlSource
+    public typealias Sandbox = SimSandbox<NetnsScope>
+    public typealias EntryKey = RtnlEntry
+    public typealias EntryValue = RtnlValue
+
+    public static let links = ["eth0", "eth1"]
+    static let namespace = NetnsScope.named("linx-conformance")
+
+    public init() {}
+
+    public var name: String { "rtnl/sim" }
+    public var capabilities: Set<SubjectCapability> { [.faultInjection, .monitorTriggers] }
+    public var emptyDesired: RtnlDesiredState { .empty }
+    public var emptyLastApplied: RtnlLastApplied { .empty }
+
+    public func makeSandbox(seed: UInt64) async throws -> Sandbox {
+        let kernel = SimKernel(seed: seed)
+        try kernel.createNamespace(Self.namespace)
+        try kernel.setLink("lo", up: true, in: Self.namespace)
+        for link in Self.links { try kernel.addLink(link, kind: "veth", up: true, in: Self.namespace) }
+        return SimSandbox(kernel: kernel, scope: Self.namespace)
+    }
+
+    public func tearDown(_ sandbox: Sandbox) async {}
+
+    public func source(for sandbox: Sandbox) -> RtnlSource { RtnlSource(backend: sandbox.kernel) }
+    public func scope(of sandbox: Sandbox) -> NetnsScope { sandbox.scope }
+    public func options(for sandbox: Sandbox) -> RtnlOptions { .default }
+
+    public func validDesired(in sandbox: Sandbox, using random: inout SimRandom) -> RtnlDesiredState {
+        RtnlStateModel.validDesired(links: Self.links, using: &random)
+    }
+
+    public func invalidDesired(in sandbox: Sandbox) -> [InvalidDesired<RtnlDesiredState>] {
+        RtnlStateModel.invalidDesired(link: "eth0")
+    }
+
+    public func expectedEntries(for desired: RtnlDesiredState, in sandbox: Sandbox) -> [RtnlEntry: RtnlValue] {
+        RtnlStateModel.expectedEntries(for: desired, routeProtocol: RouteProtocol.linx)
+    }
+
+    public func effect(of op: ReconcileOp<RtnlObject>, in sandbox: Sandbox) -> OpEffect<RtnlEntry, RtnlValue> {
+        RtnlStateModel.effect(of: op) { index in
+            (try? sandbox.kernel.snapshot(of: sandbox.scope))?.links.first { $0.index == index }?.name
+        }
+    }
+
+    public func release(from desired: RtnlDesiredState, in sandbox: Sandbox, using random: inout SimRandom)
+        -> Release<RtnlDesiredState, RtnlEntry, RtnlValue>?
+    {
+        RtnlStateModel.release(from: desired, using: &random)
+    }
+
+    public func snapshot(of sandbox: Sandbox) async throws -> ScopeSnapshot<RtnlEntry, RtnlValue> {
+        var entries: [RtnlEntry: RtnlValue] = [:]
+        try Self.add(sandbox.kernel.snapshot(of: sandbox.scope), host: false, to: &entries)
+        try Self.add(sandbox.kernel.snapshot(of: .current), host: true, to: &entries)
+        return ScopeSnapshot(entries)
+    }
+
+    static func add(_ snapshot: SimNetnsSnapshot, host: Bool, to entries: inout [RtnlEntry: RtnlValue]) {
+        add(links: snapshot.links, addresses: snapshot.addresses, routes: snapshot.routes, host: host, to: &entries)
+    }
+
+    /// Snapshot entries for a namespace's dumps: every address but IPv6
+    /// link-local ones (the kernel makes those), every route but the
+    /// kernel's own (proto kernel: side effects of addresses, owned by nobody).
+    static func add(
+        links: [Link], addresses: [InterfaceAddress], routes: [Route], host: Bool, to entries: inout [RtnlEntry: RtnlValue]
+    ) {
+        var names: [Int32: String] = [:]
+        for link in links { names[link.index] = link.name }
+        for address in addresses where !address.address.isIPv6LinkLocal {
+            let key = RtnlEntry.address(
+                host: host, interface: names[address.ifindex] ?? "#\(address.ifindex)", address: address.address,
+                prefixLength: address.prefixLength)
+            entries[key] = RtnlValue(address)
+        }
+        for route in routes where route.proto != RouteProtocol.kernel {
+            entries[.route(host: host, key: route.key)] = RtnlValue(route)
+        }
+    }
+
+    public func makeForeignState(in sandbox: Sandbox, avoiding desired: RtnlDesiredState, using random: inout SimRandom)
+        async throws -> [RtnlEntry: RtnlValue]
+    {
+        try await RtnlForeignWriter(sandbox).makeForeignState(links: Self.links, using: &random)
+    }
+
+    public func drift(in sandbox: Sandbox, desired: RtnlDesiredState, using random: inout SimRandom)
+        async throws -> Drift<RtnlEntry, RtnlValue>
+    {
+        try await RtnlForeignWriter(sandbox).drift(desired: desired, links: Self.links, using: &random)
+    }
+
+    public func injectFaults(in sandbox: Sandbox, using random: inout SimRandom) async throws {
+        for op in [SimOperation.addAddress, .addRoute, .replaceRoute, .deleteRoute, .deleteAddress] {
+            sandbox.kernel.failFraction(0.2, of: op, with: random.pick([.resourceBusy, .noMemory]))
+        }
+        sandbox.kernel.failFraction(0.05, of: .routeDump, with: .noBufferSpace)
+    }
+
+    public func stopFaults(in sandbox: Sandbox) async throws {
+        sandbox.kernel.clearFaults()
+    }
+
+    public func triggerChange(in sandbox: Sandbox) async throws {
+        let index = sandbox.kernel.ifindex(of: "eth1", in: sandbox.scope) ?? 0
+        try sandbox.kernel.foreign.addAddress(
+            InterfaceAddress(ifindex: index, address: try IPAddress("198.51.100.7"), prefixLength: 24), in: sandbox.scope)
+    }
+
+    public func triggerOverflow(in sandbox: Sandbox) async throws {
+        sandbox.kernel.overflowSubscribers(in: sandbox.scope)
+    }
+}

@@ -1,0 +1,196 @@
+import LinxKernelSim
+import LinxReconcile
+
+/// What the rtnl subjects know about rtnl desired states, whatever the
+/// backend: how to draw valid ones, which are invalid, and what a scope that
+/// satisfies one holds. Shared so the simulated and the real-kernel subject
+/// test one and the same thing.
+public enum RtnlStateModel {
+    /// One address the model owns, parsed from a desired entry.
+    public struct AddressKey: Hashable, Sendable {
+        public var interface: String
+        public var address: IPAddress
+        public var prefixLength: Int
+    }
+
+    /// A random consistent desired state: 1-3 addresses on `links`, each on
+    /// its own subnet, and up to 4 routes through gateways on those subnets
+    /// (so every route is reachable and no route outlives its address).
+    public static func validDesired(
+        links: [String], addresses: ClosedRange<Int> = 1...3, routes: ClosedRange<Int> = 0...4,
+        using random: inout SimRandom
+    ) -> RtnlDesiredState {
+        var desired = RtnlDesiredState.empty
+        var subnets: [(link: Int, subnet: Int, v6: Bool)] = []
+        var taken = Set<Int>()
+        for _ in 0..<random.int(in: addresses) {
+            let link = random.below(links.count)
+            let subnet = random.below(16)
+            let v6 = random.chance(0.25)
+            guard taken.insert((link * 16 + subnet) * 2 + (v6 ? 1 : 0)).inserted else { continue }
+            subnets.append((link, subnet, v6))
+            let host = random.int(in: 2...250)
+            let text = v6
+                ? "fd00:\(link + 1):\(subnet)::\(String(host, radix: 16))/64"
+                : "10.\(link + 1).\(subnet).\(host)/24"
+            desired.append(.address(text, on: links[link]))
+        }
+        var destinations = Set<Int>()
+        var hasDefault = false
+        for _ in 0..<random.int(in: routes) {
+            let via = random.pick(subnets)
+            let gateway = via.v6 ? "fd00:\(via.link + 1):\(via.subnet)::1" : "10.\(via.link + 1).\(via.subnet).1"
+            let table: UInt32? = random.chance(0.3) ? 100 : nil
+            let metric: UInt32? = random.chance(0.3) ? random.pick([10, 50]) : nil
+            if !via.v6 && !hasDefault && random.chance(0.15) {
+                hasDefault = true
+                desired.append(.defaultRoute(via: gateway, table: table, metric: metric))
+                continue
+            }
+            let destination = random.below(max(64, routes.upperBound * 4))
+            guard destinations.insert(destination * 2 + (via.v6 ? 1 : 0)).inserted else { continue }
+            let prefix = via.v6
+                ? "fd00:200:\(String(destination, radix: 16))::/64"
+                : "10.\(200 + destination / 256).\(destination % 256).0/24"
+            desired.append(.route(to: prefix, via: gateway, table: table, metric: metric))
+        }
+        return desired
+    }
+
+    /// Desired states rtnl must refuse, one rule each.
+    public static func invalidDesired(link: String) -> [InvalidDesired<RtnlDesiredState>] {
+        [
+            InvalidDesired("unknown interface", [.address("10.9.0.2/24", on: "nosuch0")]),
+            InvalidDesired("unparseable address", [.address("10.9.0.256/24", on: link)]),
+            InvalidDesired("prefix length out of range", [.address("10.9.0.2/33", on: link)]),
+            InvalidDesired(
+                "route destination with host bits set",
+                [.address("10.9.0.2/24", on: link), .route(to: "10.201.0.5/24", via: "10.9.0.1")]),
+            InvalidDesired(
+                "route family differs from its gateway's",
+                [.address("10.9.0.2/24", on: link), .route(to: "10.201.0.0/24", via: "fd00:9::1")]),
+            InvalidDesired(
+                "the same route twice with different gateways",
+                [
+                    .address("10.9.0.2/24", on: link), .route(to: "10.201.0.0/24", via: "10.9.0.1"),
+                    .route(to: "10.201.0.0/24", via: "10.9.0.3"),
+                ]),
+        ]
+    }
+
+    /// The owned address keys a desired state names.
+    public static func addressKeys(of desired: RtnlDesiredState) -> [AddressKey] {
+        desired.addresses.compactMap { entry in
+            let parts = entry.address.split(separator: "/")
+            guard parts.count == 2, let address = try? IPAddress(String(parts[0])), let length = Int(parts[1]) else {
+                return nil
+            }
+            return AddressKey(interface: entry.interface, address: address, prefixLength: length)
+        }
+    }
+
+    /// The route a desired entry becomes, as the kernel keys and stores it.
+    public static func route(of entry: RtnlRouteEntry, routeProtocol: UInt8) -> Route? {
+        let gateway = entry.gateway.flatMap { try? IPAddress($0) }
+        let destination: IPPrefix
+        if entry.destination == "default" {
+            guard let family = gateway?.family else { return nil }
+            destination = .any(family)
+        } else {
+            guard let prefix = try? IPPrefix(entry.destination) else { return nil }
+            destination = prefix
+        }
+        return Route(
+            destination: destination, gateway: gateway, table: entry.table ?? RouteTable.main,
+            metric: entry.metric ?? 0, proto: routeProtocol)
+    }
+
+    /// The snapshot entries a scope satisfying `desired` holds.
+    public static func expectedEntries(for desired: RtnlDesiredState, routeProtocol: UInt8) -> [RtnlEntry: RtnlValue] {
+        var entries: [RtnlEntry: RtnlValue] = [:]
+        for key in addressKeys(of: desired) {
+            entries[.address(host: false, interface: key.interface, address: key.address, prefixLength: key.prefixLength)] =
+                RtnlValue.address(proto: nil)
+        }
+        for entry in desired.routes {
+            guard let route = route(of: entry, routeProtocol: routeProtocol) else { continue }
+            entries[.route(host: false, key: route.key)] = RtnlValue(route)
+        }
+        return entries
+    }
+
+    /// What an rtnl op does, in snapshot terms. `name` resolves an ifindex
+    /// when the op's object carries no interface name.
+    public static func effect(of op: ReconcileOp<RtnlObject>, name: (Int32) -> String?) -> OpEffect<RtnlEntry, RtnlValue> {
+        let key: RtnlEntry
+        let value: RtnlValue
+        switch op.item {
+        case .address(let address):
+            key = .address(
+                host: false, interface: address.interfaceName ?? name(address.ifindex) ?? "#\(address.ifindex)",
+                address: address.address, prefixLength: address.prefixLength)
+            value = RtnlValue(address)
+        case .route(let route):
+            key = .route(host: false, key: route.key)
+            value = RtnlValue(route)
+        }
+        if op.isDelete { return OpEffect(removes: [key]) }
+        return OpEffect(sets: [key: value])
+    }
+
+    /// Takes out one route, or an address no remaining route goes through.
+    public static func release(from desired: RtnlDesiredState, using random: inout SimRandom)
+        -> Release<RtnlDesiredState, RtnlEntry, RtnlValue>?
+    {
+        var rest = desired
+        if !desired.routes.isEmpty && (desired.addresses.count < 2 || random.chance(0.6)) {
+            let gone = rest.routes.remove(at: random.below(rest.routes.count))
+            guard let route = route(of: gone, routeProtocol: RouteProtocol.linx) else { return nil }
+            return Release("\(gone)", desired: rest, expected: [.route(host: false, key: route.key): nil])
+        }
+        let gateways = desired.routes.compactMap { $0.gateway.flatMap { try? IPAddress($0) } }
+        let keys = addressKeys(of: desired)
+        let free = keys.indices.filter { index in
+            let key = keys[index]
+            guard let subnet = try? IPPrefix(key.address.masked(to: key.prefixLength), length: key.prefixLength) else {
+                return false
+            }
+            return !gateways.contains { subnet.contains($0) }
+        }
+        guard !free.isEmpty else { return nil }
+        let index = random.pick(free)
+        let key = keys[index]
+        rest.addresses.remove(at: index)
+        return Release(
+            "\(desired.addresses[index])", desired: rest,
+            expected: [.address(host: false, interface: key.interface, address: key.address, prefixLength: key.prefixLength): nil])
+    }
+
+    /// One piece of foreign state to create.
+    public enum ForeignStep: Sendable {
+        case address(InterfaceAddress)
+        case route(Route)
+    }
+
+    /// Foreign state disjoint from anything ``validDesired(links:using:)``
+    /// draws: a 192.168.n.x/24 address, a static route through it, and a
+    /// boot-protocol device route in table 100.
+    public static func foreignSteps(links: [String], index: (String) -> Int32?, using random: inout SimRandom) -> [ForeignStep] {
+        guard let ifindex = index(random.pick(links)) else { return [] }
+        let subnet = UInt32(random.below(250))
+        let host = UInt32(random.int(in: 2...250))
+        var steps: [ForeignStep] = [
+            .address(InterfaceAddress(ifindex: ifindex, address: .v4(0xC0A8_0000 | subnet << 8 | host), prefixLength: 24))
+        ]
+        if random.chance(0.7), let destination = try? IPPrefix(.v4(0xAC10_0000 | UInt32(random.below(250)) << 8), length: 24) {
+            steps.append(.route(Route(
+                destination: destination, gateway: .v4(0xC0A8_0000 | subnet << 8 | 1), ifindex: ifindex,
+                proto: RouteProtocol.static)))
+        }
+        if random.chance(0.5), let destination = try? IPPrefix(.v4(0xC612_0000 | UInt32(random.below(250)) << 8), length: 24) {
+            steps.append(.route(Route(
+                destination: destination, ifindex: ifindex, table: 100, proto: RouteProtocol.boot, scope: 253)))
+        }
+        return steps
+    }
+}

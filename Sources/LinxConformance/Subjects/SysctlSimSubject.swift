@@ -1,0 +1,184 @@
+import LinxKernelSim
+import LinxReconcile
+
+/// The built-in subject for ``SysctlSource`` on the simulated kernel, with
+/// `revertOnRelease` on (so a release is visible: the original comes back).
+///
+/// Each case gets a fresh kernel with a namespace holding `eth0` and `eth1`.
+/// Desired states draw from one set of keys, foreign writers from another,
+/// so they never share a key; snapshots also cover the host namespace's
+/// copies of the desired keys, to catch a write that leaks out of the scope.
+public struct SysctlSimSubject: ConformanceSubject {
+    public typealias Source = SysctlSource
+    public typealias Sandbox = SimSandbox<NetnsScope>
+    public typealias EntryKey = String
+    public typealias EntryValue = String
+
+    static let namespace = NetnsScope.named("linx-conformance")
+
+    /// Keys desired states use, each with a generator of valid values.
+    static let desirable: [(key: String, value: @Sendable (inout SimRandom) -> SysctlValue)] = [
+        ("net.ipv4.ip_default_ttl", { .integer($0.int(in: 1...255)) }),
+        ("net.ipv4.tcp_fin_timeout", { .integer($0.int(in: 1...120)) }),
+        ("net.ipv4.tcp_keepalive_time", { .integer($0.int(in: 60...7200)) }),
+        ("net.ipv4.ip_unprivileged_port_start", { .integer($0.int(in: 0...2048)) }),
+        ("net.core.somaxconn", { .integer($0.int(in: 128...8192)) }),
+        ("net.ipv4.ip_local_port_range", { r in
+            let low = r.int(in: 1024...30000)
+            return .string("\(low) \(low + r.int(in: 100...30000))")
+        }),
+        ("net.ipv4.conf.eth0.rp_filter", { .integer($0.int(in: 0...2)) }),
+        ("net.ipv4.conf.eth0.arp_ignore", { .integer($0.int(in: 0...2)) }),
+        ("net.ipv4.conf.eth0.log_martians", { .integer($0.int(in: 0...1)) }),
+        ("net.ipv6.conf.eth0.hop_limit", { .integer($0.int(in: 1...255)) }),
+        ("net.ipv6.conf.eth0.accept_ra", { .integer($0.int(in: 0...2)) }),
+    ]
+
+    /// Keys only foreign writers use.
+    static let foreignKeys: [(key: String, value: @Sendable (inout SimRandom) -> String)] = [
+        ("net.ipv4.tcp_syncookies", { String($0.int(in: 0...2)) }),
+        ("net.ipv4.icmp_echo_ignore_all", { String($0.int(in: 0...1)) }),
+        ("net.ipv4.ip_nonlocal_bind", { String($0.int(in: 0...1)) }),
+        ("net.unix.max_dgram_qlen", { String($0.int(in: 10...1000)) }),
+        ("net.ipv4.conf.eth1.rp_filter", { String($0.int(in: 0...2)) }),
+        ("net.ipv4.conf.eth1.arp_announce", { String($0.int(in: 0...2)) }),
+        ("net.ipv6.conf.eth1.hop_limit", { String($0.int(in: 1...255)) }),
+    ]
+
+    public init() {}
+
+    public var name: String { "sysctl/sim" }
+    public var capabilities: Set<SubjectCapability> { [.faultInjection] }
+    public var emptyDesired: SysctlDesiredState { .empty }
+    public var emptyLastApplied: SysctlLastApplied { .empty }
+
+    public func makeSandbox(seed: UInt64) async throws -> Sandbox {
+        let kernel = SimKernel(seed: seed)
+        try kernel.createNamespace(Self.namespace)
+        for link in ["eth0", "eth1"] { try kernel.addLink(link, kind: "veth", up: true, in: Self.namespace) }
+        var boot: [String: String] = [:]
+        for key in Self.desirable.map(\.key) {
+            boot[key] = kernel.sysctlValue(key, in: Self.namespace).map(SysctlValue.normalized)
+        }
+        return SimSandbox(kernel: kernel, scope: Self.namespace, boot: boot)
+    }
+
+    public func tearDown(_ sandbox: Sandbox) async {}
+
+    public func source(for sandbox: Sandbox) -> SysctlSource { SysctlSource(backend: sandbox.kernel) }
+    public func scope(of sandbox: Sandbox) -> NetnsScope { sandbox.scope }
+    public func options(for sandbox: Sandbox) -> SysctlOptions { SysctlOptions(revertOnRelease: true) }
+
+    public func validDesired(in sandbox: Sandbox, using random: inout SimRandom) -> SysctlDesiredState {
+        var values: [String: SysctlValue] = [:]
+        for _ in 0..<random.int(in: 1...5) {
+            let (key, value) = random.pick(Self.desirable)
+            values[key] = value(&random)
+        }
+        return SysctlDesiredState(values)
+    }
+
+    public func invalidDesired(in sandbox: Sandbox) -> [InvalidDesired<SysctlDesiredState>] {
+        [
+            InvalidDesired("a key that escapes /proc/sys", ["net/../../etc/passwd": 1]),
+            InvalidDesired("a key that does not exist", ["net.ipv4.no_such_key": 1]),
+            InvalidDesired("an empty key", ["": 1, "net.ipv4.ip_default_ttl": 33]),
+            InvalidDesired(
+                "the same key dotted and slashed with different values",
+                ["net.ipv4.ip_default_ttl": 61, "net/ipv4/ip_default_ttl": 62]),
+            InvalidDesired("a host-wide key from a non-current namespace", ["kernel.hostname": "oops"]),
+        ]
+    }
+
+    public func expectedEntries(for desired: SysctlDesiredState, in sandbox: Sandbox) -> [String: String] {
+        var entries: [String: String] = [:]
+        for (text, value) in desired.values {
+            guard let key = try? SysctlKey(text) else { continue }
+            entries[key.description] = SysctlValue.normalized(value.text)
+        }
+        return entries
+    }
+
+    public func effect(of op: ReconcileOp<SysctlSetting>, in sandbox: Sandbox) -> OpEffect<String, String> {
+        switch op {
+        case .create(let setting), .update(let setting, _):
+            OpEffect(sets: [setting.key.description: SysctlValue.normalized(setting.value)])
+        case .delete(let setting):
+            // A release writes back the original, which only the ownership record knows.
+            OpEffect(mayChange: [setting.key.description])
+        }
+    }
+
+    public func release(from desired: SysctlDesiredState, in sandbox: Sandbox, using random: inout SimRandom)
+        -> Release<SysctlDesiredState, String, String>?
+    {
+        guard !desired.values.isEmpty else { return nil }
+        let text = random.pick(desired.values.keys.sorted())
+        var rest = desired.values
+        rest[text] = nil
+        let key = (try? SysctlKey(text))?.description ?? text
+        return Release(text, desired: SysctlDesiredState(rest), expected: [key: sandbox.boot[key]])
+    }
+
+    /// The keys snapshots read, parsed once.
+    static let scopeKeys: [(name: String, key: SysctlKey)] = (desirable.map(\.key) + foreignKeys.map(\.key))
+        .compactMap { name in (try? SysctlKey(name)).map { (name, $0) } }
+    static let hostKeys: [(name: String, key: SysctlKey)] = scopeKeys
+        .filter { entry in !entry.name.contains(".conf.") && desirable.contains { $0.key == entry.name } }
+        .map { ("host: \($0.name)", $0.key) }
+
+    public func snapshot(of sandbox: Sandbox) async throws -> ScopeSnapshot<String, String> {
+        var entries: [String: String] = [:]
+        entries.reserveCapacity(Self.scopeKeys.count + Self.hostKeys.count)
+        for (name, key) in Self.scopeKeys {
+            entries[name] = sandbox.kernel.sysctlValue(key, in: sandbox.scope).map(SysctlValue.normalized)
+        }
+        for (name, key) in Self.hostKeys {
+            entries[name] = sandbox.kernel.sysctlValue(key, in: .current).map(SysctlValue.normalized)
+        }
+        return ScopeSnapshot(entries)
+    }
+
+    public func makeForeignState(in sandbox: Sandbox, avoiding desired: SysctlDesiredState, using random: inout SimRandom)
+        async throws -> [String: String]
+    {
+        var made: [String: String] = [:]
+        for _ in 0..<random.int(in: 1...3) {
+            let (key, value) = random.pick(Self.foreignKeys)
+            let text = value(&random)
+            try sandbox.kernel.foreign.writeSysctl(key, text, in: sandbox.scope)
+            made[key] = sandbox.kernel.sysctlValue(key, in: sandbox.scope).map(SysctlValue.normalized)
+        }
+        return made
+    }
+
+    public func drift(in sandbox: Sandbox, desired: SysctlDesiredState, using random: inout SimRandom)
+        async throws -> Drift<String, String>
+    {
+        var labels: [String] = []
+        var added: [String: String] = [:]
+        for _ in 0..<random.int(in: 1...3) {
+            if random.chance(0.7), let text = desired.values.keys.sorted().randomElement(using: &random),
+                let generator = Self.desirable.first(where: { $0.key == text })?.value
+            {
+                let value = generator(&random).text
+                try sandbox.kernel.foreign.writeSysctl(text, value, in: sandbox.scope)
+                labels.append("\(text) = \(value)")
+            } else {
+                let made = try await makeForeignState(in: sandbox, avoiding: desired, using: &random)
+                added.merge(made) { _, new in new }
+                labels.append("foreign \(made.keys.sorted().joined(separator: ", "))")
+            }
+        }
+        return Drift(labels.joined(separator: "; "), addedForeign: added)
+    }
+
+    public func injectFaults(in sandbox: Sandbox, using random: inout SimRandom) async throws {
+        sandbox.kernel.failFraction(0.25, of: .sysctlWrite, with: random.pick([.resourceBusy, .ioError]))
+        sandbox.kernel.failFraction(0.05, of: .sysctlRead, with: .ioError)
+    }
+
+    public func stopFaults(in sandbox: Sandbox) async throws {
+        sandbox.kernel.clearFaults()
+    }
+}

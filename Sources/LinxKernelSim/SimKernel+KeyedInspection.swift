@@ -1,0 +1,10 @@
+import LinxReconcile
+
+extension SimKernel {
+    /// ``sysctlValue(_:in:)`` for an already parsed key: no faults, not
+    /// logged. Fuzzing snapshots read the same keys every pass, and parsing
+    /// the text form each time dominated their cost.
+    public func sysctlValue(_ key: SysctlKey, in scope: NetnsScope = .current) -> String? {
+        state.withLock { try? $0.readSysctl(key, in: scope) }
+    }
+}
