@@ -29,18 +29,22 @@ public final class VirtualClock: Clock, Sendable {
         /// The clock's origin.
         public static var zero: Instant { Instant(offset: .zero) }
 
+        /// The instant `duration` later.
         public func advanced(by duration: Duration) -> Instant {
             Instant(offset: offset + duration)
         }
 
+        /// The time from this instant to `other` (negative if `other` is earlier).
         public func duration(to other: Instant) -> Duration {
             other.offset - offset
         }
 
+        /// Earlier instants order first.
         public static func < (lhs: Instant, rhs: Instant) -> Bool {
             lhs.offset < rhs.offset
         }
 
+        /// `t+<offset>`, as test failures print it.
         public var description: String { "t+\(offset)" }
     }
 

@@ -61,6 +61,27 @@ struct LoopFailureTests {
         }
     }
 
+    @Test("setDesired while passes fail: the new state is tried after the debounce, not after the backoff")
+    func setDesiredDuringBackoff() async throws {
+        let clock = VirtualClock()
+        let kernel = ToyKernel()
+        var configuration = toyConfiguration(monitor: false)
+        configuration.retryBackoff = Backoff(initial: .seconds(10), maximum: .seconds(60), jitter: 0)
+        let loop = makeToyLoop(kernel: kernel, desired: ["a": 1], configuration: configuration, clock: clock)
+        kernel.failPasses(2)
+        try await withRunningLoop(loop) {
+            await loop.settle(passes: 1)
+            await clock.advance(by: .seconds(10), settling: loop)
+            #expect(kernel.passes == 2)
+            #expect(await loop.probe.failures == 2)
+            await loop.setDesired(["a": 2])
+            await clock.advance(by: .milliseconds(100), settling: loop)
+            #expect(kernel.passes == 3)
+            #expect(kernel.values == ["a": 2])
+            #expect(await loop.probe.failures == 0)
+        }
+    }
+
     @Test("a partial pass (refused ops) is retried with backoff, not only on the next tick")
     func partialRetries() async throws {
         let clock = VirtualClock()

@@ -92,3 +92,22 @@ struct LoopRuntimeAPITests {
         #expect(kernel.passes == 0)
     }
 }
+
+@Suite("ReconcileLoop probe", .timeLimit(.minutes(1)))
+struct LoopProbeTests {
+    @Test("a probe wait returns when the loop finishes or the waiter is cancelled")
+    func probeWaitsEnd() async throws {
+        let clock = VirtualClock()
+        let loop = makeToyLoop(kernel: ToyKernel(), desired: ["a": 1], clock: clock)
+        let cancelled = Task { await loop.waitUntil { $0.passesCompleted == 1_000 } }
+        cancelled.cancel()
+        #expect(await cancelled.value.passesCompleted == 0)
+        let pending = Task { await loop.waitUntil { $0.passesCompleted == 1_000 } }
+        try await withRunningLoop(loop) {
+            await loop.settle(passes: 1)
+        }
+        let probe = await pending.value
+        #expect(probe.finished)
+        #expect(probe.passesCompleted == 1)
+    }
+}

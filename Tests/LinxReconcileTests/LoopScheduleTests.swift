@@ -66,6 +66,19 @@ struct LoopScheduleTests {
         #expect(schedule.nextDue(now: at(2_000)) == at(7_000))
     }
 
+    @Test("a new desired state starts the backoff over and runs after the debounce")
+    func desiredResetsBackoff() {
+        var schedule = PassSchedule<Instant>()
+        schedule.passStarted()
+        schedule.passFailed(at: at(0), period: .seconds(5), delay: .seconds(20))
+        schedule.passStarted()
+        schedule.passFailed(at: at(20_000), period: .seconds(5), delay: .seconds(30))
+        #expect(schedule.failures == 2)
+        schedule.desiredChanged(at: at(21_000), debounce: .milliseconds(100))
+        #expect(schedule.failures == 0)
+        #expect(schedule.nextDue(now: at(21_000)) == at(21_100))
+    }
+
     @Test("a shorter period re-arms the timer sooner, a missing one drops it")
     func periodChange() {
         var schedule = PassSchedule<Instant>()

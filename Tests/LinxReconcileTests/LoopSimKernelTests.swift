@@ -161,6 +161,31 @@ struct LoopSimKernelTests {
         }
     }
 
+    @Test("cgroup: the timer heals a changed limit, setDesired writes a released file's default back")
+    func cgroupLoop() async throws {
+        let kernel = try machine()
+        let cgroup = "/sys/fs/cgroup/web-42"
+        try kernel.createCgroup(cgroup)
+        let original = try #require(kernel.cgroupValue("memory.max", in: cgroup))
+        let clock = VirtualClock()
+        let loop = ReconcileLoop(
+            source: CgroupSource(backend: kernel), scope: cgroup,
+            desired: ["pids.max": 100, "memory.max": 268_435_456], options: CgroupOptions(), lastApplied: .empty,
+            configuration: toyConfiguration(), clock: clock)
+        try await withRunningLoop(loop) {
+            await loop.settle(passes: 1)
+            #expect(await loop.lastReport?.converged == true)
+            #expect(kernel.cgroupValue("pids.max", in: cgroup) == "100")
+            try kernel.foreign.writeCgroup("pids.max", "5", in: cgroup)
+            await clock.advance(by: .seconds(5), settling: loop)
+            #expect(kernel.cgroupValue("pids.max", in: cgroup) == "100")
+            await loop.setDesired(["pids.max": 200])
+            await clock.advance(by: .milliseconds(100), settling: loop)
+            #expect(kernel.cgroupValue("pids.max", in: cgroup) == "200")
+            #expect(kernel.cgroupValue("memory.max", in: cgroup) == original)
+        }
+    }
+
     @Test("injected kernel errors: the loop survives, keeps lastApplied, backs off, converges once faults stop")
     func injectedErrors() async throws {
         let kernel = try machine()
@@ -222,6 +247,32 @@ struct LoopSimKernelTests {
         let events = await log.all
         #expect(events.filter(\.isMonitorLost).count == 1)
         #expect(events.filter(\.isMonitorResubscribed).count == 1)
+    }
+
+    @Test("reboot: the loop resyncs at once, survives the missing NIC, and converges once it is back")
+    func reboot() async throws {
+        let kernel = try machine()
+        let clock = VirtualClock()
+        let loop = rtnlLoop(kernel, configuration: toyConfiguration(interval: .every(.seconds(30))), clock: clock)
+        let log = EventLog(loop.events)
+        try await withRunningLoop(loop) {
+            await loop.waitUntil { $0.passesCompleted == 1 && $0.monitorUp && $0.isIdle }
+            let before = await loop.probe.passesCompleted
+            kernel.reboot()  // eth0 is gone; monitors see an overflow
+            await loop.waitUntil { $0.passesCompleted > before && $0.isIdle }
+            #expect(clock.now == .zero)
+            #expect(await loop.probe.failures >= 1)
+            #expect(await loop.probe.finished == false)
+            // The NIC comes back (a udev rule, an operator): the retry converges.
+            try kernel.addLink("eth0")
+            // At most the retry backoff's cap away, however many passes failed.
+            await clock.advance(by: .seconds(30), settling: loop)
+            #expect(await loop.probe.failures == 0)
+            #expect(await loop.lastReport?.converged == true)
+            #expect(try await converged(kernel, Self.network, loop.lastApplied))
+        }
+        let events = await log.all
+        #expect(events.contains { $0.error != nil })
     }
 
     @Test("ENOBUFS: the loop resyncs at once, without waiting for the debounce")

@@ -20,6 +20,13 @@ public struct OpEffect<Key: Hashable & Sendable & CustomStringConvertible, Value
         self.mayChange = mayChange
     }
 
+    /// Adds every key the op may touch to `keys`, without building a set.
+    public func addTouchedKeys(to keys: inout Set<Key>) {
+        for key in sets.keys { keys.insert(key) }
+        for key in removes { keys.insert(key) }
+        for key in mayChange { keys.insert(key) }
+    }
+
     /// Every key the op may touch.
     public var touchedKeys: Set<Key> {
         Set(sets.keys).union(removes).union(mayChange)

@@ -48,6 +48,15 @@ struct PassSchedule<Instant: InstantProtocol>: Sendable where Instant.Duration =
         }
     }
 
+    /// The desired state was replaced: a new situation, so the failure
+    /// backoff starts over and the pass follows after the debounce (a fixed
+    /// desired state must not wait out the backoff earned by a broken one).
+    mutating func desiredChanged(at now: Instant, debounce: Duration) {
+        failures = 0
+        retryDeadline = nil
+        noteChange(at: now, debounce: debounce)
+    }
+
     /// Events were lost or the monitor changed: resync without debounce.
     mutating func requestImmediate() {
         immediate = true

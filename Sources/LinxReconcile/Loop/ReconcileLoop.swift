@@ -58,6 +58,7 @@ public actor ReconcileLoop<Source: ReconcileSource, C: Clock>: Service where C.D
     var wakeInFlight = false
     var counters = ReconcileLoopProbe()
     var probeWaiters: [ProbeWaiter] = []
+    var nextProbeWaiterID = 0
 
     /// A loop over `source` in `scope`, converging on `desired`.
     ///
@@ -111,17 +112,20 @@ public actor ReconcileLoop<Source: ReconcileSource, C: Clock>: Service where C.D
     }
 
     /// Replaces the desired state. Returns at once; a pass follows after the
-    /// debounce. Objects the old state owned and the new one does not name are
+    /// debounce (even while failed passes are backing off: the backoff starts
+    /// over). Objects the old state owned and the new one does not name are
     /// released by that pass (per the Source's ownership rules).
     public func setDesired(_ desired: Source.Desired) {
         self.desired = desired
-        schedule.noteChange(at: clock.now, debounce: configuration.debounce)
+        schedule.desiredChanged(at: clock.now, debounce: configuration.debounce)
         wakeDriver()
         probeChanged()
     }
 
     /// Asks the loop to stop: `run()` returns after any pass in progress.
     /// Safe to call from anywhere, any number of times, before or during `run()`.
+    /// Inside a `ServiceGroup`, prefer the group's graceful shutdown: a
+    /// service returning on its own ends the group by default.
     public nonisolated func stop() {
         wake.stop()
     }

@@ -44,6 +44,10 @@ public struct ReconcileLoopConfiguration: Sendable {
     /// which records nothing unless the application bootstraps a backend.
     public var metricsFactory: any MetricsFactory
 
+    /// A configuration; every parameter defaults to the seed's value.
+    ///
+    /// - Precondition: `interval` (when `.every`) and `fallbackInterval` are
+    ///   positive, `debounce` is not negative.
     public init(
         interval: Interval = .every(.seconds(5)),
         monitor: Bool = true,

@@ -1,0 +1,56 @@
+import Foundation
+import Testing
+
+/// `linx conformance` and `linx fuzz`, run as an operator (or CI) runs them.
+@Suite("linx conformance and fuzz")
+struct CLIConformanceTests {
+    @Test("conformance prints a row per case and a summary, writes JUnit, and exits 0 when nothing failed")
+    func conformance() throws {
+        let linx = try LinxBinary()
+        defer { linx.cleanUp() }
+        let junit = linx.path("results.xml")
+        let result = try linx.run(["conformance", "--source", "cgroup", "--seed", "3", "--junit", junit])
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.contains("cgroup/sim  ownership/foreign-state-untouched"))
+        #expect(result.stdout.contains("conformance: 1 subject, 15 cases: 13 passed, 0 failed, 2 skipped"))
+        #expect(result.stdout.contains("(seed 3)"))
+        let xml = try String(contentsOfFile: junit, encoding: .utf8)
+        #expect(xml.contains("<testsuite name=\"cgroup/sim\" tests=\"15\" failures=\"0\" skipped=\"2\""))
+    }
+
+    @Test("a filter that is not a regular expression is refused before anything runs")
+    func badFilter() throws {
+        let linx = try LinxBinary()
+        defer { linx.cleanUp() }
+        let result = try linx.run(["conformance", "--filter", "([unclosed"])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("invalid filter \"([unclosed\""), "\(result.stderr)")
+        #expect(result.stdout.isEmpty)
+    }
+
+    @Test("fuzz reports every fault kind, the determinism check and scenarios per second")
+    func fuzz() throws {
+        let linx = try LinxBinary()
+        defer { linx.cleanUp() }
+        let result = try linx.run(["fuzz", "--source", "cgroup", "--scenarios", "60", "--seed", "9"])
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.contains("faults fired: errno "))
+        #expect(result.stdout.contains("reboot "))
+        #expect(result.stdout.contains("determinism: 2 scenarios run twice, identical histories"))
+        #expect(result.stdout.contains("fuzz cgroup/sim: 60 scenarios"))
+        #expect(result.stdout.contains("scenarios/s), seed 9"))
+    }
+
+    @Test("fuzz replays one scenario, and refuses a scenario it cannot parse, naming the field")
+    func replay() throws {
+        let linx = try LinxBinary()
+        defer { linx.cleanUp() }
+        let scenario = "seed=31,passes=16,changes=3,drifts=3,reboots=1,rate=12,kinds=errno"
+        let ok = try linx.run(["fuzz", "--source", "cgroup", "--scenario", scenario])
+        #expect(ok.status == 0, "\(ok.stdout)\(ok.stderr)")
+        #expect(ok.stdout.hasPrefix("pass cgroup/sim scenario \(scenario)"))
+        let bad = try linx.run(["fuzz", "--source", "cgroup", "--scenario", "seed=1,passes=x"])
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("passes must be a non-negative integer"), "\(bad.stderr)")
+    }
+}
