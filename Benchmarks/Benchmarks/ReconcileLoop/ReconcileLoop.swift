@@ -84,14 +84,13 @@ struct Rig: Sendable {
         let runner = Task { try await loop.run() }
         // The first pass creates everything; its own events cause one more
         // (no-op) pass. Wait until the loop has been quiet for a while.
-        var seen = await reports.wait(until: 1)
-        precondition(seen > ownedRoutes, "the first pass did not create the routes")
+        let created = await reports.wait(until: 1)
+        precondition(created > ownedRoutes, "the first pass did not create the routes")
         var quietRounds = 0
         while quietRounds < 3 {
             let before = reports.count
             try await Task.sleep(for: .milliseconds(100))
             quietRounds = reports.count == before ? quietRounds + 1 : 0
-            seen = reports.count
         }
         let victim = try kernel.snapshot().routes.first { $0.proto == RouteProtocol.linx && $0.gateway != nil }!
         return Rig(kernel: kernel, loop: loop, runner: runner, listener: listener, reports: reports, victim: victim)
