@@ -38,6 +38,7 @@ public actor ReconcileLoop<Source: ReconcileSource, C: Clock>: Service where C.D
     let metrics: LoopMetrics
     let broadcaster = EventBroadcaster<Event>(buffer: 256)
     let wake = WakeSignal()
+    let alarm = Alarm<C.Instant>()
 
     /// The desired state the loop converges on.
     public internal(set) var desired: Source.Desired
