@@ -2,10 +2,10 @@ import LinxReconcile
 
 /// Addresses and the routes the kernel derives from them.
 extension SimNetns {
-    /// The routes the kernel installs for `address` on a link that is up:
-    /// IPv4 local (table local), broadcast (prefix < 31) and connected
-    /// (prefix < 32; on lo a local route in table local); IPv6 connected
-    /// (metric 256) and local (table local, metric 0).
+    /// The routes the kernel installs for `address`: the local route (table
+    /// local; IPv6 metric 0) always; on a link that is up also IPv4
+    /// broadcast (prefix < 31) and connected (prefix < 32; on lo a local
+    /// route in table local), IPv6 connected (metric 256).
     func derivedRoutes(for address: InterfaceAddress, linkUp: Bool) -> [Route] {
         let index = address.ifindex
         let loopback = links[index]?.isLoopback ?? false
@@ -19,13 +19,7 @@ extension SimNetns {
                     proto: RouteProtocol.kernel, scope: 254, type: .local)
             ]
             guard linkUp else { return out }
-            if length < 31, case .v4(let ip) = address.address {
-                let broadcast = ip | (UInt32.max >> UInt32(length))
-                out.append(
-                    Route(
-                        destination: try! IPPrefix(.v4(broadcast), length: 32), ifindex: index, table: RouteTable.local,
-                        proto: RouteProtocol.kernel, scope: 253, type: .broadcast))
-            }
+            // fib_add_ifaddr's order: local, prefix, then the network broadcast.
             if length < 32 {
                 out.append(
                     loopback
@@ -36,13 +30,21 @@ extension SimNetns {
                             destination: network, ifindex: index, table: RouteTable.main, proto: RouteProtocol.kernel,
                             scope: 253, type: .unicast))
             }
+            if length < 31, case .v4(let ip) = address.address {
+                let broadcast = ip | (UInt32.max >> UInt32(length))
+                out.append(
+                    Route(
+                        destination: try! IPPrefix(.v4(broadcast), length: 32), ifindex: index, table: RouteTable.local,
+                        proto: RouteProtocol.kernel, scope: 253, type: .broadcast))
+            }
             return out
         case .ipv6:
-            guard linkUp else { return [] }
             var local = Route(
                 destination: try! IPPrefix(address.address, length: 128), ifindex: index, table: RouteTable.local,
                 proto: RouteProtocol.kernel, type: .local)
             local.metric = 0  // kernel-made local routes keep metric 0; only user routes get 1024
+            // the local route exists on a down link too; the prefix route waits for up
+            guard linkUp else { return [local] }
             return [
                 Route(destination: network, ifindex: index, table: RouteTable.main, metric: 256, proto: RouteProtocol.kernel),
                 local,
@@ -63,7 +65,7 @@ extension SimNetns {
     mutating func addAddress(_ request: InterfaceAddress) throws(KernelError) {
         var address = request
         address.interfaceName = nil
-        let state = try linkState(address.ifindex)
+        _ = try linkState(address.ifindex)
         guard (0...address.family.bitWidth).contains(address.prefixLength) else {
             throw KernelError(.invalidArgument, "prefix length \(address.prefixLength) out of range")
         }
@@ -79,12 +81,11 @@ extension SimNetns {
                 throw KernelError(.fileExists, "address exists")
             }
         }
+        if address.family == .ipv6, isUp(address.ifindex) { addMulticastRoute(on: address.ifindex) }
         addressSequence += 1
         addresses[address.key] = SimAddressState(address: address, sequence: addressSequence)
         publish(.address(address, .new))
-        if address.family == .ipv4 || state.link.isUp {
-            addPrefixRoutes(for: address)
-        }
+        addPrefixRoutes(for: address)
     }
 
     /// RTM_DELADDR: removes the address (and, for an IPv4 primary, its

@@ -6,11 +6,13 @@ import LinxReconcile
 /// gateway is ENETUNREACH, an existing key is EEXIST, a missing one ESRCH).
 extension SimNetns {
     /// What the kernel stores for a request: no interface name, IPv6 metric
-    /// 0 as 1024.
+    /// 0 as 1024, IPv6 scope universe (the kernel reports every IPv6 route
+    /// with scope 0, checked on Linux 6.18).
     static func normalized(_ request: Route) -> Route {
         var route = request
         route.interfaceName = nil
         route.metric = Route.normalizedMetric(route.metric, family: route.family)
+        if route.family == .ipv6 { route.scope = 0 }
         return route
     }
 
@@ -19,16 +21,25 @@ extension SimNetns {
     /// (local, main, default), the first table with a match winning; only
     /// routes of scope link or host count, and with `ifindex` given only
     /// routes through it. IPv6 looks in `table`, then main. Nil when none.
+    /// The tables the default IPv4 rules look up, in order: local, main, default.
+    static let ruleTables: [UInt32] = [RouteTable.local, RouteTable.main, 253]
+
     func reaching(_ gateway: IPAddress, table: UInt32, via ifindex: Int32?) -> Route? {
-        var tables: [UInt32] = table == RouteTable.main ? [] : [table]
-        tables += gateway.family == .ipv4 ? [RouteTable.local, RouteTable.main, 253] : (table == RouteTable.main ? [table] : [RouteTable.main])
-        for t in tables {
-            // A closure literal, not a stored closure, so nothing is heap-allocated per lookup.
-            if let found = routes.firstOnLink(reaching: gateway, table: t, where: { ifindex == nil || $0.ifindex == ifindex }) {
-                return found
-            }
+        // Closure literals, not stored closures or a table array: nothing is heap-allocated per lookup.
+        if table != RouteTable.main,
+            let found = routes.firstOnLink(reaching: gateway, table: table, where: { ifindex == nil || $0.ifindex == ifindex })
+        {
+            return found
         }
-        return nil
+        if gateway.family == .ipv4 {
+            for t in Self.ruleTables {
+                if let found = routes.firstOnLink(reaching: gateway, table: t, where: { ifindex == nil || $0.ifindex == ifindex }) {
+                    return found
+                }
+            }
+            return nil
+        }
+        return routes.firstOnLink(reaching: gateway, table: RouteTable.main) { ifindex == nil || $0.ifindex == ifindex }
     }
 
     /// RTM_NEWROUTE with NLM_F_CREATE and either NLM_F_EXCL (`replace`
@@ -52,6 +63,9 @@ extension SimNetns {
                         throw KernelError(.invalidArgument, "Nexthop device required for link-local gateway")
                     }
                 } else {
+                    if route.family == .ipv6, addresses.values.contains(where: { $0.address.address == gateway }) {
+                        throw KernelError(.invalidArgument, "Gateway can not be a local address")
+                    }
                     guard let via = reaching(gateway, table: route.table, via: route.ifindex) else {
                         // IPv4 fib_check_nh answers ENETUNREACH, IPv6 ip6_route_check_nh EHOSTUNREACH.
                         throw KernelError(
@@ -86,17 +100,25 @@ extension SimNetns {
     mutating func deleteRoute(_ request: Route) throws(KernelError) {
         let route = Self.normalized(request)
         let key = route.key
-        let candidates = route.family == .ipv4 && route.metric == 0 ? routes.keysIgnoringMetric(key) : [key]
-        for candidate in candidates {
-            guard let existing = routes[candidate],
-                route.proto == 0 || route.proto == existing.proto,
-                route.gateway == nil || route.gateway == existing.gateway,
-                route.ifindex == nil || route.ifindex == existing.ifindex,
-                route.family == .ipv6 || route.type == existing.type
-            else { continue }
-            routes.remove(candidate)
+        func matches(_ existing: Route) -> Bool {
+            (route.proto == 0 || route.proto == existing.proto)
+                && (route.gateway == nil || route.gateway == existing.gateway)
+                && (route.ifindex == nil || route.ifindex == existing.ifindex)
+                && (route.family == .ipv6 || route.type == existing.type)
+        }
+        // The common case first, without building a candidate list.
+        if let existing = routes[key], matches(existing) {
+            routes.remove(key)
             publish(.route(existing, .deleted))
             return
+        }
+        if route.family == .ipv4 && route.metric == 0 {
+            for candidate in routes.keysIgnoringMetric(key) where candidate != key {
+                guard let existing = routes[candidate], matches(existing) else { continue }
+                routes.remove(candidate)
+                publish(.route(existing, .deleted))
+                return
+            }
         }
         throw KernelError(.noSuchProcess, "route not found")
     }

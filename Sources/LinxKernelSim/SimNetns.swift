@@ -26,6 +26,9 @@ struct SimNetns: Sendable {
     var addressSequence: UInt64 = 0
     var routes = RouteStore()
     var sysctl: [String: String] = SysctlCatalog.bootNetns()
+    /// Per-interface IPv4 conf files written since the interface appeared:
+    /// the kernel's cnf.state bits. The others follow conf.default.
+    var explicitConf: Set<String> = []
     var subscribers: [SimSubscriber] = []
     /// Events dropped by a full subscriber buffer since boot.
     var eventsLost = 0
@@ -103,6 +106,8 @@ struct SimNetns: Sendable {
                 if addresses[v4.key] == nil { try? addAddress(v4) }
             }
             enableIPv6(on: index)
+            // a veth's peer gains carrier with it
+            if let peer = state.peer { enableIPv6(on: peer) }
         } else {
             flushIPv6(on: index)
             let gone = routes.removeAll { route in
@@ -143,10 +148,24 @@ struct SimNetns: Sendable {
         return (sysctl["net/ipv6/conf/\(name)/disable_ipv6"] ?? "0") != "0"
     }
 
-    /// Link-local address (and lo's ::1), plus the routes of any IPv6
-    /// address already on the link; only when the link is up and IPv6 on.
+    /// Carrier: an up link has it, except a veth whose peer is down (what
+    /// addrconf waits for before it makes the link-local address).
+    func hasCarrier(_ index: Int32) -> Bool {
+        guard let state = links[index], state.link.isUp else { return false }
+        guard let peer = state.peer else { return true }
+        return links[peer]?.link.isUp ?? false
+    }
+
+    /// On an up link with IPv6 on: the routes of IPv6 addresses already on
+    /// it; with carrier also the link-local address (lo: ::1) and the
+    /// ff00::/8 multicast route, as addrconf makes them (Linux 6.18, checked
+    /// with accept_dad 0: the simulator models the state after DAD).
     mutating func enableIPv6(on index: Int32) {
         guard let state = links[index], state.link.isUp, !ipv6Disabled(on: index) else { return }
+        for entry in addressesOrdered(on: index) where entry.address.family == .ipv6 {
+            addPrefixRoutes(for: entry.address)
+        }
+        guard hasCarrier(index) else { return }
         let extra: InterfaceAddress
         if state.isLoopback {
             extra = InterfaceAddress(ifindex: index, address: .v6(high: 0, low: 1), prefixLength: 128)
@@ -154,13 +173,22 @@ struct SimNetns: Sendable {
             // EUI-64 of a locally administered MAC 02:00:00:00:hi:lo.
             let low: UInt64 = 0x0000_00FF_FE00_0000 | UInt64(UInt32(bitPattern: index) & 0xFFFF)
             extra = InterfaceAddress(ifindex: index, address: .v6(high: 0xFE80_0000_0000_0000, low: low), prefixLength: 64)
-        }
-        for entry in addressesOrdered(on: index) where entry.address.family == .ipv6 {
-            addPrefixRoutes(for: entry.address)
+            addMulticastRoute(on: index)
         }
         if !addresses.values.contains(where: { $0.address.ifindex == index && $0.address.address == extra.address }) {
             try? addAddress(extra)
         }
+    }
+
+    /// addrconf_add_dev's ff00::/8 route in table local (not on lo): made
+    /// with the link-local address, and by an IPv6 address added to an up
+    /// link even without carrier (not to a down one; Linux 6.18).
+    mutating func addMulticastRoute(on index: Int32) {
+        guard let state = links[index], !state.isLoopback else { return }
+        let multicast = Route(
+            destination: try! IPPrefix(.v6(high: 0xFF00_0000_0000_0000, low: 0), length: 8), ifindex: index,
+            table: RouteTable.local, metric: 256, proto: RouteProtocol.kernel, type: .multicast)
+        if routes.insertKernel(multicast) { publish(.route(multicast, .new)) }
     }
 
     /// Removes every IPv6 address of the link and every IPv6 route through it.

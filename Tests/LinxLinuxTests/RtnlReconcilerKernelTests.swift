@@ -18,7 +18,7 @@ struct RtnlReconcilerKernelTests {
 
     /// What `ip` shows, the same way an operator would look.
     func snapshot(_ ns: ThrowawayNamespace) throws -> [String] {
-        [try ns.ip("-j", "addr"), try ns.ip("-j", "route", "show", "table", "all"), try ns.ip("-j", "-6", "route", "show", "table", "all")]
+        [try ns.settledAddresses(), try ns.ip("-j", "route", "show", "table", "all"), try ns.ip("-j", "-6", "route", "show", "table", "all")]
     }
 
     @Test func convergesThenSecondPassIsANoOp() async throws {
@@ -34,7 +34,8 @@ struct RtnlReconcilerKernelTests {
 
             let second = try await reconciler.reconcile(in: ns.scope, desired: desired, lastApplied: first.lastApplied)
             #expect(second.converged && second.planned.isEmpty, "\(second.planned)")
-            #expect(try snapshot(ns) == before)
+            let after = try snapshot(ns)
+            #expect(after == before, "\(difference(before, after))")
         }
     }
 
@@ -70,7 +71,7 @@ struct RtnlReconcilerKernelTests {
             #expect(healed.converged, "\(healed.failed)")
             #expect(!healed.applied.isEmpty)
             let after = try snapshot(ns)
-            #expect(after == converged, "\(zip(converged, after).filter { $0 != $1 })")
+            #expect(after == converged, "\(difference(converged, after))")
             let again = try await reconciler.reconcile(in: ns.scope, desired: desired, lastApplied: healed.lastApplied)
             #expect(again.planned.isEmpty)
         }
@@ -116,7 +117,16 @@ struct RtnlReconcilerKernelTests {
                 Issue.record("expected invalidDesired, got \(String(describing: error))")
                 return
             }
-            #expect(try snapshot(ns) == before)
+            let after = try snapshot(ns)
+            #expect(after == before, "\(difference(before, after))")
         }
     }
+}
+
+/// The JSON objects that differ between two `ip -j` snapshots, for messages.
+func difference(_ before: [String], _ after: [String]) -> String {
+    zip(before, after).map { old, new in
+        let a = old.components(separatedBy: "},{"), b = new.components(separatedBy: "},{")
+        return "-\(a.filter { !b.contains($0) }) +\(b.filter { !a.contains($0) })"
+    }.joined(separator: "; ")
 }

@@ -69,6 +69,36 @@ struct LoopServiceTests {
         #expect(clock.sleeperCount == 0)
     }
 
+    @Test("failures and monitor losses are logged with the loop's label; converged passes only at debug")
+    func logging() async throws {
+        let clock = VirtualClock()
+        let kernel = ToyKernel()
+        let store = LoopLogCapture.Store()
+        var configuration = toyConfiguration(label: "logged")
+        configuration.logger = Logger(label: "test") { _ in LoopLogCapture(store: store) }
+        let loop = makeToyLoop(kernel: kernel, desired: ["a": 1], configuration: configuration, clock: clock)
+        kernel.failPasses(1)
+        try await withRunningLoop(loop) {
+            await loop.waitUntil { $0.passesCompleted == 1 && $0.monitorUp && $0.isIdle }
+            await clock.advance(by: .milliseconds(250), settling: loop)
+            kernel.killMonitors()
+            await loop.waitUntil { $0.monitorLosses == 1 && $0.isIdle }
+        }
+        let entries = store.all
+        let warnings = entries.filter { $0.level == .warning }
+        #expect(warnings.count == 2)
+        #expect(warnings.allSatisfy { $0.metadata["loop"] == "logged" })
+        #expect(warnings.first?.metadata["error"]?.description.contains("injected") == true)
+        #expect(entries.contains { $0.level == .debug && $0.message == "pass converged" })
+        #expect(!entries.contains { $0.level > .warning })
+    }
+
+    @Test("without a logger the loop logs nowhere")
+    func silentByDefault() {
+        let configuration = ReconcileLoopConfiguration()
+        #expect(configuration.logger.handler is SwiftLogNoOpLogHandler)
+    }
+
     @Test("passes, ops, duration, convergence and resubscribes are recorded with the loop's label")
     func metrics() async throws {
         let clock = VirtualClock()

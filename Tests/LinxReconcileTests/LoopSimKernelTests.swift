@@ -249,6 +249,32 @@ struct LoopSimKernelTests {
         #expect(events.filter(\.isMonitorResubscribed).count == 1)
     }
 
+    @Test("reboot: the loop resyncs at once, survives the missing NIC, and converges once it is back")
+    func reboot() async throws {
+        let kernel = try machine()
+        let clock = VirtualClock()
+        let loop = rtnlLoop(kernel, configuration: toyConfiguration(interval: .every(.seconds(30))), clock: clock)
+        let log = EventLog(loop.events)
+        try await withRunningLoop(loop) {
+            await loop.waitUntil { $0.passesCompleted == 1 && $0.monitorUp && $0.isIdle }
+            let before = await loop.probe.passesCompleted
+            kernel.reboot()  // eth0 is gone; monitors see an overflow
+            await loop.waitUntil { $0.passesCompleted > before && $0.isIdle }
+            #expect(clock.now == .zero)
+            #expect(await loop.probe.failures >= 1)
+            #expect(await loop.probe.finished == false)
+            // The NIC comes back (a udev rule, an operator): the retry converges.
+            try kernel.addLink("eth0")
+            // At most the retry backoff's cap away, however many passes failed.
+            await clock.advance(by: .seconds(30), settling: loop)
+            #expect(await loop.probe.failures == 0)
+            #expect(await loop.lastReport?.converged == true)
+            #expect(try await converged(kernel, Self.network, loop.lastApplied))
+        }
+        let events = await log.all
+        #expect(events.contains { $0.error != nil })
+    }
+
     @Test("ENOBUFS: the loop resyncs at once, without waiting for the debounce")
     func overflow() async throws {
         let kernel = try machine()

@@ -43,8 +43,9 @@ public struct ThrowawayNamespace: Sendable {
         let namespace = ThrowawayNamespace(name: "\(prefix)\(getpid())-\(serial)")
         try Command.check(["ip", "netns", "add", namespace.name])
         do {
-            // No duplicate address detection: addresses are never "tentative",
-            // so `ip -j addr` snapshots taken a moment apart compare equal.
+            // No duplicate address detection: a new IPv6 address is tentative
+            // only until the kernel's address work runs (see
+            // settledAddresses()), not for a second or more.
             try namespace.exec("sh", "-c", "echo 0 > /proc/sys/net/ipv6/conf/all/accept_dad; echo 0 > /proc/sys/net/ipv6/conf/default/accept_dad")
             try namespace.ip("link", "set", "lo", "up")
             for link in links {
@@ -99,6 +100,22 @@ public struct ThrowawayNamespace: Sendable {
     /// Writes a sysctl inside the namespace, as an operator's `sysctl -w` would.
     public func setSysctl(_ dotted: String, _ value: String) throws(Command.Failure) {
         try exec("sh", "-c", "echo '\(value)' > /proc/sys/\(dotted.replacingDots())")
+    }
+
+    /// `ip -j addr` once no IPv6 address is tentative (or after `timeout`).
+    ///
+    /// Even with duplicate address detection off, the kernel clears an
+    /// address's tentative flag in deferred work, so on a busy machine a
+    /// snapshot taken right after an add can still show it. Tests comparing
+    /// snapshots take them settled.
+    public func settledAddresses(timeout: Duration = .seconds(2)) throws(Command.Failure) -> String {
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        while true {
+            let text = try ip("-j", "addr")
+            if !text.contains("\"tentative\"") || clock.now >= deadline { return text }
+            usleep(2000)
+        }
     }
 
     /// Runs `ip -n NAME -batch -` with `commands`, one per line.

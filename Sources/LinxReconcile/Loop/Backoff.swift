@@ -47,7 +47,7 @@ public struct Backoff: Sendable, Hashable {
     }
 }
 
-extension Duration {
+fileprivate extension Duration {
     /// The duration as (fractional) seconds.
     var seconds: Double {
         let (s, atto) = components

@@ -58,7 +58,7 @@ struct LoopMetrics: Sendable {
     }
 }
 
-extension Duration {
+fileprivate extension Duration {
     /// Whole nanoseconds, saturating.
     var nanoseconds: Int64 {
         let (seconds, attoseconds) = components
