@@ -33,6 +33,16 @@ let package = Package(
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
         .executableTarget(
+            name: "Fuzz",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "LinxConformance", package: "Linx"),
+                .product(name: "LinxKernelSim", package: "Linx"),
+            ],
+            path: "Benchmarks/Fuzz",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
             name: "Reconcilers",
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),

@@ -18,6 +18,7 @@ struct RealKernelFidelityTests {
 
     @Test("random IPv4 and IPv6 sequences: same outcomes, same addresses and routes", arguments: seeds)
     func replay(seed: UInt64) async throws {
+        RealKernel.reapStale(prefix: "linx-simfid")
         let name = "linx-simfid-\(getpid())-\(seed)"
         try RealKernel.ip("netns", "add", name)
         defer { _ = try? RealKernel.ip("netns", "del", name) }
@@ -205,6 +206,18 @@ enum RealKernel {
 
     struct Failed: Error { var output: String }
 
+    /// Deletes namespaces named `PREFIX-PID-...` whose process is gone: a
+    /// test run that crashed never reached its `defer`.
+    static func reapStale(prefix: String) {
+        guard let list = try? ip("netns", "list") else { return }
+        for line in list.split(separator: "\n") {
+            guard let name = line.split(separator: " ").first, name.hasPrefix(prefix + "-") else { continue }
+            let parts = name.dropFirst(prefix.count + 1).split(separator: "-")
+            guard let pid = parts.first.flatMap({ Int32($0) }), kill(pid, 0) != 0, errno == ESRCH else { continue }
+            _ = try? ip("netns", "del", String(name))
+        }
+    }
+
     @discardableResult
     static func ip(_ arguments: String...) throws -> String { try ip(arguments) }
 
@@ -217,7 +230,19 @@ enum RealKernel {
         process.standardOutput = out
         process.standardError = out
         try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
+        // A plain read loop: Foundation's readDataToEndOfFile traps on EINTR, which signals from
+        // other tests' child processes cause when tests run in parallel.
+        let fd = out.fileHandleForReading.fileDescriptor
+        var data: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n > 0 {
+                data += buffer[0..<n]
+            } else if n == 0 || errno != EINTR {
+                break
+            }
+        }
         process.waitUntilExit()
         let text = String(decoding: data, as: UTF8.self)
         guard process.terminationStatus == 0 else { throw Failed(output: text) }
