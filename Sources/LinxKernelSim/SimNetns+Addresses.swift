@@ -19,13 +19,7 @@ extension SimNetns {
                     proto: RouteProtocol.kernel, scope: 254, type: .local)
             ]
             guard linkUp else { return out }
-            if length < 31, case .v4(let ip) = address.address {
-                let broadcast = ip | (UInt32.max >> UInt32(length))
-                out.append(
-                    Route(
-                        destination: try! IPPrefix(.v4(broadcast), length: 32), ifindex: index, table: RouteTable.local,
-                        proto: RouteProtocol.kernel, scope: 253, type: .broadcast))
-            }
+            // fib_add_ifaddr's order: local, prefix, then the network broadcast.
             if length < 32 {
                 out.append(
                     loopback
@@ -35,6 +29,13 @@ extension SimNetns {
                         : Route(
                             destination: network, ifindex: index, table: RouteTable.main, proto: RouteProtocol.kernel,
                             scope: 253, type: .unicast))
+            }
+            if length < 31, case .v4(let ip) = address.address {
+                let broadcast = ip | (UInt32.max >> UInt32(length))
+                out.append(
+                    Route(
+                        destination: try! IPPrefix(.v4(broadcast), length: 32), ifindex: index, table: RouteTable.local,
+                        proto: RouteProtocol.kernel, scope: 253, type: .broadcast))
             }
             return out
         case .ipv6:

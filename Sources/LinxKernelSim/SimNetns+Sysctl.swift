@@ -3,7 +3,10 @@ import LinxReconcile
 /// The namespace's `net.` sysctl tree, with the kernel's cross-key effects
 /// (checked on Linux 6.18 in a throwaway namespace): ip_forward and
 /// conf.all.forwarding are one value, and writing it sets default and every
-/// interface; conf.all.{forwarding,disable_ipv6} for IPv6 do the same; a new
+/// interface (and conf.all.accept_redirects to its negation); writing an
+/// IPv4 conf.default file sets it on every interface that never had it
+/// written (devinet_copy_dflt_conf);
+/// conf.all.{forwarding,disable_ipv6} for IPv6 set default and every interface; a new
 /// interface copies conf.default; an interface's directory vanishes with it.
 extension SimNetns {
     mutating func createConfSysctls(for name: String) {
@@ -16,7 +19,10 @@ extension SimNetns {
     }
 
     mutating func removeConfSysctls(for name: String) {
-        for leaf in SysctlCatalog.ipv4Conf.keys { sysctl["net/ipv4/conf/\(name)/\(leaf)"] = nil }
+        for leaf in SysctlCatalog.ipv4Conf.keys {
+            sysctl["net/ipv4/conf/\(name)/\(leaf)"] = nil
+            explicitConf.remove("net/ipv4/conf/\(name)/\(leaf)")
+        }
         for leaf in SysctlCatalog.ipv6Conf.keys { sysctl["net/ipv6/conf/\(name)/\(leaf)"] = nil }
     }
 
@@ -24,6 +30,12 @@ extension SimNetns {
     mutating func writeSysctl(_ components: [String], spec: SysctlSpec, value text: String) throws(KernelError) {
         let path = components.joined(separator: "/")
         guard let current = sysctl[path] else { throw KernelError(.noSuchFileOrDirectory, "no sysctl \(path)") }
+        // devinet_conf_proc marks the file written (and copies default) even when parsing fails.
+        if spec.writable, !text.isEmpty, components.count == 5, components[1] == "ipv4", components[2] == "conf",
+            components[3] != "all", components[3] != "default"
+        {
+            explicitConf.insert(path)
+        }
         guard var value = try spec.parse(text, current: current) else { return }
         switch path {
         case "net/ipv4/ip_local_port_range":
@@ -39,14 +51,23 @@ extension SimNetns {
         default:
             break
         }
+        // The cross-key effects below run only when the value changes, as their handlers check.
+        if path == "net/ipv4/ip_forward" || path == "net/ipv4/conf/all/forwarding", value == current {
+            return
+        }
         if path == "net/ipv4/ip_forward" || path == "net/ipv4/conf/all/forwarding" {
+            // inet_forward_change: every interface and default follow, and conf.all.accept_redirects
+            // becomes !forwarding (checked on Linux 6.18).
             sysctl["net/ipv4/ip_forward"] = value
             setEveryConf("ipv4", "forwarding", value)
+            for state in links.values { explicitConf.insert("net/ipv4/conf/\(state.link.name)/forwarding") }
+            sysctl["net/ipv4/conf/all/accept_redirects"] = value == "0" ? "1" : "0"
             return
         }
         if components.count == 5, components[1] == "ipv6", components[3] == "all",
             components[4] == "forwarding" || components[4] == "disable_ipv6"
         {
+            // unlike IPv4, these propagate on every write (checked on Linux 6.18)
             setEveryConf("ipv6", components[4], value)
             if components[4] == "disable_ipv6" {
                 for index in links.keys.sorted() { applyDisableIPv6(index) }
@@ -54,6 +75,17 @@ extension SimNetns {
             return
         }
         sysctl[path] = value
+        if components.count == 5, components[1] == "ipv4", components[2] == "conf" {
+            switch components[3] {
+            case "default" where !SysctlCatalog.ipv4ConfNotCopiedFromDefault.contains(components[4]):
+                // devinet_copy_dflt_conf: interfaces that never had this file written follow default.
+                for state in links.values where !explicitConf.contains("net/ipv4/conf/\(state.link.name)/\(components[4])") {
+                    sysctl["net/ipv4/conf/\(state.link.name)/\(components[4])"] = value
+                }
+            case "all", "default": break
+            default: explicitConf.insert(path)
+            }
+        }
         if components.count == 5, components[1] == "ipv6", components[4] == "disable_ipv6",
             let index = indexByName[components[3]]
         {

@@ -26,6 +26,9 @@ struct SimNetns: Sendable {
     var addressSequence: UInt64 = 0
     var routes = RouteStore()
     var sysctl: [String: String] = SysctlCatalog.bootNetns()
+    /// Per-interface IPv4 conf files written since the interface appeared:
+    /// the kernel's cnf.state bits. The others follow conf.default.
+    var explicitConf: Set<String> = []
     var subscribers: [SimSubscriber] = []
     /// Events dropped by a full subscriber buffer since boot.
     var eventsLost = 0

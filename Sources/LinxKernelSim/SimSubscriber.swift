@@ -122,8 +122,18 @@ final class SimSubscriber: Sendable {
         waiter?.resume(returning: nil)
     }
 
-    /// The stream handed to the caller of `events(in:)`.
+    /// The stream handed to the caller of `events(in:)`. When the caller
+    /// drops the stream without cancelling, the token it captures goes with
+    /// it and closes the subscription, as closing a socket would.
     func stream() -> AsyncThrowingStream<RtnlEvent, any Error> {
-        AsyncThrowingStream(unfolding: { [self] in try await self.next() })
+        let token = Token(self)
+        return AsyncThrowingStream(unfolding: { try await token.subscriber.next() })
+    }
+
+    /// Lives exactly as long as the stream's closure.
+    private final class Token: Sendable {
+        let subscriber: SimSubscriber
+        init(_ subscriber: SimSubscriber) { self.subscriber = subscriber }
+        deinit { subscriber.close() }
     }
 }

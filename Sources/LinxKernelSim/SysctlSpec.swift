@@ -52,7 +52,7 @@ struct SysctlSpec: Sendable {
             let tokens = text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" })
             guard !tokens.isEmpty else { throw KernelError(.invalidArgument, "no value") }
             for (i, token) in tokens.prefix(count).enumerated() {
-                guard let value = Self.parseInt(token) else {
+                guard let value = Self.parseInt(token, unsigned: (max ?? 0) > 2_147_483_647) else {
                     throw KernelError(.invalidArgument, "\"\(token)\" is not an integer")
                 }
                 if let min, value < min { throw KernelError(.invalidArgument, "\(value) is below \(min)") }
@@ -65,10 +65,12 @@ struct SysctlSpec: Sendable {
 
     /// `proc_get_long`: optional '-', then strtoul base 0 ("0x10" is 16, "010"
     /// is 8), no '+', the whole token numeric, within a C int.
-    static func parseInt(_ token: Substring) -> Int64? {
+    /// `unsigned` reads a u32 (proc_douintvec): no '-', up to 4294967295.
+    static func parseInt(_ token: Substring, unsigned: Bool = false) -> Int64? {
         var digits = token
         var negative = false
         if digits.first == "-" {
+            if unsigned { return nil }
             negative = true
             digits = digits.dropFirst()
         }
@@ -87,7 +89,7 @@ struct SysctlSpec: Sendable {
             guard magnitude <= 2_147_483_648 else { return nil }
             return -Int64(magnitude)
         }
-        guard magnitude <= 2_147_483_647 else { return nil }
+        guard magnitude <= (unsigned ? 4_294_967_295 : 2_147_483_647) else { return nil }
         return Int64(magnitude)
     }
 }
@@ -100,15 +102,17 @@ enum SysctlCatalog {
         "net/ipv4/ip_forward": .int(0),
         "net/ipv4/ip_local_port_range": .vector([32768, 60999], min: 1, max: 65535),
         "net/ipv4/ip_unprivileged_port_start": .int(1024, min: 0, max: 65535),
-        "net/ipv4/ping_group_range": .vector([1, 0]),
+        // gids, read unsigned; an inverted range stores "1 0"
+        "net/ipv4/ping_group_range": .vector([1, 0], min: 0, max: 4_294_967_294),
         "net/ipv4/ip_default_ttl": .int(64, min: 1, max: 255),
-        "net/ipv4/ip_nonlocal_bind": .int(0),
-        "net/ipv4/tcp_syncookies": .int(1),
-        "net/ipv4/tcp_fin_timeout": .int(60),
-        "net/ipv4/tcp_keepalive_time": .int(7200, min: 1),
-        "net/ipv4/icmp_echo_ignore_all": .int(0),
+        "net/ipv4/ip_nonlocal_bind": .int(0, min: 0, max: 255),  // u8 (proc_dou8vec_minmax), Linux 6.18
+        "net/ipv4/tcp_syncookies": .int(1, min: 0, max: 255),  // u8
+        // proc_dointvec_jiffies: seconds times HZ (250 here) must fit an int.
+        "net/ipv4/tcp_fin_timeout": .int(60, min: -8_589_934, max: 8_589_934),
+        "net/ipv4/tcp_keepalive_time": .int(7200, min: -8_589_934, max: 8_589_934),
+        "net/ipv4/icmp_echo_ignore_all": .int(0, min: 0, max: 1),  // u8 limited to 0...1
         "net/core/somaxconn": .int(4096, min: 0),
-        "net/unix/max_dgram_qlen": .int(512),
+        "net/unix/max_dgram_qlen": .int(10),
     ]
 
     /// `net.ipv4.conf.{all,default,IFACE}.*`.
@@ -122,10 +126,14 @@ enum SysctlCatalog {
         "arp_ignore": .int(0),
         "arp_announce": .int(0),
         "log_martians": .int(0),
-        "accept_source_route": .int(0),
+        "accept_source_route": .int(1),
         "promote_secondaries": .int(0),
         "mc_forwarding": .readOnly("0"),
     ]
+
+    /// IPv4 conf files whose conf.default write is not copied to interfaces:
+    /// forwarding (its own handler) and the "flushing" entries.
+    static let ipv4ConfNotCopiedFromDefault: Set<String> = ["forwarding", "promote_secondaries", "mc_forwarding"]
 
     /// `net.ipv6.conf.{all,default,IFACE}.*`.
     static let ipv6Conf: [String: SysctlSpec] = [
@@ -175,6 +183,8 @@ enum SysctlCatalog {
             for (leaf, spec) in ipv4Conf { tree["net/ipv4/conf/\(dir)/\(leaf)"] = spec.boot }
             for (leaf, spec) in ipv6Conf { tree["net/ipv6/conf/\(dir)/\(leaf)"] = spec.boot }
         }
+        // conf.all differs from default (and so from every interface) here.
+        tree["net/ipv4/conf/all/accept_source_route"] = "0"
         return tree
     }
 

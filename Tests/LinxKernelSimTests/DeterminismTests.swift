@@ -14,7 +14,8 @@ struct DeterminismTests {
         try kernel.createCgroup("/sys/fs/cgroup/app")
         let (v0, _) = try kernel.addVethPair("v0", "v1")
         _ = await kernel.execute([.addAddress(InterfaceAddress(ifindex: v0, address: .v4(0x0A00_0002), prefixLength: 24))], in: .current, stopOnError: true)
-        _ = try await kernel.events(in: .current)
+        let events = try await kernel.events(in: .current)
+        defer { withExtendedLifetime(events) {} }
         kernel.arm(SimFaultPlan.random(seed: seed, cgroups: ["/sys/fs/cgroup/app"]))
         kernel.raceNextCreates(1)
         kernel.interruptNextDumps(1)

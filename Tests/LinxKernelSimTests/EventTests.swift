@@ -84,4 +84,15 @@ struct EventTests {
         for i in 0..<5 { try kernel.addLink("c\(i)", up: false) }
         #expect(kernel.eventsLost() == 0)
     }
+
+    @Test("dropping a stream without cancelling closes the subscription too")
+    func dropped() async throws {
+        let kernel = SimKernel(eventBufferCapacity: 2)
+        do {
+            let stream = try await kernel.events(in: .current)
+            _ = stream
+        }
+        for i in 0..<5 { try kernel.addLink("x\(i)", up: false) }
+        #expect(kernel.eventsLost() == 0)
+    }
 }

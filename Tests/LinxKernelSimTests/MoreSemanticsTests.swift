@@ -120,8 +120,9 @@ struct MoreSemanticsTests {
     func capacity() async throws {
         let kernel = SimKernel()
         kernel.eventBufferCapacity = 2
-        _ = try await kernel.events(in: .current)
+        let stream = try await kernel.events(in: .current)
         for i in 0..<5 { try kernel.addLink("e\(i)", up: false) }
         #expect(kernel.eventsLost() == 3)
+        withExtendedLifetime(stream) {}
     }
 }

@@ -217,7 +217,19 @@ enum RealKernel {
         process.standardOutput = out
         process.standardError = out
         try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
+        // A plain read loop: Foundation's readDataToEndOfFile traps on EINTR, which signals from
+        // other tests' child processes cause when tests run in parallel.
+        let fd = out.fileHandleForReading.fileDescriptor
+        var data: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n > 0 {
+                data += buffer[0..<n]
+            } else if n == 0 || errno != EINTR {
+                break
+            }
+        }
         process.waitUntilExit()
         let text = String(decoding: data, as: UTF8.self)
         guard process.terminationStatus == 0 else { throw Failed(output: text) }

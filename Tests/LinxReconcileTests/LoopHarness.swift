@@ -31,6 +31,7 @@ func makeToyLoop(
 
 /// Runs `loop` for the duration of `body`, then stops it and waits for
 /// `run()` to return, so no test leaves a task behind.
+@discardableResult
 func withRunningLoop<S: ReconcileSource, R: Sendable>(
     _ loop: ReconcileLoop<S, VirtualClock>,
     _ body: () async throws -> R

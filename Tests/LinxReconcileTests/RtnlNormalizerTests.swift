@@ -139,3 +139,13 @@ struct UnreachableRtnlBackend: RtnlBackend {
         Issue.record("monitor started"); return AsyncThrowingStream { $0.finish() }
     }
 }
+
+@Suite("desired-state initialisers")
+struct DesiredStateInitTests {
+    @Test("empty initialisers are unambiguous and equal to .empty")
+    func emptyInits() {
+        #expect(RtnlDesiredState() == .empty && RtnlDesiredState().isEmpty)
+        #expect(RtnlDesiredState(routes: [RtnlRouteEntry(destination: "default", gateway: "10.0.0.1")]).routes.count == 1)
+        #expect(SysctlDesiredState() == .empty && CgroupDesiredState() == .empty)
+    }
+}

@@ -277,4 +277,19 @@ struct RtnlReconcilerTests {
         let lines = try kernel.snapshot().addressLines()
         #expect(!lines.contains("10.0.0.2/24@eth0") && lines.contains("10.1.0.9/24@eth1"))
     }
+
+    @Test("one reconciler serving two namespaces keeps their plans apart (its pass cache is keyed by scope)")
+    func twoScopes() async throws {
+        let kernel = try rtnlHost()
+        try kernel.createNamespace(.named("c1"))
+        try kernel.addLink("eth0", in: .named("c1"))
+        try kernel.addLink("eth1", in: .named("c1"))
+        let reconciler = RtnlReconciler(backend: kernel)
+        let host = try await reconciler.reconcile(in: .current, desired: rtnlSample)
+        let again = try await reconciler.reconcile(in: .current, desired: rtnlSample, lastApplied: host.lastApplied)
+        #expect(again.planned.isEmpty)
+        let container = try await reconciler.reconcile(in: .named("c1"), desired: rtnlSample, lastApplied: host.lastApplied)
+        #expect(container.applied.count == 6 && container.converged)
+        #expect(try kernel.snapshot(of: .named("c1")).routeLines() == (try kernel.snapshot().routeLines()))
+    }
 }

@@ -8,8 +8,13 @@ public struct CgroupDesiredState: Sendable, Hashable, Codable, ExpressibleByDict
     /// Interface file name -> value.
     public var files: [String: CgroupValue]
 
+    /// An empty desired state.
+    public init() {
+        files = [:]
+    }
+
     /// A desired state from a map.
-    public init(_ files: [String: CgroupValue] = [:]) {
+    public init(_ files: [String: CgroupValue]) {
         self.files = files
     }
 
@@ -20,7 +25,7 @@ public struct CgroupDesiredState: Sendable, Hashable, Codable, ExpressibleByDict
     }
 
     /// Wants nothing: reconciling to it releases every owned file.
-    public static let empty = CgroupDesiredState()
+    public static let empty = CgroupDesiredState([:])
 
     /// The value for a file.
     public subscript(file: String) -> CgroupValue? {

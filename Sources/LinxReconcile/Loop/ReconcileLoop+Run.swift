@@ -16,6 +16,7 @@ extension ReconcileLoop {
         logger.debug("loop starting")
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
+                group.addTask { [alarm, clock, wake] in await alarm.run(clock: clock, wake: wake) }
                 if configuration.monitor {
                     monitorState = .connecting
                     monitorPhase = .busy
@@ -56,18 +57,14 @@ extension ReconcileLoop {
     }
 
     /// Waits until `deadline` (if any) or a wake-up, whichever comes first.
+    /// The alarm task rings at the deadline, so the driver waits on one
+    /// signal only and a hint reaches it in one hop.
     func park(until deadline: C.Instant?) async {
         driverParked = true
         wakeInFlight = false
         probeChanged()
-        await withTaskGroup(of: Void.self) { group in
-            if let deadline {
-                group.addTask { [clock] in try? await clock.sleep(until: deadline, tolerance: nil) }
-            }
-            group.addTask { [wake] in await wake.wait() }
-            await group.next()
-            group.cancelAll()
-        }
+        alarm.arm(deadline)
+        await wake.wait()
         driverParked = false
         wakeInFlight = false
     }

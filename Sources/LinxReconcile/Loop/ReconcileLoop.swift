@@ -20,6 +20,18 @@ import ServiceLifecycle
 ///   cancellation, leaving no task behind.
 ///
 /// Time comes from the injected `clock`, so tests drive it on virtual time.
+///
+/// Where it departs from the Elixir original (seed 001), and why:
+/// - A lost monitor does not kill the loop for a supervisor to restart it;
+///   the loop resyncs, falls back to its timer and resubscribes with backoff
+///   itself, so one flaky socket never tears down a `ServiceGroup`.
+/// - A pass whose report did not converge is retried with the same backoff
+///   as one that threw, so a monitor-only loop (`interval: .never`) still
+///   finishes a partial apply.
+/// - The debounce window opens at the first hint and is not extended by
+///   later ones: a steady stream of events cannot postpone the pass forever.
+/// - `setDesired` starts the failure backoff over: a corrected desired state
+///   is tried after the debounce, not after the backoff a broken one earned.
 public actor ReconcileLoop<Source: ReconcileSource, C: Clock>: Service where C.Duration == Duration {
     /// The report of one pass.
     public typealias Report = ReconcileReport<Source.Item, Source.LastApplied>
@@ -38,6 +50,7 @@ public actor ReconcileLoop<Source: ReconcileSource, C: Clock>: Service where C.D
     let metrics: LoopMetrics
     let broadcaster = EventBroadcaster<Event>(buffer: 256)
     let wake = WakeSignal()
+    let alarm = Alarm<C.Instant>()
 
     /// The desired state the loop converges on.
     public internal(set) var desired: Source.Desired

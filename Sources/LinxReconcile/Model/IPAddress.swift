@@ -24,15 +24,18 @@ public enum IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     /// Parses a textual address; throws ``ValueError`` naming the text.
     public init(_ text: String) throws(ValueError) {
+        // Bytes, not Characters, and withCString, not an implicit bridge
+        // (which copies into a fresh array): this parser runs for every
+        // entry of every pass.
         if text.utf8.contains(UInt8(ascii: ":")) {
             var raw = in6_addr()
-            guard inet_pton(AF_INET6, text, &raw) == 1 else {
+            guard text.withCString({ inet_pton(AF_INET6, $0, &raw) }) == 1 else {
                 throw ValueError(value: text, reason: "not a valid IPv6 address")
             }
             self = withUnsafeBytes(of: raw) { IPAddress(ipv6Bytes: $0) }
         } else {
             var raw = in_addr()
-            guard inet_pton(AF_INET, text, &raw) == 1 else {
+            guard text.withCString({ inet_pton(AF_INET, $0, &raw) }) == 1 else {
                 throw ValueError(value: text, reason: "not a valid IPv4 address")
             }
             self = .v4(UInt32(bigEndian: raw.s_addr))

@@ -28,6 +28,11 @@ public struct RtnlDesiredState: Sendable, Hashable, Codable, ExpressibleByArrayL
     /// Routes, in the order written.
     public var routes: [RtnlRouteEntry]
 
+    /// An empty desired state, to fill in with ``append(_:)`` or the lists.
+    public init() {
+        self.init(addresses: [], routes: [])
+    }
+
     /// A desired state from explicit lists.
     public init(addresses: [RtnlAddressEntry] = [], routes: [RtnlRouteEntry] = []) {
         self.addresses = addresses

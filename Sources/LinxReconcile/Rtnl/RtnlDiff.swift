@@ -17,10 +17,37 @@ public enum RtnlDiff {
     public static func routes(
         desired: some Sequence<Route>, observed: some Sequence<Route>, protocol: UInt8
     ) -> [ReconcileOp<Route>] {
-        Diff.twoWay(
-            desired: desired, observed: observed,
-            isOwned: { $0.proto == `protocol` },
-            isSame: sameRoute)
+        let desired = Array(desired)
+        let index = RtnlDesiredIndex(RtnlResolvedState(addresses: [], routes: desired)).routes
+        return routes(desired: desired, index: index, observed: Array(observed), protocol: `protocol`)
+    }
+
+    /// The route diff against a prebuilt index of `desired`: one hash lookup
+    /// per observed route (the generic ``Diff/twoWay(desired:observed:isOwned:isSame:)``,
+    /// specialised by hand for 10,000-route passes).
+    static func routes(
+        desired: [Route], index: [RtnlFastKey: Int], observed: [Route], protocol: UInt8
+    ) -> [ReconcileOp<Route>] {
+        var matched = [Bool](repeating: false, count: desired.count)
+        var changes: [(key: RtnlFastKey, op: ReconcileOp<Route>)] = []
+        var deletes: [(key: RtnlFastKey, op: ReconcileOp<Route>)] = []
+        for route in observed where route.proto == `protocol` {
+            let key = RtnlFastKey(route)
+            guard let position = index[key] else {
+                deletes.append((key, .delete(route)))
+                continue
+            }
+            // The kernel holds one route per key; a repeat would be ignored.
+            guard !matched[position] else { continue }
+            matched[position] = true
+            if !sameRoute(desired[position], route) {
+                changes.append((key, .update(desired[position], previous: route)))
+            }
+        }
+        for position in desired.indices where !matched[position] {
+            changes.append((RtnlFastKey(desired[position]), .create(desired[position])))
+        }
+        return canonical(changes, deletes)
     }
 
     /// Three-way address diff: every observed address is seen (so a desired
@@ -33,7 +60,43 @@ public enum RtnlDiff {
         desired: some Sequence<InterfaceAddress>, observed: some Sequence<InterfaceAddress>,
         owned: Set<InterfaceAddress.Key>
     ) -> [ReconcileOp<InterfaceAddress>] {
-        Diff.threeWay(desired: desired, observed: observed, owned: owned, isSame: { _, _ in true })
+        let desired = Array(desired)
+        let index = RtnlDesiredIndex(RtnlResolvedState(addresses: desired, routes: [])).addresses
+        return addresses(desired: desired, index: index, observed: Array(observed), owned: owned)
+    }
+
+    /// The address diff against a prebuilt index of `desired`.
+    static func addresses(
+        desired: [InterfaceAddress], index: [RtnlFastAddressKey: Int], observed: [InterfaceAddress],
+        owned: Set<InterfaceAddress.Key>
+    ) -> [ReconcileOp<InterfaceAddress>] {
+        var matched = [Bool](repeating: false, count: desired.count)
+        var deletes: [(key: RtnlFastAddressKey, op: ReconcileOp<InterfaceAddress>)] = []
+        for address in observed {
+            let key = RtnlFastAddressKey(address)
+            if let position = index[key] {
+                matched[position] = true
+            } else if owned.contains(address.key) {
+                deletes.append((key, .delete(address)))
+            }
+        }
+        var creates: [(key: RtnlFastAddressKey, op: ReconcileOp<InterfaceAddress>)] = []
+        for position in desired.indices where !matched[position] {
+            creates.append((RtnlFastAddressKey(desired[position]), .create(desired[position])))
+        }
+        return canonical(creates, deletes)
+    }
+
+    /// Changes by key, then deletes by key: one state, one plan, whatever the
+    /// input order.
+    private static func canonical<K: Comparable, Item>(
+        _ changes: [(key: K, op: ReconcileOp<Item>)], _ deletes: [(key: K, op: ReconcileOp<Item>)]
+    ) -> [ReconcileOp<Item>] {
+        var ops: [ReconcileOp<Item>] = []
+        ops.reserveCapacity(changes.count + deletes.count)
+        ops.append(contentsOf: changes.sorted { $0.key < $1.key }.lazy.map(\.op))
+        ops.append(contentsOf: deletes.sorted { $0.key < $1.key }.lazy.map(\.op))
+        return ops
     }
 
     /// Whether an observed route already is the desired one: same next hop,

@@ -48,9 +48,9 @@ public enum RtnlNormalizer {
         // address twice with different prefixes is one identity, two values.
         var ipv6: [V6Identity: Int] = [:]
         for (position, entry) in entries.enumerated() {
-            // Named only when refused: building the text for every entry
-            // would cost more than resolving it.
-            func name() -> String { "addresses[\(position)] (\(entry))" }
+            // Names are built only when an entry is refused: this loop runs
+            // over every entry of every pass.
+            let name = { "addresses[\(position)] (\(entry))" }
             let (address, length) = try parseAddress(entry.address, entry: name)
             guard let ifindex = indices[entry.interface] else {
                 throw .invalidDesired(entry: name(), reason: "no interface named \"\(entry.interface)\" in the namespace")
@@ -79,17 +79,24 @@ public enum RtnlNormalizer {
         var address: IPAddress
     }
 
+    /// Splits `ADDR/LEN` (or a bare address) without building substrings
+    /// arrays; nil length when there is no '/'.
+    static func split(_ text: String) -> (address: Substring, length: Substring?) {
+        guard let slash = text.utf8.firstIndex(of: UInt8(ascii: "/")) else { return (text[...], nil) }
+        return (text[..<slash], text[text.index(after: slash)...])
+    }
+
     private static func parseAddress(_ text: String, entry: () -> String) throws(ReconcileError) -> (IPAddress, Int) {
-        let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
+        let (addressText, lengthText) = split(text)
         let address: IPAddress
         do {
-            address = try IPAddress(String(parts[0]))
+            address = try IPAddress(String(addressText))
         } catch {
             throw .invalidDesired(entry: entry(), reason: error.description)
         }
-        guard parts.count == 2 else { return (address, address.family.bitWidth) }
-        guard let length = Int(parts[1]) else {
-            throw .invalidDesired(entry: entry(), reason: "prefix length \"\(parts[1])\" is not a number")
+        guard let lengthText else { return (address, address.family.bitWidth) }
+        guard let length = Int(lengthText) else {
+            throw .invalidDesired(entry: entry(), reason: "prefix length \"\(lengthText)\" is not a number")
         }
         guard (0...address.family.bitWidth).contains(length) else {
             throw .invalidDesired(
@@ -104,19 +111,20 @@ public enum RtnlNormalizer {
     ) throws(ReconcileError) -> [Route] {
         var result: [Route] = []
         result.reserveCapacity(entries.count)
-        var byKey: [Route.Key: (position: Int, route: Route)] = [:]
-        byKey.reserveCapacity(entries.count)
+        var positions: [RtnlFastKey: (entry: Int, result: Int)] = [:]
+        positions.reserveCapacity(entries.count)
         for (position, entry) in entries.enumerated() {
-            func name() -> String { "routes[\(position)] (\(entry))" }
+            let name = { "routes[\(position)] (\(entry))" }
             let route = try route(entry, name: name, indices: indices, options: options)
-            if let earlier = byKey[route.key] {
-                if earlier.route == route { continue }
+            let key = RtnlFastKey(route)
+            if let earlier = positions[key] {
+                if result[earlier.result] == route { continue }
                 throw .invalidDesired(
                     entry: name(),
-                    reason: "same route (table, destination, metric) as routes[\(earlier.position)] "
-                        + "(\(entries[earlier.position])) with a different next hop")
+                    reason: "same route (table, destination, metric) as routes[\(earlier.entry)] "
+                        + "(\(entries[earlier.entry])) with a different next hop")
             }
-            byKey[route.key] = (position, route)
+            positions[key] = (position, result.count)
             result.append(route)
         }
         return result
@@ -145,8 +153,17 @@ public enum RtnlNormalizer {
             }
             destination = .any(gateway.family)
         } else {
-            do {
-                destination = try IPPrefix(entry.destination)
+            do throws(ValueError) {
+                let (addressText, lengthText) = split(entry.destination)
+                let address = try IPAddress(String(addressText))
+                var length = address.family.bitWidth
+                if let lengthText {
+                    guard let parsed = Int(lengthText) else {
+                        throw ValueError(value: entry.destination, reason: "prefix length \"\(lengthText)\" is not a number")
+                    }
+                    length = parsed
+                }
+                destination = try IPPrefix(address, length: length)
             } catch {
                 throw .invalidDesired(entry: name(), reason: "destination \(error.description)")
             }

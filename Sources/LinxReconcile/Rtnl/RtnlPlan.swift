@@ -22,6 +22,9 @@ public struct RtnlPlan: Sendable {
     /// foreign address (see ``RtnlReconciler``). The apply stops there like
     /// at a kernel refusal.
     public var refused: [ReconcileOp<RtnlObject>: KernelError] = [:]
+    /// For a plan without ops, the ownership record its pass reports,
+    /// computed once (a cached plan is reused pass after pass).
+    var settled: RtnlLastApplied?
 
     /// True when the namespace already is in the desired state.
     public var isEmpty: Bool { ops.isEmpty }

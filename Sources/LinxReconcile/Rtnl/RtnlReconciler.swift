@@ -41,10 +41,13 @@
 public struct RtnlReconciler: Sendable {
     /// The kernel this reconciler acts on.
     public let backend: any RtnlBackend
+    /// The last pass's inputs and plan: a pure cache, shared by copies.
+    let memo: RtnlPassMemo
 
     /// A reconciler acting on `backend` (the simulated or the real kernel).
     public init(backend: any RtnlBackend) {
         self.backend = backend
+        memo = RtnlPassMemo()
     }
 
     /// Observes `scope` the way a pass does: one dump each of links,
@@ -55,24 +58,35 @@ public struct RtnlReconciler: Sendable {
     ///   namespace does not exist, ``ReconcileError/observeFailed(resource:error:)``
     ///   when a dump fails.
     public func observe(in scope: NetnsScope, options: RtnlOptions = .default) async throws(ReconcileError) -> RtnlObserved {
+        Self.named(try await observeRaw(in: scope, options: options))
+    }
+
+    func observeRaw(in scope: NetnsScope, options: RtnlOptions) async throws(ReconcileError) -> RtnlRawObservation {
         let links = try await dump("links", scope) { () async throws(KernelError) in
             try await backend.links(in: scope)
         }
-        var addresses = try await dump("addresses", scope) { () async throws(KernelError) in
+        let addresses = try await dump("addresses", scope) { () async throws(KernelError) in
             try await backend.addresses(in: scope)
         }
         let filter = RouteFilter(proto: options.routeProtocol)
-        var routes = try await dump("routes", scope) { () async throws(KernelError) in
+        let routes = try await dump("routes", scope) { () async throws(KernelError) in
             try await backend.routes(in: scope, matching: filter)
         }
+        return RtnlRawObservation(links: links, addresses: addresses, routes: routes)
+    }
+
+    /// Fills in interface names, for reports.
+    static func named(_ raw: RtnlRawObservation) -> RtnlObserved {
         var names: [Int32: String] = [:]
-        names.reserveCapacity(links.count)
-        for link in links { names[link.index] = link.name }
+        names.reserveCapacity(raw.links.count)
+        for link in raw.links { names[link.index] = link.name }
+        var addresses = raw.addresses
         for i in addresses.indices { addresses[i].interfaceName = names[addresses[i].ifindex] }
+        var routes = raw.routes
         for i in routes.indices {
             if let index = routes[i].ifindex { routes[i].interfaceName = names[index] }
         }
-        return RtnlObserved(links: links, addresses: addresses, routes: routes)
+        return RtnlObserved(links: raw.links, addresses: addresses, routes: routes)
     }
 
     private func dump<T>(
@@ -97,9 +111,22 @@ public struct RtnlReconciler: Sendable {
         lastApplied: RtnlLastApplied = .empty, options: RtnlOptions = .default
     ) async throws(ReconcileError) -> RtnlPlan {
         try options.validate()
-        let observed = try await observe(in: scope, options: options)
-        let resolved = try RtnlNormalizer.resolve(desired, links: observed.links, options: options)
-        return Self.plan(observed: observed, desired: resolved, lastApplied: lastApplied, options: options)
+        let raw = try await observeRaw(in: scope, options: options)
+        if let plan = memo.plan(scope: scope, options: options, desired: desired, lastApplied: lastApplied, raw: raw) {
+            return plan
+        }
+        let resolved: RtnlResolvedState, index: RtnlDesiredIndex
+        if let remembered = memo.resolution(desired: desired, options: options, links: raw.links) {
+            (resolved, index) = remembered
+        } else {
+            resolved = try RtnlNormalizer.resolve(desired, links: raw.links, options: options)
+            index = RtnlDesiredIndex(resolved)
+            memo.remember(desired: desired, options: options, links: raw.links, resolved: resolved, index: index)
+        }
+        let plan = Self.plan(
+            observed: Self.named(raw), desired: resolved, index: index, lastApplied: lastApplied, options: options)
+        memo.remember(plan: plan, scope: scope, options: options, desired: desired, lastApplied: lastApplied, raw: raw)
+        return plan
     }
 
     /// The pure planning step: diffs a resolved desired state against an
@@ -107,6 +134,13 @@ public struct RtnlReconciler: Sendable {
     public static func plan(
         observed: RtnlObserved, desired: RtnlResolvedState,
         lastApplied: RtnlLastApplied, options: RtnlOptions = .default
+    ) -> RtnlPlan {
+        plan(observed: observed, desired: desired, index: RtnlDesiredIndex(desired), lastApplied: lastApplied, options: options)
+    }
+
+    static func plan(
+        observed: RtnlObserved, desired: RtnlResolvedState, index: RtnlDesiredIndex,
+        lastApplied: RtnlLastApplied, options: RtnlOptions
     ) -> RtnlPlan {
         var indices: [String: Int32] = [:]
         indices.reserveCapacity(observed.links.count)
@@ -119,8 +153,10 @@ public struct RtnlReconciler: Sendable {
         if let tag = options.addressProtocol {
             for address in observed.addresses where address.proto == tag { owned.insert(address.key) }
         }
-        let addressOps = RtnlDiff.addresses(desired: desired.addresses, observed: observed.addresses, owned: owned)
-        let routeOps = RtnlDiff.routes(desired: desired.routes, observed: observed.routes, protocol: options.routeProtocol)
+        let addressOps = RtnlDiff.addresses(
+            desired: desired.addresses, index: index.addresses, observed: observed.addresses, owned: owned)
+        let routeOps = RtnlDiff.routes(
+            desired: desired.routes, index: index.routes, observed: observed.routes, protocol: options.routeProtocol)
 
         var ops: [ReconcileOp<RtnlObject>] = []
         ops.reserveCapacity(addressOps.count + routeOps.count)
@@ -134,6 +170,7 @@ public struct RtnlReconciler: Sendable {
         ops.append(contentsOf: addressDeletes.filter { refused[$0] != nil })
         var plan = RtnlPlan(ops: ops, observed: observed, desired: desired, ownedAddresses: owned)
         plan.refused = refused
+        if ops.isEmpty { plan.settled = ownership(after: plan, applied: []) }
         return plan
     }
 
@@ -208,7 +245,7 @@ public struct RtnlReconciler: Sendable {
         let outcome = await RtnlApplier(backend: backend, scope: scope, options: options).run(plan.ops, refused: plan.refused)
         return ReconcileReport(
             applied: outcome.applied, failed: outcome.failed, pending: outcome.pending,
-            lastApplied: Self.ownership(after: plan, applied: outcome.applied),
+            lastApplied: plan.settled ?? Self.ownership(after: plan, applied: outcome.applied),
             strategy: .failFast)
     }
 

@@ -17,8 +17,13 @@ public struct SysctlDesiredState: Sendable, Hashable, Codable, ExpressibleByDict
     /// Key as written -> value.
     public var values: [String: SysctlValue]
 
+    /// An empty desired state.
+    public init() {
+        values = [:]
+    }
+
     /// A desired state from a map.
-    public init(_ values: [String: SysctlValue] = [:]) {
+    public init(_ values: [String: SysctlValue]) {
         self.values = values
     }
 
@@ -29,7 +34,7 @@ public struct SysctlDesiredState: Sendable, Hashable, Codable, ExpressibleByDict
     }
 
     /// Wants nothing: reconciling to it releases every owned key.
-    public static let empty = SysctlDesiredState()
+    public static let empty = SysctlDesiredState([:])
 
     /// The value for a key as written.
     public subscript(key: String) -> SysctlValue? {
