@@ -32,6 +32,16 @@ let package = Package(
             path: "Benchmarks/ReconcileLoop",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        .executableTarget(
+            name: "Fuzz",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "LinxConformance", package: "Linx"),
+                .product(name: "LinxKernelSim", package: "Linx"),
+            ],
+            path: "Benchmarks/Fuzz",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -55,13 +55,13 @@ enum CgroupFiles {
             return try memory(text, file: file)
         case "pids.max":
             if text == "max" { return "max" }
-            guard let value = Int64(text) else { throw KernelError(.invalidArgument, "pids.max: \"\(text)\" is not max or an integer") }
+            guard let value = kstrtoll(text) else { throw KernelError(.invalidArgument, "pids.max: \"\(text)\" is not max or an integer") }
             guard (0...pidsLimit).contains(value) else { throw KernelError(.invalidArgument, "pids.max: \(value) out of range") }
             return String(value)
         case "cpu.max":
             return try cpuMax(text, current: current)
         case "cpu.weight":
-            guard let value = UInt64(text) else { throw KernelError(.invalidArgument, "cpu.weight: \"\(text)\" is not an integer") }
+            guard let value = kstrtoull(text) else { throw KernelError(.invalidArgument, "cpu.weight: \"\(text)\" is not an integer") }
             // cpu_weight_write_u64 answers ERANGE, not EINVAL, outside 1...10000.
             guard (1...10_000).contains(value) else { throw KernelError(.outOfRange, "cpu.weight: \(value) not in 1...10000") }
             return String(value)
@@ -69,15 +69,16 @@ enum CgroupFiles {
             return try ioMax(text, current: current)
         case "cgroup.max.depth", "cgroup.max.descendants":
             if text == "max" { return "max" }
-            guard let value = SysctlSpec.parseInt(Substring(text)) else {
-                throw KernelError(.invalidArgument, "\(file): \"\(text)\" is not max or an integer")
-            }
-            // Checked on Linux 6.18: -1 is ERANGE, 0x10 reads back 16.
+            // kstrtoint: EINVAL for junk, ERANGE past an int; a negative value is ERANGE too and
+            // INT_MAX reads back as max (checked on Linux 6.18: -1 is ERANGE, 0x10 reads back 16).
+            let value = try kstrtoint(text, file: file)
             guard value >= 0 else { throw KernelError(.outOfRange, "\(file): \(value) is negative") }
-            return String(value)
+            return value == Int64(Int32.max) ? "max" : String(value)
         case "cgroup.freeze":
-            guard text == "0" || text == "1" else { throw KernelError(.outOfRange, "cgroup.freeze takes 0 or 1") }
-            return text
+            // kstrtoint, then 0 or 1 (ERANGE otherwise), as Linux 6.18 answers
+            let value = try kstrtoint(text, file: file)
+            guard value == 0 || value == 1 else { throw KernelError(.outOfRange, "cgroup.freeze takes 0 or 1") }
+            return String(value)
         case "cgroup.subtree_control":
             return try subtreeControl(text, current: current)
         default:
@@ -104,7 +105,7 @@ enum CgroupFiles {
             }
             digits = digits.dropLast()
         }
-        guard !digits.isEmpty, digits.allSatisfy(\.isNumber), let value = UInt64(digits) else {
+        guard let value = kstrtoull(String(digits)), digits.first != "+" else {
             throw KernelError(.invalidArgument, "\(file): \"\(text)\" is not max or a size")
         }
         let (bytes, overflow) = value.multipliedReportingOverflow(by: 1 << shift)
@@ -166,6 +167,50 @@ enum CgroupFiles {
             let l = lines[dev]!
             return "\(dev) rbps=\(l["rbps"] ?? "max") wbps=\(l["wbps"] ?? "max") riops=\(l["riops"] ?? "max") wiops=\(l["wiops"] ?? "max")"
         }.joined(separator: "\n")
+    }
+
+    /// kstrtoull: optional '+', base 0 ("0x10" is 16, "010" is 8), the whole
+    /// text numeric.
+    static func kstrtoull(_ text: String) -> UInt64? {
+        var digits = Substring(text)
+        if digits.first == "+" { digits = digits.dropFirst() }
+        var radix = 10
+        if digits.hasPrefix("0x") || digits.hasPrefix("0X") {
+            radix = 16
+            digits = digits.dropFirst(2)
+        } else if digits.count > 1, digits.first == "0" {
+            radix = 8
+            digits = digits.dropFirst()
+        }
+        guard !digits.isEmpty, digits.allSatisfy(\.isHexDigit) else { return nil }
+        return UInt64(digits, radix: radix)
+    }
+
+    /// kstrtoll: kstrtoull with an optional '-', within Int64.
+    static func kstrtoll(_ text: String) -> Int64? {
+        if text.hasPrefix("-") {
+            guard let magnitude = kstrtoull(String(text.dropFirst())), !text.dropFirst().hasPrefix("+"),
+                magnitude <= UInt64(Int64.max) + 1
+            else { return nil }
+            return magnitude == UInt64(Int64.max) + 1 ? Int64.min : -Int64(magnitude)
+        }
+        guard let magnitude = kstrtoull(text), magnitude <= UInt64(Int64.max) else { return nil }
+        return Int64(magnitude)
+    }
+
+    /// kstrtoint: EINVAL when `text` is not a number, ERANGE when it is one
+    /// that does not fit a C int.
+    static func kstrtoint(_ text: String, file: String) throws(KernelError) -> Int64 {
+        if let value = kstrtoll(text) {
+            guard (Int64(Int32.min)...Int64(Int32.max)).contains(value) else {
+                throw KernelError(.outOfRange, "\(file): \(text) does not fit an int")
+            }
+            return value
+        }
+        // All digits but too large for 64 bits is still ERANGE.
+        let body = text.drop { $0 == "-" || $0 == "+" }
+        if !body.isEmpty, body.allSatisfy(\.isNumber) { throw KernelError(.outOfRange, "\(file): \(text) does not fit an int") }
+        throw KernelError(.invalidArgument, "\(file): \"\(text)\" is not an integer")
     }
 
     /// "+ctrl -ctrl" tokens over the available controllers.

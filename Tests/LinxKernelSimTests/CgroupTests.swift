@@ -59,6 +59,13 @@ struct CgroupTests {
         #expect(await writeErrno(kernel, "cpu.weight", "heavy") == .invalidArgument)
         try await kernel.write("pids.max", value: "64", in: cg)
         #expect(kernel.cgroupValue("pids.max", in: cg) == "64")
+        // the kernel reads these with kstrtoull/kstrtoll: base 0, an optional '+'
+        try await kernel.write("cpu.weight", value: "0x10", in: cg)
+        #expect(kernel.cgroupValue("cpu.weight", in: cg) == "16")
+        try await kernel.write("pids.max", value: "+010", in: cg)
+        #expect(kernel.cgroupValue("pids.max", in: cg) == "8")
+        try await kernel.write("memory.max", value: "0x2000", in: cg)
+        #expect(kernel.cgroupValue("memory.max", in: cg) == "8192")
         #expect(await writeErrno(kernel, "pids.max", "-1") == .invalidArgument)
     }
 

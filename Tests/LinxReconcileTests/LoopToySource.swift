@@ -30,6 +30,8 @@ final class ToyKernel: Sendable {
         var nextMonitor = 0
         var monitors: [Int: AsyncThrowingStream<ReconcileHint, any Error>.Continuation] = [:]
         var gate: PassGate?
+        var hintsEnqueued = 0
+        var monitorsEnded = 0
     }
 
     let state = Mutex(State())
@@ -43,6 +45,10 @@ final class ToyKernel: Sendable {
     var maxInFlight: Int { state.withLock { $0.maxInFlight } }
     var subscribeCalls: Int { state.withLock { $0.subscribeCalls } }
     var liveMonitors: Int { state.withLock { $0.monitors.count } }
+    /// Hints handed to a live monitor's stream (each reaches the loop, late or soon).
+    var hintsEnqueued: Int { state.withLock { $0.hintsEnqueued } }
+    /// Monitors ended by ``killMonitors(_:)``.
+    var monitorsEnded: Int { state.withLock { $0.monitorsEnded } }
 
     /// Changes the kernel behind the loop's back and tells live monitors.
     func drift(_ key: String, to value: Int?) {
@@ -53,15 +59,20 @@ final class ToyKernel: Sendable {
     /// Sends `hint` `count` times to every live monitor.
     func hint(_ hint: ReconcileHint, count: Int = 1) {
         let monitors = state.withLock { Array($0.monitors.values) }
+        var enqueued = 0
         for monitor in monitors {
-            for _ in 0..<count { monitor.yield(hint) }
+            for _ in 0..<count {
+                if case .enqueued = monitor.yield(hint) { enqueued += 1 }
+            }
         }
+        state.withLock { $0.hintsEnqueued += enqueued }
     }
 
     /// Ends every live monitor, with `error` (death) or cleanly.
     func killMonitors(_ error: (any Error)? = nil) {
         let monitors = state.withLock { s in
             defer { s.monitors = [:] }
+            s.monitorsEnded += s.monitors.count
             return Array(s.monitors.values)
         }
         for monitor in monitors { monitor.finish(throwing: error) }

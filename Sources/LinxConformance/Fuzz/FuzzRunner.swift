@@ -83,8 +83,12 @@ struct ScenarioRun<Subject: FuzzableSubject> {
         if !scenario.kinds.isEmpty {
             kernel.arm(SimFaultPlan(rate: Double(scenario.ratePercent) / 100, kinds: scenario.kinds))
         }
+        // The scope only changes through passes and scheduled events, so a
+        // pass's "after" is the next one's "before" unless an event ran.
+        var previous: Snapshot?
         for index in 0..<scenario.faultPasses {
             let step = "fault pass \(index + 1)"
+            if !schedule[index].isEmpty { previous = nil }
             for event in schedule[index] {
                 switch event {
                 case .change:
@@ -106,7 +110,12 @@ struct ScenarioRun<Subject: FuzzableSubject> {
             }
             try await keepMonitor(step)
             let firedBefore = kernel.faultsFired
-            let before = try await run.snapshot()
+            let before: Snapshot
+            if let previous {
+                before = previous
+            } else {
+                before = try await run.snapshot()
+            }
             let result: Result<CaseRun<Subject>.Report, ReconcileError>
             do {
                 result = .success(try await run.source.reconcile(
@@ -116,6 +125,7 @@ struct ScenarioRun<Subject: FuzzableSubject> {
             }
             passes += 1
             let after = try await run.snapshot()
+            previous = after
             let firedAfter = kernel.faultsFired
             let destructive = firedAfter[.vanish, default: 0] > firedBefore[.vanish, default: 0]
                 || firedAfter[.reboot, default: 0] > firedBefore[.reboot, default: 0]
@@ -141,6 +151,7 @@ struct ScenarioRun<Subject: FuzzableSubject> {
             if destructive {
                 try repair(step)
                 foreign = try await stillIntact(foreign)
+                previous = nil
             }
         }
         kernel.clearFaults()
