@@ -5,6 +5,20 @@ import Testing
 /// reconcileNow, setDesired, lastReport, stop and events, on the toy Source.
 @Suite("ReconcileLoop runtime API", .timeLimit(.minutes(1)))
 struct LoopRuntimeAPITests {
+    @Test("nothing runs until run(): creating a loop neither subscribes, nor passes, nor sleeps")
+    func zeroFootprint() async throws {
+        let clock = VirtualClock()
+        let kernel = ToyKernel()
+        let loop = makeToyLoop(kernel: kernel, desired: ["a": 1], clock: clock)
+        _ = loop.events
+        clock.advance(by: .seconds(3_600))
+        #expect(kernel.passes == 0)
+        #expect(kernel.subscribeCalls == 0)
+        #expect(kernel.values.isEmpty)
+        #expect(clock.sleeperCount == 0)
+        #expect(await loop.probe.passesStarted == 0)
+    }
+
     @Test("reconcileNow runs a pass even when the loop is not running, and reports it")
     func forcedPassWithoutRun() async throws {
         let clock = VirtualClock()
