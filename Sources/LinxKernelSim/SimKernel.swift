@@ -140,7 +140,9 @@ public final class SimKernel: Sendable {
     public func snapshot(of scope: NetnsScope = .current) throws(KernelError) -> SimNetnsSnapshot {
         try state.withLock { s throws(KernelError) in
             let ns = try s.netns(scope)
-            return SimNetnsSnapshot(links: ns.linkList, addresses: ns.addressList, routes: ns.routes.all.sorted { $0.key < $1.key })
+            // Kernel routes can share a key across links: the interface breaks the tie.
+            let routes = ns.routes.all.sorted { ($0.key, $0.ifindex ?? 0) < ($1.key, $1.ifindex ?? 0) }
+            return SimNetnsSnapshot(links: ns.linkList, addresses: ns.addressList, routes: routes)
         }
     }
 

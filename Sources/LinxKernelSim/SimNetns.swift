@@ -88,9 +88,10 @@ struct SimNetns: Sendable {
 
     /// Admin up/down with the kernel's side effects: up adds the connected
     /// and broadcast routes of the link's IPv4 addresses, lo's loopback
-    /// addresses, and the IPv6 link-local address; down flushes every route
-    /// through the link except IPv4 local ones, and every IPv6 address
-    /// (keep_addr_on_down is 0).
+    /// addresses, the prefix routes of its IPv6 addresses and, once it has
+    /// carrier, its link-local address (see ``enableIPv6(on:)``); down
+    /// flushes every route through the link except IPv4 local ones, and
+    /// every IPv6 address (keep_addr_on_down is 0).
     mutating func setUp(_ index: Int32, _ up: Bool) throws(KernelError) {
         var state = try linkState(index)
         guard state.link.isUp != up else { return }

@@ -88,3 +88,27 @@ struct FuzzTests {
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty && !$0.hasPrefix("#") }
     }
 }
+
+extension FuzzTests {
+    /// Fuzzing proves it can fail: a Source that only lies when a write
+    /// fails is caught, the failure shrinks, and its replay fails again.
+    @Test("a Source that lies under faults is caught, shrunk and replayable")
+    func catchesLiar() async throws {
+        let subject = LyingCgroupSubject()
+        let results = await FuzzCampaign.run(subject, options: FuzzOptions(seed: 4, scenarios: 200, shrinkBudget: 60))
+        let first = try #require(results.failures.first, "200 scenarios never caught the lying Source")
+        #expect(!results.succeeded)
+        #expect(results.failures.allSatisfy { $0.failure?.message.contains("the report is not honest") == true })
+        let shrunk = try #require(results.shrunk)
+        #expect(shrunk.scenario.weight <= first.scenario.weight)
+        #expect(shrunk.failure != nil)
+        let text = FuzzReporter.render(results) { "linx fuzz --scenario '\($0)'" }
+        #expect(text.contains("replay: linx fuzz --scenario '\(shrunk.scenario)'"))
+        #expect(text.contains("FAIL lying-cgroup/sim scenario seed=\(first.scenario.seed)"))
+        let replayed = await FuzzRunner.run(subject, scenario: try FuzzScenario(parsing: shrunk.scenario.description), maxPasses: 5)
+        #expect(replayed.failure == shrunk.failure)
+        // The honest Source passes the very same scenarios.
+        let honest = await FuzzRunner.run(CgroupSimSubject(), scenario: first.scenario, maxPasses: 5)
+        #expect(honest.failure == nil)
+    }
+}
