@@ -73,6 +73,7 @@ extension SimNetns {
         case .ipv4:
             guard addresses[address.key] == nil else { throw KernelError(.fileExists, "address exists") }
         case .ipv6:
+            guard ipv6Capable(address.ifindex) else { throw KernelError(.invalidArgument, "IPv6 needs an MTU of at least 1280") }
             if ipv6Disabled(on: address.ifindex) {
                 throw KernelError(.permissionDenied, "IPv6 is disabled on this device")
             }

@@ -9,10 +9,11 @@ import LinxReconcile
 /// conf.all.{forwarding,disable_ipv6} for IPv6 set default and every interface; a new
 /// interface copies conf.default; an interface's directory vanishes with it.
 extension SimNetns {
-    mutating func createConfSysctls(for name: String) {
+    mutating func createConfSysctls(for name: String, ipv6: Bool = true) {
         for (leaf, spec) in SysctlCatalog.ipv4Conf {
             sysctl["net/ipv4/conf/\(name)/\(leaf)"] = spec.writable ? (sysctl["net/ipv4/conf/default/\(leaf)"] ?? spec.boot) : spec.boot
         }
+        guard ipv6 else { return }
         for (leaf, spec) in SysctlCatalog.ipv6Conf {
             sysctl["net/ipv6/conf/\(name)/\(leaf)"] = sysctl["net/ipv6/conf/default/\(leaf)"] ?? spec.boot
         }

@@ -76,11 +76,13 @@ struct SimNetns: Sendable {
             !name.contains(where: { $0 == "/" || $0 == ":" || $0 == " " || $0 == "\t" || $0 == "\n" })
         else { throw KernelError(.invalidArgument, "invalid interface name \"\(name)\"") }
         guard indexByName[name] == nil else { throw KernelError(.fileExists, "interface \(name) exists") }
+        // Ethernet-like devices refuse an MTU under 68 (Linux 6.18: "mtu less than device minimum").
+        guard kind == "loopback" || mtu >= 68 else { throw KernelError(.invalidArgument, "mtu less than device minimum") }
         let index = nextIndex
         nextIndex += 1
         links[index] = SimLinkState(link: Link(index: index, name: name, kind: kind, isUp: false, mtu: mtu), peer: peer)
         indexByName[name] = index
-        createConfSysctls(for: name)
+        createConfSysctls(for: name, ipv6: mtu >= 1280)
         publish(.link(links[index]!.link, .new))
         if up { try setUp(index, true) }
         return index
@@ -88,9 +90,10 @@ struct SimNetns: Sendable {
 
     /// Admin up/down with the kernel's side effects: up adds the connected
     /// and broadcast routes of the link's IPv4 addresses, lo's loopback
-    /// addresses, and the IPv6 link-local address; down flushes every route
-    /// through the link except IPv4 local ones, and every IPv6 address
-    /// (keep_addr_on_down is 0).
+    /// addresses, the prefix routes of its IPv6 addresses and, once it has
+    /// carrier, its link-local address (see ``enableIPv6(on:)``); down
+    /// flushes every route through the link except IPv4 local ones, and
+    /// every IPv6 address (keep_addr_on_down is 0).
     mutating func setUp(_ index: Int32, _ up: Bool) throws(KernelError) {
         var state = try linkState(index)
         guard state.link.isUp != up else { return }
@@ -148,6 +151,11 @@ struct SimNetns: Sendable {
         return (sysctl["net/ipv6/conf/\(name)/disable_ipv6"] ?? "0") != "0"
     }
 
+    /// IPv6 needs an MTU of at least 1280: below it the kernel keeps no IPv6
+    /// state for the link (no net.ipv6.conf.IFACE, addresses refused with
+    /// EINVAL; checked on Linux 6.18).
+    func ipv6Capable(_ index: Int32) -> Bool { (links[index]?.link.mtu ?? 0) >= 1280 }
+
     /// Carrier: an up link has it, except a veth whose peer is down (what
     /// addrconf waits for before it makes the link-local address).
     func hasCarrier(_ index: Int32) -> Bool {
@@ -161,7 +169,7 @@ struct SimNetns: Sendable {
     /// ff00::/8 multicast route, as addrconf makes them (Linux 6.18, checked
     /// with accept_dad 0: the simulator models the state after DAD).
     mutating func enableIPv6(on index: Int32) {
-        guard let state = links[index], state.link.isUp, !ipv6Disabled(on: index) else { return }
+        guard let state = links[index], state.link.isUp, ipv6Capable(index), !ipv6Disabled(on: index) else { return }
         for entry in addressesOrdered(on: index) where entry.address.family == .ipv6 {
             addPrefixRoutes(for: entry.address)
         }

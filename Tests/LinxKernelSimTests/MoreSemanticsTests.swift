@@ -125,4 +125,16 @@ struct MoreSemanticsTests {
         #expect(kernel.eventsLost() == 3)
         withExtendedLifetime(stream) {}
     }
+
+    @Test("MTU limits as Linux 6.18 applies them: under 68 refused, under 1280 no IPv6 on the link")
+    func mtu() async throws {
+        let kernel = SimKernel()
+        #expect(await errno { () throws(KernelError) in try kernel.addLink("tiny", mtu: 60) } == .invalidArgument)
+        let small = try kernel.addLink("small", mtu: 1000)
+        #expect(kernel.sysctlValue("net.ipv6.conf.small.disable_ipv6") == nil)
+        #expect(kernel.sysctlValue("net.ipv4.conf.small.forwarding") == "0")
+        #expect(await errno(send(kernel, .addAddress(addr("fc00::1/64", on: small)))) == .invalidArgument)
+        #expect(await ok(kernel, .addAddress(addr("10.0.0.1/24", on: small))))
+        #expect(!(try kernel.snapshot().addresses.contains { $0.ifindex == small && $0.family == .ipv6 }))
+    }
 }

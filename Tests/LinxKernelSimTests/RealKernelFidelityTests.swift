@@ -18,6 +18,7 @@ struct RealKernelFidelityTests {
 
     @Test("random IPv4 and IPv6 sequences: same outcomes, same addresses and routes", arguments: seeds)
     func replay(seed: UInt64) async throws {
+        RealKernel.reapStale(prefix: "linx-simfid")
         let name = "linx-simfid-\(getpid())-\(seed)"
         try RealKernel.ip("netns", "add", name)
         defer { _ = try? RealKernel.ip("netns", "del", name) }
@@ -204,6 +205,18 @@ enum RealKernel {
     static var path: String { FileManager.default.isExecutableFile(atPath: "/usr/sbin/ip") ? "/usr/sbin/ip" : "/sbin/ip" }
 
     struct Failed: Error { var output: String }
+
+    /// Deletes namespaces named `PREFIX-PID-...` whose process is gone: a
+    /// test run that crashed never reached its `defer`.
+    static func reapStale(prefix: String) {
+        guard let list = try? ip("netns", "list") else { return }
+        for line in list.split(separator: "\n") {
+            guard let name = line.split(separator: " ").first, name.hasPrefix(prefix + "-") else { continue }
+            let parts = name.dropFirst(prefix.count + 1).split(separator: "-")
+            guard let pid = parts.first.flatMap({ Int32($0) }), kill(pid, 0) != 0, errno == ESRCH else { continue }
+            _ = try? ip("netns", "del", String(name))
+        }
+    }
 
     @discardableResult
     static func ip(_ arguments: String...) throws -> String { try ip(arguments) }

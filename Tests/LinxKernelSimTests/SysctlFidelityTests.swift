@@ -31,6 +31,7 @@ struct SysctlFidelityTests {
 
     @Test("random writes: same errno, same values afterwards", arguments: seeds)
     func replay(seed: UInt64) async throws {
+        RealKernel.reapStale(prefix: "linx-simsys")
         let name = "linx-simsys-\(getpid())-\(seed)"
         try RealKernel.ip("netns", "add", name)
         defer { _ = try? RealKernel.ip("netns", "del", name) }
