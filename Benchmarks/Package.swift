@@ -42,6 +42,16 @@ let package = Package(
             path: "Benchmarks/Fuzz",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        .executableTarget(
+            name: "Reconcilers",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "LinxKernelSim", package: "Linx"),
+                .product(name: "LinxReconcile", package: "Linx"),
+            ],
+            path: "Benchmarks/Reconcilers",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

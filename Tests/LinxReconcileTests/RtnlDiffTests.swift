@@ -69,4 +69,32 @@ struct RtnlDiffTests {
         #expect(json.range(of: "eth0")!.lowerBound < json.range(of: "eth1")!.lowerBound)
         #expect(try JSONDecoder().decode(RtnlLastApplied.self, from: Data(json.utf8)) == record)
     }
+
+    @Test("an owned IPv4 primary with foreign secondaries is refused; an owned secondary is deleted (kernel dump order)")
+    func primaryAndSecondaries() throws {
+        let links = [Link(index: 2, name: "eth0")]
+        func address(_ text: String) throws -> InterfaceAddress {
+            InterfaceAddress(ifindex: 2, address: try IPAddress(text), prefixLength: 24, interfaceName: "eth0")
+        }
+        let ours = RtnlLastApplied(addresses: [.init(interface: "eth0", address: try IPAddress("10.0.0.9"), prefixLength: 24)])
+        let empty = RtnlResolvedState(addresses: [], routes: [])
+        // The kernel dumps a link's primaries first: here ours is the primary.
+        let primary = RtnlReconciler.plan(
+            observed: RtnlObserved(links: links, addresses: [try address("10.0.0.9"), try address("10.0.0.3")], routes: []),
+            desired: empty, lastApplied: ours)
+        #expect(primary.ops.count == 1)
+        #expect(primary.refused[primary.ops[0]]?.errno == .resourceBusy)
+        // Here the foreign address is the primary and ours a secondary: safe to delete.
+        let secondary = RtnlReconciler.plan(
+            observed: RtnlObserved(links: links, addresses: [try address("10.0.0.3"), try address("10.0.0.9")], routes: []),
+            desired: empty, lastApplied: ours)
+        #expect(secondary.ops.count == 1 && secondary.refused.isEmpty)
+        // Another subnet (or prefix length) is no secondary at all.
+        var other = try address("10.0.1.3")
+        other.prefixLength = 24
+        let apart = RtnlReconciler.plan(
+            observed: RtnlObserved(links: links, addresses: [try address("10.0.0.9"), other], routes: []),
+            desired: empty, lastApplied: ours)
+        #expect(apart.refused.isEmpty)
+    }
 }

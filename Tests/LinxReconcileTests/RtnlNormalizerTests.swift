@@ -149,3 +149,34 @@ struct DesiredStateInitTests {
         #expect(SysctlDesiredState() == .empty && CgroupDesiredState() == .empty)
     }
 }
+
+@Suite("rtnl normaliser: its fast IPv4 path agrees with the general parser")
+struct RtnlFastParseTests {
+    @Test("addresses are accepted and refused exactly as inet_pton and Int would", arguments: [
+        "10.0.0.2/24", "0.0.0.0/0", "255.255.255.255/32", "10.0.0.2", "10.0.0.02/24", "010.0.0.2/24",
+        "10.0.0.256/24", "10.0.0/24", "10.0.0.2.1/24", "10..0.2/24", "10.0.0.2/", "10.0.0.2/024",
+        "10.0.0.2/0024", "10.0.0.2/+24", "10.0.0.2/33", " 10.0.0.2/24", "10.0.0.2/24 ", "1.2.3.4/2/3", "fc00::1/64",
+    ])
+    func agrees(text: String) throws {
+        let links = [Link(index: 2, name: "eth0")]
+        let fast = Result { () throws(ReconcileError) in
+            try RtnlNormalizer.resolve([.address(text, on: "eth0")], links: links).addresses.first!
+        }
+        // The reference: the general parsers, as the normaliser's slow path.
+        let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
+        let reference: (IPAddress, Int)? = {
+            guard let address = try? IPAddress(String(parts[0])) else { return nil }
+            guard parts.count == 2 else { return (address, address.family.bitWidth) }
+            guard let length = Int(parts[1]), (0...address.family.bitWidth).contains(length) else { return nil }
+            return (address, length)
+        }()
+        switch (fast, reference) {
+        case (.success(let got), .some(let want)):
+            #expect(got.address == want.0 && got.prefixLength == want.1)
+        case (.failure, .none):
+            break
+        default:
+            Issue.record("\(text): normaliser \(fast), reference \(String(describing: reference))")
+        }
+    }
+}

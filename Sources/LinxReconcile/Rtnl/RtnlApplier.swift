@@ -17,43 +17,41 @@ struct RtnlApplier {
         var pending: [ReconcileOp<RtnlObject>] = []
     }
 
+    /// Applies `ops` in order. What was applied is always a prefix of `ops`
+    /// (fail-fast), so the outcome is built from one count and one failure.
     func run(_ ops: [ReconcileOp<RtnlObject>], refused: [ReconcileOp<RtnlObject>: KernelError] = [:]) async -> Outcome {
-        var outcome = Outcome()
-        guard !ops.isEmpty else { return outcome }
-        outcome.applied.reserveCapacity(ops.count)
+        guard !ops.isEmpty else { return Outcome() }
         let requests = ops.map(Self.request)
         // Refused ops stop the pass where they stand, like a kernel refusal.
         let stops = refused.isEmpty ? [] : ops.indices.filter { refused[ops[$0]] != nil }
-        var next = 0
-        while next < ops.count {
-            let limit = stops.first { $0 >= next } ?? ops.count
-            if limit == next {
-                outcome.failed.append(FailedOp(ops[next], error: refused[ops[next]]!))
-                outcome.pending = Array(ops[(next + 1)...])
-                return outcome
+        var done = 0
+        var failure: FailedOp<RtnlObject>?
+        sending: while done < ops.count {
+            let limit = stops.first { $0 >= done } ?? ops.count
+            if limit == done {
+                failure = FailedOp(ops[done], error: refused[ops[done]]!)
+                break
             }
-            let results = await backend.execute(Array(requests[next..<limit]), in: scope, stopOnError: true)
+            let batch = done == 0 && limit == ops.count ? requests : Array(requests[done..<limit])
+            let results = await backend.execute(batch, in: scope, stopOnError: true)
             // A backend that answered nothing made no progress: stop rather
             // than loop; the rest is pending.
             guard !results.isEmpty else { break }
-            for (offset, result) in results.enumerated() {
-                let op = ops[next + offset]
-                switch result {
-                case .success:
-                    outcome.applied.append(op)
-                case .failure(let error):
-                    if await isAlreadyAsWanted(op, answer: error) {
-                        outcome.applied.append(op)
-                    } else {
-                        outcome.failed.append(FailedOp(op, error: explained(error, for: op)))
-                        outcome.pending = Array(ops[(next + offset + 1)...])
-                        return outcome
-                    }
+            for result in results {
+                if case .failure(let error) = result, !(await isAlreadyAsWanted(ops[done], answer: error)) {
+                    failure = FailedOp(ops[done], error: explained(error, for: ops[done]))
+                    break sending
                 }
+                done += 1
             }
-            next += results.count
         }
-        outcome.pending = Array(ops[next...])
+        var outcome = Outcome(applied: Array(ops[..<done]))
+        if let failure {
+            outcome.failed = [failure]
+            outcome.pending = Array(ops[(done + 1)...])
+        } else {
+            outcome.pending = Array(ops[done...])
+        }
         return outcome
     }
 

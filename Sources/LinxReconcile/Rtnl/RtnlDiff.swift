@@ -18,7 +18,7 @@ public enum RtnlDiff {
         desired: some Sequence<Route>, observed: some Sequence<Route>, protocol: UInt8
     ) -> [ReconcileOp<Route>] {
         let desired = Array(desired)
-        let index = RtnlDesiredIndex(RtnlResolvedState(addresses: [], routes: desired)).routes
+        let index = RtnlDesiredIndex(RtnlResolvedState(addresses: [], routes: desired))
         return routes(desired: desired, index: index, observed: Array(observed), protocol: `protocol`)
     }
 
@@ -26,28 +26,34 @@ public enum RtnlDiff {
     /// per observed route (the generic ``Diff/twoWay(desired:observed:isOwned:isSame:)``,
     /// specialised by hand for 10,000-route passes).
     static func routes(
-        desired: [Route], index: [RtnlFastKey: Int], observed: [Route], protocol: UInt8
+        desired: [Route], index: RtnlDesiredIndex, observed: [Route], protocol: UInt8
     ) -> [ReconcileOp<Route>] {
-        var matched = [Bool](repeating: false, count: desired.count)
-        var changes: [(key: RtnlFastKey, op: ReconcileOp<Route>)] = []
-        var deletes: [(key: RtnlFastKey, op: ReconcileOp<Route>)] = []
-        for route in observed where route.proto == `protocol` {
-            let key = RtnlFastKey(route)
-            guard let position = index[key] else {
-                deletes.append((key, .delete(route)))
+        // For each desired position, the observed route holding its key.
+        var found = [Int](repeating: -1, count: desired.count)
+        var deletes: [(key: RtnlFastKey, position: Int)] = []
+        for position in observed.indices where observed[position].proto == `protocol` {
+            let key = RtnlFastKey(observed[position])
+            guard let wanted = index.routes[key] else {
+                deletes.append((key, position))
                 continue
             }
             // The kernel holds one route per key; a repeat would be ignored.
-            guard !matched[position] else { continue }
-            matched[position] = true
-            if !sameRoute(desired[position], route) {
-                changes.append((key, .update(desired[position], previous: route)))
+            if found[wanted] < 0 { found[wanted] = position }
+        }
+        var ops: [ReconcileOp<Route>] = []
+        // Creates and updates come out in key order because the index walks
+        // the desired routes in key order.
+        for wanted in index.routeOrder {
+            let at = found[wanted]
+            if at < 0 {
+                ops.append(.create(desired[wanted]))
+            } else if !sameRoute(desired[wanted], observed[at]) {
+                ops.append(.update(desired[wanted], previous: observed[at]))
             }
         }
-        for position in desired.indices where !matched[position] {
-            changes.append((RtnlFastKey(desired[position]), .create(desired[position])))
-        }
-        return canonical(changes, deletes)
+        deletes.sort { $0.key < $1.key }
+        for delete in deletes { ops.append(.delete(observed[delete.position])) }
+        return ops
     }
 
     /// Three-way address diff: every observed address is seen (so a desired
@@ -61,41 +67,29 @@ public enum RtnlDiff {
         owned: Set<InterfaceAddress.Key>
     ) -> [ReconcileOp<InterfaceAddress>] {
         let desired = Array(desired)
-        let index = RtnlDesiredIndex(RtnlResolvedState(addresses: desired, routes: [])).addresses
+        let index = RtnlDesiredIndex(RtnlResolvedState(addresses: desired, routes: []))
         return addresses(desired: desired, index: index, observed: Array(observed), owned: owned)
     }
 
     /// The address diff against a prebuilt index of `desired`.
     static func addresses(
-        desired: [InterfaceAddress], index: [RtnlFastAddressKey: Int], observed: [InterfaceAddress],
+        desired: [InterfaceAddress], index: RtnlDesiredIndex, observed: [InterfaceAddress],
         owned: Set<InterfaceAddress.Key>
     ) -> [ReconcileOp<InterfaceAddress>] {
-        var matched = [Bool](repeating: false, count: desired.count)
-        var deletes: [(key: RtnlFastAddressKey, op: ReconcileOp<InterfaceAddress>)] = []
-        for address in observed {
-            let key = RtnlFastAddressKey(address)
-            if let position = index[key] {
-                matched[position] = true
-            } else if owned.contains(address.key) {
-                deletes.append((key, .delete(address)))
+        var present = [Bool](repeating: false, count: desired.count)
+        var deletes: [(key: RtnlFastAddressKey, position: Int)] = []
+        for position in observed.indices {
+            let key = RtnlFastAddressKey(observed[position])
+            if let wanted = index.addresses[key] {
+                present[wanted] = true
+            } else if owned.contains(observed[position].key) {
+                deletes.append((key, position))
             }
         }
-        var creates: [(key: RtnlFastAddressKey, op: ReconcileOp<InterfaceAddress>)] = []
-        for position in desired.indices where !matched[position] {
-            creates.append((RtnlFastAddressKey(desired[position]), .create(desired[position])))
-        }
-        return canonical(creates, deletes)
-    }
-
-    /// Changes by key, then deletes by key: one state, one plan, whatever the
-    /// input order.
-    private static func canonical<K: Comparable, Item>(
-        _ changes: [(key: K, op: ReconcileOp<Item>)], _ deletes: [(key: K, op: ReconcileOp<Item>)]
-    ) -> [ReconcileOp<Item>] {
-        var ops: [ReconcileOp<Item>] = []
-        ops.reserveCapacity(changes.count + deletes.count)
-        ops.append(contentsOf: changes.sorted { $0.key < $1.key }.lazy.map(\.op))
-        ops.append(contentsOf: deletes.sorted { $0.key < $1.key }.lazy.map(\.op))
+        var ops: [ReconcileOp<InterfaceAddress>] = []
+        for wanted in index.addressOrder where !present[wanted] { ops.append(.create(desired[wanted])) }
+        deletes.sort { $0.key < $1.key }
+        for delete in deletes { ops.append(.delete(observed[delete.position])) }
         return ops
     }
 

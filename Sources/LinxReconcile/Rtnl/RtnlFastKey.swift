@@ -72,13 +72,27 @@ struct RtnlFastAddressKey: Hashable, Comparable {
 struct RtnlDesiredIndex: Sendable {
     var routes: [RtnlFastKey: Int]
     var addresses: [RtnlFastAddressKey: Int]
+    /// Desired route positions in key order: the canonical order of creates
+    /// and updates, sorted once rather than every pass.
+    var routeOrder: [Int]
+    /// Desired address positions in key order.
+    var addressOrder: [Int]
 
     init(_ desired: RtnlResolvedState) {
-        routes = Self.index(desired.routes, RtnlFastKey.init)
-        addresses = Self.index(desired.addresses, RtnlFastAddressKey.init)
+        self.init(
+            routes: Self.table(desired.routes, RtnlFastKey.init),
+            addresses: Self.table(desired.addresses, RtnlFastAddressKey.init))
     }
 
-    private static func index<T, K: Hashable>(_ items: [T], _ key: (T) -> K) -> [K: Int] {
+    /// An index from key -> position tables (first position of each key).
+    init(routes: [RtnlFastKey: Int], addresses: [RtnlFastAddressKey: Int]) {
+        self.routes = routes
+        self.addresses = addresses
+        routeOrder = Self.order(routes)
+        addressOrder = Self.order(addresses)
+    }
+
+    private static func table<T, K: Hashable>(_ items: [T], _ key: (T) -> K) -> [K: Int] {
         var table: [K: Int] = [:]
         table.reserveCapacity(items.count)
         for position in items.indices {
@@ -86,5 +100,15 @@ struct RtnlDesiredIndex: Sendable {
             if table[k] == nil { table[k] = position }
         }
         return table
+    }
+
+    private static func order<K: Comparable>(_ table: [K: Int]) -> [Int] {
+        var keyed = [(key: K, position: Int)?](repeating: nil, count: table.count)
+        for (key, position) in table where position < keyed.count { keyed[position] = (key, position) }
+        // Positions come in the order written, which is often sorted or
+        // nearly so: the (run-adaptive) sort is then about linear.
+        var ordered = keyed.compactMap { $0 }
+        ordered.sort { $0.key < $1.key }
+        return ordered.map(\.position)
     }
 }

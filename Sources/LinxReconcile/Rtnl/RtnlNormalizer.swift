@@ -30,20 +30,32 @@ public enum RtnlNormalizer {
     public static func resolve(
         _ desired: RtnlDesiredState, links: [Link], options: RtnlOptions = .default
     ) throws(ReconcileError) -> RtnlResolvedState {
+        try resolveIndexed(desired, links: links, options: options).resolved
+    }
+
+    /// Resolves `desired` and indexes it by kernel key in the same sweep
+    /// (the duplicate check needs that table anyway).
+    static func resolveIndexed(
+        _ desired: RtnlDesiredState, links: [Link], options: RtnlOptions
+    ) throws(ReconcileError) -> (resolved: RtnlResolvedState, index: RtnlDesiredIndex) {
         var indices: [String: Int32] = [:]
         indices.reserveCapacity(links.count)
         for link in links { indices[link.name] = link.index }
-        return RtnlResolvedState(
-            addresses: try addresses(desired.addresses, indices: indices, options: options),
-            routes: try routes(desired.routes, indices: indices, options: options))
+        let addresses = try addresses(desired.addresses, indices: indices, options: options)
+        let routes = try routes(desired.routes, indices: indices, options: options)
+        return (
+            RtnlResolvedState(addresses: addresses.items, routes: routes.items),
+            RtnlDesiredIndex(routes: routes.table, addresses: addresses.table)
+        )
     }
 
     private static func addresses(
         _ entries: [RtnlAddressEntry], indices: [String: Int32], options: RtnlOptions
-    ) throws(ReconcileError) -> [InterfaceAddress] {
+    ) throws(ReconcileError) -> (items: [InterfaceAddress], table: [RtnlFastAddressKey: Int]) {
         var result: [InterfaceAddress] = []
         result.reserveCapacity(entries.count)
-        var seen = Set<InterfaceAddress.Key>()
+        var table: [RtnlFastAddressKey: Int] = [:]
+        table.reserveCapacity(entries.count)
         // IPv6 indexes an address by interface and address alone: the same
         // address twice with different prefixes is one identity, two values.
         var ipv6: [V6Identity: Int] = [:]
@@ -58,7 +70,8 @@ public enum RtnlNormalizer {
             let item = InterfaceAddress(
                 ifindex: ifindex, address: address, prefixLength: length,
                 proto: options.addressProtocol, interfaceName: entry.interface)
-            guard seen.insert(item.key).inserted else { continue }
+            let key = RtnlFastAddressKey(item)
+            guard table[key] == nil else { continue }
             if address.family == .ipv6 {
                 let identity = V6Identity(ifindex: ifindex, address: address)
                 if let earlier = ipv6[identity] {
@@ -69,9 +82,10 @@ public enum RtnlNormalizer {
                 }
                 ipv6[identity] = position
             }
+            table[key] = result.count
             result.append(item)
         }
-        return result
+        return (result, table)
     }
 
     private struct V6Identity: Hashable {
@@ -87,6 +101,9 @@ public enum RtnlNormalizer {
     }
 
     private static func parseAddress(_ text: String, entry: () -> String) throws(ReconcileError) -> (IPAddress, Int) {
+        if let fast = RtnlFastParse.ipv4(text), (fast.length ?? 32) <= 32 {
+            return (.v4(fast.address), fast.length ?? 32)
+        }
         let (addressText, lengthText) = split(text)
         let address: IPAddress
         do {
@@ -108,26 +125,31 @@ public enum RtnlNormalizer {
 
     private static func routes(
         _ entries: [RtnlRouteEntry], indices: [String: Int32], options: RtnlOptions
-    ) throws(ReconcileError) -> [Route] {
+    ) throws(ReconcileError) -> (items: [Route], table: [RtnlFastKey: Int]) {
         var result: [Route] = []
         result.reserveCapacity(entries.count)
-        var positions: [RtnlFastKey: (entry: Int, result: Int)] = [:]
-        positions.reserveCapacity(entries.count)
+        var table: [RtnlFastKey: Int] = [:]
+        table.reserveCapacity(entries.count)
+        // The entry each resolved route came from, to name it in an error.
+        var entryOf: [Int] = []
+        entryOf.reserveCapacity(entries.count)
         for (position, entry) in entries.enumerated() {
             let name = { "routes[\(position)] (\(entry))" }
             let route = try route(entry, name: name, indices: indices, options: options)
             let key = RtnlFastKey(route)
-            if let earlier = positions[key] {
-                if result[earlier.result] == route { continue }
+            if let earlier = table[key] {
+                if result[earlier] == route { continue }
+                let first = entryOf[earlier]
                 throw .invalidDesired(
                     entry: name(),
-                    reason: "same route (table, destination, metric) as routes[\(earlier.entry)] "
-                        + "(\(entries[earlier.entry])) with a different next hop")
+                    reason: "same route (table, destination, metric) as routes[\(first)] "
+                        + "(\(entries[first])) with a different next hop")
             }
-            positions[key] = (position, result.count)
+            table[key] = result.count
+            entryOf.append(position)
             result.append(route)
         }
-        return result
+        return (result, table)
     }
 
     private static func route(
@@ -135,17 +157,27 @@ public enum RtnlNormalizer {
     ) throws(ReconcileError) -> Route {
         var gateway: IPAddress?
         if let text = entry.gateway {
-            do {
-                gateway = try IPAddress(text)
-            } catch {
-                throw .invalidDesired(entry: name(), reason: "gateway \(error.description)")
+            if let fast = RtnlFastParse.ipv4(text), fast.length == nil {
+                gateway = .v4(fast.address)
+            } else {
+                do {
+                    gateway = try IPAddress(text)
+                } catch {
+                    throw .invalidDesired(entry: name(), reason: "gateway \(error.description)")
+                }
             }
             if gateway!.isUnspecified {
                 throw .invalidDesired(entry: name(), reason: "gateway \(text) is the unspecified address")
             }
         }
         let destination: IPPrefix
-        if entry.destination == "default" {
+        if let fast = RtnlFastParse.ipv4(entry.destination) {
+            do throws(ValueError) {
+                destination = try IPPrefix(.v4(fast.address), length: fast.length ?? 32)
+            } catch {
+                throw .invalidDesired(entry: name(), reason: "destination \(error.description)")
+            }
+        } else if entry.destination == "default" {
             guard let gateway else {
                 throw .invalidDesired(
                     entry: name(),

@@ -119,8 +119,7 @@ public struct RtnlReconciler: Sendable {
         if let remembered = memo.resolution(desired: desired, options: options, links: raw.links) {
             (resolved, index) = remembered
         } else {
-            resolved = try RtnlNormalizer.resolve(desired, links: raw.links, options: options)
-            index = RtnlDesiredIndex(resolved)
+            (resolved, index) = try RtnlNormalizer.resolveIndexed(desired, links: raw.links, options: options)
             memo.remember(desired: desired, options: options, links: raw.links, resolved: resolved, index: index)
         }
         let plan = Self.plan(
@@ -154,15 +153,17 @@ public struct RtnlReconciler: Sendable {
             for address in observed.addresses where address.proto == tag { owned.insert(address.key) }
         }
         let addressOps = RtnlDiff.addresses(
-            desired: desired.addresses, index: index.addresses, observed: observed.addresses, owned: owned)
+            desired: desired.addresses, index: index, observed: observed.addresses, owned: owned)
         let routeOps = RtnlDiff.routes(
-            desired: desired.routes, index: index.routes, observed: observed.routes, protocol: options.routeProtocol)
+            desired: desired.routes, index: index, observed: observed.routes, protocol: options.routeProtocol)
 
         var ops: [ReconcileOp<RtnlObject>] = []
         ops.reserveCapacity(addressOps.count + routeOps.count)
         for op in addressOps where !op.isDelete { ops.append(op.rtnlMapped(RtnlObject.address)) }
+        let addressCreates = ops.count
         for op in routeOps where !op.isDelete { ops.append(op.rtnlMapped(RtnlObject.route)) }
         for op in routeOps where op.isDelete { ops.append(op.rtnlMapped(RtnlObject.route)) }
+        let addressDeleteStart = ops.count
         let refused = refusedDeletes(addressOps, observed: observed.addresses, owned: owned)
         let addressDeletes = addressOps.lazy.filter(\.isDelete).map { $0.rtnlMapped(RtnlObject.address) }
         // Deletes refused at plan time go last, so they hold nothing else up.
@@ -170,7 +171,9 @@ public struct RtnlReconciler: Sendable {
         ops.append(contentsOf: addressDeletes.filter { refused[$0] != nil })
         var plan = RtnlPlan(ops: ops, observed: observed, desired: desired, ownedAddresses: owned)
         plan.refused = refused
-        if ops.isEmpty { plan.settled = ownership(after: plan, applied: []) }
+        plan.addressCreates = addressCreates
+        plan.addressDeletes = addressDeleteStart
+        if ops.isEmpty { plan.settled = ownership(after: plan, applied: 0) }
         return plan
     }
 
@@ -245,19 +248,23 @@ public struct RtnlReconciler: Sendable {
         let outcome = await RtnlApplier(backend: backend, scope: scope, options: options).run(plan.ops, refused: plan.refused)
         return ReconcileReport(
             applied: outcome.applied, failed: outcome.failed, pending: outcome.pending,
-            lastApplied: plan.settled ?? Self.ownership(after: plan, applied: outcome.applied),
+            lastApplied: plan.settled ?? Self.ownership(after: plan, applied: outcome.applied.count),
             strategy: .failFast)
     }
 
     /// The addresses owned after a pass: those desired and now present, and
     /// those owned whose removal did not happen (so the next pass retries it).
-    static func ownership(after plan: RtnlPlan, applied: [ReconcileOp<RtnlObject>]) -> RtnlLastApplied {
+    /// `applied` counts the ops applied, a prefix of `plan.ops` (fail-fast).
+    static func ownership(after plan: RtnlPlan, applied: Int) -> RtnlLastApplied {
         var present = Set<InterfaceAddress.Key>()
-        present.reserveCapacity(plan.observed.addresses.count)
+        present.reserveCapacity(plan.observed.addresses.count + plan.addressCreates)
         for address in plan.observed.addresses { present.insert(address.key) }
-        for op in applied {
-            guard case .address(let address) = op.item else { continue }
-            if op.isDelete { present.remove(address.key) } else { present.insert(address.key) }
+        // Only the two address segments of the plan can change addresses.
+        for position in 0..<min(applied, plan.addressCreates) {
+            if case .create(.address(let address)) = plan.ops[position] { present.insert(address.key) }
+        }
+        for position in plan.addressDeletes..<max(plan.addressDeletes, applied) {
+            if case .delete(.address(let address)) = plan.ops[position] { present.remove(address.key) }
         }
         var names: [Int32: String] = [:]
         for link in plan.observed.links { names[link.index] = link.name }
