@@ -34,6 +34,17 @@ struct CLIErrorTests {
         try rejects("rtnl:\n  routes:\n    - { destination: 10.9.0.1/24, gateway: 10.0.0.1 }\n", saying: "bad.yaml:3: rtnl.routes[0]: \"10.9.0.1/24\": host bits are set")
     }
 
+    @Test("an empty address or a missing field is refused on its entry's line, not a crash")
+    func emptyOrMissingField() throws {
+        defer { linx.cleanUp() }
+        try rejects(
+            "rtnl:\n  addresses:\n    - { interface: eth0, address: \"\" }\n",
+            saying: "bad.yaml:3: rtnl.addresses[0]: \"\": not a valid IPv4 address")
+        try rejects(
+            "rtnl:\n  addresses:\n    - { interface: eth0 }\n",
+            saying: "bad.yaml:3: rtnl.addresses[0]: missing \"address\"")
+    }
+
     @Test("an unknown interface is found when planning, named with its line, and nothing is applied")
     func unknownInterface() throws {
         defer { linx.cleanUp() }

@@ -51,7 +51,7 @@ struct ApplyCommand: AsyncParsableCommand {
         try await runReportingErrors {
             let document = try DocumentParser.load(path: file)
             let host = try await Host.open(backend, scope, needsRoot: true)
-            let stateFile = StateFile(path: stateOptions.state ?? host.defaultStatePath)
+            let stateFile = host.stateFile(at: stateOptions.state)
             let (loaded, warning) = stateFile.load(HostState.self)
             let owned = loaded ?? HostState()
             let reconciler = HostReconciler(host: host, document: document)
@@ -59,9 +59,11 @@ struct ApplyCommand: AsyncParsableCommand {
             // Only once the file is known valid, so an error stays one line.
             if let warning { printError("warning: \(warning)") }
             let result = await reconciler.apply(plans, owned: owned)
+            // Shown before recording ownership, so that a state file that
+            // cannot be written still leaves the operator knowing what changed.
+            try print(outcomes: result.outcomes, json: json)
             try stateFile.save(result.state)
             try host.finish()
-            try print(outcomes: result.outcomes, json: json)
             if watch {
                 try await WatchRunner(host: host, document: document, stateFile: stateFile, interval: interval)
                     .run(from: result.state)

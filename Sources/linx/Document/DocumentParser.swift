@@ -55,9 +55,12 @@ struct DocumentParser {
                     let path = "rtnl.addresses[\(i)]"
                     let fields = try fields(item, path, allowed: ["interface", "address"])
                     let entry = RtnlAddressEntry(
-                        interface: try string(fields, "interface", path, required: true)!,
-                        address: try string(fields, "address", path, required: true)!)
-                    try check(path, item) { () throws(ValueError) in _ = try IPAddress(String(entry.address.split(separator: "/")[0])) }
+                        interface: try string(fields, "interface", path, in: item, required: true)!,
+                        address: try string(fields, "address", path, in: item, required: true)!)
+                    // The text before the first '/' (all of it when there is none,
+                    // or "" for an empty value, which IPAddress refuses by name).
+                    let host = entry.address.prefix { $0 != "/" }
+                    try check(path, item) { () throws(ValueError) in _ = try IPAddress(String(host)) }
                     section.desired.addresses.append(entry)
                     // The name the rtnl normaliser gives this entry in its errors.
                     lines["addresses[\(i)] (\(entry))"] = item.mark?.line
@@ -67,9 +70,9 @@ struct DocumentParser {
                     let path = "rtnl.routes[\(i)]"
                     let fields = try fields(item, path, allowed: ["destination", "gateway", "interface", "table", "metric"])
                     let entry = RtnlRouteEntry(
-                        destination: try string(fields, "destination", path, required: true)!,
-                        gateway: try string(fields, "gateway", path),
-                        interface: try string(fields, "interface", path),
+                        destination: try string(fields, "destination", path, in: item, required: true)!,
+                        gateway: try string(fields, "gateway", path, in: item),
+                        interface: try string(fields, "interface", path, in: item),
                         table: try fields["table"].map { try uint32($0, "\(path).table") },
                         metric: try fields["metric"].map { try uint32($0, "\(path).metric") })
                     if entry.destination != "default" {
@@ -173,9 +176,11 @@ struct DocumentParser {
         return result
     }
 
-    private func string(_ fields: [String: Node], _ name: String, _ path: String, required: Bool = false) throws -> String? {
+    /// The field `name` of the entry `item`, or nil when absent. A missing
+    /// required field is reported on the entry's line, as it has none of its own.
+    private func string(_ fields: [String: Node], _ name: String, _ path: String, in item: Node, required: Bool = false) throws -> String? {
         guard let node = fields[name] else {
-            if required { throw DocumentError(file: file, line: nil, entry: path, reason: "missing \"\(name)\"") }
+            if required { throw DocumentError(file: file, line: item.mark?.line, entry: path, reason: "missing \"\(name)\"") }
             return nil
         }
         return try scalar(node, "\(path).\(name)").string
