@@ -109,7 +109,7 @@ public enum Command {
     private static func temporaryFile() -> (fd: Int32, path: String) {
         var template = Array("/tmp/linx-command-XXXXXX".utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        return (fd, String(cString: template))
+        return (fd, String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
     }
 
     private static func contents(_ fd: Int32) -> String {
