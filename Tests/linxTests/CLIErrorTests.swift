@@ -45,6 +45,14 @@ struct CLIErrorTests {
             saying: "bad.yaml:3: rtnl.addresses[0]: missing \"address\"")
     }
 
+    @Test("a key given twice names its line instead of quoting the parser")
+    func duplicateKey() throws {
+        defer { linx.cleanUp() }
+        try rejects(
+            "sysctl:\n  keys:\n    net.ipv4.ip_forward: 1\n    net.ipv4.ip_forward: 0\n",
+            saying: "bad.yaml:3: document: \"net.ipv4.ip_forward\" given twice in one mapping")
+    }
+
     @Test("an unknown interface is found when planning, named with its line, and nothing is applied")
     func unknownInterface() throws {
         defer { linx.cleanUp() }

@@ -25,6 +25,9 @@ struct DocumentParser {
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)
+        } catch YamlError.duplicatedKeysInMapping(let duplicates, let context) {
+            let keys = duplicates.map { "\"\($0)\"" }.joined(separator: ", ")
+            throw DocumentError(file: file, line: context.mark.line, entry: "document", reason: "\(keys) given twice in one mapping")
         } catch let error as YamlError {
             throw DocumentError(file: file, line: Self.line(of: error), entry: "document", reason: "not valid YAML or JSON: " + "\(error)".split(separator: "\n").joined(separator: "; "))
         }
@@ -128,7 +131,7 @@ struct DocumentParser {
                 case .mapping:
                     let fields = try fields(valueNode, entry, allowed: ["quota", "period"])
                     guard let period = try fields["period"].map({ try int($0, "\(entry).period") }) else {
-                        throw DocumentError(file: file, line: valueNode.mark?.line, entry: entry, reason: "cpu.max needs a period")
+                        throw DocumentError(file: file, line: valueNode.mark?.line, entry: entry, reason: "a { quota, period } value (cpu.max's form) needs a period")
                     }
                     let quota = try fields["quota"].flatMap { $0.string == "max" ? nil : try int($0, "\(entry).quota") }
                     desired.files[name] = .cpuMax(quota: quota, period: period)
@@ -231,7 +234,7 @@ struct DocumentParser {
 
     private static func line(of error: YamlError) -> Int? {
         switch error {
-        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _): mark.line
+        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _): mark.line
         default: nil
         }
     }
