@@ -89,6 +89,19 @@ struct CLIErrorTests {
         #expect(simState.status != 0 && simState.stderr.contains("--sim-state needs --backend sim"))
     }
 
+    @Test("an --interval the loop cannot use is refused before anything is applied")
+    func badInterval() throws {
+        defer { linx.cleanUp() }
+        let file = LinxBinary.examples.appendingPathComponent("router.yaml").path
+        for interval in ["0", "1e-9", "inf", "nan"] {
+            let result = try linx.sim(["apply", file, "--watch", "--interval", interval])
+            #expect(result.status != 0, "\(interval)")
+            #expect(result.stderr.contains("--interval must be between"), "\(interval): \(result.stderr)")
+            #expect(result.stdout.isEmpty, "\(interval): \(result.stdout)")
+        }
+        #expect(try linx.sim(["plan", file]).status == 2, "something was applied")
+    }
+
     @Test("every subcommand has a manual-style --help")
     func help() throws {
         defer { linx.cleanUp() }

@@ -43,8 +43,15 @@ struct ApplyCommand: AsyncParsableCommand {
     @OptionGroup var backend: BackendOptions
     @OptionGroup var stateOptions: StateOptions
 
+    /// A year: longer than any resync period anyone means.
+    static let maximumInterval: Double = 365 * 24 * 3600
+
     func validate() throws {
-        guard interval > 0 else { throw ValidationError("--interval must be positive") }
+        // Bounded both ways: a loop needs a positive period it can represent,
+        // and `inf` or 1e-30 parse as Doubles.
+        guard (0.001...Self.maximumInterval).contains(interval) else {
+            throw ValidationError("--interval must be between 0.001 and \(Int(Self.maximumInterval)) seconds, got \(interval)")
+        }
     }
 
     func run() async throws {
