@@ -169,14 +169,20 @@ public final class VirtualClock: Clock, Sendable {
     /// whose deadline is now due.
     public func advance(by duration: Duration) {
         precondition(duration >= .zero, "VirtualClock cannot go backwards (advance(by: \(duration)))")
-        let target = state.withLock { $0.now.advanced(by: duration) }
-        advance(to: target)
+        // The target is computed under the same lock that moves time, so two
+        // concurrent `advance(by:)` calls add up instead of racing.
+        advance { $0.advanced(by: duration) }
     }
 
     /// Moves virtual time forward to `instant` (never backwards) and resumes
     /// every sleeper whose deadline is now due, earliest deadline first.
     public func advance(to instant: Instant) {
+        advance { _ in instant }
+    }
+
+    private func advance(_ target: (Instant) -> Instant) {
         let due = state.withLock { s -> [CheckedContinuation<Void, any Error>] in
+            let instant = target(s.now)
             if instant > s.now { s.now = instant }
             let ready = s.sleepers.values
                 .filter { $0.deadline <= s.now }

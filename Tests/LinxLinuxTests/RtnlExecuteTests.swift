@@ -54,6 +54,22 @@ struct RtnlExecuteTests {
         }
     }
 
+    @Test func enobufsOnAnIPv4AddIsExplained() async throws {
+        try await ThrowawayNamespace.with { ns in
+            // Below 68 bytes of MTU a link has no IPv4 configuration at all.
+            try ns.ip("link", "set", "lo", "mtu", "60")
+            let results = await kernel.execute(
+                [.addAddress(InterfaceAddress(ifindex: 1, address: address("10.9.9.9"), prefixLength: 32))],
+                in: ns.scope, stopOnError: true)
+            guard case .failure(let error) = results.first else {
+                Issue.record("the add must fail, got \(results)")
+                return
+            }
+            #expect(error.errno == .noBufferSpace)
+            #expect(error.message?.contains("no IPv4 configuration") == true, "\(error)")
+        }
+    }
+
     @Test func deleteOnlyMatchesTheOwnersProtocol() async throws {
         try await ThrowawayNamespace.with { ns in
             try ns.ip("addr", "add", "10.0.0.2/24", "dev", "v0")

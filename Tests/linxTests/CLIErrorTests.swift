@@ -34,6 +34,25 @@ struct CLIErrorTests {
         try rejects("rtnl:\n  routes:\n    - { destination: 10.9.0.1/24, gateway: 10.0.0.1 }\n", saying: "bad.yaml:3: rtnl.routes[0]: \"10.9.0.1/24\": host bits are set")
     }
 
+    @Test("an empty address or a missing field is refused on its entry's line, not a crash")
+    func emptyOrMissingField() throws {
+        defer { linx.cleanUp() }
+        try rejects(
+            "rtnl:\n  addresses:\n    - { interface: eth0, address: \"\" }\n",
+            saying: "bad.yaml:3: rtnl.addresses[0]: \"\": not a valid IPv4 address")
+        try rejects(
+            "rtnl:\n  addresses:\n    - { interface: eth0 }\n",
+            saying: "bad.yaml:3: rtnl.addresses[0]: missing \"address\"")
+    }
+
+    @Test("a key given twice names its line instead of quoting the parser")
+    func duplicateKey() throws {
+        defer { linx.cleanUp() }
+        try rejects(
+            "sysctl:\n  keys:\n    net.ipv4.ip_forward: 1\n    net.ipv4.ip_forward: 0\n",
+            saying: "bad.yaml:3: document: \"net.ipv4.ip_forward\" given twice in one mapping")
+    }
+
     @Test("an unknown interface is found when planning, named with its line, and nothing is applied")
     func unknownInterface() throws {
         defer { linx.cleanUp() }
@@ -76,6 +95,19 @@ struct CLIErrorTests {
         #expect(conflict.status != 0 && conflict.stderr.contains("at most one of --netns, --netns-path and --pid"))
         let simState = try linx.run(["plan", file, "--sim-state", linx.path("x.json")])
         #expect(simState.status != 0 && simState.stderr.contains("--sim-state needs --backend sim"))
+    }
+
+    @Test("an --interval the loop cannot use is refused before anything is applied")
+    func badInterval() throws {
+        defer { linx.cleanUp() }
+        let file = LinxBinary.examples.appendingPathComponent("router.yaml").path
+        for interval in ["0", "1e-9", "inf", "nan"] {
+            let result = try linx.sim(["apply", file, "--watch", "--interval", interval])
+            #expect(result.status != 0, "\(interval)")
+            #expect(result.stderr.contains("--interval must be between"), "\(interval): \(result.stderr)")
+            #expect(result.stdout.isEmpty, "\(interval): \(result.stdout)")
+        }
+        #expect(try linx.sim(["plan", file]).status == 2, "something was applied")
     }
 
     @Test("every subcommand has a manual-style --help")

@@ -106,4 +106,16 @@ struct CLISimTests {
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: linx.directory.path).filter { $0.contains(".tmp-") }
         #expect(leftovers.isEmpty)
     }
+
+    @Test("a simulated host without --sim-state keeps no state file: apply needs no root and writes nothing outside")
+    func throwawaySimHost() throws {
+        defer { linx.cleanUp() }
+        let file = LinxBinary.examples.appendingPathComponent("container.yaml").path
+        // As root, run it as nobody: a state file under /var/lib/linx is then refused, as for any user.
+        let arguments = ["apply", file, "--backend", "sim"]
+        let result = try linx.run(geteuid() == 0 ? ["--drop-to-nobody"] + arguments : arguments)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("converged"), "\(result.stdout)")
+        #expect(!result.stderr.contains("state file"), "\(result.stderr)")
+    }
 }

@@ -31,26 +31,25 @@ public enum Command {
         let stdoutFile = temporaryFile(), stderrFile = temporaryFile()
         let stdinFile = input.map { text in
             let file = temporaryFile()
-            _ = text.utf8CString.withUnsafeBufferPointer { write(file.fd, $0.baseAddress, $0.count - 1) }
-            lseek(file.fd, 0, SEEK_SET)
+            _ = text.utf8CString.withUnsafeBufferPointer { write(file, $0.baseAddress, $0.count - 1) }
+            lseek(file, 0, SEEK_SET)
             return file
         }
         defer {
             for file in [stdoutFile, stderrFile] + (stdinFile.map { [$0] } ?? []) {
-                close(file.fd)
-                unlink(file.path)
+                close(file)
             }
         }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         if let stdinFile {
-            posix_spawn_file_actions_adddup2(&actions, stdinFile.fd, 0)
+            posix_spawn_file_actions_adddup2(&actions, stdinFile, 0)
         } else {
             posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         }
-        posix_spawn_file_actions_adddup2(&actions, stdoutFile.fd, 1)
-        posix_spawn_file_actions_adddup2(&actions, stderrFile.fd, 2)
+        posix_spawn_file_actions_adddup2(&actions, stdoutFile, 1)
+        posix_spawn_file_actions_adddup2(&actions, stderrFile, 2)
         let program = resolve(arguments[0])
         var argv: [UnsafeMutablePointer<CChar>?] = ([program] + arguments.dropFirst()).map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
@@ -62,7 +61,7 @@ public enum Command {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         let exit = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        return Output(status: exit, stdout: contents(stdoutFile.fd), stderr: contents(stderrFile.fd))
+        return Output(status: exit, stdout: contents(stdoutFile), stderr: contents(stderrFile))
     }
 
     /// Starts `arguments` in the background (stdin, stdout and stderr on
@@ -106,10 +105,13 @@ public enum Command {
         return name
     }
 
-    private static func temporaryFile() -> (fd: Int32, path: String) {
+    /// An open, already unlinked temporary file: nothing is left in /tmp
+    /// even if the process dies mid-command.
+    private static func temporaryFile() -> Int32 {
         var template = Array("/tmp/linx-command-XXXXXX".utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        return (fd, String(cString: template))
+        template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
+        return fd
     }
 
     private static func contents(_ fd: Int32) -> String {

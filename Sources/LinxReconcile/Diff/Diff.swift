@@ -69,13 +69,17 @@ public enum Diff {
         return isSame(desired, observed) ? nil : .update(desired, previous: observed)
     }
 
-    /// Creates and updates by key, then deletes by key.
+    /// Creates and updates by key, then deletes by key. Keys are computed
+    /// once per op, not once per comparison: a route's key is a struct built
+    /// from several fields, and the sort is on every pass's path.
     private static func canonical<Item: Keyed>(_ ops: [ReconcileOp<Item>]) -> [ReconcileOp<Item>] {
-        ops.sorted { a, b in
-            let aDelete = a.isDelete, bDelete = b.isDelete
-            if aDelete != bDelete { return bDelete }
-            return a.item.key < b.item.key
+        guard ops.count > 1 else { return ops }
+        var decorated = ops.map { (isDelete: $0.isDelete, key: $0.item.key, op: $0) }
+        decorated.sort { a, b in
+            if a.isDelete != b.isDelete { return b.isDelete }
+            return a.key < b.key
         }
+        return decorated.map(\.op)
     }
 }
 

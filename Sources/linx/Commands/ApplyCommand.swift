@@ -43,15 +43,22 @@ struct ApplyCommand: AsyncParsableCommand {
     @OptionGroup var backend: BackendOptions
     @OptionGroup var stateOptions: StateOptions
 
+    /// A year: longer than any resync period anyone means.
+    static let maximumInterval: Double = 365 * 24 * 3600
+
     func validate() throws {
-        guard interval > 0 else { throw ValidationError("--interval must be positive") }
+        // Bounded both ways: a loop needs a positive period it can represent,
+        // and `inf` or 1e-30 parse as Doubles.
+        guard (0.001...Self.maximumInterval).contains(interval) else {
+            throw ValidationError("--interval must be between 0.001 and \(Int(Self.maximumInterval)) seconds, got \(interval)")
+        }
     }
 
     func run() async throws {
         try await runReportingErrors {
             let document = try DocumentParser.load(path: file)
             let host = try await Host.open(backend, scope, needsRoot: true)
-            let stateFile = StateFile(path: stateOptions.state ?? host.defaultStatePath)
+            let stateFile = host.stateFile(at: stateOptions.state)
             let (loaded, warning) = stateFile.load(HostState.self)
             let owned = loaded ?? HostState()
             let reconciler = HostReconciler(host: host, document: document)
@@ -59,9 +66,11 @@ struct ApplyCommand: AsyncParsableCommand {
             // Only once the file is known valid, so an error stays one line.
             if let warning { printError("warning: \(warning)") }
             let result = await reconciler.apply(plans, owned: owned)
+            // Shown before recording ownership, so that a state file that
+            // cannot be written still leaves the operator knowing what changed.
+            try print(outcomes: result.outcomes, json: json)
             try stateFile.save(result.state)
             try host.finish()
-            try print(outcomes: result.outcomes, json: json)
             if watch {
                 try await WatchRunner(host: host, document: document, stateFile: stateFile, interval: interval)
                     .run(from: result.state)

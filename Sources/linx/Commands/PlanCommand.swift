@@ -35,45 +35,13 @@ struct PlanCommand: AsyncParsableCommand {
         try await runReportingErrors {
             let document = try DocumentParser.load(path: file)
             let host = try await Host.open(backend, scope, needsRoot: false)
-            let statePath = stateOptions.state ?? host.defaultStatePath
-            let (owned, warning) = StateFile(path: statePath).load(HostState.self)
+            let stateFile = host.stateFile(at: stateOptions.state)
+            let (owned, warning) = stateFile.load(HostState.self)
             let plans = try await HostReconciler(host: host, document: document).plan(owned: owned ?? HostState())
-            if let warning, FileManager.default.fileExists(atPath: statePath) { printError("warning: \(warning)") }
+            // A plan warns only about a corrupt file: no file yet is the normal first run.
+            if let warning, stateFile.exists { printError("warning: \(warning)") }
             try print(outcomes: plans.outcomes, json: json)
             if plans.changeCount > 0 { throw ExitCode(2) }
         }
-    }
-}
-
-/// Prints section outcomes for a human (coloured on a terminal) or as JSON.
-func print(outcomes: [SectionOutcome], json: Bool) throws {
-    if json {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        print(String(decoding: try encoder.encode(outcomes), as: UTF8.self))
-    } else {
-        for outcome in outcomes { outcome.render(.standardOutput).forEach { print($0) } }
-    }
-}
-
-/// Runs a command body, turning library and command errors into one line on
-/// standard error and exit status 1; exit codes pass through.
-func runReportingErrors(_ body: () async throws -> Void) async throws {
-    do {
-        try await body()
-    } catch let exit as ExitCode {
-        throw exit
-    } catch let error as CommandError {
-        printError("linx: \(error)")
-        throw ExitCode.failure
-    } catch let error as DocumentError {
-        printError("linx: \(error)")
-        throw ExitCode.failure
-    } catch let error as ReconcileError {
-        printError("linx: \(error)")
-        throw ExitCode.failure
-    } catch let error as KernelError {
-        printError("linx: kernel refused: \(error)")
-        throw ExitCode.failure
     }
 }

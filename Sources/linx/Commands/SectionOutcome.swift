@@ -1,3 +1,4 @@
+import Foundation
 import LinxReconcile
 
 /// One subsystem's plan or report, reduced to what the command prints:
@@ -74,5 +75,16 @@ struct SectionOutcome: Sendable, Encodable {
             output.append(converged ? summary + ", " + terminal.green("converged") : summary + ", " + terminal.red("not converged"))
         }
         return output
+    }
+}
+
+/// Prints section outcomes for a human (coloured on a terminal) or as JSON.
+func print(outcomes: [SectionOutcome], json: Bool) throws {
+    if json {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        print(String(decoding: try encoder.encode(outcomes), as: UTF8.self))
+    } else {
+        for outcome in outcomes { outcome.render(.standardOutput).forEach { print($0) } }
     }
 }

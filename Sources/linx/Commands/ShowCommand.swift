@@ -90,10 +90,15 @@ struct ShowCommand: AsyncParsableCommand {
         }
         var out = ["sysctl:", "  keys:"]
         for (key, value) in values.sorted(by: { $0.key < $1.key }) {
-            let normalized = SysctlValue.normalized(value)
-            out.append("    \(key): " + (Int(normalized) != nil ? normalized : "\"\(normalized)\""))
+            out.append("    \(key): " + Self.yamlValue(value))
         }
         return out
+    }
+
+    /// A value as the parser reads it back: integers bare, anything else quoted.
+    static func yamlValue(_ value: String) -> String {
+        let normalized = SysctlValue.normalized(value)
+        return Int(normalized) != nil ? normalized : "\"\(normalized)\""
     }
 
     /// The files a desired state can usefully hold: limits, not statistics.
@@ -108,8 +113,7 @@ struct ShowCommand: AsyncParsableCommand {
             let values = try await CgroupReconciler(backend: host.backend).observe(in: path)
             out.append("  \(path):")
             for (file, value) in values.sorted(by: { $0.key < $1.key }) where Self.limitFiles.contains(file) {
-                let normalized = SysctlValue.normalized(value)
-                out.append("    \(file): " + (Int(normalized) != nil ? normalized : "\"\(normalized)\""))
+                out.append("    \(file): " + Self.yamlValue(value))
             }
         }
         return out

@@ -18,7 +18,7 @@ struct WatchRunner {
         var services: [any Service] = []
         var watchers: [@Sendable () async -> Void] = []
         let configuration = { (label: String) in
-            ReconcileLoopConfiguration(interval: .every(.milliseconds(Int64(interval * 1000))), label: label)
+            ReconcileLoopConfiguration(interval: .every(.seconds(interval)), label: label)
         }
         if let rtnl = document.rtnl {
             let loop = ReconcileLoop(

@@ -25,6 +25,9 @@ struct DocumentParser {
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)
+        } catch YamlError.duplicatedKeysInMapping(let duplicates, let context) {
+            let keys = duplicates.map { "\"\($0)\"" }.joined(separator: ", ")
+            throw DocumentError(file: file, line: context.mark.line, entry: "document", reason: "\(keys) given twice in one mapping")
         } catch let error as YamlError {
             throw DocumentError(file: file, line: Self.line(of: error), entry: "document", reason: "not valid YAML or JSON: " + "\(error)".split(separator: "\n").joined(separator: "; "))
         }
@@ -55,9 +58,12 @@ struct DocumentParser {
                     let path = "rtnl.addresses[\(i)]"
                     let fields = try fields(item, path, allowed: ["interface", "address"])
                     let entry = RtnlAddressEntry(
-                        interface: try string(fields, "interface", path, required: true)!,
-                        address: try string(fields, "address", path, required: true)!)
-                    try check(path, item) { () throws(ValueError) in _ = try IPAddress(String(entry.address.split(separator: "/")[0])) }
+                        interface: try string(fields, "interface", path, in: item, required: true)!,
+                        address: try string(fields, "address", path, in: item, required: true)!)
+                    // The text before the first '/' (all of it when there is none,
+                    // or "" for an empty value, which IPAddress refuses by name).
+                    let host = entry.address.prefix { $0 != "/" }
+                    try check(path, item) { () throws(ValueError) in _ = try IPAddress(String(host)) }
                     section.desired.addresses.append(entry)
                     // The name the rtnl normaliser gives this entry in its errors.
                     lines["addresses[\(i)] (\(entry))"] = item.mark?.line
@@ -67,9 +73,9 @@ struct DocumentParser {
                     let path = "rtnl.routes[\(i)]"
                     let fields = try fields(item, path, allowed: ["destination", "gateway", "interface", "table", "metric"])
                     let entry = RtnlRouteEntry(
-                        destination: try string(fields, "destination", path, required: true)!,
-                        gateway: try string(fields, "gateway", path),
-                        interface: try string(fields, "interface", path),
+                        destination: try string(fields, "destination", path, in: item, required: true)!,
+                        gateway: try string(fields, "gateway", path, in: item),
+                        interface: try string(fields, "interface", path, in: item),
                         table: try fields["table"].map { try uint32($0, "\(path).table") },
                         metric: try fields["metric"].map { try uint32($0, "\(path).metric") })
                     if entry.destination != "default" {
@@ -125,7 +131,7 @@ struct DocumentParser {
                 case .mapping:
                     let fields = try fields(valueNode, entry, allowed: ["quota", "period"])
                     guard let period = try fields["period"].map({ try int($0, "\(entry).period") }) else {
-                        throw DocumentError(file: file, line: valueNode.mark?.line, entry: entry, reason: "cpu.max needs a period")
+                        throw DocumentError(file: file, line: valueNode.mark?.line, entry: entry, reason: "a { quota, period } value (cpu.max's form) needs a period")
                     }
                     let quota = try fields["quota"].flatMap { $0.string == "max" ? nil : try int($0, "\(entry).quota") }
                     desired.files[name] = .cpuMax(quota: quota, period: period)
@@ -173,9 +179,11 @@ struct DocumentParser {
         return result
     }
 
-    private func string(_ fields: [String: Node], _ name: String, _ path: String, required: Bool = false) throws -> String? {
+    /// The field `name` of the entry `item`, or nil when absent. A missing
+    /// required field is reported on the entry's line, as it has none of its own.
+    private func string(_ fields: [String: Node], _ name: String, _ path: String, in item: Node, required: Bool = false) throws -> String? {
         guard let node = fields[name] else {
-            if required { throw DocumentError(file: file, line: nil, entry: path, reason: "missing \"\(name)\"") }
+            if required { throw DocumentError(file: file, line: item.mark?.line, entry: path, reason: "missing \"\(name)\"") }
             return nil
         }
         return try scalar(node, "\(path).\(name)").string
@@ -226,7 +234,7 @@ struct DocumentParser {
 
     private static func line(of error: YamlError) -> Int? {
         switch error {
-        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _): mark.line
+        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _): mark.line
         default: nil
         }
     }

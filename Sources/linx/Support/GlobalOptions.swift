@@ -49,7 +49,7 @@ struct BackendOptions: ParsableArguments {
 
     @Option(
         help: ArgumentHelp(
-            "With --backend sim: a file holding the simulated host, created on first use, so it persists between runs.",
+            "With --backend sim: a file holding the simulated host, created on first use, so it persists between runs. Without it the simulated host, and what linx owns in it, last only for this command.",
             valueName: "file"))
     var simState: String?
 
@@ -64,7 +64,7 @@ struct BackendOptions: ParsableArguments {
 struct StateOptions: ParsableArguments {
     @Option(
         help: ArgumentHelp(
-            "The state file that records what linx installed in this scope (default: /var/lib/linx/SCOPE.json, or beside --sim-state).",
+            "The state file that records what linx installed in this scope (default: /var/lib/linx/SCOPE.json, or beside --sim-state; none for a simulated host without --sim-state).",
             valueName: "file"))
     var state: String?
 }

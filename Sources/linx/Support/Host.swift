@@ -10,8 +10,10 @@ struct Host {
 
     let backend: any Backend
     let scope: NetnsScope
-    /// Default state-file location for this host and scope.
-    let defaultStatePath: String
+    /// Where ownership is kept when `--state` does not say: beside the real
+    /// kernel's /var/lib/linx, beside a `--sim-state` file, or nowhere for a
+    /// simulated host that lives only as long as the command.
+    private let defaultStatePath: String?
     private let sim: (file: SimHostFile, path: String, kernel: JournalingSimKernel)?
 
     /// Opens the backend. `needsRoot` is for commands that change the kernel.
@@ -36,9 +38,7 @@ struct Host {
             if case .path = scope.scope, !kernel.kernel.namespaces.contains(scope.scope) {
                 throw CommandError("network namespace not found in the simulated host: \(scope.scope)")
             }
-            let statePath = path.isEmpty
-                ? StateFile.defaultPath(forScope: "sim-" + scope.slug)
-                : "\(path).\(scope.slug).state.json"
+            let statePath = path.isEmpty ? nil : "\(path).\(scope.slug).state.json"
             return Host(backend: kernel, scope: scope.scope, defaultStatePath: statePath, sim: (file, path, kernel))
         }
     }
@@ -57,17 +57,16 @@ struct Host {
         }
     }
 
+    /// The state file for this host and scope: `--state` if given, else the default.
+    func stateFile(at override: String?) -> StateFile {
+        StateFile(path: override ?? defaultStatePath)
+    }
+
     /// Persists a simulated host's changes (a no-op on the real kernel).
-    func finish() throws {
+    func finish() throws(CommandError) {
         guard let sim, !sim.path.isEmpty else { return }
         var file = sim.file
         file.journal += sim.kernel.recorded
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        do {
-            try encoder.encode(file).write(to: URL(fileURLWithPath: sim.path), options: .atomic)
-        } catch {
-            throw CommandError("cannot save the simulated host \(sim.path): \(error.localizedDescription)")
-        }
+        try AtomicJSON.write(file, to: sim.path, what: "simulated host")
     }
 }
