@@ -35,14 +35,26 @@ public struct SysctlKey: Sendable, Hashable, Comparable, Codable, CustomStringCo
         } else {
             parts = text.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         }
-        for part in parts where part.isEmpty || part == "." || part == ".." || part.contains("\0") {
+        for part in parts where !Self.isPlainName(part) {
             throw ValueError(value: text, reason: "component \"\(part)\" would escape /proc/sys or is empty")
         }
         components = parts
     }
 
+    /// A key from components already split, as a backend lists them.
+    ///
+    /// - Precondition: every component is a plain name (not empty, `.` or
+    ///   `..`, no `/` or NUL), so that no key can name a file outside
+    ///   /proc/sys. Text from users goes through ``init(_:)``, which throws.
     public init(components: [String]) {
+        precondition(
+            components.allSatisfy(Self.isPlainName),
+            "SysctlKey components must be plain names inside /proc/sys, got \(components)")
         self.components = components
+    }
+
+    private static func isPlainName(_ part: String) -> Bool {
+        !part.isEmpty && part != "." && part != ".." && !part.contains("/") && !part.contains("\0")
     }
 
     /// The path relative to /proc/sys.
