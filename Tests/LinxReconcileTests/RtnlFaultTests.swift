@@ -92,15 +92,17 @@ struct RtnlFaultTests {
         #expect(backendWrites(kernel) == 0)
     }
 
-    @Test("route deletes that find the route already gone (ESRCH) count as applied")
+    @Test("deletes that find the object already gone (ESRCH, EADDRNOTAVAIL) count as applied")
     func alreadyGone() async throws {
         let kernel = try rtnlHost()
         let reconciler = RtnlReconciler(backend: kernel)
         let first = try await reconciler.reconcile(in: .current, desired: rtnlSample)
         let plan = try await reconciler.plan(in: .current, desired: .empty, lastApplied: first.lastApplied)
-        // Someone removes one of ours after the plan was made.
+        // Someone removes a route and an address of ours after the plan was made.
         let victim = try #require(plan.ops.compactMap { $0.item.route }.first)
         try kernel.foreign.deleteRoute(victim)
+        let address = try #require(plan.ops.compactMap { $0.item.address }.first { $0.family == .ipv6 })
+        try kernel.foreign.deleteAddress(address)
         let report = await reconciler.apply(plan, in: .current)
         #expect(report.converged && report.applied.count == plan.ops.count)
     }

@@ -45,7 +45,7 @@ struct RtnlApplier {
                 done += 1
             }
         }
-        var outcome = Outcome(applied: Array(ops[..<done]))
+        var outcome = Outcome(applied: done == ops.count ? ops : Array(ops[..<done]))
         if let failure {
             outcome.failed = [failure]
             outcome.pending = Array(ops[(done + 1)...])

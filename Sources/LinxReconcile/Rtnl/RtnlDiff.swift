@@ -41,6 +41,7 @@ public enum RtnlDiff {
             if found[wanted] < 0 { found[wanted] = position }
         }
         var ops: [ReconcileOp<Route>] = []
+        ops.reserveCapacity(found.count(where: { $0 < 0 }) + deletes.count)
         // Creates and updates come out in key order because the index walks
         // the desired routes in key order.
         for wanted in index.routeOrder {
