@@ -22,6 +22,7 @@ public struct SysctlKey: Sendable, Hashable, Comparable, Codable, CustomStringCo
     /// The path components, e.g. `["net", "ipv4", "conf", "eth0.100", "forwarding"]`.
     public let components: [String]
 
+    /// Parses a dotted or slashed key; throws ``ValueError`` naming the text when it is empty or would escape /proc/sys.
     public init(_ text: String) throws(ValueError) {
         guard !text.isEmpty else { throw ValueError(value: text, reason: "empty sysctl key") }
         guard !text.hasPrefix("/") && !text.hasPrefix(".") else {
@@ -68,6 +69,7 @@ public struct SysctlKey: Sendable, Hashable, Comparable, Codable, CustomStringCo
     /// True for keys under `net.`, the only ones a network namespace isolates.
     public var isNetworkNamespaced: Bool { components.first == "net" }
 
+    /// Whether this key lies under `prefix`, component by component (`net.ipv4` is not a prefix of `net.ipv40`).
     public func hasPrefix(_ prefix: SysctlKey) -> Bool { components.starts(with: prefix.components) }
 
     public static func < (a: SysctlKey, b: SysctlKey) -> Bool { a.components.lexicographicallyPrecedes(b.components) }
