@@ -79,6 +79,25 @@ struct LoopScheduleTests {
         #expect(schedule.nextDue(now: at(21_000)) == at(21_100))
     }
 
+    @Test("a pass that fails after the desired state was replaced earns the new state no backoff")
+    func staleFailureNoBackoff() {
+        var schedule = PassSchedule<Instant>()
+        schedule.passStarted()
+        schedule.passSucceeded(at: at(0), period: .seconds(5))
+        schedule.passStarted()
+        schedule.desiredChanged(at: at(1_000), debounce: .milliseconds(100))
+        let staleArmed = schedule.passFailed(at: at(1_050), period: .seconds(5), delay: .seconds(20))
+        #expect(!staleArmed)
+        #expect(schedule.failures == 0)
+        #expect(schedule.nextDue(now: at(1_050)) == at(1_100))
+        // The new state's own pass failing does back off.
+        schedule.passStarted()
+        let armed = schedule.passFailed(at: at(1_100), period: .seconds(5), delay: .seconds(20))
+        #expect(armed)
+        #expect(schedule.failures == 1)
+        #expect(schedule.nextDue(now: at(1_100)) == at(21_100))
+    }
+
     @Test("a shorter period re-arms the timer sooner, a missing one drops it")
     func periodChange() {
         var schedule = PassSchedule<Instant>()

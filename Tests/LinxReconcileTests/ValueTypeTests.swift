@@ -83,6 +83,13 @@ struct ValueTypeTests {
         #expect(try !SysctlKey("kernel.hostname").isNetworkNamespaced)
     }
 
+    @Test("a key built from components cannot name a file outside /proc/sys")
+    func componentsStayInside() async {
+        #expect(SysctlKey(components: ["net", "ipv4", "conf", "eth0.100", "forwarding"]).path == "net/ipv4/conf/eth0.100/forwarding")
+        await #expect(processExitsWith: .failure) { _ = SysctlKey(components: ["..", "..", "etc", "passwd"]) }
+        await #expect(processExitsWith: .failure) { _ = SysctlKey(components: ["net/../../etc"]) }
+    }
+
     @Test("kernel errors print the errno's name")
     func kernelErrorNames() {
         #expect(KernelError(.fileExists).description.hasPrefix("EEXIST"))

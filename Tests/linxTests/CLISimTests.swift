@@ -118,4 +118,21 @@ struct CLISimTests {
         #expect(result.stdout.contains("converged"), "\(result.stdout)")
         #expect(!result.stderr.contains("state file"), "\(result.stderr)")
     }
+
+    @Test("--netns NAME and --netns-path /run/netns/NAME are one scope and share one default state file")
+    func namedAndPathShareState() throws {
+        defer { linx.cleanUp() }
+        try linx.write("host.json", #"{ "namespaces": { "": ["eth0"], "web": ["eth0"] }, "cgroups": [], "journal": [] }"#)
+        let two = try linx.write("two.yaml", """
+            rtnl:
+              addresses:
+                - { interface: eth0, address: 10.0.0.2/24 }
+                - { interface: eth0, address: 10.0.0.3/24 }
+            """)
+        let one = try linx.write("one.yaml", "rtnl:\n  addresses:\n    - { interface: eth0, address: 10.0.0.2/24 }\n")
+        #expect(try linx.sim(["apply", two, "--netns", "web"]).status == 0)
+        let second = try linx.sim(["apply", one, "--netns-path", "/run/netns/web"])
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(second.stdout.contains("- address 10.0.0.3/24 dev eth0"), "\(second.stdout)\(second.stderr)")
+    }
 }

@@ -1,10 +1,14 @@
 /// What a route dump asks for. With strict checking the real kernel filters
 /// by table and protocol itself; the simulator does the same.
 public struct RouteFilter: Sendable, Hashable {
+    /// Only this family, or both when nil.
     public var family: AddressFamily?
+    /// Only this table, or all when nil.
     public var table: UInt32?
+    /// Only routes with this `rtm_protocol`, or all when nil.
     public var proto: UInt8?
 
+    /// A filter; nil fields match everything.
     public init(family: AddressFamily? = nil, table: UInt32? = nil, proto: UInt8? = nil) {
         self.family = family
         self.table = table
@@ -14,6 +18,7 @@ public struct RouteFilter: Sendable, Hashable {
     /// Every route of every family and table.
     public static let all = RouteFilter()
 
+    /// Whether `route` passes the filter, for backends that filter themselves.
     public func matches(_ route: Route) -> Bool {
         (family == nil || family == route.family)
             && (table == nil || table == route.table)

@@ -22,6 +22,7 @@ public struct SysctlKey: Sendable, Hashable, Comparable, Codable, CustomStringCo
     /// The path components, e.g. `["net", "ipv4", "conf", "eth0.100", "forwarding"]`.
     public let components: [String]
 
+    /// Parses a dotted or slashed key; throws ``ValueError`` naming the text when it is empty or would escape /proc/sys.
     public init(_ text: String) throws(ValueError) {
         guard !text.isEmpty else { throw ValueError(value: text, reason: "empty sysctl key") }
         guard !text.hasPrefix("/") && !text.hasPrefix(".") else {
@@ -35,14 +36,26 @@ public struct SysctlKey: Sendable, Hashable, Comparable, Codable, CustomStringCo
         } else {
             parts = text.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         }
-        for part in parts where part.isEmpty || part == "." || part == ".." || part.contains("\0") {
+        for part in parts where !Self.isPlainName(part) {
             throw ValueError(value: text, reason: "component \"\(part)\" would escape /proc/sys or is empty")
         }
         components = parts
     }
 
+    /// A key from components already split, as a backend lists them.
+    ///
+    /// - Precondition: every component is a plain name (not empty, `.` or
+    ///   `..`, no `/` or NUL), so that no key can name a file outside
+    ///   /proc/sys. Text from users goes through ``init(_:)``, which throws.
     public init(components: [String]) {
+        precondition(
+            components.allSatisfy(Self.isPlainName),
+            "SysctlKey components must be plain names inside /proc/sys, got \(components)")
         self.components = components
+    }
+
+    private static func isPlainName(_ part: String) -> Bool {
+        !part.isEmpty && part != "." && part != ".." && !part.contains("/") && !part.contains("\0")
     }
 
     /// The path relative to /proc/sys.
@@ -56,6 +69,7 @@ public struct SysctlKey: Sendable, Hashable, Comparable, Codable, CustomStringCo
     /// True for keys under `net.`, the only ones a network namespace isolates.
     public var isNetworkNamespaced: Bool { components.first == "net" }
 
+    /// Whether this key lies under `prefix`, component by component (`net.ipv4` is not a prefix of `net.ipv40`).
     public func hasPrefix(_ prefix: SysctlKey) -> Bool { components.starts(with: prefix.components) }
 
     public static func < (a: SysctlKey, b: SysctlKey) -> Bool { a.components.lexicographicallyPrecedes(b.components) }

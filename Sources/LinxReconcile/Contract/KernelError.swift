@@ -11,6 +11,7 @@ public struct KernelError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The kernel's extended ack message, e.g. "Nexthop has invalid gateway".
     public var message: String?
 
+    /// A refusal with `errno` and, when the kernel gave one, its ext-ack `message`.
     public init(_ errno: Errno, _ message: String? = nil) {
         self.errno = errno
         self.message = message

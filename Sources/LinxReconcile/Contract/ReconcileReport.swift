@@ -9,9 +9,12 @@ public enum ApplyStrategy: String, Sendable, Hashable, Codable {
 
 /// An op the kernel refused during a pass, with the kernel's answer.
 public struct FailedOp<Item: Sendable & Hashable>: Sendable, Hashable {
+    /// The op the kernel refused.
     public var op: ReconcileOp<Item>
+    /// What the kernel answered.
     public var error: KernelError
 
+    /// The refusal of `op` with `error`.
     public init(_ op: ReconcileOp<Item>, error: KernelError) {
         self.op = op
         self.error = error
@@ -36,6 +39,7 @@ public struct ReconcileReport<Item: Sendable & Hashable, LastApplied: Sendable>:
     /// How the ops were applied.
     public var strategy: ApplyStrategy
 
+    /// A report; Sources build one per pass, so that `planned` is exactly what they planned.
     public init(
         applied: [ReconcileOp<Item>] = [],
         failed: [FailedOp<Item>] = [],

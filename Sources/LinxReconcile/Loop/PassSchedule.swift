@@ -20,6 +20,10 @@ struct PassSchedule<Instant: InstantProtocol>: Sendable where Instant.Duration =
     private(set) var retryDeadline: Instant?
     /// Consecutive failed passes (thrown, or not converged).
     private(set) var failures: Int = 0
+    /// The desired state was replaced after the current pass started: that
+    /// pass worked on a state nobody wants any more, so its failure must not
+    /// put the new state behind a backoff.
+    private var desiredReplacedDuringPass = false
 
     /// A fresh schedule asks for an immediate first pass.
     init() {
@@ -54,6 +58,7 @@ struct PassSchedule<Instant: InstantProtocol>: Sendable where Instant.Duration =
     mutating func desiredChanged(at now: Instant, debounce: Duration) {
         failures = 0
         retryDeadline = nil
+        desiredReplacedDuringPass = true
         noteChange(at: now, debounce: debounce)
     }
 
@@ -66,6 +71,7 @@ struct PassSchedule<Instant: InstantProtocol>: Sendable where Instant.Duration =
     mutating func passStarted() {
         immediate = false
         debounceDeadline = nil
+        desiredReplacedDuringPass = false
     }
 
     /// The pass converged: back to the regular rhythm.
@@ -75,11 +81,17 @@ struct PassSchedule<Instant: InstantProtocol>: Sendable where Instant.Duration =
         nextTick = period.map { now.advanced(by: $0) }
     }
 
-    /// The pass threw or did not converge: retry after `delay`.
-    mutating func passFailed(at now: Instant, period: Duration?, delay: Duration) {
+    /// The pass threw or did not converge: retry after `delay`, unless the
+    /// desired state was replaced meanwhile (its pass then follows the
+    /// debounce, as ``desiredChanged(at:debounce:)`` promised). Returns
+    /// whether the retry backoff was armed.
+    @discardableResult
+    mutating func passFailed(at now: Instant, period: Duration?, delay: Duration) -> Bool {
+        nextTick = period.map { now.advanced(by: $0) }
+        guard !desiredReplacedDuringPass else { return false }
         failures += 1
         retryDeadline = now.advanced(by: delay)
-        nextTick = period.map { now.advanced(by: $0) }
+        return true
     }
 
     /// The timer period changed (the monitor went down or came back): re-arm

@@ -41,23 +41,23 @@ extension ReconcileLoop {
                     metadata: ["applied": "\(report.applied.count)", "duration": "\(elapsed)"])
             } else {
                 let delay = configuration.retryBackoff.delay(attempt: schedule.failures + 1, using: &jitter)
-                schedule.passFailed(at: end, period: period, delay: delay)
+                let retrying = schedule.passFailed(at: end, period: period, delay: delay)
                 logger.warning(
                     "pass did not converge; retrying",
                     metadata: [
                         "applied": "\(report.applied.count)", "failed": "\(report.failed.count)",
-                        "pending": "\(report.pending.count)", "retryIn": "\(delay)",
+                        "pending": "\(report.pending.count)", "retryIn": "\(retrying ? "\(delay)" : "the debounce (desired state replaced)")",
                         "firstFailure": "\(report.failed.first.map { "\($0.error)" } ?? "-")",
                     ])
             }
             broadcaster.yield(.report(report))
         case .failure(let error):
             let delay = configuration.retryBackoff.delay(attempt: schedule.failures + 1, using: &jitter)
-            schedule.passFailed(at: end, period: period, delay: delay)
+            let retrying = schedule.passFailed(at: end, period: period, delay: delay)
             metrics.recordError(duration: elapsed)
             logger.warning(
                 "pass could not run; keeping last applied state and retrying",
-                metadata: ["error": "\(error)", "retryIn": "\(delay)", "failures": "\(schedule.failures)"])
+                metadata: ["error": "\(error)", "retryIn": "\(retrying ? "\(delay)" : "the debounce (desired state replaced)")", "failures": "\(schedule.failures)"])
             broadcaster.yield(.error(error))
         }
 

@@ -51,6 +51,7 @@ public enum IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible {
         self = .v6(high: high, low: low)
     }
 
+    /// IPv4 or IPv6.
     public var family: AddressFamily {
         if case .v4 = self { return .ipv4 }
         return .ipv6
@@ -137,6 +138,7 @@ public struct ValueError: Error, Sendable, Hashable, CustomStringConvertible {
     /// Why it was refused.
     public var reason: String
 
+    /// The refusal of `value` (as written) for `reason`.
     public init(value: String, reason: String) {
         self.value = value
         self.reason = reason

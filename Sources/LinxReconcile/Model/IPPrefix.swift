@@ -52,6 +52,7 @@ public struct IPPrefix: Sendable, Hashable, Comparable, CustomStringConvertible 
             : try! IPPrefix(.v6(high: 0, low: 0), length: 0)
     }
 
+    /// The family of the network address.
     public var family: AddressFamily { address.family }
 
     /// True when `other` lies inside this prefix.

@@ -12,6 +12,7 @@ public struct Link: Sendable, Hashable, Codable {
     /// MTU in bytes.
     public var mtu: UInt32
 
+    /// A link as a dump reports it; the defaults describe a down link with the usual MTU.
     public init(index: Int32, name: String, kind: String? = nil, isUp: Bool = false, mtu: UInt32 = 1500) {
         self.index = index
         self.name = name

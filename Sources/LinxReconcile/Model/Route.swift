@@ -6,14 +6,19 @@ public enum RouteType: UInt8, Sendable, Hashable, Codable {
 
 /// Well-known route tables and protocols.
 public enum RouteTable {
+    /// RT_TABLE_MAIN, where routes go unless told otherwise.
     public static let main: UInt32 = 254
+    /// RT_TABLE_LOCAL, the kernel's own local and broadcast routes.
     public static let local: UInt32 = 255
 }
 
 /// Well-known `rtm_protocol` values.
 public enum RouteProtocol {
+    /// RTPROT_KERNEL: installed by the kernel (prefix routes of addresses).
     public static let kernel: UInt8 = 2
+    /// RTPROT_BOOT: installed by `ip route` without a protocol.
     public static let boot: UInt8 = 3
+    /// RTPROT_STATIC: installed by an administrator.
     public static let `static`: UInt8 = 4
     /// Linx's default ownership tag, ASCII 'L'.
     public static let linx: UInt8 = 76
@@ -28,11 +33,16 @@ public enum RouteProtocol {
 public struct Route: Sendable, Hashable, Codable, CustomStringConvertible {
     /// The kernel's route key.
     public struct Key: Sendable, Hashable, Comparable, Codable {
+        /// The routing table.
         public var table: UInt32
+        /// The destination prefix.
         public var destination: IPPrefix
+        /// The type of service.
         public var tos: UInt8
+        /// The metric (RTA_PRIORITY) as the kernel stores it (an IPv6 0 is 1024).
         public var metric: UInt32
 
+        /// The key of a route.
         public init(table: UInt32, destination: IPPrefix, tos: UInt8, metric: UInt32) {
             self.table = table
             self.destination = destination
@@ -40,6 +50,7 @@ public struct Route: Sendable, Hashable, Codable, CustomStringConvertible {
             self.metric = metric
         }
 
+        /// The family of the destination.
         public var family: AddressFamily { destination.family }
 
         public static func < (a: Key, b: Key) -> Bool {
@@ -48,11 +59,15 @@ public struct Route: Sendable, Hashable, Codable, CustomStringConvertible {
         }
     }
 
+    /// The routing table (RT_TABLE_MAIN unless told).
     public var table: UInt32
+    /// The destination prefix; length 0 is a default route.
     public var destination: IPPrefix
+    /// The type of service (usually 0).
     public var tos: UInt8
     /// RTA_PRIORITY. IPv6 stores 0 as 1024, see ``normalizedMetric(_:family:)``.
     public var metric: UInt32
+    /// The next hop; nil for a directly connected route.
     public var gateway: IPAddress?
     /// The output interface; nil lets the kernel resolve it from the gateway.
     public var ifindex: Int32?
@@ -60,10 +75,12 @@ public struct Route: Sendable, Hashable, Codable, CustomStringConvertible {
     public var proto: UInt8
     /// `rtm_scope`: 0 universe, 253 link, 254 host.
     public var scope: UInt8
+    /// The route type (`unicast` for ordinary routes).
     public var type: RouteType
     /// Interface name, filled in by reconcilers for reports; not identity.
     public var interfaceName: String?
 
+    /// A route; `metric` 0 becomes 1024 for IPv6, as the kernel stores it, and `proto` defaults to Linx's tag.
     public init(
         destination: IPPrefix, gateway: IPAddress? = nil, ifindex: Int32? = nil,
         table: UInt32 = RouteTable.main, metric: UInt32 = 0, tos: UInt8 = 0,
@@ -87,7 +104,9 @@ public struct Route: Sendable, Hashable, Codable, CustomStringConvertible {
         family == .ipv6 && metric == 0 ? 1024 : metric
     }
 
+    /// The family of the destination.
     public var family: AddressFamily { destination.family }
+    /// Its identity for the diff (see ``Key``).
     public var key: Key { Key(table: table, destination: destination, tos: tos, metric: metric) }
 
     public var description: String {

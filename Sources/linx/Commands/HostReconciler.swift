@@ -22,7 +22,10 @@ struct HostReconciler {
             return result
         }
 
-        var changeCount: Int { outcomes.reduce(0) { $0 + $1.lines.count } }
+        /// How many ops the plans hold, without rendering them.
+        var changeCount: Int {
+            (rtnl?.ops.count ?? 0) + (sysctl?.ops.count ?? 0) + cgroups.reduce(0) { $0 + $1.plan.ops.count }
+        }
     }
 
     func plan(owned state: HostState) async throws -> Plans {

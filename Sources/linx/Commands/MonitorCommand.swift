@@ -58,7 +58,8 @@ struct MonitorCommand: AsyncParsableCommand {
         case .overflow:
             object = ["event": "overflow", "errno": "ENOBUFS"]
         }
-        let data = (try? JSONSerialization.data(withJSONObject: object.compactMapValues { $0 is NSNull ? nil : $0 }, options: [.sortedKeys])) ?? Data()
+        // A route without a gateway prints "gateway": null.
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
         return String(decoding: data, as: UTF8.self)
     }
 }

@@ -66,14 +66,14 @@ struct ShowCommand: AsyncParsableCommand {
     }
 
     static func entry(_ route: Route, _ names: [Int32: String]) -> String {
-        var fields = ["destination: \(route.destination.length == 0 ? "default" : route.destination.description)"]
+        // "default" takes its family from the gateway; without one the
+        // parser needs 0.0.0.0/0 or ::/0 spelled out.
+        let isDefault = route.destination.length == 0 && route.gateway != nil
+        var fields = ["destination: \(isDefault ? "default" : route.destination.description)"]
         if let gateway = route.gateway { fields.append("gateway: \(gateway)") }
         if let index = route.ifindex, let name = names[index], route.gateway == nil { fields.append("interface: \(name)") }
         if route.table != RouteTable.main { fields.append("table: \(route.table)") }
         if route.metric != Route.normalizedMetric(0, family: route.family) { fields.append("metric: \(route.metric)") }
-        if route.destination.length == 0 && route.gateway == nil {
-            fields[0] = "destination: \(route.destination)"
-        }
         return "{ " + fields.joined(separator: ", ") + " }"
     }
 

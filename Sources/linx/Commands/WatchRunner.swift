@@ -15,34 +15,25 @@ struct WatchRunner {
 
     func run(from state: HostState) async throws {
         let recorder = StateRecorder(state: state, file: stateFile, host: host)
-        var services: [any Service] = []
-        var watchers: [@Sendable () async -> Void] = []
-        let configuration = { (label: String) in
-            ReconcileLoopConfiguration(interval: .every(.seconds(interval)), label: label)
-        }
+        var loops = Loops(interval: interval)
         if let rtnl = document.rtnl {
-            let loop = ReconcileLoop(
-                source: RtnlSource(backend: host.backend), scope: host.scope, desired: rtnl.desired,
-                options: rtnl.options, lastApplied: state.rtnl, configuration: configuration("rtnl"))
-            services.append(loop)
-            watchers.append(Self.watch(loop.events, "rtnl") { owned in await recorder.update { $0.rtnl = owned } })
+            loops.add(
+                RtnlSource(backend: host.backend), scope: host.scope, desired: rtnl.desired, options: rtnl.options,
+                lastApplied: state.rtnl, label: "rtnl") { owned in await recorder.update { $0.rtnl = owned } }
         }
         if let sysctl = document.sysctl {
-            let loop = ReconcileLoop(
-                source: SysctlSource(backend: host.backend), scope: host.scope, desired: sysctl.desired,
-                options: sysctl.options, lastApplied: state.sysctl, configuration: configuration("sysctl"))
-            services.append(loop)
-            watchers.append(Self.watch(loop.events, "sysctl") { owned in await recorder.update { $0.sysctl = owned } })
+            loops.add(
+                SysctlSource(backend: host.backend), scope: host.scope, desired: sysctl.desired, options: sysctl.options,
+                lastApplied: state.sysctl, label: "sysctl") { owned in await recorder.update { $0.sysctl = owned } }
         }
         for cgroup in document.cgroups {
-            let loop = ReconcileLoop(
-                source: CgroupSource(backend: host.backend), scope: cgroup.path, desired: cgroup.desired,
-                options: .default, lastApplied: state.cgroups[cgroup.path] ?? .empty,
-                configuration: configuration("cgroup \(cgroup.path)"))
-            services.append(loop)
             let path = cgroup.path
-            watchers.append(Self.watch(loop.events, "cgroup \(path)") { owned in await recorder.update { $0.cgroups[path] = owned } })
+            loops.add(
+                CgroupSource(backend: host.backend), scope: path, desired: cgroup.desired, options: .default,
+                lastApplied: state.cgroups[path] ?? .empty, label: "cgroup \(path)"
+            ) { owned in await recorder.update { $0.cgroups[path] = owned } }
         }
+        let (services, watchers) = (loops.services, loops.watchers)
         var logger = Logger(label: "linx")
         logger.logLevel = .notice
         let group = ServiceGroup(
@@ -52,6 +43,27 @@ struct WatchRunner {
             for watcher in watchers { tasks.addTask(operation: watcher) }
             tasks.addTask { try await group.run() }
             try await tasks.waitForAll()
+        }
+    }
+
+    /// The loops of one watch, each with the task that reports its events.
+    private struct Loops {
+        let interval: Double
+        var services: [any Service] = []
+        var watchers: [@Sendable () async -> Void] = []
+
+        /// Adds a loop over `source`; `record` receives the ownership of every report.
+        mutating func add<Source: ReconcileSource>(
+            _ source: Source, scope: Source.Scope, desired: Source.Desired, options: Source.Options,
+            lastApplied: Source.LastApplied, label: String,
+            record: @escaping @Sendable (Source.LastApplied) async -> Void
+        ) where Source.Item: CustomStringConvertible {
+            let loop = ReconcileLoop(
+                source: source, scope: scope, desired: desired, options: options, lastApplied: lastApplied,
+                configuration: ReconcileLoopConfiguration(interval: .every(.seconds(interval)), label: label))
+            services.append(loop)
+            // Subscribed now, before the loop runs, so the first pass is seen.
+            watchers.append(WatchRunner.watch(loop.events, label, record: record))
         }
     }
 

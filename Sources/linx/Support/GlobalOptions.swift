@@ -30,11 +30,27 @@ struct ScopeOptions: ParsableArguments {
     }
 
     /// A file-name-safe name for the scope, for the default state file.
+    ///
+    /// One namespace, one name, and never one name for two: the state file
+    /// holds ownership, so two scopes sharing it would let one scope's
+    /// release delete what the other's kernel holds. `--netns NAME` and
+    /// `--netns-path /run/netns/NAME` are the same namespace; any other path
+    /// keeps letters and digits and escapes every other byte as `_xx`, so
+    /// `/a-b` and `/a/b` stay apart.
     var slug: String {
-        if let netns { return "netns-\(netns)" }
-        if let netnsPath { return "path" + netnsPath.map { $0.isLetter || $0.isNumber ? String($0) : "-" }.joined() }
-        if let pid { return "pid-\(pid)" }
-        return "host"
+        switch scope {
+        case .current:
+            return "host"
+        case .pid(let pid):
+            return "pid-\(pid)"
+        case .path(let path):
+            let named = path.dropFirst("/run/netns/".count)
+            if path.hasPrefix("/run/netns/"), !named.isEmpty, !named.contains("/") { return "netns-\(named)" }
+            return "path" + path.utf8.map { byte in
+                let plain = (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
+                return plain ? String(UnicodeScalar(byte)) : String(format: "_%02x", byte)
+            }.joined()
+        }
     }
 }
 
@@ -68,3 +84,4 @@ struct StateOptions: ParsableArguments {
             valueName: "file"))
     var state: String?
 }
+
