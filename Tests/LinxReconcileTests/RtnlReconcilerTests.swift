@@ -292,4 +292,27 @@ struct RtnlReconcilerTests {
         #expect(container.applied.count == 6 && container.converged)
         #expect(try kernel.snapshot(of: .named("c1")).routeLines() == (try kernel.snapshot().routeLines()))
     }
+
+    @Test("replacing a subnet's primary address converges in one pass, keeping the routes through it",
+          arguments: [false, true])
+    func primaryReplaced(keepSecondary: Bool) async throws {
+        let kernel = try rtnlHost()
+        let reconciler = RtnlReconciler(backend: kernel)
+        let before: RtnlDesiredState = keepSecondary
+            ? [.address("10.0.0.2/24", on: "eth0"), .address("10.0.0.3/24", on: "eth0"), .route(to: "10.50.0.0/24", via: "10.0.0.1")]
+            : [.address("10.0.0.2/24", on: "eth0"), .route(to: "10.50.0.0/24", via: "10.0.0.1")]
+        let first = try await reconciler.reconcile(in: .current, desired: before)
+        #expect(first.converged)
+        let after: RtnlDesiredState = [.address("10.0.0.3/24", on: "eth0"), .route(to: "10.50.0.0/24", via: "10.0.0.1")]
+        let swap = try await reconciler.reconcile(in: .current, desired: after, lastApplied: first.lastApplied)
+        #expect(swap.converged)
+        #expect(swap.applied.first?.isDelete == true)
+        let snapshot = try kernel.snapshot()
+        #expect(snapshot.addressLines().contains("10.0.0.3/24@eth0"))
+        #expect(!snapshot.addressLines().contains("10.0.0.2/24@eth0"))
+        #expect(snapshot.routeLines() == ["10.50.0.0/24 via 10.0.0.1 table 254 metric 0"])
+        #expect(swap.lastApplied.addresses.map(\.description) == ["10.0.0.3/24 on eth0"])
+        let quiet = try await reconciler.reconcile(in: .current, desired: after, lastApplied: swap.lastApplied)
+        #expect(quiet.planned.isEmpty)
+    }
 }

@@ -39,30 +39,34 @@ struct RtnlFastKey: Hashable, Comparable {
 }
 
 /// An address's kernel key (interface, address, prefix length) packed into
-/// three words, for the hot path of the address diff.
+/// words, for the hot path of the address diff. Orders like
+/// ``InterfaceAddress/Key``: interface, address (IPv4 before IPv6), length.
 struct RtnlFastAddressKey: Hashable, Comparable {
-    private let w0: UInt64  // family << 48 | prefix length << 32 | ifindex
-    private let w1: UInt64
-    private let w2: UInt64
+    private let w0: UInt64  // ifindex << 1 | family
+    private let w1: UInt64  // address, high half (IPv4 in the top 32 bits)
+    private let w2: UInt64  // address, low half
+    private let w3: UInt64  // prefix length
 
     init(_ address: InterfaceAddress) {
-        let head = UInt64(address.prefixLength) << 32 | UInt64(UInt32(bitPattern: address.ifindex))
+        let head = UInt64(UInt32(bitPattern: address.ifindex)) << 1
         switch address.address {
         case .v4(let value):
             w0 = head
             w1 = UInt64(value) << 32
             w2 = 0
         case .v6(let high, let low):
-            w0 = 1 << 48 | head
+            w0 = head | 1
             w1 = high
             w2 = low
         }
+        w3 = UInt64(address.prefixLength)
     }
 
     static func < (a: RtnlFastAddressKey, b: RtnlFastAddressKey) -> Bool {
         if a.w0 != b.w0 { return a.w0 < b.w0 }
         if a.w1 != b.w1 { return a.w1 < b.w1 }
-        return a.w2 < b.w2
+        if a.w2 != b.w2 { return a.w2 < b.w2 }
+        return a.w3 < b.w3
     }
 }
 

@@ -158,15 +158,29 @@ public struct RtnlReconciler: Sendable {
             desired: desired.routes, index: index, observed: observed.routes, protocol: options.routeProtocol,
             as: RtnlObject.route)
 
+        let refused = refusedDeletes(addressOps, observed: observed.addresses, owned: owned)
+        let swap = RtnlPrimarySwap(
+            addressOps: addressOps, refused: refused, observed: observed, desired: desired, index: index,
+            routeOps: routeOps, routeProtocol: options.routeProtocol)
+
         var ops: [ReconcileOp<RtnlObject>] = []
-        ops.reserveCapacity(addressOps.count + routeOps.count)
+        ops.reserveCapacity(addressOps.count + routeOps.count + swap.extraOps)
+        // A primary whose subnet keeps desired addresses goes first (see RtnlPrimarySwap).
+        for address in swap.earlyDeletes { ops.append(.delete(.address(address))) }
         for op in addressOps where !op.isDelete { ops.append(op.rtnlMapped(RtnlObject.address)) }
+        for address in swap.addressRecreates { ops.append(.create(.address(address))) }
         let addressCreates = ops.count
         // Route ops come creates and updates first, then deletes, as the layer order wants.
-        ops.append(contentsOf: routeOps)
+        if swap.routeRecreates.isEmpty {
+            ops.append(contentsOf: routeOps)
+        } else {
+            ops.append(contentsOf: routeOps.lazy.filter { !$0.isDelete })
+            for route in swap.routeRecreates { ops.append(.create(.route(route))) }
+            ops.append(contentsOf: routeOps.lazy.filter(\.isDelete))
+        }
         let addressDeleteStart = ops.count
-        let refused = refusedDeletes(addressOps, observed: observed.addresses, owned: owned)
-        let addressDeletes = addressOps.lazy.filter(\.isDelete).map { $0.rtnlMapped(RtnlObject.address) }
+        let addressDeletes = addressOps.lazy.filter { $0.isDelete && !swap.moves($0.item) }
+            .map { $0.rtnlMapped(RtnlObject.address) }
         // Deletes refused at plan time go last, so they hold nothing else up.
         ops.append(contentsOf: addressDeletes.filter { refused[$0] == nil })
         ops.append(contentsOf: addressDeletes.filter { refused[$0] != nil })
@@ -195,13 +209,13 @@ public struct RtnlReconciler: Sendable {
             return address
         }
         guard !doomed.isEmpty else { return [:] }
-        var subnets: [IPv4Subnet: [InterfaceAddress]] = [:]
+        var subnets: [RtnlIPv4Subnet: [InterfaceAddress]] = [:]
         for address in observed where address.family == .ipv4 {
-            subnets[IPv4Subnet(address), default: []].append(address)
+            subnets[RtnlIPv4Subnet(address), default: []].append(address)
         }
         var refused: [ReconcileOp<RtnlObject>: KernelError] = [:]
         for address in doomed {
-            guard let members = subnets[IPv4Subnet(address)], members.first?.key == address.key else { continue }
+            guard let members = subnets[RtnlIPv4Subnet(address)], members.first?.key == address.key else { continue }
             let foreign = members.dropFirst().filter { !owned.contains($0.key) }
             guard !foreign.isEmpty else { continue }
             let names = foreign.map { "\($0.address)/\($0.prefixLength)" }.joined(separator: ", ")
@@ -211,19 +225,6 @@ public struct RtnlReconciler: Sendable {
                     + "secondary address \(names) with it (promote_secondaries off)")
         }
         return refused
-    }
-
-    /// A link's IPv4 subnet: addresses in one are primary and secondaries.
-    private struct IPv4Subnet: Hashable {
-        var ifindex: Int32
-        var network: IPAddress
-        var length: Int
-
-        init(_ address: InterfaceAddress) {
-            ifindex = address.ifindex
-            network = address.address.masked(to: address.prefixLength)
-            length = address.prefixLength
-        }
     }
 
     /// Runs one pass: observe, validate, diff, apply (fail-fast, one batch),
@@ -262,7 +263,11 @@ public struct RtnlReconciler: Sendable {
         for address in plan.observed.addresses { present.insert(address.key) }
         // Only the two address segments of the plan can change addresses.
         for position in 0..<min(applied, plan.addressCreates) {
-            if case .create(.address(let address)) = plan.ops[position] { present.insert(address.key) }
+            switch plan.ops[position] {
+            case .create(.address(let address)): present.insert(address.key)
+            case .delete(.address(let address)): present.remove(address.key)
+            default: break
+            }
         }
         for position in plan.addressDeletes..<max(plan.addressDeletes, applied) {
             if case .delete(.address(let address)) = plan.ops[position] { present.remove(address.key) }

@@ -1,0 +1,95 @@
+/// A link's IPv4 subnet (interface, network, prefix length): the addresses
+/// in one are its primary and its secondaries.
+struct RtnlIPv4Subnet: Hashable {
+    var ifindex: Int32
+    var network: IPAddress
+    var length: Int
+
+    init(_ address: InterfaceAddress) {
+        ifindex = address.ifindex
+        network = address.address.masked(to: address.prefixLength)
+        length = address.prefixLength
+    }
+
+    /// True when `gateway` lies in this subnet.
+    func contains(_ gateway: IPAddress) -> Bool {
+        gateway.family == .ipv4 && gateway.masked(to: length) == network
+    }
+}
+
+/// Replacing the primary address of a subnet in one pass.
+///
+/// With `promote_secondaries` off, deleting a primary IPv4 address deletes
+/// every secondary of its subnet, and the routes whose gateway only that
+/// subnet reached. In the layer order (address creates first, address deletes
+/// last), swapping `10.0.0.2/24` for `10.0.0.3/24` would add .3 as a
+/// secondary and then lose it with .2, while the report said it was added.
+///
+/// So when an owned primary is deleted and its subnet holds desired
+/// addresses (there already, or added by this pass), its delete goes first;
+/// then every desired address of the subnet is (re)created, and every
+/// desired route of ours through the subnet that the pass would otherwise
+/// leave alone is created again after the addresses. An address or route
+/// that survived anyway answers EEXIST, which counts as done.
+struct RtnlPrimarySwap {
+    /// Owned primaries deleted before anything else.
+    var earlyDeletes: [InterfaceAddress] = []
+    /// Desired addresses already present that the early deletes flush.
+    var addressRecreates: [InterfaceAddress] = []
+    /// Desired, unchanged routes of ours through a flushed subnet.
+    var routeRecreates: [Route] = []
+    private var moved = Set<InterfaceAddress.Key>()
+
+    /// Ops this adds to a plan.
+    var extraOps: Int { addressRecreates.count + routeRecreates.count }
+
+    /// Whether an address op's delete was moved to the front.
+    func moves(_ address: InterfaceAddress) -> Bool { moved.contains(address.key) }
+
+    init(
+        addressOps: [ReconcileOp<InterfaceAddress>], refused: [ReconcileOp<RtnlObject>: KernelError],
+        observed: RtnlObserved, desired: RtnlResolvedState, index: RtnlDesiredIndex,
+        routeOps: [ReconcileOp<RtnlObject>], routeProtocol: UInt8
+    ) {
+        let deletes = addressOps.compactMap { op -> InterfaceAddress? in
+            guard case .delete(let address) = op, address.family == .ipv4,
+                refused[.delete(.address(address))] == nil
+            else { return nil }
+            return address
+        }
+        guard !deletes.isEmpty else { return }
+        var members: [RtnlIPv4Subnet: [InterfaceAddress]] = [:]
+        for address in observed.addresses where address.family == .ipv4 {
+            members[RtnlIPv4Subnet(address), default: []].append(address)
+        }
+        var wanted: [RtnlIPv4Subnet: [InterfaceAddress]] = [:]
+        for address in desired.addresses where address.family == .ipv4 {
+            wanted[RtnlIPv4Subnet(address), default: []].append(address)
+        }
+        var swapped = Set<RtnlIPv4Subnet>()
+        for address in deletes {
+            let subnet = RtnlIPv4Subnet(address)
+            // Only the primary (first in the kernel's dump order) flushes.
+            guard members[subnet]?.first?.key == address.key, let kept = wanted[subnet], !kept.isEmpty else { continue }
+            earlyDeletes.append(address)
+            moved.insert(address.key)
+            swapped.insert(subnet)
+        }
+        guard !swapped.isEmpty else { return }
+        let present = Set(observed.addresses.lazy.map(\.key))
+        for subnet in swapped.sorted(by: { ($0.ifindex, $0.network, $0.length) < ($1.ifindex, $1.network, $1.length) }) {
+            for address in wanted[subnet] ?? [] where present.contains(address.key) {
+                addressRecreates.append(address)
+            }
+        }
+        var changing = Set<RtnlFastKey>()
+        for op in routeOps { if case .route(let route) = op.item { changing.insert(RtnlFastKey(route)) } }
+        for route in observed.routes where route.proto == routeProtocol {
+            guard let gateway = route.gateway,
+                swapped.contains(where: { $0.contains(gateway) && (route.ifindex == nil || route.ifindex == $0.ifindex) }),
+                let position = index.routes[RtnlFastKey(route)], !changing.contains(RtnlFastKey(route))
+            else { continue }
+            routeRecreates.append(desired.routes[position])
+        }
+    }
+}
