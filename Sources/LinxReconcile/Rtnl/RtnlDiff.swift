@@ -19,15 +19,16 @@ public enum RtnlDiff {
     ) -> [ReconcileOp<Route>] {
         let desired = Array(desired)
         let index = RtnlDesiredIndex(RtnlResolvedState(addresses: [], routes: desired))
-        return routes(desired: desired, index: index, observed: Array(observed), protocol: `protocol`)
+        return routes(desired: desired, index: index, observed: Array(observed), protocol: `protocol`, as: { $0 })
     }
 
     /// The route diff against a prebuilt index of `desired`: one hash lookup
     /// per observed route (the generic ``Diff/twoWay(desired:observed:isOwned:isSame:)``,
     /// specialised by hand for 10,000-route passes).
-    static func routes(
-        desired: [Route], index: RtnlDesiredIndex, observed: [Route], protocol: UInt8
-    ) -> [ReconcileOp<Route>] {
+    static func routes<Item>(
+        desired: [Route], index: RtnlDesiredIndex, observed: [Route], protocol: UInt8,
+        as wrap: (Route) -> Item
+    ) -> [ReconcileOp<Item>] {
         // For each desired position, the observed route holding its key.
         var found = [Int](repeating: -1, count: desired.count)
         var deletes: [(key: RtnlFastKey, position: Int)] = []
@@ -40,20 +41,20 @@ public enum RtnlDiff {
             // The kernel holds one route per key; a repeat would be ignored.
             if found[wanted] < 0 { found[wanted] = position }
         }
-        var ops: [ReconcileOp<Route>] = []
+        var ops: [ReconcileOp<Item>] = []
         ops.reserveCapacity(found.count(where: { $0 < 0 }) + deletes.count)
         // Creates and updates come out in key order because the index walks
         // the desired routes in key order.
         for wanted in index.routeOrder {
             let at = found[wanted]
             if at < 0 {
-                ops.append(.create(desired[wanted]))
+                ops.append(.create(wrap(desired[wanted])))
             } else if !sameRoute(desired[wanted], observed[at]) {
-                ops.append(.update(desired[wanted], previous: observed[at]))
+                ops.append(.update(wrap(desired[wanted]), previous: wrap(observed[at])))
             }
         }
         deletes.sort { $0.key < $1.key }
-        for delete in deletes { ops.append(.delete(observed[delete.position])) }
+        for delete in deletes { ops.append(.delete(wrap(observed[delete.position]))) }
         return ops
     }
 

@@ -155,14 +155,15 @@ public struct RtnlReconciler: Sendable {
         let addressOps = RtnlDiff.addresses(
             desired: desired.addresses, index: index, observed: observed.addresses, owned: owned)
         let routeOps = RtnlDiff.routes(
-            desired: desired.routes, index: index, observed: observed.routes, protocol: options.routeProtocol)
+            desired: desired.routes, index: index, observed: observed.routes, protocol: options.routeProtocol,
+            as: RtnlObject.route)
 
         var ops: [ReconcileOp<RtnlObject>] = []
         ops.reserveCapacity(addressOps.count + routeOps.count)
         for op in addressOps where !op.isDelete { ops.append(op.rtnlMapped(RtnlObject.address)) }
         let addressCreates = ops.count
-        for op in routeOps where !op.isDelete { ops.append(op.rtnlMapped(RtnlObject.route)) }
-        for op in routeOps where op.isDelete { ops.append(op.rtnlMapped(RtnlObject.route)) }
+        // Route ops come creates and updates first, then deletes, as the layer order wants.
+        ops.append(contentsOf: routeOps)
         let addressDeleteStart = ops.count
         let refused = refusedDeletes(addressOps, observed: observed.addresses, owned: owned)
         let addressDeletes = addressOps.lazy.filter(\.isDelete).map { $0.rtnlMapped(RtnlObject.address) }
