@@ -11,7 +11,7 @@ struct ValueTypeTests {
         #expect(try IPAddress(input).description == expected)
     }
 
-    @Test("bad addresses name the value and the reason", arguments: ["300.1.1.1", "10.0.0", "fc00:::1", "", "eth0"])
+    @Test("bad addresses name the value and the reason", arguments: ["300.1.1.1", "10.0.0", "fc00:::1", "", "eth0", "10.0.0.1\0junk", "fc00::1\0"])
     func badAddress(text: String) {
         #expect {
             try IPAddress(text)

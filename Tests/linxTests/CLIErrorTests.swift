@@ -53,6 +53,16 @@ struct CLIErrorTests {
             saying: "bad.yaml:3: document: \"net.ipv4.ip_forward\" given twice in one mapping")
     }
 
+    @Test("a bad cgroup file is located in its own cgroup, even when another cgroup sets the same file")
+    func cgroupFileLine() throws {
+        defer { linx.cleanUp() }
+        try linx.write("host.json", #"{ "namespaces": { "": ["eth0"] }, "cgroups": ["/sys/fs/cgroup/a", "/sys/fs/cgroup/b"], "journal": [] }"#)
+        try rejects(
+            "cgroups:\n  /sys/fs/cgroup/a:\n    \"..\": 1\n  /sys/fs/cgroup/b:\n    memory.max: 100\n    \"..\": 2\n",
+            saying: "bad.yaml:3: cgroup file \"..\"")
+        try rejects("cgroups:\n  /sys/fs/cgroup/a:\n    memory.nope: 1\n", saying: "bad.yaml:3: cgroup file memory.nope")
+    }
+
     @Test("an unknown interface is found when planning, named with its line, and nothing is applied")
     func unknownInterface() throws {
         defer { linx.cleanUp() }

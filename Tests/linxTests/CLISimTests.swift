@@ -135,4 +135,19 @@ struct CLISimTests {
         #expect(second.status == 0, "\(second.stderr)")
         #expect(second.stdout.contains("- address 10.0.0.3/24 dev eth0"), "\(second.stdout)\(second.stderr)")
     }
+
+    @Test("a state file that cannot be written is one error line after the report of what was applied")
+    func unwritableStateFile() throws {
+        defer { linx.cleanUp() }
+        let directory = linx.path("state-is-a-directory")
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let file = LinxBinary.examples.appendingPathComponent("container.yaml").path
+        let result = try linx.sim(["apply", file, "--state", directory])
+        #expect(result.status == 1)
+        let errors = result.stderr.split(separator: "\n").filter { !$0.hasPrefix("warning:") }
+        #expect(errors.count == 1 && errors[0].hasPrefix("linx: cannot write state file \(directory)"), "\(result.stderr)")
+        #expect(result.stdout.contains("converged"), "\(result.stdout)")
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: linx.directory.path).filter { $0.contains(".tmp-") }
+        #expect(leftovers.isEmpty, "\(leftovers)")
+    }
 }

@@ -27,6 +27,9 @@ public enum IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible {
         // Bytes, not Characters, and withCString, not an implicit bridge
         // (which copies into a fresh array): this parser runs for every
         // entry of every pass.
+        // inet_pton stops at a NUL, so "10.0.0.1\0junk" would pass as
+        // 10.0.0.1: a value that says one thing and installs another.
+        guard !text.utf8.contains(0) else { throw ValueError(value: text, reason: "not a valid address (contains NUL)") }
         if text.utf8.contains(UInt8(ascii: ":")) {
             var raw = in6_addr()
             guard text.withCString({ inet_pton(AF_INET6, $0, &raw) }) == 1 else {

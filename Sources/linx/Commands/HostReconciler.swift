@@ -39,13 +39,17 @@ struct HostReconciler {
                 plans.sysctl = try await SysctlReconciler(backend: host.backend)
                     .plan(in: host.scope, desired: sysctl.desired, lastApplied: state.sysctl, options: sysctl.options)
             }
-            for cgroup in document.cgroups {
+        } catch {
+            throw CommandError(document.locate(error))
+        }
+        for cgroup in document.cgroups {
+            do {
                 let plan = try await CgroupReconciler(backend: host.backend)
                     .plan(in: cgroup.path, desired: cgroup.desired, lastApplied: state.cgroups[cgroup.path] ?? .empty)
                 plans.cgroups.append((cgroup.path, plan))
+            } catch {
+                throw CommandError(document.locate(error, lines: cgroup.lines))
             }
-        } catch {
-            throw CommandError(document.locate(error))
         }
         return plans
     }

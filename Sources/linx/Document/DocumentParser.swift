@@ -38,7 +38,7 @@ struct DocumentParser {
             switch key.string {
             case "rtnl": document.rtnl = try rtnl(value, &document.lines)
             case "sysctl": document.sysctl = try sysctl(value, &document.lines)
-            case "cgroups": document.cgroups = try cgroups(value, &document.lines)
+            case "cgroups": document.cgroups = try cgroups(value)
             default: throw unknown(key, in: "document", allowed: ["rtnl", "sysctl", "cgroups"])
             }
         }
@@ -116,7 +116,7 @@ struct DocumentParser {
         return section
     }
 
-    private func cgroups(_ node: Node, _ lines: inout [String: Int]) throws -> [HostDocument.Cgroup] {
+    private func cgroups(_ node: Node) throws -> [HostDocument.Cgroup] {
         var result: [HostDocument.Cgroup] = []
         for (pathNode, filesNode) in try mapping(node, "cgroups") {
             let path = try scalar(pathNode, "cgroups").string
@@ -124,6 +124,7 @@ struct DocumentParser {
                 throw DocumentError(file: file, line: pathNode.mark?.line, entry: "cgroups.\(path)", reason: "a cgroup is named by its absolute directory path")
             }
             var desired = CgroupDesiredState()
+            var lines: [String: Int] = [:]
             for (fileNode, valueNode) in try mapping(filesNode, "cgroups.\(path)") {
                 let name = try scalar(fileNode, "cgroups.\(path)").string
                 let entry = "cgroups.\(path).\(name)"
@@ -139,9 +140,11 @@ struct DocumentParser {
                     let text = try scalar(valueNode, entry).string
                     desired.files[name] = CgroupValue(parsing: text)
                 }
+                // The reconciler names a file both quoted and bare.
                 lines["cgroup file \"\(name)\""] = fileNode.mark?.line
+                lines["cgroup file \(name)"] = fileNode.mark?.line
             }
-            result.append(HostDocument.Cgroup(path: path, desired: desired))
+            result.append(HostDocument.Cgroup(path: path, desired: desired, lines: lines))
         }
         return result
     }

@@ -34,6 +34,10 @@ struct HostDocument: Sendable {
     struct Cgroup: Sendable {
         var path: String
         var desired: CgroupDesiredState
+        /// The line of each file, keyed as for ``HostDocument/lines``. Per
+        /// cgroup, because the reconciler names a file without its cgroup
+        /// and two cgroups often set the same file.
+        var lines: [String: Int] = [:]
     }
 
     /// Where the document came from, for error messages.
@@ -50,10 +54,11 @@ struct HostDocument: Sendable {
         (rtnl == nil ? [] : ["rtnl"]) + (sysctl == nil ? [] : ["sysctl"]) + (cgroups.isEmpty ? [] : ["cgroups"])
     }
 
-    /// Turns a reconciler's refusal into `FILE:LINE: entry: reason`.
-    func locate(_ error: ReconcileError) -> String {
+    /// Turns a reconciler's refusal into `FILE:LINE: entry: reason`, finding
+    /// the line in `lines` (the document's own unless a section has its own).
+    func locate(_ error: ReconcileError, lines: [String: Int]? = nil) -> String {
         guard case .invalidDesired(let entry, let reason) = error else { return "\(file): \(error)" }
-        let line = lines[entry].map { ":\($0)" } ?? ""
+        let line = (lines ?? self.lines)[entry].map { ":\($0)" } ?? ""
         return "\(file)\(line): \(entry): \(reason)"
     }
 }
