@@ -36,13 +36,17 @@ struct ScopeOptions: ParsableArguments {
     /// release delete what the other's kernel holds. `--netns NAME` and
     /// `--netns-path /run/netns/NAME` are the same namespace; any other path
     /// keeps letters and digits and escapes every other byte as `_xx`, so
-    /// `/a-b` and `/a/b` stay apart.
+    /// `/a-b` and `/a/b` stay apart. A pid is named by its namespace's inode,
+    /// not its number: pids are reused, and a container started later under
+    /// the same pid must not inherit the first one's ownership.
     var slug: String {
         switch scope {
         case .current:
             return "host"
         case .pid(let pid):
-            return "pid-\(pid)"
+            var info = stat()
+            guard stat("/proc/\(pid)/ns/net", &info) == 0 else { return "pid-\(pid)" }
+            return "netns-inode-\(info.st_ino)"
         case .path(let path):
             let named = path.dropFirst("/run/netns/".count)
             if path.hasPrefix("/run/netns/"), !named.isEmpty, !named.contains("/") { return "netns-\(named)" }
