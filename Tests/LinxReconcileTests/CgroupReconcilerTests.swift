@@ -93,7 +93,8 @@ struct CgroupReconcilerTests {
         #expect(backendWrites(kernel) == 0 && kernel.cgroupValue("pids.max", in: web) == "max")
     }
 
-    @Test("a missing cgroup or a relative path is a pass that could not run", arguments: ["/sys/fs/cgroup/ghost", "sys/fs/cgroup/web", "/sys/fs/cgroup/../web"])
+    @Test("a missing cgroup, a file, or a relative path is a pass that could not run",
+          arguments: ["/sys/fs/cgroup/ghost", "/sys/fs/cgroup/web/memory.max", "sys/fs/cgroup/web", "/sys/fs/cgroup/../web"])
     func badScope(scope: String) async throws {
         let kernel = try host()
         await #expect {
@@ -116,5 +117,18 @@ struct CgroupReconcilerTests {
             return
         }
         #expect(try await source.observe(scope: web, options: .default)["pids.max"] == "100")
+    }
+
+    @Test("best-effort under injected write errors: each failure reported, everything else applied, next pass converges")
+    func injectedWriteErrors() async throws {
+        let kernel = try host()
+        let reconciler = CgroupReconciler(backend: kernel)
+        kernel.failNext(2, of: .cgroupWrite, with: .resourceBusy)
+        let report = try await reconciler.reconcile(in: web, desired: desired)
+        #expect(kernel.faultsFired[.errno] == 2)
+        #expect(report.failed.count == 2 && report.applied.count == 3 && report.pending.isEmpty)
+        #expect(report.failed.allSatisfy { $0.error.errno == .resourceBusy })
+        let next = try await reconciler.reconcile(in: web, desired: desired, lastApplied: report.lastApplied)
+        #expect(next.converged && next.applied.count == 2)
     }
 }

@@ -157,4 +157,17 @@ struct SysctlReconcilerTests {
         let observed = try await source.observe(scope: .current, options: .default)
         #expect(observed[try SysctlKey("net.ipv4.ip_forward")] == "1")
     }
+
+    @Test("best-effort under injected write errors: each failure reported, everything else applied, next pass converges")
+    func injectedWriteErrors() async throws {
+        let kernel = SimKernel(seed: 1)
+        let reconciler = SysctlReconciler(backend: kernel)
+        kernel.failNext(1, of: .sysctlWrite, with: .permissionDenied)
+        let report = try await reconciler.reconcile(in: .current, desired: desired)
+        #expect(kernel.faultsFired[.errno] == 1)
+        #expect(report.failed.count == 1 && report.applied.count == 3 && report.pending.isEmpty)
+        #expect(report.lastApplied.owned.count == 3)
+        let next = try await reconciler.reconcile(in: .current, desired: desired, lastApplied: report.lastApplied)
+        #expect(next.converged && next.applied.count == 1 && next.lastApplied.owned.count == 4)
+    }
 }
