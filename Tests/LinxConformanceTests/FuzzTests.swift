@@ -21,8 +21,8 @@ struct FuzzTests {
     }
 
     /// The bounded fuzz run of the test suite: a few thousand scenarios over
-    /// the three Sources; every fault kind fires, histories replay, and the
-    /// only failures are known issues.
+    /// the three Sources; every fault kind fires, histories replay, and
+    /// nothing fails.
     @Test("bounded campaign", arguments: [(BuiltinSource.cgroup, 2000), (.sysctl, 1000), (.rtnl, 150)])
     func boundedCampaign(source: BuiltinSource, scenarios: Int) async {
         let results = await source.fuzz(options: FuzzOptions(seed: 20_261_127, scenarios: scenarios, shrinkBudget: 20))
@@ -32,9 +32,7 @@ struct FuzzTests {
         #expect(results.nondeterministic.isEmpty, "\(text)")
         for failure in results.failures {
             guard let detail = failure.failure else { continue }
-            withKnownIssue("RtnlReconciler secondary-address flush", isIntermittent: true) {
-                Issue.record("\(source) \(failure.scenario)\n\(detail)")
-            } matching: { _ in source == .rtnl && KnownIssues.isSecondaryFlush(detail) }
+            Issue.record("\(source) \(failure.scenario)\n\(detail)")
         }
     }
 
@@ -46,9 +44,7 @@ struct FuzzTests {
             let scenario = try FuzzScenario(parsing: line)
             let outcome = await source.replay(scenario, maxPasses: 5)
             guard let failure = outcome.failure else { continue }
-            withKnownIssue("RtnlReconciler secondary-address flush", isIntermittent: true) {
-                Issue.record("\(source) \(scenario)\n\(failure)")
-            } matching: { _ in source == .rtnl && KnownIssues.isSecondaryFlush(failure) }
+            Issue.record("\(source) \(scenario)\n\(failure)")
         }
     }
 

@@ -18,10 +18,7 @@ struct KernelSubjectTests {
             #expect(results.passed > 0)
             for result in results.cases {
                 guard case .failed(let failure) = result.outcome else { continue }
-                // The same RtnlReconciler bug the simulator shows (seed 1), confirmed here.
-                withKnownIssue("RtnlReconciler secondary-address flush", isIntermittent: true) {
-                    Issue.record("\(result.subject) \(result.testCase.id) seed \(seed)\n\(failure)")
-                } matching: { _ in source == .rtnl && KnownIssues.isSecondaryFlush(failure) }
+                Issue.record("\(result.subject) \(result.testCase.id) seed \(seed)\n\(failure)")
             }
         }
     }

@@ -77,11 +77,10 @@ struct RtnlReconcilerKernelTests {
         }
     }
 
-    /// The real kernel does what the simulator does (and what the conformance
-    /// suite caught there): with promote_secondaries off, deleting a primary
-    /// IPv4 address flushes the secondary added in the same pass, so the
-    /// first pass reports an address applied that is gone; the next pass
-    /// re-adds it.
+    /// With promote_secondaries off, deleting a primary IPv4 address flushes
+    /// its subnet's secondaries: replacing .2 with .3 must delete .2 first and
+    /// then add .3, so the pass that reports .3 applied leaves it there (the
+    /// conformance suite caught the opposite order on the simulator first).
     @Test func replacingAPrimaryAddressInTheSameSubnet() async throws {
         try await ThrowawayNamespace.with { ns in
             let first = try await reconciler.reconcile(in: ns.scope, desired: [.address("10.0.0.2/24", on: "v0")])
@@ -89,9 +88,8 @@ struct RtnlReconcilerKernelTests {
             let wanted: RtnlDesiredState = [.address("10.0.0.3/24", on: "v0")]
             let second = try await reconciler.reconcile(in: ns.scope, desired: wanted, lastApplied: first.lastApplied)
             let afterSecond = try ns.ip("-4", "addr", "show", "dev", "v0")
-            withKnownIssue("RtnlReconciler: deleting a primary address flushes the secondary added in the same pass", isIntermittent: true) {
-                #expect(afterSecond.contains("10.0.0.3/24"), "reported applied: \(second.applied)")
-            }
+            #expect(second.converged)
+            #expect(afterSecond.contains("10.0.0.3/24"), "reported applied: \(second.applied)")
             let third = try await reconciler.reconcile(in: ns.scope, desired: wanted, lastApplied: second.lastApplied)
             #expect(third.converged)
             let addresses = try ns.ip("-4", "addr", "show", "dev", "v0")

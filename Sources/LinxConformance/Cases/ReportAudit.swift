@@ -34,6 +34,7 @@ public struct ReportAudit<Subject: ConformanceSubject>: Sendable {
         for op in report.applied {
             let effect = subject.effect(of: op, in: sandbox)
             effect.addTouchedKeys(to: &explained)
+            explained.formUnion(subject.sideEffects(of: op, before: before, in: sandbox))
             guard quiet else { continue }
             for (key, value) in effect.sets where after[key] != value {
                 problems.append("applied \(describe(op)) but \(key) is \(after[key].map { "\($0)" } ?? "absent"), not \(value)")
@@ -44,6 +45,7 @@ public struct ReportAudit<Subject: ConformanceSubject>: Sendable {
         }
         for failed in report.failed {
             subject.effect(of: failed.op, in: sandbox).addTouchedKeys(to: &explained)
+            explained.formUnion(subject.sideEffects(of: failed.op, before: before, in: sandbox))
         }
         let changed = before.changedKeys(to: after)
         for op in report.pending where quiet && !changed.isEmpty {

@@ -55,6 +55,13 @@ public protocol ConformanceSubject: Sendable {
     func expectedEntries(for desired: Source.Desired, in sandbox: Sandbox) -> [EntryKey: EntryValue]
     /// What `op` does to the scope, in snapshot terms.
     func effect(of op: ReconcileOp<Source.Item>, in sandbox: Sandbox) -> OpEffect<EntryKey, EntryValue>
+    /// Entries the kernel itself may change as a consequence of `op`, given
+    /// the scope as it was before the pass (deleting a primary IPv4 address
+    /// flushes its subnet's secondaries and the routes through it). The audit
+    /// accepts changes to them as explained by `op`. Default: none.
+    func sideEffects(
+        of op: ReconcileOp<Source.Item>, before: ScopeSnapshot<EntryKey, EntryValue>, in sandbox: Sandbox
+    ) -> Set<EntryKey>
     /// `desired` with one item taken out, or nil when it has none to release.
     func release(from desired: Source.Desired, in sandbox: Sandbox, using random: inout SimRandom)
         -> Release<Source.Desired, EntryKey, EntryValue>?
@@ -83,6 +90,12 @@ public protocol ConformanceSubject: Sendable {
 
 extension ConformanceSubject {
     public var capabilities: Set<SubjectCapability> { [] }
+
+    public func sideEffects(
+        of op: ReconcileOp<Source.Item>, before: ScopeSnapshot<EntryKey, EntryValue>, in sandbox: Sandbox
+    ) -> Set<EntryKey> {
+        []
+    }
 
     public func injectFaults(in sandbox: Sandbox, using random: inout SimRandom) async throws {
         throw ConformanceSkip("\(name) cannot inject faults")

@@ -52,9 +52,17 @@ public struct RtnlSimSubject: ConformanceSubject {
     }
 
     public func effect(of op: ReconcileOp<RtnlObject>, in sandbox: Sandbox) -> OpEffect<RtnlEntry, RtnlValue> {
-        RtnlStateModel.effect(of: op) { index in
-            (try? sandbox.kernel.snapshot(of: sandbox.scope))?.links.first { $0.index == index }?.name
-        }
+        RtnlStateModel.effect(of: op) { index in linkName(index, in: sandbox) }
+    }
+
+    public func sideEffects(
+        of op: ReconcileOp<RtnlObject>, before: ScopeSnapshot<RtnlEntry, RtnlValue>, in sandbox: Sandbox
+    ) -> Set<RtnlEntry> {
+        RtnlStateModel.sideEffects(of: op, before: before) { index in linkName(index, in: sandbox) }
+    }
+
+    private func linkName(_ index: Int32, in sandbox: Sandbox) -> String? {
+        (try? sandbox.kernel.snapshot(of: sandbox.scope))?.links.first { $0.index == index }?.name
     }
 
     public func release(from desired: RtnlDesiredState, in sandbox: Sandbox, using random: inout SimRandom)

@@ -138,6 +138,33 @@ public enum RtnlStateModel {
         return OpEffect(sets: [key: value])
     }
 
+    /// What the kernel flushes when an op deletes an IPv4 address (with
+    /// `promote_secondaries` off, as by default): if it was its subnet's
+    /// primary, the subnet's secondaries; and the routes whose gateway lies in
+    /// the subnet, which lose their way out when the subnet's last address
+    /// goes. Which one was primary is not in a snapshot, so every address of
+    /// the subnet on the link counts.
+    public static func sideEffects(
+        of op: ReconcileOp<RtnlObject>, before: ScopeSnapshot<RtnlEntry, RtnlValue>, name: (Int32) -> String?
+    ) -> Set<RtnlEntry> {
+        guard case .delete(.address(let deleted)) = op, deleted.family == .ipv4,
+            let subnet = try? IPPrefix(deleted.address.masked(to: deleted.prefixLength), length: deleted.prefixLength)
+        else { return [] }
+        let link = deleted.interfaceName ?? name(deleted.ifindex)
+        var flushed = Set<RtnlEntry>()
+        for (entry, value) in before.entries {
+            switch (entry, value) {
+            case (.address(false, let interface, let address, let length), _):
+                if interface == link && length == deleted.prefixLength && subnet.contains(address) { flushed.insert(entry) }
+            case (.route(false, _), .route(let gateway?, _, _)):
+                if subnet.contains(gateway) { flushed.insert(entry) }
+            default:
+                break
+            }
+        }
+        return flushed
+    }
+
     /// Takes out one route, or an address no remaining route goes through.
     public static func release(from desired: RtnlDesiredState, using random: inout SimRandom)
         -> Release<RtnlDesiredState, RtnlEntry, RtnlValue>?

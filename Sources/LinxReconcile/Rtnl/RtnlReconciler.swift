@@ -170,13 +170,17 @@ public struct RtnlReconciler: Sendable {
         for op in addressOps where !op.isDelete { ops.append(op.rtnlMapped(RtnlObject.address)) }
         for address in swap.addressRecreates { ops.append(.create(.address(address))) }
         let addressCreates = ops.count
-        // Route ops come creates and updates first, then deletes, as the layer order wants.
-        if swap.routeRecreates.isEmpty {
+        // Route ops come creates and updates first, then deletes, as the layer
+        // order wants; but a delete the kernel could read as a wildcard goes
+        // before the creates it could hit (see wildcardDeletes).
+        let early = wildcardDeletes(routeOps, recreates: swap.routeRecreates)
+        if swap.routeRecreates.isEmpty && early.isEmpty {
             ops.append(contentsOf: routeOps)
         } else {
+            ops.append(contentsOf: early)
             ops.append(contentsOf: routeOps.lazy.filter { !$0.isDelete })
             for route in swap.routeRecreates { ops.append(.create(.route(route))) }
-            ops.append(contentsOf: routeOps.lazy.filter(\.isDelete))
+            ops.append(contentsOf: routeOps.lazy.filter { $0.isDelete && !early.contains($0) })
         }
         let addressDeleteStart = ops.count
         let addressDeletes = addressOps.lazy.filter { $0.isDelete && !swap.moves($0.item) }
@@ -190,6 +194,36 @@ public struct RtnlReconciler: Sendable {
         plan.addressDeletes = addressDeleteStart
         if ops.isEmpty { plan.settled = ownership(after: plan, applied: 0) }
         return plan
+    }
+
+    /// IPv4 route deletes that the kernel may apply to a route we create in
+    /// the same pass.
+    ///
+    /// An IPv4 RTM_DELROUTE with metric 0 cannot say "metric 0": the kernel
+    /// reads it as "any metric" and, when the metric-0 route is already gone
+    /// (flushed with its gateway's subnet, say), removes the next route of the
+    /// same table, prefix and tos that matches. Moving a route from metric 0
+    /// to metric 10 creates the new route and deletes the old one; run in the
+    /// layer order, that delete could remove the route just created. So such
+    /// a delete runs before the creates of its prefix: then it can only match
+    /// the old route or nothing (ESRCH, which counts as done).
+    static func wildcardDeletes(
+        _ routeOps: [ReconcileOp<RtnlObject>], recreates: [Route]
+    ) -> [ReconcileOp<RtnlObject>] {
+        struct Prefix: Hashable {
+            var table: UInt32, destination: IPPrefix, tos: UInt8
+            init(_ route: Route) { (table, destination, tos) = (route.table, route.destination, route.tos) }
+        }
+        var created = Set<Prefix>()
+        for op in routeOps where !op.isDelete {
+            if case .route(let route) = op.item, route.family == .ipv4, route.metric != 0 { created.insert(Prefix(route)) }
+        }
+        for route in recreates where route.family == .ipv4 && route.metric != 0 { created.insert(Prefix(route)) }
+        guard !created.isEmpty else { return [] }
+        return routeOps.filter { op in
+            guard op.isDelete, case .route(let route) = op.item else { return false }
+            return route.family == .ipv4 && route.metric == 0 && created.contains(Prefix(route))
+        }
     }
 
     /// IPv4 deletes that would take foreign addresses with them.

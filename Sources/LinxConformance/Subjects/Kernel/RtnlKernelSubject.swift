@@ -43,6 +43,12 @@ public struct RtnlKernelSubject: ConformanceSubject {
         RtnlStateModel.effect(of: op) { _ in nil }
     }
 
+    public func sideEffects(
+        of op: ReconcileOp<RtnlObject>, before: ScopeSnapshot<RtnlEntry, RtnlValue>, in sandbox: KernelSandbox
+    ) -> Set<RtnlEntry> {
+        RtnlStateModel.sideEffects(of: op, before: before) { _ in nil }
+    }
+
     public func release(from desired: RtnlDesiredState, in sandbox: KernelSandbox, using random: inout SimRandom)
         -> Release<RtnlDesiredState, RtnlEntry, RtnlValue>?
     {
