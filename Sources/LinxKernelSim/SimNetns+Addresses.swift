@@ -61,8 +61,8 @@ extension SimNetns {
         }
     }
 
-    /// RTM_NEWADDR with NLM_F_EXCL.
-    mutating func addAddress(_ request: InterfaceAddress) throws(KernelError) {
+    /// RTM_NEWADDR with NLM_F_EXCL; `scope` is the request's rt_scope.
+    mutating func addAddress(_ request: InterfaceAddress, scope: UInt8 = 0) throws(KernelError) {
         var address = request
         address.interfaceName = nil
         _ = try linkState(address.ifindex)
@@ -84,7 +84,9 @@ extension SimNetns {
         }
         if address.family == .ipv6, isUp(address.ifindex) { addMulticastRoute(on: address.ifindex) }
         addressSequence += 1
-        addresses[address.key] = SimAddressState(address: address, sequence: addressSequence)
+        let secondary = address.family == .ipv4 && !sameSubnet(as: address).isEmpty
+        addresses[address.key] = SimAddressState(
+            address: address, sequence: addressSequence, secondary: secondary, rank: addressSequence, scope: scope)
         publish(.address(address, .new))
         addPrefixRoutes(for: address)
     }
@@ -101,13 +103,17 @@ extension SimNetns {
         }
         let index = entry.address.ifindex
         var doomed = [entry.address]
-        if entry.address.family == .ipv4 {
-            let subnet = try! IPPrefix(entry.address.address.masked(to: entry.address.prefixLength), length: entry.address.prefixLength)
-            let onLink = addressesOrdered(on: index).filter {
-                $0.address.family == .ipv4 && $0.address.prefixLength == subnet.length && subnet.contains($0.address.address)
-            }
-            if onLink.first?.address.key == entry.address.key, !promotesSecondaries(index) {
-                doomed += onLink.dropFirst().map(\.address)
+        if entry.address.family == .ipv4, !entry.secondary {
+            let secondaries = sameSubnet(as: entry.address).sorted { $0.rank < $1.rank }
+            if promotesSecondaries(index) {
+                // The oldest secondary becomes the primary and moves to the end of the primaries.
+                if let promoted = secondaries.first {
+                    addressSequence += 1
+                    addresses[promoted.address.key]!.secondary = false
+                    addresses[promoted.address.key]!.rank = addressSequence
+                }
+            } else {
+                doomed += secondaries.map(\.address)
             }
         }
         for address in doomed {
@@ -128,6 +134,17 @@ extension SimNetns {
             && !addresses.values.contains { $0.address.ifindex == index && $0.address.family == .ipv4 }
         let flushed = lastIPv4 ? routes.removeAll { $0.ifindex == index && $0.family == .ipv4 } : []
         for route in flushed { publish(.route(route, .deleted)) }
+    }
+
+    /// The other IPv4 addresses of `address`'s subnet on its link (same
+    /// prefix length, the network matching), as the kernel groups a primary
+    /// with its secondaries.
+    func sameSubnet(as address: InterfaceAddress) -> [SimAddressState] {
+        let subnet = try! IPPrefix(address.address.masked(to: address.prefixLength), length: address.prefixLength)
+        return addresses.values.filter {
+            $0.address.ifindex == address.ifindex && $0.address.family == .ipv4 && $0.address.prefixLength == subnet.length
+                && subnet.contains($0.address.address) && $0.address.key != address.key
+        }
     }
 
     /// IN_DEV_PROMOTE_SECONDARIES: conf.all or the link's conf.

@@ -8,11 +8,53 @@ struct SimLinkState: Sendable {
     var isLoopback: Bool { link.kind == "loopback" }
 }
 
-/// An address plus the order it was added in (the first address of a subnet
-/// on a link is its primary; the others are secondaries).
+/// An address plus where it sits in its link's address list.
+///
+/// The kernel keeps a link's IPv4 addresses in one list (ifa_list) that
+/// dumps walk in order: primaries first, each new one after the last
+/// primary of the same or wider scope; secondaries (a later address of a
+/// subnet that already has one) appended at the end; a secondary promoted
+/// on its primary's delete moves to the end of the primaries (checked on
+/// Linux 6.18). IPv6 keeps its own list by scope, global before link-local,
+/// the newest first within a scope.
 struct SimAddressState: Sendable {
     var address: InterfaceAddress
+    /// The order it was added in.
     var sequence: UInt64
+    /// An IPv4 secondary; never set for IPv6.
+    var secondary = false
+    /// IPv4: when it took its place in the list (added, or promoted to
+    /// primary). Orders primaries among themselves and secondaries among
+    /// themselves.
+    var rank: UInt64
+    /// The IPv4 rt_scope (RT_SCOPE_HOST 254 for lo's own 127.0.0.1, else
+    /// universe 0: what rtnetlink requests carry); host-scope primaries
+    /// list before universe ones.
+    var scope: UInt8 = 0
+
+    /// Sorts a namespace's addresses into dump order: every IPv4 address,
+    /// link by link, then every IPv6 one (an AF_UNSPEC dump walks the
+    /// families in turn, each over the links by index).
+    var dumpOrder: (UInt8, Int32, UInt8, UInt8, UInt64) {
+        switch address.family {
+        case .ipv4:
+            return (0, address.ifindex, secondary ? 1 : 0, secondary ? 0 : UInt8.max - scope, rank)
+        case .ipv6:
+            return (1, address.ifindex, 0, UInt8.max - Self.ipv6Scope(address.address), UInt64.max - sequence)
+        }
+    }
+
+    /// ipv6_addr_src_scope, coarse: loopback 1, link-local 2, site-local 5,
+    /// the rest global 14.
+    static func ipv6Scope(_ address: IPAddress) -> UInt8 {
+        guard case .v6(let high, let low) = address else { return 0 }
+        if high == 0 && low == 1 { return 1 }
+        switch high >> 54 {
+        case 0x3FA: return 2  // fe80::/10
+        case 0x3FB: return 5  // fec0::/10
+        default: return 14
+        }
+    }
 }
 
 /// One network namespace: links, addresses, routes, its `net.` sysctls and
@@ -106,7 +148,7 @@ struct SimNetns: Sendable {
             }
             if state.isLoopback {
                 let v4 = InterfaceAddress(ifindex: index, address: .v4(0x7F00_0001), prefixLength: 8)
-                if addresses[v4.key] == nil { try? addAddress(v4) }
+                if addresses[v4.key] == nil { try? addAddress(v4, scope: 254) }
             }
             enableIPv6(on: index)
             // a veth's peer gains carrier with it
@@ -219,5 +261,8 @@ struct SimNetns: Sendable {
 
     var linkList: [Link] { links.keys.sorted().map { links[$0]!.link } }
 
-    var addressList: [InterfaceAddress] { addresses.keys.sorted().map { addresses[$0]!.address } }
+    /// The addresses as a dump lists them: the kernel's list order (see
+    /// ``SimAddressState``), not sorted by key, since callers read "the first
+    /// address of a subnet" as its primary.
+    var addressList: [InterfaceAddress] { addresses.values.sorted { $0.dumpOrder < $1.dumpOrder }.map(\.address) }
 }

@@ -7,6 +7,7 @@ import Testing
 /// Replays seeded random IPv4 operation sequences on the simulator and, with
 /// `ip`, on the real kernel in a throwaway namespace, and compares after
 /// every step whether each operation succeeded and the resulting addresses
+/// (each link's in dump order too)
 /// and routes (every table, both families). Root only; otherwise skipped
 /// with the reason. The namespace runs with accept_dad 0, since the
 /// simulator models the state after duplicate address detection; link-local
@@ -184,9 +185,14 @@ enum FidelityOp {
         let snap = try sim.snapshot(of: scope)
         let names = Dictionary(uniqueKeysWithValues: snap.links.map { ($0.index, $0.name) })
         var out = Set<String>()
+        var order: [String: [String]] = [:]
         for a in snap.addresses {
-            out.insert("addr \(RealKernel.linkLocal("\(a.address)"))/\(a.prefixLength) \(names[a.ifindex] ?? "?")")
+            let text = "\(RealKernel.linkLocal("\(a.address)"))/\(a.prefixLength)"
+            out.insert("addr \(text) \(names[a.ifindex] ?? "?")")
+            order["order \(names[a.ifindex] ?? "?") \(a.family == .ipv4 ? "inet" : "inet6")", default: []].append(text)
         }
+        // The dump order of each link's addresses, per family (the first of a subnet is its primary).
+        for (key, list) in order { out.insert("\(key): \(list.joined(separator: " "))") }
         for r in snap.routes {
             let host = r.destination.length == r.family.bitWidth
             out.insert(RealKernel.canonical(
@@ -265,9 +271,13 @@ enum RealKernel {
         let addrs = try JSONSerialization.jsonObject(with: Data(try ip("-n", namespace, "-j", "addr", "show").utf8)) as? [[String: Any]] ?? []
         for link in addrs {
             let name = link["ifname"] as? String ?? "?"
+            var order: [String: [String]] = [:]
             for info in link["addr_info"] as? [[String: Any]] ?? [] {
-                out.insert("addr \(linkLocal(info["local"] as? String ?? "?"))/\(info["prefixlen"] as? Int ?? -1) \(name)")
+                let text = "\(linkLocal(info["local"] as? String ?? "?"))/\(info["prefixlen"] as? Int ?? -1)"
+                out.insert("addr \(text) \(name)")
+                order["order \(name) \(info["family"] as? String ?? "?")", default: []].append(text)
             }
+            for (key, list) in order { out.insert("\(key): \(list.joined(separator: " "))") }
         }
         let v4 = try JSONSerialization.jsonObject(with: Data(try ip("-n", namespace, "-N", "-j", "-4", "route", "show", "table", "all").utf8)) as? [[String: Any]] ?? []
         let v6 = try JSONSerialization.jsonObject(with: Data(try ip("-n", namespace, "-N", "-j", "-6", "route", "show", "table", "all").utf8)) as? [[String: Any]] ?? []

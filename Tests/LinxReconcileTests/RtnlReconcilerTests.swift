@@ -123,6 +123,21 @@ struct RtnlReconcilerTests {
         #expect(!(try kernel.snapshot().addressLines().contains("10.0.0.2/24@eth0")))
     }
 
+    @Test("our primary is refused, not deleted, when a foreign secondary sorts before it by address (dump order decides)")
+    func primaryAfterForeignSecondaryByKey() async throws {
+        let kernel = try rtnlHost()
+        let reconciler = RtnlReconciler(backend: kernel)
+        let first = try await reconciler.reconcile(in: .current, desired: [.address("10.0.0.9/24", on: "eth0")])
+        // Added second, so the kernel makes it a secondary of ours although 10.0.0.3 < 10.0.0.9.
+        try kernel.foreign.addAddress(InterfaceAddress(ifindex: kernel.ifindex(of: "eth0")!, address: ip("10.0.0.3"), prefixLength: 24))
+        let blocked = try await reconciler.reconcile(in: .current, desired: .empty, lastApplied: first.lastApplied)
+        #expect(!blocked.converged)
+        let failure = try #require(blocked.failed.first)
+        #expect(failure.error.errno == .resourceBusy && "\(failure.error)".contains("10.0.0.3/24"))
+        #expect(try kernel.snapshot().addressLines().filter { $0.hasPrefix("10.0.0.") } == ["10.0.0.3/24@eth0", "10.0.0.9/24@eth0"])
+        #expect(blocked.lastApplied.addresses.map(\.description) == ["10.0.0.9/24 on eth0"])
+    }
+
     @Test("with lastApplied lost, emptying the desired state deletes our tagged routes but no address it cannot prove it owns")
     func lostLastApplied() async throws {
         let kernel = try rtnlHost()
