@@ -308,6 +308,23 @@ struct RtnlReconcilerTests {
         #expect(try kernel.snapshot(of: .named("c1")).routeLines() == (try kernel.snapshot().routeLines()))
     }
 
+    @Test("swapping the primaries of every subnet on a link never leaves it without an IPv4 address (the kernel would flush its routes)")
+    func everyPrimarySwapped() async throws {
+        let kernel = try rtnlHost()
+        let reconciler = RtnlReconciler(backend: kernel)
+        let first = try await reconciler.reconcile(
+            in: .current, desired: [.address("10.0.0.2/24", on: "eth0"), .address("10.1.0.2/24", on: "eth0")])
+        // A foreign on-link route: it needs no address, but goes with the link's last IPv4 one.
+        let foreign = Route(destination: prefix("10.9.0.0/24"), ifindex: kernel.ifindex(of: "eth0")!, proto: RouteProtocol.static, scope: 253)
+        try kernel.foreign.addRoute(foreign)
+        let swapped: RtnlDesiredState = [.address("10.0.0.3/24", on: "eth0"), .address("10.1.0.3/24", on: "eth0")]
+        let report = try await reconciler.reconcile(in: .current, desired: swapped, lastApplied: first.lastApplied)
+        #expect(report.converged)
+        let after = try kernel.snapshot()
+        #expect(after.route(foreign.key) != nil)
+        #expect(after.addressLines().filter { $0.hasSuffix("@eth0") && $0.contains(".") } == ["10.0.0.3/24@eth0", "10.1.0.3/24@eth0"])
+    }
+
     @Test("replacing a subnet's primary address converges in one pass, keeping the routes through it",
           arguments: [false, true])
     func primaryReplaced(keepSecondary: Bool) async throws {

@@ -26,8 +26,9 @@ struct RtnlIPv4Subnet: Hashable {
 /// secondary and then lose it with .2, while the report said it was added.
 ///
 /// So when an owned primary is deleted and its subnet holds desired
-/// addresses (there already, or added by this pass), its delete goes first;
-/// then every desired address of the subnet is (re)created, and every
+/// addresses (there already, or added by this pass), its delete goes first,
+/// followed at once by every desired address of the subnet, (re)created
+/// (one subnet at a time: see ``interleaved(creates:)``); and every
 /// desired route of ours through the subnet that the pass would otherwise
 /// leave alone is created again after the addresses. An address or route
 /// that survived anyway answers EEXIST, which counts as done.
@@ -39,6 +40,39 @@ struct RtnlPrimarySwap {
     /// Desired, unchanged routes of ours through a flushed subnet.
     var routeRecreates: [Route] = []
     private var moved = Set<InterfaceAddress.Key>()
+    private var swappedSubnets = Set<RtnlIPv4Subnet>()
+
+    /// The address phase: each early delete followed at once by its subnet's
+    /// address creates (`creates`, then the recreates), then every other
+    /// create. Deleting all the swapped primaries first could leave a link
+    /// without an IPv4 address for a moment, and the kernel then flushes
+    /// every IPv4 route through it (fib_disable_ip), foreign ones and ones
+    /// this pass leaves alone included; one subnet at a time, another
+    /// subnet's new primary is already there when the next delete runs.
+    func interleaved(creates: some Sequence<InterfaceAddress>) -> [ReconcileOp<RtnlObject>] {
+        var out: [ReconcileOp<RtnlObject>] = []
+        guard !earlyDeletes.isEmpty else {
+            for address in creates { out.append(.create(.address(address))) }
+            return out
+        }
+        var bySubnet: [RtnlIPv4Subnet: [InterfaceAddress]] = [:]
+        var others: [InterfaceAddress] = []
+        for address in creates {
+            let subnet = RtnlIPv4Subnet(address)
+            if address.family == .ipv4, swappedSubnets.contains(subnet) {
+                bySubnet[subnet, default: []].append(address)
+            } else {
+                others.append(address)
+            }
+        }
+        for address in addressRecreates { bySubnet[RtnlIPv4Subnet(address), default: []].append(address) }
+        for address in earlyDeletes {
+            out.append(.delete(.address(address)))
+            for create in bySubnet.removeValue(forKey: RtnlIPv4Subnet(address)) ?? [] { out.append(.create(.address(create))) }
+        }
+        for address in others { out.append(.create(.address(address))) }
+        return out
+    }
 
     /// Ops this adds to a plan.
     var extraOps: Int { addressRecreates.count + routeRecreates.count }
@@ -76,6 +110,7 @@ struct RtnlPrimarySwap {
             swapped.insert(subnet)
         }
         guard !swapped.isEmpty else { return }
+        swappedSubnets = swapped
         let present = Set(observed.addresses.lazy.map(\.key))
         for subnet in swapped.sorted(by: { ($0.ifindex, $0.network, $0.length) < ($1.ifindex, $1.network, $1.length) }) {
             for address in wanted[subnet] ?? [] where present.contains(address.key) {

@@ -165,10 +165,9 @@ public struct RtnlReconciler: Sendable {
 
         var ops: [ReconcileOp<RtnlObject>] = []
         ops.reserveCapacity(addressOps.count + routeOps.count + swap.extraOps)
-        // A primary whose subnet keeps desired addresses goes first (see RtnlPrimarySwap).
-        for address in swap.earlyDeletes { ops.append(.delete(.address(address))) }
-        for op in addressOps where !op.isDelete { ops.append(op.rtnlMapped(RtnlObject.address)) }
-        for address in swap.addressRecreates { ops.append(.create(.address(address))) }
+        // A primary whose subnet keeps desired addresses goes first (see RtnlPrimarySwap),
+        // each followed at once by its subnet's creates (see RtnlPrimarySwap.interleaved).
+        ops.append(contentsOf: swap.interleaved(creates: addressOps.lazy.filter { !$0.isDelete }.map(\.item)))
         let addressCreates = ops.count
         // Route ops come creates and updates first, then deletes, as the layer
         // order wants; but a delete the kernel could read as a wildcard goes
