@@ -56,9 +56,14 @@ struct CaseRun<Subject: ConformanceSubject>: Sendable {
 
     /// Runs one pass, checks its report against the scope, and fails the
     /// case on any dishonesty (or on a pass that could not run at all).
-    func pass(_ desired: Desired, lastApplied: LastApplied, step: String, quiet: Bool = true) async throws -> Pass {
+    /// `expected` saves recomputing the desired state's entries (see
+    /// ``ReportAudit/violations(of:desired:before:after:quiet:expected:)``).
+    func pass(
+        _ desired: Desired, lastApplied: LastApplied, step: String, quiet: Bool = true,
+        expected: [Subject.EntryKey: Subject.EntryValue]? = nil
+    ) async throws -> Pass {
         do {
-            return try await attempt(desired, lastApplied: lastApplied, step: step, quiet: quiet)
+            return try await attempt(desired, lastApplied: lastApplied, step: step, quiet: quiet, expected: expected)
         } catch let notRun as PassDidNotRun {
             throw CaseFailure("\(step): the pass could not run: \(notRun.error)")
         }
@@ -71,7 +76,10 @@ struct CaseRun<Subject: ConformanceSubject>: Sendable {
 
     /// Like ``pass(_:lastApplied:step:quiet:)`` but a pass that could not
     /// run is thrown as ``PassDidNotRun`` for the caller to judge.
-    func attempt(_ desired: Desired, lastApplied: LastApplied, step: String, quiet: Bool = true) async throws -> Pass {
+    func attempt(
+        _ desired: Desired, lastApplied: LastApplied, step: String, quiet: Bool = true,
+        expected: [Subject.EntryKey: Subject.EntryValue]? = nil
+    ) async throws -> Pass {
         let before = try await snapshot()
         let report: Report
         do {
@@ -81,7 +89,8 @@ struct CaseRun<Subject: ConformanceSubject>: Sendable {
             throw PassDidNotRun(error: error)
         }
         let after = try await snapshot()
-        let problems = audit.violations(of: report, desired: desired, before: before, after: after, quiet: quiet)
+        let problems = audit.violations(
+            of: report, desired: desired, before: before, after: after, quiet: quiet, expected: expected)
         if !problems.isEmpty {
             throw CaseFailure("\(step): the report is not honest", evidence: problems + Self.lines(of: report))
         }
@@ -111,11 +120,13 @@ struct CaseRun<Subject: ConformanceSubject>: Sendable {
         }
     }
 
-    func expectConverged(_ pass: Pass, desired: Desired, step: String) throws {
+    func expectConverged(
+        _ pass: Pass, desired: Desired, step: String, expected: [Subject.EntryKey: Subject.EntryValue]? = nil
+    ) throws {
         guard pass.report.converged else {
             throw CaseFailure("\(step): the pass did not converge", evidence: Self.lines(of: pass.report))
         }
-        let missing = pass.after.violations(of: subject.expectedEntries(for: desired, in: sandbox))
+        let missing = pass.after.violations(of: expected ?? subject.expectedEntries(for: desired, in: sandbox))
         if !missing.isEmpty {
             throw CaseFailure("\(step): the scope does not hold the desired state", evidence: missing)
         }

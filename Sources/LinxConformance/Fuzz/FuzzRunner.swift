@@ -158,14 +158,15 @@ struct ScenarioRun<Subject: FuzzableSubject> {
         try repair("quiet phase")
         for index in 1...maxPasses {
             let step = "quiet pass \(index)"
-            let pass = try await run.pass(desired, lastApplied: lastApplied, step: step)
+            let pass = try await run.pass(desired, lastApplied: lastApplied, step: step, expected: expected)
             passes += 1
             trace.append("\(step): \(Self.summary(pass.report))")
             try run.expectForeignIntact(foreign, in: pass.after, step: step)
             lastApplied = pass.report.lastApplied
             if pass.report.converged {
-                try run.expectConverged(pass, desired: desired, step: step)
-                let again = try await run.pass(desired, lastApplied: lastApplied, step: "after convergence")
+                try run.expectConverged(pass, desired: desired, step: step, expected: expected)
+                let again = try await run.pass(
+                    desired, lastApplied: lastApplied, step: "after convergence", expected: expected)
                 passes += 1
                 try run.expectNoOp(again, after: pass, step: "after convergence")
                 return
