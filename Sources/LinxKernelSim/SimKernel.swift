@@ -163,6 +163,24 @@ public final class SimKernel: Sendable {
         }
     }
 
+    /// Like ``snapshot(of:)`` but with the routes in the store's dump order,
+    /// unsorted: for callers that key every route into a map (the
+    /// conformance subjects, on every pass), where sorting hundreds of routes
+    /// per read is wasted work. The order still depends only on the
+    /// operation history.
+    public func unsortedSnapshot(of scope: NetnsScope = .current) throws(KernelError) -> SimNetnsSnapshot {
+        try state.withLock { s throws(KernelError) in
+            let ns = try s.netns(scope)
+            return SimNetnsSnapshot(links: ns.linkList, addresses: ns.addressList, routes: ns.routes.all)
+        }
+    }
+
+    /// The name of the link with index `index`, nil when there is none: a
+    /// lookup that reads no dump.
+    public func linkName(of index: Int32, in scope: NetnsScope = .current) -> String? {
+        state.withLock { $0.namespaces[scope]?.links[index]?.link.name }
+    }
+
     /// A sysctl's value as the kernel prints it (no trailing newline), nil
     /// when there is no such key or namespace.
     public func sysctlValue(_ key: String, in scope: NetnsScope = .current) -> String? {

@@ -27,8 +27,20 @@ public struct ScopeSnapshot<Key: Hashable & Sendable & CustomStringConvertible, 
     /// present in only one of them.
     public func changedKeys(to other: ScopeSnapshot) -> Set<Key> {
         var changed = Set<Key>()
-        for (key, value) in entries where other.entries[key] != value { changed.insert(key) }
-        for key in other.entries.keys where entries[key] == nil { changed.insert(key) }
+        var shared = 0
+        for (key, value) in entries {
+            guard let theirs = other.entries[key] else {
+                changed.insert(key)
+                continue
+            }
+            shared += 1
+            if theirs != value { changed.insert(key) }
+        }
+        // When every key of `other` is one of ours there is nothing only it
+        // holds: the usual case, and it saves a second lookup per entry.
+        if shared < other.entries.count {
+            for key in other.entries.keys where entries[key] == nil { changed.insert(key) }
+        }
         return changed
     }
 

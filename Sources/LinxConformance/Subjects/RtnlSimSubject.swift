@@ -62,7 +62,7 @@ public struct RtnlSimSubject: ConformanceSubject {
     }
 
     private func linkName(_ index: Int32, in sandbox: Sandbox) -> String? {
-        (try? sandbox.kernel.snapshot(of: sandbox.scope))?.links.first { $0.index == index }?.name
+        sandbox.kernel.linkName(of: index, in: sandbox.scope)
     }
 
     public func release(from desired: RtnlDesiredState, in sandbox: Sandbox, using random: inout SimRandom)
@@ -72,9 +72,16 @@ public struct RtnlSimSubject: ConformanceSubject {
     }
 
     public func snapshot(of sandbox: Sandbox) async throws -> ScopeSnapshot<RtnlEntry, RtnlValue> {
+        // Unsorted dumps: every non-kernel route has a key of its own (only
+        // kernel routes share one, and those are left out), so the map is
+        // the same whatever the order.
+        let scoped = try sandbox.kernel.unsortedSnapshot(of: sandbox.scope)
+        let host = try sandbox.kernel.unsortedSnapshot(of: .current)
         var entries: [RtnlEntry: RtnlValue] = [:]
-        try Self.add(sandbox.kernel.snapshot(of: sandbox.scope), host: false, to: &entries)
-        try Self.add(sandbox.kernel.snapshot(of: .current), host: true, to: &entries)
+        entries.reserveCapacity(
+            scoped.addresses.count + scoped.routes.count + host.addresses.count + host.routes.count)
+        Self.add(scoped, host: false, to: &entries)
+        Self.add(host, host: true, to: &entries)
         return ScopeSnapshot(entries)
     }
 
