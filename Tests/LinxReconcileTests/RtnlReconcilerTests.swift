@@ -325,6 +325,19 @@ struct RtnlReconcilerTests {
         #expect(after.addressLines().filter { $0.hasSuffix("@eth0") && $0.contains(".") } == ["10.0.0.3/24@eth0", "10.1.0.3/24@eth0"])
     }
 
+    @Test("swapping a link's only subnet re-creates our unchanged routes through the link, which the kernel flushes with its last address")
+    func onlySubnetSwapped() async throws {
+        let kernel = try rtnlHost()
+        let reconciler = RtnlReconciler(backend: kernel)
+        let route = RtnlDesiredState.Entry.route(to: "10.9.0.0/24", dev: "eth0")
+        let first = try await reconciler.reconcile(in: .current, desired: [.address("10.0.0.2/24", on: "eth0"), route])
+        #expect(first.converged)
+        let report = try await reconciler.reconcile(
+            in: .current, desired: [.address("10.0.0.3/24", on: "eth0"), route], lastApplied: first.lastApplied)
+        #expect(report.converged)
+        #expect(try kernel.snapshot().routeLines() == ["10.9.0.0/24 via - table 254 metric 0"])
+    }
+
     @Test("replacing a subnet's primary address converges in one pass, keeping the routes through it",
           arguments: [false, true])
     func primaryReplaced(keepSecondary: Bool) async throws {

@@ -37,7 +37,8 @@ struct RtnlPrimarySwap {
     var earlyDeletes: [InterfaceAddress] = []
     /// Desired addresses already present that the early deletes flush.
     var addressRecreates: [InterfaceAddress] = []
-    /// Desired, unchanged routes of ours through a flushed subnet.
+    /// Desired, unchanged routes of ours through a flushed subnet, or
+    /// through a link the swap leaves without an IPv4 address for a moment.
     var routeRecreates: [Route] = []
     private var moved = Set<InterfaceAddress.Key>()
     private var swappedSubnets = Set<RtnlIPv4Subnet>()
@@ -119,9 +120,20 @@ struct RtnlPrimarySwap {
         }
         var changing = Set<RtnlFastKey>()
         for op in routeOps { if case .route(let route) = op.item { changing.insert(RtnlFastKey(route)) } }
+        // A link whose IPv4 addresses all sit in one swapped subnet has none for a moment, and
+        // the kernel then flushes every IPv4 route through it (fib_disable_ip), not only those
+        // via the subnet. (With two or more subnets, interleaved(creates:) keeps one present.)
+        var subnetsByLink: [Int32: Set<RtnlIPv4Subnet>] = [:]
+        for subnet in members.keys { subnetsByLink[subnet.ifindex, default: []].insert(subnet) }
+        let emptied = Set(subnetsByLink.compactMap { link, subnets in
+            subnets.count == 1 && swapped.isSuperset(of: subnets) ? link : nil
+        })
         for route in observed.routes where route.proto == routeProtocol {
-            guard let gateway = route.gateway,
-                swapped.contains(where: { $0.contains(gateway) && (route.ifindex == nil || route.ifindex == $0.ifindex) }),
+            let viaSwapped = route.gateway.map { gateway in
+                swapped.contains(where: { $0.contains(gateway) && (route.ifindex == nil || route.ifindex == $0.ifindex) })
+            } ?? false
+            let throughEmptied = route.family == .ipv4 && route.ifindex.map(emptied.contains) ?? false
+            guard viaSwapped || throughEmptied,
                 let position = index.routes[RtnlFastKey(route)], !changing.contains(RtnlFastKey(route))
             else { continue }
             routeRecreates.append(desired.routes[position])
