@@ -43,13 +43,16 @@ struct RtnlPrimarySwap {
     private var moved = Set<InterfaceAddress.Key>()
     private var swappedSubnets = Set<RtnlIPv4Subnet>()
 
-    /// The address phase: each early delete followed at once by its subnet's
-    /// address creates (`creates`, then the recreates), then every other
-    /// create. Deleting all the swapped primaries first could leave a link
-    /// without an IPv4 address for a moment, and the kernel then flushes
-    /// every IPv4 route through it (fib_disable_ip), foreign ones and ones
-    /// this pass leaves alone included; one subnet at a time, another
-    /// subnet's new primary is already there when the next delete runs.
+    /// The address phase: first the creates in subnets no swap touches, then
+    /// each early delete followed at once by its subnet's address creates
+    /// (`creates`, then the recreates). Deleting all the swapped primaries
+    /// first could leave a link without an IPv4 address for a moment, and
+    /// the kernel then flushes every IPv4 route through it (fib_disable_ip),
+    /// foreign ones and ones this pass leaves alone included; with the other
+    /// subnets' new addresses in place and one subnet swapped at a time, a
+    /// link only empties when the swapped subnet is all it will ever have.
+    /// (A delete cannot flush an address of another subnet, so the early
+    /// creates are safe.)
     func interleaved(creates: some Sequence<InterfaceAddress>) -> [ReconcileOp<RtnlObject>] {
         var out: [ReconcileOp<RtnlObject>] = []
         guard !earlyDeletes.isEmpty else {
@@ -67,11 +70,11 @@ struct RtnlPrimarySwap {
             }
         }
         for address in addressRecreates { bySubnet[RtnlIPv4Subnet(address), default: []].append(address) }
+        for address in others { out.append(.create(.address(address))) }
         for address in earlyDeletes {
             out.append(.delete(.address(address)))
             for create in bySubnet.removeValue(forKey: RtnlIPv4Subnet(address)) ?? [] { out.append(.create(.address(create))) }
         }
-        for address in others { out.append(.create(.address(address))) }
         return out
     }
 
