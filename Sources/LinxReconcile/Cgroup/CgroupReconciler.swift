@@ -121,29 +121,18 @@ public struct CgroupReconciler: Sendable {
         _ plan: CgroupPlan, lastApplied: CgroupLastApplied, in cgroup: String,
         options: CgroupOptions = .default
     ) async -> ReconcileReport<CgroupSetting, CgroupLastApplied> {
-        var applied: [ReconcileOp<CgroupSetting>] = []
-        var failed: [FailedOp<CgroupSetting>] = []
-        for op in plan.ops {
-            let write: String?
+        let (applied, failed) = await BestEffortApply.run(plan.ops) { op in
             switch op {
             case .create(let setting), .update(let setting, _):
-                write = setting.value
+                return setting.value
             case .delete(let setting):
-                write = CgroupFileRules.defaultValue(of: setting.file).flatMap { value in
+                return CgroupFileRules.defaultValue(of: setting.file).flatMap { value in
                     CgroupFileRules.isSame(file: setting.file, desired: value, observed: setting.value, pageSize: options.pageSize)
                         ? nil : value
                 }
             }
-            guard let write else {
-                applied.append(op)
-                continue
-            }
-            do {
-                try await backend.write(op.item.file, value: write, in: cgroup)
-                applied.append(op)
-            } catch {
-                failed.append(FailedOp(op, error: error))
-            }
+        } write: { (setting, value) async throws(KernelError) in
+            try await backend.write(setting.file, value: value, in: cgroup)
         }
         var owned = Set<String>()
         let failedFiles = Set(failed.map(\.op.item.file))

@@ -122,30 +122,16 @@ public struct SysctlReconciler: Sendable {
         _ plan: SysctlPlan, lastApplied: SysctlLastApplied, in scope: NetnsScope,
         options: SysctlOptions = .default
     ) async -> ReconcileReport<SysctlSetting, SysctlLastApplied> {
-        var applied: [ReconcileOp<SysctlSetting>] = []
-        var failed: [FailedOp<SysctlSetting>] = []
-        for op in plan.ops {
-            let write: String?
+        let (applied, failed) = await BestEffortApply.run(plan.ops) { op in
             switch op {
             case .create(let setting), .update(let setting, _):
-                write = setting.value
+                return setting.value
             case .delete(let setting):
-                write = options.revertOnRelease
-                    ? lastApplied.owned[setting.key].flatMap { original in
-                        SysctlValue.normalized(original) == SysctlValue.normalized(setting.value) ? nil : original
-                    }
-                    : nil
+                guard options.revertOnRelease, let original = lastApplied.owned[setting.key] else { return nil }
+                return SysctlValue.normalized(original) == SysctlValue.normalized(setting.value) ? nil : original
             }
-            guard let write else {
-                applied.append(op)
-                continue
-            }
-            do {
-                try await backend.write(op.item.key, value: write, in: scope)
-                applied.append(op)
-            } catch {
-                failed.append(FailedOp(op, error: error))
-            }
+        } write: { (setting, value) async throws(KernelError) in
+            try await backend.write(setting.key, value: value, in: scope)
         }
         return ReconcileReport(
             applied: applied, failed: failed, pending: [],
