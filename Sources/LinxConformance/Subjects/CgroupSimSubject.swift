@@ -16,7 +16,8 @@ public struct CgroupSimSubject: ConformanceSubject {
     static let cgroup = "/sys/fs/cgroup/linx-conformance"
     static let sibling = "/sys/fs/cgroup/linx-conformance-sibling"
 
-    static let desirable: [(file: String, value: @Sendable (inout SimRandom) -> CgroupValue)] = [
+    /// Files desired states use, each with a generator of valid values.
+    static let desirable: FlatKeyTable<CgroupValue> = [
         ("memory.max", { r in r.chance(0.2) ? .max : .integer(r.int(in: 1...4096) * 65_536 + r.below(4096)) }),
         ("memory.high", { r in r.chance(0.2) ? .max : .integer(r.int(in: 1...4096) * 65_536) }),
         ("memory.low", { .integer($0.int(in: 0...1024) * 4096) }),
@@ -25,7 +26,8 @@ public struct CgroupSimSubject: ConformanceSubject {
         ("cpu.weight", { .integer($0.int(in: 1...10_000)) }),
     ]
 
-    static let foreignFiles: [(file: String, value: @Sendable (inout SimRandom) -> String)] = [
+    /// Files only foreign writers use.
+    static let foreignFiles: FlatKeyTable<String> = [
         ("cgroup.max.depth", { String($0.int(in: 1...64)) }),
         ("cgroup.max.descendants", { String($0.int(in: 1...1000)) }),
         ("memory.min", { String($0.int(in: 0...256) * 4096) }),
@@ -53,12 +55,7 @@ public struct CgroupSimSubject: ConformanceSubject {
     public func options(for sandbox: Sandbox) -> CgroupOptions { .default }
 
     public func validDesired(in sandbox: Sandbox, using random: inout SimRandom) -> CgroupDesiredState {
-        var files: [String: CgroupValue] = [:]
-        for _ in 0..<random.int(in: 1...4) {
-            let (file, value) = random.pick(Self.desirable)
-            files[file] = value(&random)
-        }
-        return CgroupDesiredState(files)
+        CgroupDesiredState(FlatKeyDraws.desired(from: Self.desirable, count: 1...4, using: &random))
     }
 
     public func invalidDesired(in sandbox: Sandbox) -> [InvalidDesired<CgroupDesiredState>] {
@@ -71,12 +68,24 @@ public struct CgroupSimSubject: ConformanceSubject {
     }
 
     public func expectedEntries(for desired: CgroupDesiredState, in sandbox: Sandbox) -> [String: String] {
+        Self.expectedEntries(for: desired)
+    }
+
+    /// What the files hold once `desired` is applied, as the kernel stores
+    /// them (shared with the kernel subject).
+    static func expectedEntries(for desired: CgroupDesiredState) -> [String: String] {
         var entries: [String: String] = [:]
         for (file, value) in desired.files { entries[file] = CgroupFileRules.stored(value.text, in: file) }
         return entries
     }
 
     public func effect(of op: ReconcileOp<CgroupSetting>, in sandbox: Sandbox) -> OpEffect<String, String> {
+        Self.effect(of: op)
+    }
+
+    /// What one op does to the snapshot: a release writes the file's default
+    /// back, when it has one (shared with the kernel subject).
+    static func effect(of op: ReconcileOp<CgroupSetting>) -> OpEffect<String, String> {
         switch op {
         case .create(let setting), .update(let setting, _):
             return OpEffect(sets: [setting.file: CgroupFileRules.stored(setting.value, in: setting.file)])
@@ -91,17 +100,22 @@ public struct CgroupSimSubject: ConformanceSubject {
     public func release(from desired: CgroupDesiredState, in sandbox: Sandbox, using random: inout SimRandom)
         -> Release<CgroupDesiredState, String, String>?
     {
-        guard !desired.files.isEmpty else { return nil }
-        let file = random.pick(desired.files.keys.sorted())
-        var rest = desired.files
-        rest[file] = nil
+        Self.release(from: desired, using: &random)
+    }
+
+    /// Releases one file of `desired`, which goes back to its default
+    /// (shared with the kernel subject).
+    static func release(from desired: CgroupDesiredState, using random: inout SimRandom)
+        -> Release<CgroupDesiredState, String, String>?
+    {
+        guard let (file, rest) = FlatKeyDraws.release(from: desired.files, using: &random) else { return nil }
         let back = CgroupFileRules.defaultValue(of: file).map { CgroupFileRules.stored($0, in: file) }
         return Release(file, desired: CgroupDesiredState(rest), expected: [file: back])
     }
 
     public func snapshot(of sandbox: Sandbox) async throws -> ScopeSnapshot<String, String> {
         var entries: [String: String] = [:]
-        let files = Self.desirable.map(\.file) + Self.foreignFiles.map(\.file)
+        let files = Self.desirable.map(\.key) + Self.foreignFiles.map(\.key)
         for file in files {
             entries[file] = sandbox.kernel.cgroupValue(file, in: sandbox.scope)
             entries["sibling: \(file)"] = sandbox.kernel.cgroupValue(file, in: Self.sibling)
@@ -112,11 +126,9 @@ public struct CgroupSimSubject: ConformanceSubject {
     public func makeForeignState(in sandbox: Sandbox, avoiding desired: CgroupDesiredState, using random: inout SimRandom)
         async throws -> [String: String]
     {
-        var made: [String: String] = [:]
-        for _ in 0..<random.int(in: 1...3) {
-            let (file, value) = random.pick(Self.foreignFiles)
-            try sandbox.kernel.foreign.writeCgroup(file, value(&random), in: sandbox.scope)
-            made[file] = sandbox.kernel.cgroupValue(file, in: sandbox.scope)
+        var made = try FlatKeyDraws.foreignWrites(from: Self.foreignFiles, using: &random) { file, text in
+            try sandbox.kernel.foreign.writeCgroup(file, text, in: sandbox.scope)
+            return sandbox.kernel.cgroupValue(file, in: sandbox.scope)
         }
         let (file, value) = random.pick(Self.desirable)
         try sandbox.kernel.foreign.writeCgroup(file, value(&random).text, in: Self.sibling)
@@ -127,22 +139,10 @@ public struct CgroupSimSubject: ConformanceSubject {
     public func drift(in sandbox: Sandbox, desired: CgroupDesiredState, using random: inout SimRandom)
         async throws -> Drift<String, String>
     {
-        var labels: [String] = []
-        var added: [String: String] = [:]
-        for _ in 0..<random.int(in: 1...3) {
-            if random.chance(0.7), let file = desired.files.keys.sorted().randomElement(using: &random),
-                let generator = Self.desirable.first(where: { $0.file == file })?.value
-            {
-                let value = generator(&random).text
-                try sandbox.kernel.foreign.writeCgroup(file, value, in: sandbox.scope)
-                labels.append("\(file) = \(value)")
-            } else {
-                let made = try await makeForeignState(in: sandbox, avoiding: desired, using: &random)
-                added.merge(made) { _, new in new }
-                labels.append("foreign \(made.keys.sorted().joined(separator: ", "))")
-            }
-        }
-        return Drift(labels.joined(separator: "; "), addedForeign: added)
+        try await FlatKeyDraws.drift(
+            desired: desired.files, table: Self.desirable, text: \.text, using: &random,
+            write: { file, value in try sandbox.kernel.foreign.writeCgroup(file, value, in: sandbox.scope) },
+            foreign: { try await makeForeignState(in: sandbox, avoiding: desired, using: &$0) })
     }
 
     public func injectFaults(in sandbox: Sandbox, using random: inout SimRandom) async throws {

@@ -17,7 +17,7 @@ public struct SysctlSimSubject: ConformanceSubject {
     static let namespace = NetnsScope.named("linx-conformance")
 
     /// Keys desired states use, each with a generator of valid values.
-    static let desirable: [(key: String, value: @Sendable (inout SimRandom) -> SysctlValue)] = [
+    static let desirable: FlatKeyTable<SysctlValue> = [
         ("net.ipv4.ip_default_ttl", { .integer($0.int(in: 1...255)) }),
         ("net.ipv4.tcp_fin_timeout", { .integer($0.int(in: 1...120)) }),
         ("net.ipv4.tcp_keepalive_time", { .integer($0.int(in: 60...7200)) }),
@@ -35,7 +35,7 @@ public struct SysctlSimSubject: ConformanceSubject {
     ]
 
     /// Keys only foreign writers use.
-    static let foreignKeys: [(key: String, value: @Sendable (inout SimRandom) -> String)] = [
+    static let foreignKeys: FlatKeyTable<String> = [
         ("net.ipv4.tcp_syncookies", { String($0.int(in: 0...2)) }),
         ("net.ipv4.icmp_echo_ignore_all", { String($0.int(in: 0...1)) }),
         ("net.ipv4.ip_nonlocal_bind", { String($0.int(in: 0...1)) }),
@@ -70,12 +70,12 @@ public struct SysctlSimSubject: ConformanceSubject {
     public func options(for sandbox: Sandbox) -> SysctlOptions { SysctlOptions(revertOnRelease: true) }
 
     public func validDesired(in sandbox: Sandbox, using random: inout SimRandom) -> SysctlDesiredState {
-        var values: [String: SysctlValue] = [:]
-        for _ in 0..<random.int(in: 1...5) {
-            let (key, value) = random.pick(Self.desirable)
-            values[key] = value(&random)
-        }
-        return SysctlDesiredState(values)
+        Self.validDesired(using: &random)
+    }
+
+    /// A desired state of one to five keys from ``desirable`` (shared with the kernel subject).
+    static func validDesired(using random: inout SimRandom) -> SysctlDesiredState {
+        SysctlDesiredState(FlatKeyDraws.desired(from: desirable, count: 1...5, using: &random))
     }
 
     public func invalidDesired(in sandbox: Sandbox) -> [InvalidDesired<SysctlDesiredState>] {
@@ -91,6 +91,12 @@ public struct SysctlSimSubject: ConformanceSubject {
     }
 
     public func expectedEntries(for desired: SysctlDesiredState, in sandbox: Sandbox) -> [String: String] {
+        Self.expectedEntries(for: desired)
+    }
+
+    /// What the kernel holds once `desired` is applied, keyed by canonical
+    /// dotted name (shared with the kernel subject).
+    static func expectedEntries(for desired: SysctlDesiredState) -> [String: String] {
         var entries: [String: String] = [:]
         for (text, value) in desired.values {
             guard let key = try? SysctlKey(text) else { continue }
@@ -100,6 +106,11 @@ public struct SysctlSimSubject: ConformanceSubject {
     }
 
     public func effect(of op: ReconcileOp<SysctlSetting>, in sandbox: Sandbox) -> OpEffect<String, String> {
+        Self.effect(of: op)
+    }
+
+    /// What one op does to the snapshot (shared with the kernel subject).
+    static func effect(of op: ReconcileOp<SysctlSetting>) -> OpEffect<String, String> {
         switch op {
         case .create(let setting), .update(let setting, _):
             OpEffect(sets: [setting.key.description: SysctlValue.normalized(setting.value)])
@@ -112,12 +123,17 @@ public struct SysctlSimSubject: ConformanceSubject {
     public func release(from desired: SysctlDesiredState, in sandbox: Sandbox, using random: inout SimRandom)
         -> Release<SysctlDesiredState, String, String>?
     {
-        guard !desired.values.isEmpty else { return nil }
-        let text = random.pick(desired.values.keys.sorted())
-        var rest = desired.values
-        rest[text] = nil
+        Self.release(from: desired, boot: sandbox.boot, using: &random)
+    }
+
+    /// Releases one key of `desired`: with `revertOnRelease` the key goes
+    /// back to its `boot` value (shared with the kernel subject).
+    static func release(from desired: SysctlDesiredState, boot: [String: String], using random: inout SimRandom)
+        -> Release<SysctlDesiredState, String, String>?
+    {
+        guard let (text, rest) = FlatKeyDraws.release(from: desired.values, using: &random) else { return nil }
         let key = (try? SysctlKey(text))?.description ?? text
-        return Release(text, desired: SysctlDesiredState(rest), expected: [key: sandbox.boot[key]])
+        return Release(text, desired: SysctlDesiredState(rest), expected: [key: boot[key]])
     }
 
     /// The keys snapshots read, parsed once.
@@ -142,35 +158,19 @@ public struct SysctlSimSubject: ConformanceSubject {
     public func makeForeignState(in sandbox: Sandbox, avoiding desired: SysctlDesiredState, using random: inout SimRandom)
         async throws -> [String: String]
     {
-        var made: [String: String] = [:]
-        for _ in 0..<random.int(in: 1...3) {
-            let (key, value) = random.pick(Self.foreignKeys)
-            let text = value(&random)
+        try FlatKeyDraws.foreignWrites(from: Self.foreignKeys, using: &random) { key, text in
             try sandbox.kernel.foreign.writeSysctl(key, text, in: sandbox.scope)
-            made[key] = sandbox.kernel.sysctlValue(key, in: sandbox.scope).map(SysctlValue.normalized)
+            return sandbox.kernel.sysctlValue(key, in: sandbox.scope).map(SysctlValue.normalized)
         }
-        return made
     }
 
     public func drift(in sandbox: Sandbox, desired: SysctlDesiredState, using random: inout SimRandom)
         async throws -> Drift<String, String>
     {
-        var labels: [String] = []
-        var added: [String: String] = [:]
-        for _ in 0..<random.int(in: 1...3) {
-            if random.chance(0.7), let text = desired.values.keys.sorted().randomElement(using: &random),
-                let generator = Self.desirable.first(where: { $0.key == text })?.value
-            {
-                let value = generator(&random).text
-                try sandbox.kernel.foreign.writeSysctl(text, value, in: sandbox.scope)
-                labels.append("\(text) = \(value)")
-            } else {
-                let made = try await makeForeignState(in: sandbox, avoiding: desired, using: &random)
-                added.merge(made) { _, new in new }
-                labels.append("foreign \(made.keys.sorted().joined(separator: ", "))")
-            }
-        }
-        return Drift(labels.joined(separator: "; "), addedForeign: added)
+        try await FlatKeyDraws.drift(
+            desired: desired.values, table: Self.desirable, text: \.text, using: &random,
+            write: { key, value in try sandbox.kernel.foreign.writeSysctl(key, value, in: sandbox.scope) },
+            foreign: { try await makeForeignState(in: sandbox, avoiding: desired, using: &$0) })
     }
 
     public func injectFaults(in sandbox: Sandbox, using random: inout SimRandom) async throws {

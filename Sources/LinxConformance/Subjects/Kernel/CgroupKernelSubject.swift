@@ -78,24 +78,17 @@ public struct CgroupKernelSubject: ConformanceSubject {
     }
 
     public func expectedEntries(for desired: CgroupDesiredState, in sandbox: Sandbox) -> [String: String] {
-        var entries: [String: String] = [:]
-        for (file, value) in desired.files { entries[file] = CgroupFileRules.stored(value.text, in: file) }
-        return entries
+        CgroupSimSubject.expectedEntries(for: desired)
     }
 
     public func effect(of op: ReconcileOp<CgroupSetting>, in sandbox: Sandbox) -> OpEffect<String, String> {
-        CgroupSimSubject().effect(of: op, in: SimSandbox(kernel: SimKernel(), scope: sandbox.path))
+        CgroupSimSubject.effect(of: op)
     }
 
     public func release(from desired: CgroupDesiredState, in sandbox: Sandbox, using random: inout SimRandom)
         -> Release<CgroupDesiredState, String, String>?
     {
-        guard !desired.files.isEmpty else { return nil }
-        let file = random.pick(desired.files.keys.sorted())
-        var rest = desired.files
-        rest[file] = nil
-        let back = CgroupFileRules.defaultValue(of: file).map { CgroupFileRules.stored($0, in: file) }
-        return Release(file, desired: CgroupDesiredState(rest), expected: [file: back])
+        CgroupSimSubject.release(from: desired, using: &random)
     }
 
     public func snapshot(of sandbox: Sandbox) async throws -> ScopeSnapshot<String, String> {

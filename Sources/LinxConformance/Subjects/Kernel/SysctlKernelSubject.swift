@@ -34,12 +34,7 @@ public struct SysctlKernelSubject: ConformanceSubject {
     public func options(for sandbox: KernelSandbox) -> SysctlOptions { SysctlOptions(revertOnRelease: true) }
 
     public func validDesired(in sandbox: KernelSandbox, using random: inout SimRandom) -> SysctlDesiredState {
-        var values: [String: SysctlValue] = [:]
-        for _ in 0..<random.int(in: 1...5) {
-            let (key, value) = random.pick(SysctlSimSubject.desirable)
-            values[key] = value(&random)
-        }
-        return SysctlDesiredState(values)
+        SysctlSimSubject.validDesired(using: &random)
     }
 
     public func invalidDesired(in sandbox: KernelSandbox) -> [InvalidDesired<SysctlDesiredState>] {
@@ -54,32 +49,17 @@ public struct SysctlKernelSubject: ConformanceSubject {
     }
 
     public func expectedEntries(for desired: SysctlDesiredState, in sandbox: KernelSandbox) -> [String: String] {
-        var entries: [String: String] = [:]
-        for (text, value) in desired.values {
-            guard let key = try? SysctlKey(text) else { continue }
-            entries[key.description] = SysctlValue.normalized(value.text)
-        }
-        return entries
+        SysctlSimSubject.expectedEntries(for: desired)
     }
 
     public func effect(of op: ReconcileOp<SysctlSetting>, in sandbox: KernelSandbox) -> OpEffect<String, String> {
-        switch op {
-        case .create(let setting), .update(let setting, _):
-            OpEffect(sets: [setting.key.description: SysctlValue.normalized(setting.value)])
-        case .delete(let setting):
-            OpEffect(mayChange: [setting.key.description])
-        }
+        SysctlSimSubject.effect(of: op)
     }
 
     public func release(from desired: SysctlDesiredState, in sandbox: KernelSandbox, using random: inout SimRandom)
         -> Release<SysctlDesiredState, String, String>?
     {
-        guard !desired.values.isEmpty else { return nil }
-        let text = random.pick(desired.values.keys.sorted())
-        var rest = desired.values
-        rest[text] = nil
-        let key = (try? SysctlKey(text))?.description ?? text
-        return Release(text, desired: SysctlDesiredState(rest), expected: [key: sandbox.boot[key]])
+        SysctlSimSubject.release(from: desired, boot: sandbox.boot, using: &random)
     }
 
     public func snapshot(of sandbox: KernelSandbox) async throws -> ScopeSnapshot<String, String> {
@@ -93,33 +73,18 @@ public struct SysctlKernelSubject: ConformanceSubject {
     public func makeForeignState(in sandbox: KernelSandbox, avoiding desired: SysctlDesiredState, using random: inout SimRandom)
         async throws -> [String: String]
     {
-        var made: [String: String] = [:]
-        for _ in 0..<random.int(in: 1...3) {
-            let (key, value) = random.pick(SysctlSimSubject.foreignKeys)
-            try sandbox.namespace.setSysctl(key, value(&random))
-            made[key] = SysctlValue.normalized(try sandbox.namespace.sysctl(key))
+        try FlatKeyDraws.foreignWrites(from: SysctlSimSubject.foreignKeys, using: &random) { key, text in
+            try sandbox.namespace.setSysctl(key, text)
+            return SysctlValue.normalized(try sandbox.namespace.sysctl(key))
         }
-        return made
     }
 
     public func drift(in sandbox: KernelSandbox, desired: SysctlDesiredState, using random: inout SimRandom)
         async throws -> Drift<String, String>
     {
-        var labels: [String] = []
-        var added: [String: String] = [:]
-        for _ in 0..<random.int(in: 1...3) {
-            if random.chance(0.7), let text = desired.values.keys.sorted().randomElement(using: &random),
-                let generator = SysctlSimSubject.desirable.first(where: { $0.key == text })?.value
-            {
-                let value = generator(&random).text
-                try sandbox.namespace.setSysctl(text, value)
-                labels.append("\(text) = \(value)")
-            } else {
-                let made = try await makeForeignState(in: sandbox, avoiding: desired, using: &random)
-                added.merge(made) { _, new in new }
-                labels.append("foreign \(made.keys.sorted().joined(separator: ", "))")
-            }
-        }
-        return Drift(labels.joined(separator: "; "), addedForeign: added)
+        try await FlatKeyDraws.drift(
+            desired: desired.values, table: SysctlSimSubject.desirable, text: \.text, using: &random,
+            write: { key, value in try sandbox.namespace.setSysctl(key, value) },
+            foreign: { try await makeForeignState(in: sandbox, avoiding: desired, using: &$0) })
     }
 }
