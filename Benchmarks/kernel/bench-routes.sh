@@ -18,23 +18,16 @@ set -euo pipefail
 COUNT=${1:-10000}
 REPEATS=${2:-11}
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/../lib/bench-netns.sh"
 NS="linx-bench-$$"
 WORK=$(mktemp -d /tmp/linx-bench.XXXXXX)
 
 cleanup() { ip netns del "$NS" 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
 
-[ "$(id -u)" = 0 ] || { echo "needs root (creates a network namespace)" >&2; exit 1; }
-
-echo "building the driver (release)..." >&2
-(cd "$HERE" && swift build -c release >/dev/null)
-
-ip netns add "$NS"
-ip -n "$NS" link set lo up
-ip -n "$NS" link add v0 type veth peer name v1
-ip -n "$NS" link set v0 up
-ip -n "$NS" link set v1 up
-ip -n "$NS" addr add 10.0.0.2/24 dev v0
+bench_require_root
+bench_build_driver "$HERE"
+bench_make_netns "$NS"
 
 # The same destinations as KernelBench: 10.A.B.C/32.
 awk -v n="$COUNT" 'BEGIN { for (i = 0; i < n; i++)

@@ -14,21 +14,14 @@ set -euo pipefail
 COUNT=${1:-1000}
 REPEATS=${2:-21}
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/../lib/bench-netns.sh"
 NS="linx-loop-bench-$$"
 
 cleanup() { ip netns del "$NS" 2>/dev/null || true; }
 trap cleanup EXIT
 
-[ "$(id -u)" = 0 ] || { echo "needs root (creates a network namespace)" >&2; exit 1; }
-
-echo "building the driver (release)..." >&2
-(cd "$HERE" && swift build -c release >/dev/null)
-
-ip netns add "$NS"
-ip -n "$NS" link set lo up
-ip -n "$NS" link add v0 type veth peer name v1
-ip -n "$NS" link set v0 up
-ip -n "$NS" link set v1 up
-ip -n "$NS" addr add 10.0.0.2/24 dev v0
+bench_require_root
+bench_build_driver "$HERE"
+bench_make_netns "$NS"
 
 "$HERE/.build/release/LoopKernelBench" "$NS" "$COUNT" "$REPEATS"
