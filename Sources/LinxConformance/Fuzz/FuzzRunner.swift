@@ -73,6 +73,9 @@ struct ScenarioRun<Subject: FuzzableSubject> {
     let scenario: FuzzScenario
     let maxPasses: Int
     var run: CaseRun<Subject>
+    /// One Source for the whole scenario, as a ReconcileLoop keeps one: what
+    /// a Source remembers between passes (rtnl's pass memo) is fuzzed too.
+    let source: Subject.Source
     /// Nil unless the run is traced: building it costs more than the pass.
     var trace: FuzzTrace?
     var passes = 0
@@ -97,6 +100,7 @@ struct ScenarioRun<Subject: FuzzableSubject> {
         self.scenario = scenario
         self.maxPasses = maxPasses
         self.run = run
+        self.source = run.source
         self.trace = trace
     }
 
@@ -148,7 +152,7 @@ struct ScenarioRun<Subject: FuzzableSubject> {
             }
             let result: Result<Report, ReconcileError>
             do {
-                result = .success(try await run.source.reconcile(
+                result = .success(try await source.reconcile(
                     scope: run.scope, desired: desired, lastApplied: lastApplied, options: subject.options(for: sandbox)))
             } catch {
                 result = .failure(error)
@@ -214,7 +218,7 @@ struct ScenarioRun<Subject: FuzzableSubject> {
         let before = try await run.snapshot()
         let report: Report
         do {
-            report = try await run.source.reconcile(
+            report = try await source.reconcile(
                 scope: run.scope, desired: desired, lastApplied: lastApplied, options: subject.options(for: sandbox))
         } catch {
             passes += 1
