@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "LinxReconcile", targets: ["LinxReconcile"]),
         .library(name: "LinxKernelSim", targets: ["LinxKernelSim"]),
         .library(name: "LinxConformance", targets: ["LinxConformance"]),
+        .library(name: "LinxConformanceKernel", targets: ["LinxConformanceKernel"]),
         .library(name: "LinxLinux", targets: ["LinxLinux"]),
         .library(name: "LinxHost", targets: ["LinxHost"]),
         .executable(name: "linx", targets: ["linx"]),
@@ -63,9 +64,16 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
+        // The suite a Source author runs needs no libnl and no root: it
+        // stays off LinxLinux the way NIOEmbedded stays off NIOPosix.
         .target(
             name: "LinxConformance",
-            dependencies: ["LinxReconcile", "LinxKernelSim", "LinxLinux"]
+            dependencies: ["LinxReconcile", "LinxKernelSim"]
+        ),
+        // The built-in Sources' subjects on the real kernel (root only).
+        .target(
+            name: "LinxConformanceKernel",
+            dependencies: ["LinxConformance", "LinxReconcile", "LinxKernelSim", "LinxLinux"]
         ),
         // The template for a team writing its own Source: a subsystem Linx
         // does not cover, its Source, and its conformance subject.
@@ -80,7 +88,7 @@ let package = Package(
         .executableTarget(
             name: "linx",
             dependencies: [
-                "LinxReconcile", "LinxHost", "LinxKernelSim", "LinxLinux", "LinxConformance",
+                "LinxReconcile", "LinxHost", "LinxKernelSim", "LinxLinux", "LinxConformance", "LinxConformanceKernel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -113,6 +121,10 @@ let package = Package(
         .testTarget(
             name: "LinxConformanceTests",
             dependencies: ["LinxConformance", "LinxKernelSim", "LinxReconcile", "HostsSourceExample"]
+        ),
+        .testTarget(
+            name: "LinxConformanceKernelTests",
+            dependencies: ["LinxConformanceKernel", "LinxConformance", "LinxReconcile"]
         ),
         .testTarget(name: "linxTests", dependencies: ["linx", "LinxLinux"]),
     ],

@@ -79,7 +79,7 @@ struct WatchRunner {
 
     /// Logs one entry per loop event and hands each report's ownership on.
     private static func watch<Item: CustomStringConvertible, LastApplied: Sendable>(
-        _ events: AsyncStream<ReconcileLoopEvent<Item, LastApplied>>, _ section: String, log: Logger,
+        _ events: ReconcileLoopEvents<Item, LastApplied>, _ section: String, log: Logger,
         record: @escaping @Sendable (LastApplied) async -> Void
     ) -> @Sendable () async -> Void {
         {
