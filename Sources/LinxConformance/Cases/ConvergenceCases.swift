@@ -19,6 +19,9 @@ extension CaseRun {
     /// the bytes already there: the subject's mutation journal must not move
     /// (checked after every pass whose report is empty, here several in a row).
     mutating func noOpPassWritesNothing() async throws {
+        guard try await stamp() != nil else {
+            throw CaseFailure("\(subject.name) declares mutationJournal but mutationStamp(of:) returned nil")
+        }
         let (desired, first, _) = try await converge(step: "first pass")
         var previous = first
         for round in 1...options.rounds {

@@ -15,7 +15,9 @@ public struct ConformanceOptions: Sendable, Hashable {
     public var faultPasses: Int
     /// Passes allowed, after faults stop, to converge.
     public var convergenceBound: Int
-    /// How long a monitor may take to hint before the case fails.
+    /// How long (wall time) a monitor may take to hint, or a loop to settle,
+    /// before the case fails: a bound on failure only, generous so a loaded
+    /// machine does not fail a conforming Source.
     public var hintTimeout: Duration
 
     /// Seeds per case when none is given: enough that a seed-dependent
@@ -24,7 +26,7 @@ public struct ConformanceOptions: Sendable, Hashable {
 
     public init(
         seed: UInt64 = 0, seedCount: Int = ConformanceOptions.defaultSeedCount, filter: CaseFilter? = nil,
-        rounds: Int = 3, faultPasses: Int = 6, convergenceBound: Int = 3, hintTimeout: Duration = .seconds(2)
+        rounds: Int = 3, faultPasses: Int = 6, convergenceBound: Int = 3, hintTimeout: Duration = .seconds(10)
     ) {
         self.seed = seed
         self.seedCount = max(1, seedCount)
