@@ -59,6 +59,7 @@ extension Errno {
         case .noSpace: "ENOSPC"
         case .protocolNotSupported: "EPROTONOSUPPORT"
         case .addressFamilyNotSupported: "EAFNOSUPPORT"
+        case .restart: "ERESTART"
         default: "errno \(rawValue)"
         }
     }
