@@ -84,6 +84,12 @@ public struct ReportAudit<Subject: ConformanceSubject>: Sendable {
             if report.failed.isEmpty && !report.pending.isEmpty {
                 problems.append("fail-fast report has pending ops but no failed op that stopped it")
             }
+        case .staged:
+            // Several failures are allowed (a stage's ops are all attempted);
+            // that pending ops were never attempted is checked against the scope.
+            if report.failed.isEmpty && !report.pending.isEmpty {
+                problems.append("fail-fast report has pending ops but no failed op that stopped it")
+            }
         }
         return problems
     }

@@ -53,6 +53,8 @@ struct DocumentParser {
             switch key.string {
             case "protocol": section.options.routeProtocol = try uint8(value, "rtnl.protocol")
             case "addressProtocol": section.options.addressProtocol = try uint8(value, "rtnl.addressProtocol")
+            case "adoptExistingAddresses":
+                section.options.adoptExistingAddresses = try bool(value, "rtnl.adoptExistingAddresses")
             case "addresses":
                 for (i, item) in try sequence(value, "rtnl.addresses").enumerated() {
                     let path = "rtnl.addresses[\(i)]"
@@ -87,7 +89,7 @@ struct DocumentParser {
                     section.desired.routes.append(entry)
                     lines["routes[\(i)] (\(entry))"] = item.mark?.line
                 }
-            default: throw unknown(key, in: "rtnl", allowed: ["protocol", "addressProtocol", "addresses", "routes"])
+            default: throw unknown(key, in: "rtnl", allowed: ["protocol", "addressProtocol", "adoptExistingAddresses", "addresses", "routes"])
             }
         }
         return section
