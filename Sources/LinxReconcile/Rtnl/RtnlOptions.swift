@@ -53,12 +53,14 @@ public struct RtnlOptions: Sendable, Hashable, Codable {
         if let meaning = RouteProtocol.kernelReserved[routeProtocol] {
             throw .invalidDesired(
                 entry: "options.routeProtocol \(routeProtocol)",
-                reason: "protocol \(routeProtocol) is the kernel's own tag (\(meaning)); owning it would delete them")
+                reason: "protocol \(routeProtocol) is the kernel's own tag (\(meaning)); owning it would delete them",
+                path: ["options", "routeProtocol"])
         }
         if let tag = addressProtocol, let meaning = AddressProtocol.kernelReserved[tag] {
             throw .invalidDesired(
                 entry: "options.addressProtocol \(tag)",
-                reason: "IFA_PROTO \(tag) is the kernel's own tag (\(meaning)); owning it would delete addresses the kernel made")
+                reason: "IFA_PROTO \(tag) is the kernel's own tag (\(meaning)); owning it would delete addresses the kernel made",
+                path: ["options", "addressProtocol"])
         }
     }
 }

@@ -26,6 +26,9 @@ public struct RtnlPlan: Sendable {
     /// computed once (a cached plan is reused pass after pass).
     var settled: RtnlLastApplied?
 
+    /// The kinds this plan manages: it creates and deletes nothing of another.
+    public var managed: RtnlKinds { desired.managed }
+
     /// True when the namespace already is in the desired state.
     public var isEmpty: Bool { ops.isEmpty }
 }
