@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "LinxKernelSim", targets: ["LinxKernelSim"]),
         .library(name: "LinxConformance", targets: ["LinxConformance"]),
         .library(name: "LinxLinux", targets: ["LinxLinux"]),
+        .library(name: "LinxFidelity", targets: ["LinxFidelity"]),
         .executable(name: "linx", targets: ["linx"]),
     ],
     dependencies: [
@@ -51,6 +52,11 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
+        // The differential check of the simulator against the real kernel.
+        .target(
+            name: "LinxFidelity",
+            dependencies: ["LinxReconcile", "LinxKernelSim", "LinxLinux"]
+        ),
         .target(
             name: "LinxConformance",
             dependencies: ["LinxReconcile", "LinxKernelSim", "LinxLinux"]
@@ -68,7 +74,7 @@ let package = Package(
         .executableTarget(
             name: "linx",
             dependencies: [
-                "LinxReconcile", "LinxKernelSim", "LinxLinux", "LinxConformance",
+                "LinxReconcile", "LinxKernelSim", "LinxLinux", "LinxConformance", "LinxFidelity",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
@@ -98,6 +104,7 @@ let package = Package(
         ),
         .testTarget(name: "LinxKernelSimTests", dependencies: ["LinxKernelSim"]),
         .testTarget(name: "LinxLinuxTests", dependencies: ["LinxLinux", "LinxKernelSim"]),
+        .testTarget(name: "LinxFidelityTests", dependencies: ["LinxFidelity", "LinxKernelSim", "LinxLinux", "LinxReconcile"]),
         .testTarget(
             name: "LinxConformanceTests",
             dependencies: ["LinxConformance", "LinxKernelSim", "LinxReconcile", "HostsSourceExample"]
