@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "LinxReconcile", targets: ["LinxReconcile"]),
         .library(name: "LinxKernelSim", targets: ["LinxKernelSim"]),
         .library(name: "LinxConformance", targets: ["LinxConformance"]),
+        .library(name: "LinxConformanceKernel", targets: ["LinxConformanceKernel"]),
         .library(name: "LinxLinux", targets: ["LinxLinux"]),
         .library(name: "LinxFidelity", targets: ["LinxFidelity"]),
         .executable(name: "linx", targets: ["linx"]),
@@ -57,9 +58,16 @@ let package = Package(
             name: "LinxFidelity",
             dependencies: ["LinxReconcile", "LinxKernelSim", "LinxLinux"]
         ),
+        // The suite a Source author runs needs no libnl and no root: it
+        // stays off LinxLinux the way NIOEmbedded stays off NIOPosix.
         .target(
             name: "LinxConformance",
-            dependencies: ["LinxReconcile", "LinxKernelSim", "LinxLinux"]
+            dependencies: ["LinxReconcile", "LinxKernelSim"]
+        ),
+        // The built-in Sources' subjects on the real kernel (root only).
+        .target(
+            name: "LinxConformanceKernel",
+            dependencies: ["LinxConformance", "LinxReconcile", "LinxKernelSim", "LinxLinux"]
         ),
         // The template for a team writing its own Source: a subsystem Linx
         // does not cover, its Source, and its conformance subject.
@@ -74,7 +82,7 @@ let package = Package(
         .executableTarget(
             name: "linx",
             dependencies: [
-                "LinxReconcile", "LinxKernelSim", "LinxLinux", "LinxConformance", "LinxFidelity",
+                "LinxReconcile", "LinxKernelSim", "LinxLinux", "LinxConformance", "LinxConformanceKernel", "LinxFidelity",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
@@ -108,6 +116,10 @@ let package = Package(
         .testTarget(
             name: "LinxConformanceTests",
             dependencies: ["LinxConformance", "LinxKernelSim", "LinxReconcile", "HostsSourceExample"]
+        ),
+        .testTarget(
+            name: "LinxConformanceKernelTests",
+            dependencies: ["LinxConformanceKernel", "LinxConformance", "LinxReconcile"]
         ),
         .testTarget(name: "linxTests", dependencies: ["linx", "LinxLinux"]),
     ],
