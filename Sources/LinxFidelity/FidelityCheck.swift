@@ -76,16 +76,13 @@ public struct FidelityCheck: Sendable {
     }
 
     /// The sysctls the draws may write: every `net.` key the simulator's
-    /// catalog has, minus promote_secondaries (the simulator does not
-    /// re-point prefsrc when a secondary is promoted) and the keys of links
-    /// the sequences create and delete.
+    /// catalog has, minus the keys of the link the sequences delete and
+    /// re-create (br0).
     public static func writableKeys() async -> [SysctlKey] {
         guard let sim = try? SimFidelityKernel(seed: 0),
             let keys = try? await sim.backend.keys(under: try! SysctlKey("net"), in: sim.scope)
         else { return [] }
-        return keys.filter { key in
-            key.components.last != "promote_secondaries" && !key.components.contains("br0")
-        }
+        return keys.filter { !$0.components.contains("br0") }
     }
 
     public let options: Options

@@ -57,7 +57,7 @@ public struct FidelityGenerator: Sendable {
         default:
             let key = rng.pick([
                 "net.ipv6.conf.all.forwarding", "net.ipv6.conf.v0.forwarding", "net.ipv6.conf.v1.disable_ipv6",
-                "net.ipv6.conf.v0.disable_ipv6", "net.ipv4.conf.all.forwarding",
+                "net.ipv6.conf.v0.disable_ipv6", "net.ipv4.conf.all.forwarding", "net.ipv4.conf.v0.promote_secondaries",
             ])
             return .sysctl(try! SysctlKey(key), rng.chance(0.6) ? "1" : "0")
         }

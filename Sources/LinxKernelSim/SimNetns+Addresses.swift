@@ -133,14 +133,22 @@ extension SimNetns {
         }
         let index = entry.address.ifindex
         var doomed = [entry]
+        var repointed: [InterfaceAddress.Key] = []
         if entry.address.family == .ipv4, !entry.secondary {
             let secondaries = sameSubnet(as: entry.address).sorted { $0.rank < $1.rank }
             if promotesSecondaries(index) {
                 // The oldest secondary becomes the primary and moves to the end of the primaries.
+                // inet_del_ifa first removes the subnet's secondaries' routes (their prefsrc is the
+                // old primary), then adds them back, the promoted one's in full, with the new one.
                 if let promoted = secondaries.first {
+                    let up = isUp(index)
+                    for route in secondaries.flatMap({ derivedRoutes(for: $0, linkUp: up) }) {
+                        if let gone = routes.removeKernel(route) { publish(.route(gone, .deleted)) }
+                    }
                     addressSequence += 1
                     addresses[promoted.address.key]!.secondary = false
                     addresses[promoted.address.key]!.rank = addressSequence
+                    repointed = secondaries.map(\.address.key)
                 }
             } else {
                 doomed += secondaries
@@ -156,6 +164,9 @@ extension SimNetns {
         for route in derived where !stillDerived(route, on: index) {
             guard let current = routes.removeKernel(route) else { continue }
             publish(.route(current, .deleted))
+        }
+        for key in repointed {
+            if let moved = addresses[key] { addPrefixRoutes(for: moved) }
         }
         if entry.address.family == .ipv6 { syncAnycast(on: index) }
         // When the link's last IPv4 address goes, fib_disable_ip flushes every IPv4 route through
