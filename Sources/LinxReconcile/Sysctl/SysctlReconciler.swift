@@ -35,19 +35,21 @@ public struct SysctlReconciler: Sendable {
             do {
                 key = try SysctlKey(text)
             } catch {
-                throw .invalidDesired(entry: "sysctl \"\(text)\"", reason: error.reason)
+                throw .invalidDesired(entry: "sysctl \"\(text)\"", reason: error.reason, path: [.key(text)])
             }
             if !key.isNetworkNamespaced && scope != .current && !options.allowHostWideKeys {
                 throw .invalidDesired(
                     entry: "sysctl \(text)",
                     reason: "\(key) is not isolated by network namespaces: writing it from \(scope) "
-                        + "would change the whole host (set allowHostWideKeys to allow it)")
+                        + "would change the whole host (set allowHostWideKeys to allow it)",
+                    path: [.key(text)])
             }
             if let earlier = result[key] {
                 if SysctlValue.normalized(earlier.value.text) == SysctlValue.normalized(value.text) { continue }
                 throw .invalidDesired(
                     entry: "sysctl \(text)",
-                    reason: "the same key as \(earlier.text) with a different value (\(value) vs \(earlier.value))")
+                    reason: "the same key as \(earlier.text) with a different value (\(value) vs \(earlier.value))",
+                    path: [.key(text)])
             }
             result[key] = (text, value)
         }
@@ -74,7 +76,8 @@ public struct SysctlReconciler: Sendable {
                 observed[key] = try await backend.read(key, in: scope)
             } catch where error.errno == .noSuchFileOrDirectory {
                 try await checkScope(scope)
-                throw .invalidDesired(entry: "sysctl \(key)", reason: "no such key in \(scope)")
+                throw .invalidDesired(
+                    entry: "sysctl \(key)", reason: "no such key in \(scope)", path: Self.path(of: key, in: desired))
             } catch {
                 throw .observeFailed(resource: "sysctl \(key)", error: error)
             }
@@ -95,6 +98,12 @@ public struct SysctlReconciler: Sendable {
             owned: Set(lastApplied.owned.keys),
             isSame: { SysctlValue.normalized($0.value) == SysctlValue.normalized($1.value) })
         return SysctlPlan(ops: ops, observed: observed, desired: wanted)
+    }
+
+    /// Where `key` was written in `desired` (dotted or slashed, as given).
+    static func path(of key: SysctlKey, in desired: SysctlDesiredState) -> DesiredPath {
+        let written = desired.values.keys.sorted().first { (try? SysctlKey($0)) == key }
+        return [.key(written ?? key.description)]
     }
 
     /// An ENOENT can mean the key or the whole namespace is missing: a
