@@ -1,6 +1,4 @@
-import LinxKernelSim
-import LinxReconcile
-import SystemPackage
+import LinxConformance
 import Synchronization
 
 /// A simulated `/etc/hosts`-like store: host name -> address, shared by the
@@ -25,6 +23,7 @@ public final class HostsFile: Sendable {
         var random = SimRandom(seed: 0)
         var watchers: [Int: AsyncThrowingStream<Change, any Error>.Continuation] = [:]
         var nextWatcher = 0
+        var writes = 0
     }
 
     private let state: Mutex<State>
@@ -80,6 +79,10 @@ public final class HostsFile: Sendable {
     /// Every entry, read directly.
     public var directContents: [String: String] { state.withLock { $0.entries } }
 
+    /// How many writes the store has taken, from anyone, even writes of the
+    /// value already there: its journal, as a file's mtime would be.
+    public var writeCount: Int { state.withLock { $0.writes } }
+
     /// Writes (or with nil, removes) an entry directly, as a foreign writer would.
     public func directWrite(_ name: String, _ address: String?) {
         state.withLock { Self.write(&$0, name: name, address: address) }
@@ -115,6 +118,7 @@ public final class HostsFile: Sendable {
     }
 
     private static func write(_ state: inout State, name: String, address: String?) {
+        state.writes += 1
         state.entries[name] = address
         let change: Change = address.map { .set(name: name, address: $0) } ?? .removed(name: name)
         for watcher in state.watchers.values { watcher.yield(change) }
