@@ -63,7 +63,8 @@ let package = Package(
                 "LinxReconcile", "LinxKernelSim", "LinxConformance",
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
-            path: "Examples/HostsSource"
+            path: "Examples/HostsSource",
+            exclude: ["README.md"]
         ),
         .executableTarget(
             name: "linx",
@@ -96,7 +97,7 @@ let package = Package(
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
-        .testTarget(name: "LinxKernelSimTests", dependencies: ["LinxKernelSim"]),
+        .testTarget(name: "LinxKernelSimTests", dependencies: ["LinxKernelSim", "LinxLinux"]),
         .testTarget(name: "LinxLinuxTests", dependencies: ["LinxLinux", "LinxKernelSim"]),
         .testTarget(
             name: "LinxConformanceTests",

@@ -110,7 +110,7 @@ struct CLISimTests {
     @Test("a simulated host without --sim-state keeps no state file: apply needs no root and writes nothing outside")
     func throwawaySimHost() throws {
         defer { linx.cleanUp() }
-        let file = LinxBinary.examples.appendingPathComponent("container.yaml").path
+        let file = try linx.example("container.yaml")
         // As root, run it as nobody: a state file under /var/lib/linx is then refused, as for any user.
         let arguments = ["apply", file, "--backend", "sim"]
         let result = try linx.run(geteuid() == 0 ? ["--drop-to-nobody"] + arguments : arguments)

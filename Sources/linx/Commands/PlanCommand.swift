@@ -36,8 +36,8 @@ struct PlanCommand: AsyncParsableCommand {
             let document = try DocumentParser.load(path: file)
             let host = try await Host.open(backend, scope, needsRoot: false)
             let stateFile = host.stateFile(at: stateOptions.state)
-            let (owned, warning) = stateFile.load(HostState.self)
-            let plans = try await HostReconciler(host: host, document: document).plan(owned: owned ?? HostState())
+            let (owned, warning) = try stateFile.load()
+            let plans = try await HostReconciler(host: host, document: document).plan(owned: owned)
             // A plan warns only about a corrupt file: no file yet is the normal first run.
             if let warning, stateFile.exists { printError("warning: \(warning)") }
             try print(outcomes: plans.outcomes, json: json)

@@ -12,11 +12,14 @@ struct DocumentParser {
     let file: String
 
     static func load(path: String) throws -> HostDocument {
-        let text: String
+        let bytes: [UInt8]
         do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
+            bytes = try RegularFile.read(path)
         } catch {
-            throw DocumentError(file: path, line: nil, entry: "file", reason: "cannot read it (\((error as NSError).localizedDescription))")
+            throw DocumentError(file: path, line: nil, entry: "file", reason: "cannot read it (\(error.description))")
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw DocumentError(file: path, line: nil, entry: "file", reason: "not UTF-8 text")
         }
         return try DocumentParser(file: path).parse(text)
     }
@@ -29,7 +32,7 @@ struct DocumentParser {
             let keys = duplicates.map { "\"\($0)\"" }.joined(separator: ", ")
             throw DocumentError(file: file, line: context.mark.line, entry: "document", reason: "\(keys) given twice in one mapping")
         } catch let error as YamlError {
-            throw DocumentError(file: file, line: Self.line(of: error), entry: "document", reason: "not valid YAML or JSON: " + "\(error)".split(separator: "\n").joined(separator: "; "))
+            throw DocumentError(file: file, line: Self.line(of: error), entry: "document", reason: "not valid YAML or JSON: " + Self.reason(of: error))
         }
         var document = HostDocument(file: file)
         guard let root else { return document }
@@ -233,6 +236,22 @@ struct DocumentParser {
         DocumentError(
             file: file, line: key.mark?.line, entry: path,
             reason: "unknown key \"\(key.string ?? "?")\" (expected one of: \(allowed.joined(separator: ", ")))")
+    }
+
+    /// The parser's own words, without the copy of the offending line Yams
+    /// appends (a 100k-deep nesting would echo 200 KB), on one bounded line.
+    private static func reason(of error: YamlError) -> String {
+        let text: String
+        switch error {
+        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
+            .composer(let context, let problem, let mark, _):
+            let during = context.map { "\($0.text) at \($0.mark.line):\($0.mark.column)" }
+            text = "\(problem) at \(mark.line):\(mark.column)" + (during.map { " (\($0))" } ?? "")
+        default:
+            text = "\(error)"
+        }
+        let line = text.split(whereSeparator: \.isNewline).joined(separator: "; ")
+        return line.count > 240 ? line.prefix(240) + "..." : line
     }
 
     private static func line(of error: YamlError) -> Int? {
