@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "LinxReconcile", targets: ["LinxReconcile"]),
         .library(name: "LinxKernelSim", targets: ["LinxKernelSim"]),
         .library(name: "LinxConformance", targets: ["LinxConformance"]),
+        .library(name: "LinxConformanceKernel", targets: ["LinxConformanceKernel"]),
         .library(name: "LinxLinux", targets: ["LinxLinux"]),
         .executable(name: "linx", targets: ["linx"]),
     ],
@@ -51,9 +52,16 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
+        // The suite a Source author runs needs no libnl and no root: it
+        // stays off LinxLinux the way NIOEmbedded stays off NIOPosix.
         .target(
             name: "LinxConformance",
-            dependencies: ["LinxReconcile", "LinxKernelSim", "LinxLinux"]
+            dependencies: ["LinxReconcile", "LinxKernelSim"]
+        ),
+        // The built-in Sources' subjects on the real kernel (root only).
+        .target(
+            name: "LinxConformanceKernel",
+            dependencies: ["LinxConformance", "LinxReconcile", "LinxKernelSim", "LinxLinux"]
         ),
         // The template for a team writing its own Source: a subsystem Linx
         // does not cover, its Source, and its conformance subject.
@@ -69,7 +77,7 @@ let package = Package(
         .executableTarget(
             name: "linx",
             dependencies: [
-                "LinxReconcile", "LinxKernelSim", "LinxLinux", "LinxConformance",
+                "LinxReconcile", "LinxKernelSim", "LinxLinux", "LinxConformance", "LinxConformanceKernel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
@@ -102,6 +110,10 @@ let package = Package(
         .testTarget(
             name: "LinxConformanceTests",
             dependencies: ["LinxConformance", "LinxKernelSim", "LinxReconcile", "HostsSourceExample"]
+        ),
+        .testTarget(
+            name: "LinxConformanceKernelTests",
+            dependencies: ["LinxConformanceKernel", "LinxConformance", "LinxReconcile"]
         ),
         .testTarget(name: "linxTests", dependencies: ["linx", "LinxLinux"]),
     ],

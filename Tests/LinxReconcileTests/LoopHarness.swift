@@ -1,5 +1,6 @@
 import LinxKernelSim
 import LinxReconcile
+import Logging
 import Testing
 
 /// The loop under test: the toy Source on virtual time.
@@ -13,8 +14,10 @@ func toyConfiguration(
     debounce: Duration = .milliseconds(100),
     label: String = "toy"
 ) -> ReconcileLoopConfiguration {
+    // Quiet: the default logger would print every test loop's passes.
     ReconcileLoopConfiguration(
-        interval: interval, monitor: monitor, debounce: debounce, jitterSeed: 42, label: label)
+        interval: interval, monitor: monitor, debounce: debounce, jitterSeed: 42, label: label,
+        logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
 }
 
 func makeToyLoop(
@@ -81,7 +84,7 @@ final class EventLog<Item: Sendable & Hashable, LastApplied: Sendable>: Sendable
     typealias Event = ReconcileLoopEvent<Item, LastApplied>
     private let task: Task<[Event], Never>
 
-    init(_ events: AsyncStream<Event>) {
+    init(_ events: ReconcileLoopEvents<Item, LastApplied>) {
         task = Task {
             var seen: [Event] = []
             for await event in events { seen.append(event) }

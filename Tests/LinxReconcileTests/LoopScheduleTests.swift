@@ -50,20 +50,29 @@ struct LoopScheduleTests {
         #expect(schedule.nextDue(now: at(1_150)) == at(1_220))
     }
 
-    @Test("after a failure only the retry deadline counts, hints included")
+    @Test("after a failure the retry deadline replaces the timer; a change or an immediate request still counts")
     func retry() {
         var schedule = PassSchedule<Instant>()
         schedule.passStarted()
-        schedule.passFailed(at: at(0), period: .seconds(5), delay: .seconds(2))
+        schedule.passFailed(at: at(0), period: .seconds(1), delay: .seconds(2))
         #expect(schedule.failures == 1)
-        schedule.noteChange(at: at(10), debounce: .zero)
-        schedule.requestImmediate()
+        // The 1 s tick does not fire before the 2 s retry.
         #expect(!schedule.isDue(at: at(1_999)))
         #expect(schedule.isDue(at: at(2_000)))
+        // A change asked for during the backoff runs after its debounce.
+        schedule.noteChange(at: at(10), debounce: .milliseconds(100))
+        #expect(schedule.nextDue(now: at(10)) == at(110))
         schedule.passStarted()
-        schedule.passSucceeded(at: at(2_000), period: .seconds(5))
+        schedule.passFailed(at: at(110), period: .seconds(1), delay: .seconds(4))
+        #expect(schedule.failures == 2)
+        #expect(schedule.nextDue(now: at(110)) == at(4_110))
+        // An immediate request (events lost, monitor regained) runs at once.
+        schedule.requestImmediate()
+        #expect(schedule.isDue(at: at(120)))
+        schedule.passStarted()
+        schedule.passSucceeded(at: at(200), period: .seconds(5))
         #expect(schedule.failures == 0)
-        #expect(schedule.nextDue(now: at(2_000)) == at(7_000))
+        #expect(schedule.nextDue(now: at(200)) == at(5_200))
     }
 
     @Test("a new desired state starts the backoff over and runs after the debounce")
@@ -139,5 +148,13 @@ struct LoopScheduleTests {
         let c = (1...10).map { backoff.delay(attempt: $0, using: &other) }
         #expect(a == b)
         #expect(a != c)
+    }
+
+    @Test("durations log as milliseconds with three decimals")
+    func loggedMilliseconds() {
+        #expect(Duration.seconds(0.20003623246529567).loggedMilliseconds == "200.036")
+        #expect(Duration.seconds(30).loggedMilliseconds == "30000.000")
+        #expect(Duration.microseconds(5).loggedMilliseconds == "0.005")
+        #expect(Duration.zero.loggedMilliseconds == "0.000")
     }
 }

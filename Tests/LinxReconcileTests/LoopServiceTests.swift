@@ -69,7 +69,7 @@ struct LoopServiceTests {
         #expect(clock.sleeperCount == 0)
     }
 
-    @Test("failures and monitor losses are logged with the loop's label; converged passes only at debug")
+    @Test("failures and monitor losses are logged with the loop's label and durations in ms; no-op passes only at debug")
     func logging() async throws {
         let clock = VirtualClock()
         let kernel = ToyKernel()
@@ -89,15 +89,25 @@ struct LoopServiceTests {
         #expect(warnings.count == 2)
         #expect(warnings.allSatisfy { $0.metadata["loop"] == "logged" })
         #expect(warnings.first?.metadata["error"]?.description.contains("injected") == true)
-        #expect(entries.contains { $0.level == .debug && $0.message == "pass converged" })
+        // Default retry backoff: 250 ms less at most 20 % jitter, in ms with three decimals.
+        let retryIn = try #require(warnings.first?.metadata["retryInMs"]?.description)
+        let retryMs = try #require(Double(retryIn))
+        #expect((200...250).contains(retryMs), "\(retryIn)")
+        #expect(retryIn.split(separator: ".").last?.count == 3)
+        // The pass that set a=1 is news; the resync after the monitor loss changed nothing.
+        let converged = entries.filter { $0.message == "pass converged" }
+        #expect(converged.map(\.level) == [.info, .debug])
+        #expect(converged.allSatisfy { $0.metadata["durationMs"].flatMap { Double($0.description) } != nil })
         #expect(!entries.contains { $0.level > .warning })
     }
 
-    @Test("without a logger the loop logs nowhere")
-    func silentByDefault() {
+    @Test("by default the loop logs through the application's LoggingSystem as linx.reconcile")
+    func defaultLogger() {
         let configuration = ReconcileLoopConfiguration()
-        #expect(configuration.logger.handler is SwiftLogNoOpLogHandler)
+        #expect(configuration.logger.label == "linx.reconcile")
+        #expect(!(configuration.logger.handler is SwiftLogNoOpLogHandler))
     }
+
 
     @Test("passes, ops, duration, convergence and resubscribes are recorded with the loop's label")
     func metrics() async throws {

@@ -30,6 +30,7 @@ final class ToyKernel: Sendable {
         var nextMonitor = 0
         var monitors: [Int: AsyncThrowingStream<ReconcileHint, any Error>.Continuation] = [:]
         var gate: PassGate?
+        var stepGate: StepGate?
         var hintsEnqueued = 0
         var monitorsEnded = 0
     }
@@ -150,21 +151,22 @@ struct ToySource: ReconcileSource {
     func reconcile(
         scope: String, desired: [String: Int], lastApplied: Set<String>, options: ToyOptions
     ) async throws(ReconcileError) -> ReconcileReport<ToySetting, Set<String>> {
-        let (fail, gate) = kernel.state.withLock { s -> (Bool, PassGate?) in
+        let (fail, gate, stepGate) = kernel.state.withLock { s -> (Bool, PassGate?, StepGate?) in
             s.passes += 1
             s.inFlight += 1
             s.maxInFlight = max(s.maxInFlight, s.inFlight)
             if s.failingPasses > 0 {
                 s.failingPasses -= 1
                 s.inFlight -= 1
-                return (true, nil)
+                return (true, nil, nil)
             }
-            return (false, s.gate)
+            return (false, s.gate, s.stepGate)
         }
         if fail {
             throw .observeFailed(resource: "toy \(scope)", error: KernelError(.ioError, "injected"))
         }
         if let gate { await gate.pass() }
+        if let stepGate { await stepGate.pass() }
         return kernel.state.withLock { s in
             defer { s.inFlight -= 1 }
             var report = ReconcileReport<ToySetting, Set<String>>(lastApplied: lastApplied, strategy: .bestEffort)

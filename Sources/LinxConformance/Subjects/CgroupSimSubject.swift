@@ -73,7 +73,7 @@ public struct CgroupSimSubject: ConformanceSubject {
 
     /// What the files hold once `desired` is applied, as the kernel stores
     /// them (shared with the kernel subject).
-    static func expectedEntries(for desired: CgroupDesiredState) -> [String: String] {
+    package static func expectedEntries(for desired: CgroupDesiredState) -> [String: String] {
         var entries: [String: String] = [:]
         for (file, value) in desired.files { entries[file] = CgroupFileRules.stored(value.text, in: file) }
         return entries
@@ -85,7 +85,7 @@ public struct CgroupSimSubject: ConformanceSubject {
 
     /// What one op does to the snapshot: a release writes the file's default
     /// back, when it has one (shared with the kernel subject).
-    static func effect(of op: ReconcileOp<CgroupSetting>) -> OpEffect<String, String> {
+    package static func effect(of op: ReconcileOp<CgroupSetting>) -> OpEffect<String, String> {
         switch op {
         case .create(let setting), .update(let setting, _):
             return OpEffect(sets: [setting.file: CgroupFileRules.stored(setting.value, in: setting.file)])
@@ -105,7 +105,7 @@ public struct CgroupSimSubject: ConformanceSubject {
 
     /// Releases one file of `desired`, which goes back to its default
     /// (shared with the kernel subject).
-    static func release(from desired: CgroupDesiredState, using random: inout SimRandom)
+    package static func release(from desired: CgroupDesiredState, using random: inout SimRandom)
         -> Release<CgroupDesiredState, String, String>?
     {
         guard let (file, rest) = FlatKeyDraws.release(from: desired.files, using: &random) else { return nil }

@@ -3,16 +3,16 @@ import LinxReconcile
 
 /// Keys a flat subject uses (a sysctl name, a cgroup interface file), each
 /// with a generator of valid values for it.
-typealias FlatKeyTable<Value> = [(key: String, value: @Sendable (inout SimRandom) -> Value)]
+package typealias FlatKeyTable<Value> = [(key: String, value: @Sendable (inout SimRandom) -> Value)]
 
 /// The draws the flat key -> value subjects (sysctl and cgroup, simulated and
 /// real) share, so their cases are built one way. Each helper draws from the
 /// ``SimRandom`` in a fixed order: changing that order changes what every seed
 /// means, so callers rely on it staying as it is.
-enum FlatKeyDraws {
+package enum FlatKeyDraws {
     /// A desired map of `count` draws from `table` (a key drawn twice keeps its
     /// last value, so the map may hold fewer entries).
-    static func desired<Value>(
+    package static func desired<Value>(
         from table: FlatKeyTable<Value>, count: ClosedRange<Int>, using random: inout SimRandom
     ) -> [String: Value] {
         var values: [String: Value] = [:]
@@ -24,7 +24,7 @@ enum FlatKeyDraws {
     }
 
     /// One key of `values` picked to release, with the rest; nil when empty.
-    static func release<Value>(from values: [String: Value], using random: inout SimRandom)
+    package static func release<Value>(from values: [String: Value], using random: inout SimRandom)
         -> (key: String, rest: [String: Value])?
     {
         guard !values.isEmpty else { return nil }
@@ -36,7 +36,7 @@ enum FlatKeyDraws {
 
     /// One to three foreign writes drawn from `table`; `write` applies a
     /// key's text and returns what the kernel then holds for it (nil: gone).
-    static func foreignWrites(
+    package static func foreignWrites(
         from table: FlatKeyTable<String>, using random: inout SimRandom,
         write: (String, String) throws -> String?
     ) rethrows -> [String: String] {
@@ -52,7 +52,7 @@ enum FlatKeyDraws {
     /// One to three drift steps: mostly a desired key rewritten behind the
     /// Source's back with another valid value from `table` (via `write`),
     /// otherwise a round of foreign state (via `foreign`).
-    static func drift<Value>(
+    package static func drift<Value>(
         desired: [String: Value], table: FlatKeyTable<Value>, text: (Value) -> String,
         using random: inout SimRandom,
         write: (String, String) throws -> Void,

@@ -17,7 +17,7 @@ public struct SysctlSimSubject: ConformanceSubject {
     static let namespace = NetnsScope.named("linx-conformance")
 
     /// Keys desired states use, each with a generator of valid values.
-    static let desirable: FlatKeyTable<SysctlValue> = [
+    package static let desirable: FlatKeyTable<SysctlValue> = [
         ("net.ipv4.ip_default_ttl", { .integer($0.int(in: 1...255)) }),
         ("net.ipv4.tcp_fin_timeout", { .integer($0.int(in: 1...120)) }),
         ("net.ipv4.tcp_keepalive_time", { .integer($0.int(in: 60...7200)) }),
@@ -35,7 +35,7 @@ public struct SysctlSimSubject: ConformanceSubject {
     ]
 
     /// Keys only foreign writers use.
-    static let foreignKeys: FlatKeyTable<String> = [
+    package static let foreignKeys: FlatKeyTable<String> = [
         ("net.ipv4.tcp_syncookies", { String($0.int(in: 0...2)) }),
         ("net.ipv4.icmp_echo_ignore_all", { String($0.int(in: 0...1)) }),
         ("net.ipv4.ip_nonlocal_bind", { String($0.int(in: 0...1)) }),
@@ -74,7 +74,7 @@ public struct SysctlSimSubject: ConformanceSubject {
     }
 
     /// A desired state of one to five keys from ``desirable`` (shared with the kernel subject).
-    static func validDesired(using random: inout SimRandom) -> SysctlDesiredState {
+    package static func validDesired(using random: inout SimRandom) -> SysctlDesiredState {
         SysctlDesiredState(FlatKeyDraws.desired(from: desirable, count: 1...5, using: &random))
     }
 
@@ -96,7 +96,7 @@ public struct SysctlSimSubject: ConformanceSubject {
 
     /// What the kernel holds once `desired` is applied, keyed by canonical
     /// dotted name (shared with the kernel subject).
-    static func expectedEntries(for desired: SysctlDesiredState) -> [String: String] {
+    package static func expectedEntries(for desired: SysctlDesiredState) -> [String: String] {
         var entries: [String: String] = [:]
         for (text, value) in desired.values {
             guard let key = try? SysctlKey(text) else { continue }
@@ -110,7 +110,7 @@ public struct SysctlSimSubject: ConformanceSubject {
     }
 
     /// What one op does to the snapshot (shared with the kernel subject).
-    static func effect(of op: ReconcileOp<SysctlSetting>) -> OpEffect<String, String> {
+    package static func effect(of op: ReconcileOp<SysctlSetting>) -> OpEffect<String, String> {
         switch op {
         case .create(let setting), .update(let setting, _):
             OpEffect(sets: [setting.key.description: SysctlValue.normalized(setting.value)])
@@ -128,7 +128,7 @@ public struct SysctlSimSubject: ConformanceSubject {
 
     /// Releases one key of `desired`: with `revertOnRelease` the key goes
     /// back to its `boot` value (shared with the kernel subject).
-    static func release(from desired: SysctlDesiredState, boot: [String: String], using random: inout SimRandom)
+    package static func release(from desired: SysctlDesiredState, boot: [String: String], using random: inout SimRandom)
         -> Release<SysctlDesiredState, String, String>?
     {
         guard let (text, rest) = FlatKeyDraws.release(from: desired.values, using: &random) else { return nil }
@@ -137,7 +137,7 @@ public struct SysctlSimSubject: ConformanceSubject {
     }
 
     /// The keys snapshots read, parsed once.
-    static let scopeKeys: [(name: String, key: SysctlKey)] = (desirable.map(\.key) + foreignKeys.map(\.key))
+    package static let scopeKeys: [(name: String, key: SysctlKey)] = (desirable.map(\.key) + foreignKeys.map(\.key))
         .compactMap { name in (try? SysctlKey(name)).map { (name, $0) } }
     static let hostKeys: [(name: String, key: SysctlKey)] = scopeKeys
         .filter { entry in !entry.name.contains(".conf.") && desirable.contains { $0.key == entry.name } }

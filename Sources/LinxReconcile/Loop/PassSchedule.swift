@@ -4,9 +4,14 @@
 /// Three things ask for a pass: the resync timer (truth), a debounced hint or
 /// desired-state change (latency), and an immediate resync (start-up, ENOBUFS,
 /// a lost or regained monitor). After a failed pass a retry deadline with
-/// backoff takes over: nothing automatic runs before it, hints included, so a
-/// broken kernel is not hammered; the retry itself always runs, even with no
-/// timer. Starting a pass consumes every request made before it: a pass that
+/// backoff replaces the timer: the retry always runs, even with no timer, and
+/// nothing that nobody asked for runs before it, so a broken kernel is not
+/// hammered. A hint during the backoff still runs its pass after the debounce
+/// (and an immediate request at once): a change means the next attempt may
+/// succeed (a namespace came back, a foreign holder let go), and a failing
+/// loop under a stream of changes then costs what a healthy one does, one pass
+/// per debounce window. The failure count keeps growing, so retries nothing
+/// asked for keep backing off. Starting a pass consumes every request made before it: a pass that
 /// starts after a hint sees that hint's effect (level-triggered), and a hint
 /// that arrives during the pass arms exactly one more.
 struct PassSchedule<Instant: InstantProtocol>: Sendable where Instant.Duration == Duration {
@@ -33,9 +38,9 @@ struct PassSchedule<Instant: InstantProtocol>: Sendable where Instant.Duration =
     /// The instant the next automatic pass is due (`now` when it is due at
     /// once), or nil when none is wanted.
     func nextDue(now: Instant) -> Instant? {
-        if let retryDeadline { return retryDeadline }
         if immediate { return now }
-        return [nextTick, debounceDeadline].compactMap { $0 }.min()
+        // The retry replaces the timer; a change asked for since still counts.
+        return [retryDeadline ?? nextTick, debounceDeadline].compactMap { $0 }.min()
     }
 
     /// Whether a pass is due at `now`.

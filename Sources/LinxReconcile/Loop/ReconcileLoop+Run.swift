@@ -13,7 +13,7 @@ extension ReconcileLoop {
             return
         }
         lifecycle = .running
-        logger.debug("loop starting")
+        logger.info("loop starting")
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
                 group.addTask { [alarm, clock, wake] in await alarm.run(clock: clock, wake: wake) }
@@ -38,7 +38,7 @@ extension ReconcileLoop {
         }
         lifecycle = .finished
         driverParked = false
-        logger.debug("loop stopped")
+        logger.info("loop stopped")
         broadcaster.finish()
         probeChanged()
     }

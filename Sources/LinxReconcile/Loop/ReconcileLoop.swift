@@ -14,8 +14,11 @@ import ServiceLifecycle
 ///   one more;
 /// - survives failures: a pass that throws (or does not converge) keeps the
 ///   previous `lastApplied` and is retried with capped exponential backoff and
-///   jitter; a monitor that dies triggers an immediate resync, a fallback
-///   timer and resubscription with backoff;
+///   jitter (a change hint during the backoff still runs its pass after the
+///   debounce: the backoff spaces only the retries nothing asked for); a
+///   monitor that dies triggers an immediate resync, a fallback timer and
+///   resubscription with backoff;
+/// - serves ``reconcileNow()`` callers in arrival order;
 /// - returns from `run()` promptly on graceful shutdown, ``stop()`` or
 ///   cancellation, leaving no task behind.
 ///
@@ -37,6 +40,10 @@ public actor ReconcileLoop<Source: ReconcileSource, C: Clock>: Service where C.D
     public typealias Report = ReconcileReport<Source.Item, Source.LastApplied>
     /// What ``events`` delivers.
     public typealias Event = ReconcileLoopEvent<Source.Item, Source.LastApplied>
+    /// A stream of this loop's events (see ``events(until:)``).
+    public typealias Events = ReconcileLoopEvents<Source.Item, Source.LastApplied>
+    /// What ``health`` returns.
+    public typealias Health = ReconcileLoopHealth<C.Instant>
 
     enum Lifecycle { case idle, running, finished }
     enum MonitorState { case off, connecting, up, down, unsupported }
@@ -69,6 +76,7 @@ public actor ReconcileLoop<Source: ReconcileSource, C: Clock>: Service where C.D
     var passWaiters: [CheckedContinuation<Void, Never>] = []
     var driverParked = false
     var wakeInFlight = false
+    var lastPass: Health.Pass?
     var counters = ReconcileLoopProbe()
     var probeWaiters: [ProbeWaiter] = []
     var nextProbeWaiterID = 0
@@ -105,11 +113,55 @@ public actor ReconcileLoop<Source: ReconcileSource, C: Clock>: Service where C.D
 
     /// Owner notifications: a `.report` after every completed pass, an
     /// `.error` for a pass that could not run, and monitor losses and
-    /// recoveries. Each access returns a new stream that sees events from that
-    /// moment on (subscribe before `run()` to see the first pass); a reader
-    /// that falls behind keeps the newest 256. Streams finish when `run()` returns.
-    public nonisolated var events: AsyncStream<Event> {
-        broadcaster.subscribe()
+    /// recoveries, from this moment on (obtain it before `run()` to see the
+    /// first pass). A reader that falls behind keeps the newest 256.
+    ///
+    /// `until` says when the stream ends:
+    /// - ``ReconcileLoopEvents/End/loopFinished`` (the default): when `run()`
+    ///   returns. For a reader outside a `ServiceGroup`.
+    /// - ``ReconcileLoopEvents/End/gracefulShutdown``: when the *reading*
+    ///   task's graceful shutdown begins (or it is cancelled), never because
+    ///   the loop finished first. For a reader that is itself a `Service` in
+    ///   the same `ServiceGroup` as the loop: the group may shut the two down
+    ///   in either order and neither ends early, so it never fails with
+    ///   `serviceFinishedUnexpectedly`. Outside a group such a stream ends only
+    ///   when its task is cancelled.
+    ///
+    /// Each call is a subscription of its own; obtain it once and hand it to
+    /// the one task that reads it.
+    public nonisolated func events(until end: Events.End = .loopFinished) -> Events {
+        Events(stream: broadcaster.subscribe(), end: end)
+    }
+
+    /// Shorthand for ``events(until:)`` with `.loopFinished`: a new
+    /// subscription on each read.
+    public nonisolated var events: Events {
+        events(until: .loopFinished)
+    }
+
+    /// The loop's health now: running or not, the monitor's state, the last
+    /// pass (when, how long, how it ended), consecutive failures and when the
+    /// next retry is due while backing off. For readiness probes and status pages.
+    public var health: Health {
+        let monitor: Health.Monitor =
+            switch monitorState {
+            case .off: .off
+            case .connecting: .connecting
+            case .up: .up
+            case .down: .down
+            case .unsupported: .unsupported
+            }
+        let run: Health.Run =
+            switch lifecycle {
+            case .idle: .notStarted
+            case .running: .running
+            case .finished: .finished
+            }
+        return Health(
+            label: configuration.label, takenAt: clock.now, run: run,
+            monitor: lifecycle == .finished ? .off : monitor, lastPass: lastPass,
+            passes: counters.passesCompleted, consecutiveFailures: schedule.failures,
+            nextRetry: schedule.retryDeadline)
     }
 
     /// Runs one pass now (after any pass in progress, never overlapping it)
@@ -158,6 +210,16 @@ public actor ReconcileLoop<Source: ReconcileSource, C: Clock>: Service where C.D
         wake.signal()
     }
 }
+
+extension ReconcileLoop: CustomStringConvertible {
+    /// The loop's label, so a `ServiceGroup` names the loop by it in its logs
+    /// and errors rather than by its generic type.
+    public nonisolated var description: String { configuration.label }
+}
+
+/// A loop on the real (continuous) clock, the one an agent runs: spell
+/// `ContinuousReconcileLoop<RtnlSource>` to store or pass one around.
+public typealias ContinuousReconcileLoop<Source: ReconcileSource> = ReconcileLoop<Source, ContinuousClock>
 
 extension ReconcileLoop where C == ContinuousClock {
     /// A loop on the real (continuous) clock.

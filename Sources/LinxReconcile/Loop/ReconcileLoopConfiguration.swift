@@ -35,10 +35,17 @@ public struct ReconcileLoopConfiguration: Sendable {
     /// Seed for the jitter, for reproducible schedules (tests, simulations).
     /// Nil (the default) uses the system's random generator.
     public var jitterSeed: UInt64?
-    /// Names the loop in log metadata and in the `loop` metric dimension.
+    /// Names the loop: the `loop` metadata of its logs, the `loop` metric
+    /// dimension, its ``ReconcileLoopHealth/label`` and its `description`
+    /// (what a `ServiceGroup` calls it).
     public var label: String
-    /// Where the loop logs. Default: nowhere (a no-op handler); pass your own
-    /// logger to see passes, failures and monitor changes.
+    /// Where the loop logs. Default: `Logger(label: "linx.reconcile")`, so
+    /// whatever `LoggingSystem` the application bootstrapped (swift-log's
+    /// stdout handler at `.info` if none). Every entry carries the label as
+    /// `loop` metadata and durations in milliseconds (`durationMs`,
+    /// `retryInMs`). At `.info` and above: passes that changed something,
+    /// passes that failed or did not converge, monitor losses and recoveries,
+    /// start and stop; no-op resyncs and hints are `.debug`.
     public var logger: Logger
     /// Where the loop's metrics go. Default: the global `MetricsSystem`,
     /// which records nothing unless the application bootstraps a backend.
@@ -73,7 +80,7 @@ public struct ReconcileLoopConfiguration: Sendable {
         self.resubscribeBackoff = resubscribeBackoff
         self.jitterSeed = jitterSeed
         self.label = label
-        self.logger = logger ?? Logger(label: "linx.reconcile", factory: { _ in SwiftLogNoOpLogHandler() })
+        self.logger = logger ?? Logger(label: "linx.reconcile")
         self.metricsFactory = metricsFactory ?? MetricsSystem.factory
     }
 }

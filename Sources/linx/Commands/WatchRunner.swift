@@ -69,7 +69,7 @@ struct WatchRunner {
 
     /// Prints one line per loop event and hands each report's ownership on.
     private static func watch<Item: CustomStringConvertible, LastApplied: Sendable>(
-        _ events: AsyncStream<ReconcileLoopEvent<Item, LastApplied>>, _ section: String,
+        _ events: ReconcileLoopEvents<Item, LastApplied>, _ section: String,
         record: @escaping @Sendable (LastApplied) async -> Void
     ) -> @Sendable () async -> Void {
         {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LinxConformance
+import LinxConformanceKernel
 
 /// `linx conformance`: the conformance suite over the built-in Sources, on
 /// the simulated kernel by default (no root needed).

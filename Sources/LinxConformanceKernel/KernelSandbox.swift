@@ -1,4 +1,5 @@
 import Glibc
+import LinxConformance
 import LinxLinux
 import LinxReconcile
 

@@ -1,3 +1,4 @@
+import LinxConformance
 import LinxKernelSim
 import LinxLinux
 import LinxReconcile

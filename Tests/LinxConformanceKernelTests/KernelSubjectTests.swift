@@ -1,4 +1,5 @@
 import LinxConformance
+import LinxConformanceKernel
 import LinxReconcile
 import Testing
 
