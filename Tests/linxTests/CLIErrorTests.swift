@@ -60,7 +60,9 @@ struct CLIErrorTests {
         try rejects(
             "cgroups:\n  /sys/fs/cgroup/a:\n    \"..\": 1\n  /sys/fs/cgroup/b:\n    memory.max: 100\n    \"..\": 2\n",
             saying: "bad.yaml:3: cgroup file \"..\"")
-        try rejects("cgroups:\n  /sys/fs/cgroup/a:\n    memory.nope: 1\n", saying: "bad.yaml:3: cgroup file memory.nope")
+        try rejects("cgroups:\n  /sys/fs/cgroup/a:\n    memory.nope: 1\n", saying: "bad.yaml:3: cgroup file \"memory.nope\": not a limit file")
+        // A limit the cgroup does not have is found when planning, on its line too.
+        try rejects("cgroups:\n  /sys/fs/cgroup/a:\n    rdma.max: 1\n", saying: "bad.yaml:3: cgroup file rdma.max")
     }
 
     @Test("an unknown interface is found when planning, named with its line, and nothing is applied")

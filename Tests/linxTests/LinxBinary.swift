@@ -63,8 +63,10 @@ struct LinxBinary {
         guard arguments.first == "--drop-to-nobody" else { return [Self.executable.path] + arguments }
         let copy = path("linx")
         if !FileManager.default.fileExists(atPath: copy) {
-            try FileManager.default.copyItem(atPath: Self.executable.path, toPath: copy)
-            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: copy)
+            // Copied by install(1), not in this process: a write descriptor
+            // open here would be inherited by a child another test spawns at
+            // that moment, and exec of the copy would fail with ETXTBSY.
+            try Command.check(["install", "-m", "0755", Self.executable.path, copy])
         }
         return ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", copy] + arguments.dropFirst()
     }
