@@ -46,6 +46,9 @@ public struct SysctlKernelSubject: ConformanceSubject {
                 "the same key dotted and slashed with different values",
                 ["net.ipv4.ip_default_ttl": 61, "net/ipv4/ip_default_ttl": 62]),
             InvalidDesired("a host-wide key from a non-current namespace", ["kernel.hostname": "oops"]),
+            InvalidDesired(
+                "an unprivileged port start above the local port range's low end",
+                [SysctlSimSubject.portStart: 1417, SysctlSimSubject.portRange: "1046 23567"]),
         ]
     }
 

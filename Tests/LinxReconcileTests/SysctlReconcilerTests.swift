@@ -170,4 +170,32 @@ struct SysctlReconcilerTests {
         let next = try await reconciler.reconcile(in: .current, desired: desired, lastApplied: report.lastApplied)
         #expect(next.converged && next.applied.count == 1 && next.lastApplied.owned.count == 4)
     }
+
+    @Test("a port start above the desired range's low end is refused up front; a feasible pair lands in one pass either way")
+    func portStartAndRange() async throws {
+        let kernel = SimKernel(seed: 1)
+        let reconciler = SysctlReconciler(backend: kernel)
+        let impossible: SysctlDesiredState = ["net.ipv4.ip_unprivileged_port_start": 1417, "net.ipv4.ip_local_port_range": "1046 23567"]
+        let error = await #expect(throws: ReconcileError.self) {
+            try await reconciler.reconcile(in: .current, desired: impossible)
+        }
+        guard case .invalidDesired(let entry, let reason)? = error else {
+            Issue.record("expected invalidDesired, got \(String(describing: error))")
+            return
+        }
+        #expect(entry == "sysctl net.ipv4.ip_unprivileged_port_start" && reason.contains("1046"))
+        #expect(backendWrites(kernel) == 0)
+
+        // Raising the start past the current low end needs the range written first ...
+        let raised = try await reconciler.reconcile(
+            in: .current, desired: ["net.ipv4.ip_unprivileged_port_start": 2000, "net.ipv4.ip_local_port_range": "3000 4000"])
+        #expect(raised.converged && raised.failed.isEmpty)
+        // ... lowering both needs the start written first (the default order writes the range first).
+        let lowered = try await reconciler.reconcile(
+            in: .current, desired: ["net.ipv4.ip_unprivileged_port_start": 500, "net.ipv4.ip_local_port_range": "1100 4000"],
+            lastApplied: raised.lastApplied)
+        #expect(lowered.converged && lowered.failed.isEmpty)
+        #expect(kernel.sysctlValue("net.ipv4.ip_unprivileged_port_start") == "500")
+        #expect(kernel.sysctlValue("net.ipv4.ip_local_port_range") == "1100\t4000")
+    }
 }

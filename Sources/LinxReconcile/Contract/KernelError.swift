@@ -49,6 +49,7 @@ extension Errno {
         case .readOnlyFileSystem: "EROFS"
         case .protocolNotSupported: "EPROTONOSUPPORT"
         case .addressFamilyNotSupported: "EAFNOSUPPORT"
+        case .restart: "ERESTART"
         default: "errno \(rawValue)"
         }
     }

@@ -12,8 +12,11 @@
 /// scope, the same key written twice with different values, a value the
 /// kernel would not store as given (``SysctlValueRules``), and a key
 /// outside `net.` when the scope is not the current netns (it would change
-/// the whole host) unless ``SysctlOptions/allowHostWideKeys`` is set. Keys
-/// owned in `lastApplied` that a pass would release pass the same guards.
+/// the whole host) unless ``SysctlOptions/allowHostWideKeys`` is set, and
+/// an `ip_unprivileged_port_start` above the low end of the desired
+/// `ip_local_port_range` (the kernel refuses that pair in either order).
+/// Keys owned in `lastApplied` that a pass would release pass the same
+/// guards.
 public struct SysctlReconciler: Sendable {
     /// The kernel this reconciler acts on.
     public let backend: any SysctlBackend
@@ -51,7 +54,9 @@ public struct SysctlReconciler: Sendable {
             }
             result[key] = (text, value)
         }
-        return result.mapValues(\.value.text)
+        let wanted = result.mapValues(\.value.text)
+        try SysctlCoupling.check(wanted)
+        return wanted
     }
 
     /// Why `key` may not be written in `scope`: a key outside `net.` is not
@@ -148,7 +153,10 @@ public struct SysctlReconciler: Sendable {
         return await apply(plan, lastApplied: lastApplied, in: scope, options: options)
     }
 
-    /// Applies a plan: every op attempted, failures collected.
+    /// Applies a plan: every op attempted, failures collected. The plan's
+    /// order is kept, except that keys the kernel checks against each other
+    /// are written in the order it accepts (the unprivileged port start and
+    /// the local port range).
     ///
     /// A release (`delete`) writes back the original value when
     /// ``SysctlOptions/revertOnRelease`` is set and the kernel no longer
@@ -157,7 +165,7 @@ public struct SysctlReconciler: Sendable {
         _ plan: SysctlPlan, lastApplied: SysctlLastApplied, in scope: NetnsScope,
         options: SysctlOptions = .default
     ) async -> ReconcileReport<SysctlSetting, SysctlLastApplied> {
-        let (applied, failed) = await BestEffortApply.run(plan.ops) { op in
+        let value = { (op: ReconcileOp<SysctlSetting>) -> String? in
             switch op {
             case .create(let setting), .update(let setting, _):
                 return setting.value
@@ -165,7 +173,9 @@ public struct SysctlReconciler: Sendable {
                 guard options.revertOnRelease, let original = lastApplied.owned[setting.key] else { return nil }
                 return SysctlValue.normalized(original) == SysctlValue.normalized(setting.value) ? nil : original
             }
-        } write: { (setting, value) async throws(KernelError) in
+        }
+        let ops = SysctlCoupling.ordered(plan.ops, observed: plan.observed, value: value)
+        let (applied, failed) = await BestEffortApply.run(ops, value: value) { (setting, value) async throws(KernelError) in
             try await backend.write(setting.key, value: value, in: scope)
         }
         return ReconcileReport(
