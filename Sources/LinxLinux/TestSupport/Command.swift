@@ -1,4 +1,5 @@
 import Glibc
+import Synchronization
 
 /// Runs an external program (`ip`, the built `linx`) and captures its
 /// output: the one process runner of the tests and tools. Output goes to
@@ -44,6 +45,9 @@ public enum Command {
         public let pid: pid_t
         private let stdoutFile: Int32
         private let stderrFile: Int32
+        /// Set once the child is reaped: its pid may then belong to another
+        /// process, so it is never signalled again, and its files are closed.
+        private let finished = Mutex<Output?>(nil)
 
         fileprivate init(pid: pid_t, stdoutFile: Int32, stderrFile: Int32) {
             self.pid = pid
@@ -52,23 +56,34 @@ public enum Command {
         }
 
         /// What it has written to standard output so far.
-        public var stdout: String { Command.contents(stdoutFile) }
+        public var stdout: String { finished.withLock { $0?.stdout } ?? Command.contents(stdoutFile) }
         /// What it has written to standard error so far.
-        public var stderr: String { Command.contents(stderrFile) }
+        public var stderr: String { finished.withLock { $0?.stderr } ?? Command.contents(stderrFile) }
 
-        /// Sends `signal` (SIGTERM by default).
+        /// Sends `signal` (SIGTERM by default); nothing once it was reaped.
         public func signal(_ signal: Int32 = SIGTERM) {
-            kill(pid, signal)
+            finished.withLock { output in
+                if output == nil { kill(pid, signal) }
+            }
         }
 
-        /// Waits for it to exit and returns everything it wrote. Call once.
+        /// Waits for it to exit and returns everything it wrote; later calls
+        /// return the same.
         public func wait() -> Output {
-            let status = Command.wait(pid)
-            defer {
+            if let done = finished.withLock({ $0 }) { return done }
+            // Wait without reaping, outside the lock, so signal() stays
+            // possible meanwhile; the pid stays ours until reaped below.
+            var info = siginfo_t()
+            while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) < 0 && errno == EINTR {}
+            return finished.withLock { finished in
+                if let finished { return finished }
+                let status = Command.wait(pid)
+                let output = Output(status: status, stdout: Command.contents(stdoutFile), stderr: Command.contents(stderrFile))
                 close(stdoutFile)
                 close(stderrFile)
+                finished = output
+                return output
             }
-            return Output(status: status, stdout: stdout, stderr: stderr)
         }
     }
 
