@@ -179,7 +179,7 @@ struct SysctlReconcilerTests {
         let error = await #expect(throws: ReconcileError.self) {
             try await reconciler.reconcile(in: .current, desired: impossible)
         }
-        guard case .invalidDesired(let entry, let reason)? = error else {
+        guard case .invalidDesired(let entry, let reason, _)? = error else {
             Issue.record("expected invalidDesired, got \(String(describing: error))")
             return
         }

@@ -30,7 +30,9 @@ public struct CgroupReconciler: Sendable {
     /// Checks file names without touching the kernel: file -> text to write.
     public static func validate(_ desired: CgroupDesiredState) throws(ReconcileError) -> [String: String] {
         for file in desired.files.keys.sorted() {
-            if let reason = refusal(for: file) { throw .invalidDesired(entry: "cgroup file \"\(file)\"", reason: reason) }
+            if let reason = refusal(for: file) {
+                throw .invalidDesired(entry: "cgroup file \"\(file)\"", reason: reason, path: [.key(file)])
+            }
         }
         return desired.files.mapValues(\.text)
     }
@@ -89,7 +91,8 @@ public struct CgroupReconciler: Sendable {
                     throw .invalidDesired(
                         entry: "cgroup file \(file)",
                         reason: "belongs to the \(controller) controller, not in this v1 hierarchy "
-                            + "(\(controllers.joined(separator: ",")))")
+                            + "(\(controllers.joined(separator: ",")))",
+                        path: [.key(file)])
                 }
             }
         }
@@ -100,7 +103,8 @@ public struct CgroupReconciler: Sendable {
             } catch where error.errno == .noSuchFileOrDirectory {
                 throw .invalidDesired(
                     entry: "cgroup file \(file)",
-                    reason: "\(cgroup) has no such file (is its controller enabled in the parent's cgroup.subtree_control?)")
+                    reason: "\(cgroup) has no such file (is its controller enabled in the parent's cgroup.subtree_control?)",
+                    path: [.key(file)])
             } catch {
                 throw .observeFailed(resource: "\(cgroup)/\(file)", error: error)
             }

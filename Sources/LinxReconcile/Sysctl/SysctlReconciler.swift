@@ -38,19 +38,20 @@ public struct SysctlReconciler: Sendable {
             do {
                 key = try SysctlKey(text)
             } catch {
-                throw .invalidDesired(entry: "sysctl \"\(text)\"", reason: error.reason)
+                throw .invalidDesired(entry: "sysctl \"\(text)\"", reason: error.reason, path: [.key(text)])
             }
             if let reason = hostWideRefusal(key, scope: scope, options: options) {
-                throw .invalidDesired(entry: "sysctl \(text)", reason: reason)
+                throw .invalidDesired(entry: "sysctl \(text)", reason: reason, path: [.key(text)])
             }
             if let reason = SysctlValueRules.refusal(for: value.text) {
-                throw .invalidDesired(entry: "sysctl \(text)", reason: "\(String(reflecting: value.text)) \(reason)")
+                throw .invalidDesired(entry: "sysctl \(text)", reason: "\(String(reflecting: value.text)) \(reason)", path: [.key(text)])
             }
             if let earlier = result[key] {
                 if SysctlValue.normalized(earlier.value.text) == SysctlValue.normalized(value.text) { continue }
                 throw .invalidDesired(
                     entry: "sysctl \(text)",
-                    reason: "the same key as \(earlier.text) with a different value (\(value) vs \(earlier.value))")
+                    reason: "the same key as \(earlier.text) with a different value (\(value) vs \(earlier.value))",
+                    path: [.key(text)])
             }
             result[key] = (text, value)
         }
@@ -107,12 +108,14 @@ public struct SysctlReconciler: Sendable {
                 observed[key] = try await backend.read(key, in: scope)
             } catch where error.errno == .noSuchFileOrDirectory {
                 try await checkScope(scope)
-                throw .invalidDesired(entry: "sysctl \(key)", reason: "no such key in \(scope)")
+                throw .invalidDesired(
+                    entry: "sysctl \(key)", reason: "no such key in \(scope)", path: Self.path(of: key, in: desired))
             } catch {
                 throw .observeFailed(resource: "sysctl \(key)", error: error)
             }
             if let held = observed[key], let text = wanted[key], let reason = SysctlValueRules.refusal(for: text, observed: held) {
-                throw .invalidDesired(entry: "sysctl \(key)", reason: "\(String(reflecting: text)): \(reason)")
+                throw .invalidDesired(
+                    entry: "sysctl \(key)", reason: "\(String(reflecting: text)): \(reason)", path: Self.path(of: key, in: desired))
             }
         }
         for key in lastApplied.owned.keys.sorted() where wanted[key] == nil {
@@ -131,6 +134,12 @@ public struct SysctlReconciler: Sendable {
             owned: Set(lastApplied.owned.keys),
             isSame: { SysctlValue.normalized($0.value) == SysctlValue.normalized($1.value) })
         return SysctlPlan(ops: ops, observed: observed, desired: wanted)
+    }
+
+    /// Where `key` was written in `desired` (dotted or slashed, as given).
+    static func path(of key: SysctlKey, in desired: SysctlDesiredState) -> DesiredPath {
+        let written = desired.values.keys.sorted().first { (try? SysctlKey($0)) == key }
+        return [.key(written ?? key.description)]
     }
 
     /// An ENOENT can mean the key or the whole namespace is missing: a

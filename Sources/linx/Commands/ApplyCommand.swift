@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LinxHost
 import LinxReconcile
 
 /// `linx apply FILE`: one pass per subsystem, or a loop per subsystem with --watch.
@@ -20,7 +21,8 @@ struct ApplyCommand: AsyncParsableCommand {
             owns nothing: nothing is deleted, and a warning says so. The state file \
             records its scope (backend and network namespace) and is refused for \
             another. A section absent from FILE is not managed: its objects are left \
-            as they are.
+            as they are; so is a kind absent from a section (an rtnl section without \
+            `routes` deletes no route; `routes: []` deletes every route linx owns).
 
             An apply locks the state file (FILE.lock) until it exits; a second apply \
             on the same state file fails at once, naming the holder.
@@ -61,7 +63,7 @@ struct ApplyCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingErrors {
-            let document = try DocumentParser.load(path: file)
+            let document = try HostDocument.load(path: file)
             let host = try await Host.open(backend, scope, needsRoot: true)
             let stateFile = host.stateFile(at: stateOptions.state)
             // Held until the command ends (with --watch, until it is stopped),
@@ -71,23 +73,25 @@ struct ApplyCommand: AsyncParsableCommand {
                 lock?.release()
                 host.release()
             }
-            let (owned, warning) = try stateFile.load()
-            let reconciler = HostReconciler(host: host, document: document)
-            let plans = try await reconciler.plan(owned: owned)
+            let (loaded, warning) = try stateFile.load()
+            var state = loaded
+            let plan = try await HostReconciler(backend: host.backend, scope: host.scope)
+                .plan(document, lastApplied: state.owned)
             // Only once the file is known valid, so an error stays one line.
             if let warning { printError("warning: \(warning)") }
-            let result = await reconciler.apply(plans, owned: owned)
+            let report = await plan.apply()
             // Shown before recording ownership, so that a state file that
             // cannot be written still leaves the operator knowing what changed.
-            try print(outcomes: result.outcomes, json: json)
-            try stateFile.save(result.state)
+            if json { try printJSON(report) } else { print(outcomes: SectionOutcome.outcomes(of: report)) }
+            state.owned = report.lastApplied
+            try stateFile.save(state)
             try host.finish()
             if watch {
-                try await WatchRunner(host: host, document: document, stateFile: stateFile, interval: interval)
-                    .run(from: result.state)
+                try await WatchRunner(host: host, document: document, stateFile: stateFile, interval: interval, json: json)
+                    .run(from: state)
                 return
             }
-            if !result.converged { throw ExitCode.failure }
+            if !report.converged { throw ExitCode.failure }
         }
     }
 }

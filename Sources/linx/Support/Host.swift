@@ -45,6 +45,11 @@ struct Host {
                 stateScope: StateScope(backend: .kernel, netns: scope.scope.description, identity: identity), sim: nil)
         case .sim:
             let path = backend.simState ?? ""
+            if !path.isEmpty {
+                do { try RegularFile.check(path) } catch {
+                    throw CommandError("cannot read the simulated host \(path): \(error.description)")
+                }
+            }
             let lock = needsRoot && !path.isEmpty ? try StateLock.acquire(path, what: "simulated host") : nil
             let file = path.isEmpty ? SimHostFile() : try SimHostFile.load(path: path)
             let kernel = JournalingSimKernel(kernel: try await file.boot())

@@ -30,14 +30,7 @@ enum RegularFile {
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw Failure(description: String(cString: strerror(errno))) }
-        switch info.st_mode & S_IFMT {
-        case S_IFREG: break
-        case S_IFDIR: throw Failure(description: "is a directory, not a file")
-        case S_IFIFO: throw Failure(description: "is a FIFO (named pipe), not a regular file")
-        case S_IFCHR, S_IFBLK: throw Failure(description: "is a device, not a regular file")
-        case S_IFSOCK: throw Failure(description: "is a socket, not a regular file")
-        default: throw Failure(description: "is not a regular file")
-        }
+        guard info.st_mode & S_IFMT == S_IFREG else { throw Failure(description: kind(info.st_mode)) }
         // A regular file never blocks; cleared anyway so a slow (network)
         // filesystem gets ordinary reads rather than EAGAIN.
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
@@ -53,6 +46,24 @@ enum RegularFile {
             } else if errno != EINTR {
                 throw Failure(description: String(cString: strerror(errno)))
             }
+        }
+    }
+
+    /// Throws unless `path` is a regular file (or does not exist yet), for a
+    /// file that is locked (``StateLock``) before it is read.
+    static func check(_ path: String) throws(Failure) {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return }
+        if info.st_mode & S_IFMT != S_IFREG { throw Failure(description: kind(info.st_mode)) }
+    }
+
+    private static func kind(_ mode: mode_t) -> String {
+        switch mode & S_IFMT {
+        case S_IFDIR: "is a directory, not a file"
+        case S_IFIFO: "is a FIFO (named pipe), not a regular file"
+        case S_IFCHR, S_IFBLK: "is a device, not a regular file"
+        case S_IFSOCK: "is a socket, not a regular file"
+        default: "is not a regular file"
         }
     }
 

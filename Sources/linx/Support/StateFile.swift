@@ -31,6 +31,9 @@ struct StateFile {
     /// state is kept).
     func lock() throws(CommandError) -> StateLock? {
         guard let path else { return nil }
+        do { try RegularFile.check(path) } catch {
+            throw CommandError("cannot use state file \(path): \(error.description)")
+        }
         return try StateLock.acquire(path, what: "state file")
     }
 
