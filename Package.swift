@@ -68,7 +68,10 @@ let package = Package(
         // stays off LinxLinux the way NIOEmbedded stays off NIOPosix.
         .target(
             name: "LinxConformance",
-            dependencies: ["LinxReconcile", "LinxKernelSim"]
+            dependencies: [
+                "LinxReconcile", "LinxKernelSim",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
         ),
         // The built-in Sources' subjects on the real kernel (root only).
         .target(
@@ -79,10 +82,7 @@ let package = Package(
         // does not cover, its Source, and its conformance subject.
         .target(
             name: "HostsSourceExample",
-            dependencies: [
-                "LinxReconcile", "LinxKernelSim", "LinxConformance",
-                .product(name: "SystemPackage", package: "swift-system"),
-            ],
+            dependencies: ["LinxReconcile", "LinxConformance"],
             path: "Examples/HostsSource",
             exclude: ["README.md"]
         ),
