@@ -14,14 +14,27 @@ public enum RouteTable {
 
 /// Well-known `rtm_protocol` values.
 public enum RouteProtocol {
+    /// RTPROT_REDIRECT: installed by the kernel from ICMP redirects.
+    public static let redirect: UInt8 = 1
     /// RTPROT_KERNEL: installed by the kernel (prefix routes of addresses).
     public static let kernel: UInt8 = 2
     /// RTPROT_BOOT: installed by `ip route` without a protocol.
     public static let boot: UInt8 = 3
     /// RTPROT_STATIC: installed by an administrator.
     public static let `static`: UInt8 = 4
+    /// RTPROT_RA: installed by the kernel from router advertisements.
+    public static let routerAdvertisement: UInt8 = 9
     /// Linx's default ownership tag, ASCII 'L'.
     public static let linx: UInt8 = 76
+
+    /// The tags of routes the kernel installs itself, with what each means:
+    /// refused as ownership tags (owning one would delete the kernel's routes).
+    public static let kernelReserved: [UInt8: String] = [
+        0: "unspecified",
+        redirect: "routes the kernel learnt from ICMP redirects",
+        kernel: "the kernel's prefix routes of addresses",
+        routerAdvertisement: "routes the kernel learnt from router advertisements",
+    ]
 }
 
 /// A route as the kernel stores it.
@@ -77,6 +90,10 @@ public struct Route: Sendable, Hashable, Codable, CustomStringConvertible {
     public var scope: UInt8
     /// The route type (`unicast` for ordinary routes).
     public var type: RouteType
+    /// RTA_PREFSRC, the source address the kernel prefers for this route:
+    /// set on the routes the kernel derives from an IPv4 address (the
+    /// subnet's primary), nil on routes Linx asks for. Not identity.
+    public var prefsrc: IPAddress?
     /// Interface name, filled in by reconcilers for reports; not identity.
     public var interfaceName: String?
 
@@ -85,7 +102,7 @@ public struct Route: Sendable, Hashable, Codable, CustomStringConvertible {
         destination: IPPrefix, gateway: IPAddress? = nil, ifindex: Int32? = nil,
         table: UInt32 = RouteTable.main, metric: UInt32 = 0, tos: UInt8 = 0,
         proto: UInt8 = RouteProtocol.linx, scope: UInt8 = 0, type: RouteType = .unicast,
-        interfaceName: String? = nil
+        interfaceName: String? = nil, prefsrc: IPAddress? = nil
     ) {
         self.destination = destination
         self.gateway = gateway
@@ -97,6 +114,7 @@ public struct Route: Sendable, Hashable, Codable, CustomStringConvertible {
         self.scope = scope
         self.type = type
         self.interfaceName = interfaceName
+        self.prefsrc = prefsrc
     }
 
     /// The kernel stores an IPv6 route's metric 0 as 1024.
@@ -117,6 +135,7 @@ public struct Route: Sendable, Hashable, Codable, CustomStringConvertible {
         if table != RouteTable.main { text += " table \(table)" }
         if metric != 0 { text += " metric \(metric)" }
         if tos != 0 { text += " tos \(tos)" }
+        if let prefsrc { text += " src \(prefsrc)" }
         return text + " proto \(proto)"
     }
 }
