@@ -16,6 +16,7 @@ public struct SysctlKernelSubject: ConformanceSubject {
     public init() {}
 
     public var name: String { "sysctl/kernel" }
+    public var unavailableReason: String? { KernelSandbox.unavailableReason(name) }
     public var emptyDesired: SysctlDesiredState { .empty }
     public var emptyLastApplied: SysctlLastApplied { .empty }
 
@@ -64,6 +65,10 @@ public struct SysctlKernelSubject: ConformanceSubject {
         -> Release<SysctlDesiredState, String, String>?
     {
         SysctlSimSubject.release(from: desired, boot: sandbox.boot, using: &random)
+    }
+
+    public func ownedEntries(in lastApplied: SysctlLastApplied, in sandbox: KernelSandbox) -> Set<String>? {
+        SysctlSimSubject.ownedEntries(in: lastApplied)
     }
 
     public func snapshot(of sandbox: KernelSandbox) async throws -> ScopeSnapshot<String, String> {

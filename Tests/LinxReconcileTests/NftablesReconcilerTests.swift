@@ -115,7 +115,7 @@ struct NftablesReconcilerTests {
         await #expect {
             _ = try await reconciler.reconcile(in: scope, desired: bad)
         } throws: { error in
-            guard case ReconcileError.invalidDesired(let entry, let reason) = error else { return false }
+            guard case ReconcileError.invalidDesired(let entry, let reason, _) = error else { return false }
             return entry.contains("chain input rule 6") && reason.contains("EINVAL")
         }
         var jump = desired

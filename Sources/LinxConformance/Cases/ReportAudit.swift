@@ -72,6 +72,10 @@ public struct ReportAudit<Subject: ConformanceSubject>: Sendable {
         of report: ReconcileReport<Subject.Source.Item, Subject.Source.LastApplied>
     ) -> [String] {
         var problems: [String] = []
+        var seen = Set<ReconcileOp<Subject.Source.Item>>()
+        for op in report.planned where !seen.insert(op).inserted {
+            problems.append("\(op.symbol) \(op.item) appears more than once across applied, failed and pending; each planned op must appear exactly once")
+        }
         switch report.strategy {
         case .bestEffort:
             if !report.pending.isEmpty {

@@ -48,7 +48,7 @@ public struct SysctlSimSubject: ConformanceSubject {
     public init() {}
 
     public var name: String { "sysctl/sim" }
-    public var capabilities: Set<SubjectCapability> { [.faultInjection] }
+    public var capabilities: Set<SubjectCapability> { [.faultInjection, .mutationJournal] }
     public var emptyDesired: SysctlDesiredState { .empty }
     public var emptyLastApplied: SysctlLastApplied { .empty }
 
@@ -188,6 +188,20 @@ public struct SysctlSimSubject: ConformanceSubject {
             desired: desired.values, table: Self.desirable, text: \.text, using: &random,
             write: { key, value in try sandbox.kernel.foreign.writeSysctl(key, value, in: sandbox.scope) },
             foreign: { try await makeForeignState(in: sandbox, avoiding: desired, using: &$0) })
+    }
+
+    public func ownedEntries(in lastApplied: SysctlLastApplied, in sandbox: Sandbox) -> Set<String>? {
+        Self.ownedEntries(in: lastApplied)
+    }
+
+    /// The owned keys, by the canonical names snapshots use (shared with the kernel subject).
+    package static func ownedEntries(in lastApplied: SysctlLastApplied) -> Set<String> {
+        Set(lastApplied.owned.keys.map(\.description))
+    }
+
+    /// The kernel's history counts every write the Source sent.
+    public func mutationStamp(of sandbox: Sandbox) async throws -> MutationStamp? {
+        MutationStamp.backendWrites(of: sandbox.kernel)
     }
 
     public func injectFaults(in sandbox: Sandbox, using random: inout SimRandom) async throws {
