@@ -73,7 +73,7 @@ struct NftablesKernelTests {
             await #expect {
                 _ = try await reconciler.reconcile(in: NftScope(ns.scope, table: table), desired: bad)
             } throws: { error in
-                guard case ReconcileError.invalidDesired(let entry, let reason) = error else { return false }
+                guard case ReconcileError.invalidDesired(let entry, let reason, _) = error else { return false }
                 return entry.contains("chain input rule 2") && reason.contains("Could not resolve service")
             }
             var jump = desired
@@ -81,7 +81,7 @@ struct NftablesKernelTests {
             await #expect {
                 _ = try await reconciler.reconcile(in: NftScope(ns.scope, table: table), desired: jump)
             } throws: { error in
-                guard case ReconcileError.invalidDesired(let entry, let reason) = error else { return false }
+                guard case ReconcileError.invalidDesired(let entry, let reason, _) = error else { return false }
                 return entry.contains("chain audit rule 1") && reason.contains("ENOENT")
             }
             let tables = try ns.exec("nft", "list", "tables")
