@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "LinxConformance", targets: ["LinxConformance"]),
         .library(name: "LinxConformanceKernel", targets: ["LinxConformanceKernel"]),
         .library(name: "LinxLinux", targets: ["LinxLinux"]),
+        .library(name: "LinxHost", targets: ["LinxHost"]),
         .executable(name: "linx", targets: ["linx"]),
     ],
     dependencies: [
@@ -19,7 +20,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
-        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
@@ -36,6 +36,18 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
+        ),
+        .systemLibrary(
+            name: "CYAML",
+            pkgConfig: "yaml-0.1",
+            providers: [.apt(["libyaml-dev"])]
+        ),
+        // The host document (every subsystem's desired state in one YAML or
+        // JSON file, with the line of every entry) and the composite that
+        // plans all its sections before applying any.
+        .target(
+            name: "LinxHost",
+            dependencies: ["LinxReconcile", "CYAML"]
         ),
         .target(
             name: "LinxKernelSim",
@@ -56,7 +68,10 @@ let package = Package(
         // stays off LinxLinux the way NIOEmbedded stays off NIOPosix.
         .target(
             name: "LinxConformance",
-            dependencies: ["LinxReconcile", "LinxKernelSim"]
+            dependencies: [
+                "LinxReconcile", "LinxKernelSim",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
         ),
         // The built-in Sources' subjects on the real kernel (root only).
         .target(
@@ -67,18 +82,14 @@ let package = Package(
         // does not cover, its Source, and its conformance subject.
         .target(
             name: "HostsSourceExample",
-            dependencies: [
-                "LinxReconcile", "LinxKernelSim", "LinxConformance",
-                .product(name: "SystemPackage", package: "swift-system"),
-            ],
+            dependencies: ["LinxReconcile", "LinxConformance"],
             path: "Examples/HostsSource"
         ),
         .executableTarget(
             name: "linx",
             dependencies: [
-                "LinxReconcile", "LinxKernelSim", "LinxLinux", "LinxConformance", "LinxConformanceKernel",
+                "LinxReconcile", "LinxHost", "LinxKernelSim", "LinxLinux", "LinxConformance", "LinxConformanceKernel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -105,6 +116,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "LinxKernelSimTests", dependencies: ["LinxKernelSim"]),
+        .testTarget(name: "LinxHostTests", dependencies: ["LinxHost", "LinxReconcile", "LinxKernelSim"]),
         .testTarget(name: "LinxLinuxTests", dependencies: ["LinxLinux", "LinxKernelSim"]),
         .testTarget(
             name: "LinxConformanceTests",

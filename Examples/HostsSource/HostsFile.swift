@@ -1,6 +1,4 @@
-import LinxKernelSim
-import LinxReconcile
-import SystemPackage
+import LinxConformance
 import Synchronization
 
 /// A simulated `/etc/hosts`-like store: host name -> address, shared by the
@@ -22,9 +20,11 @@ public final class HostsFile: Sendable {
     private struct State {
         var entries: [String: String]
         var faultRate = 0.0
+        var faultsFired = 0
         var random = SimRandom(seed: 0)
         var watchers: [Int: AsyncThrowingStream<Change, any Error>.Continuation] = [:]
         var nextWatcher = 0
+        var writes = 0
     }
 
     private let state: Mutex<State>
@@ -80,6 +80,10 @@ public final class HostsFile: Sendable {
     /// Every entry, read directly.
     public var directContents: [String: String] { state.withLock { $0.entries } }
 
+    /// How many writes the store has taken, from anyone, even writes of the
+    /// value already there: its journal, as a file's mtime would be.
+    public var writeCount: Int { state.withLock { $0.writes } }
+
     /// Writes (or with nil, removes) an entry directly, as a foreign writer would.
     public func directWrite(_ name: String, _ address: String?) {
         state.withLock { Self.write(&$0, name: name, address: address) }
@@ -101,6 +105,9 @@ public final class HostsFile: Sendable {
         state.withLock { $0.faultRate = 0 }
     }
 
+    /// Injected faults that fired so far (fuzzing proves its faults bit).
+    public var faultsFired: Int { state.withLock { $0.faultsFired } }
+
     /// Tells every watcher that it lost changes.
     public func overflowWatchers() {
         state.withLock { state in
@@ -111,10 +118,12 @@ public final class HostsFile: Sendable {
     private static func maybeFail(_ state: inout State) throws(KernelError) {
         guard state.faultRate > 0, state.random.chance(state.faultRate) else { return }
         let errno = state.random.pick([Errno.ioError, .resourceTemporarilyUnavailable, .resourceBusy])
+        state.faultsFired += 1
         throw KernelError(errno, "injected fault")
     }
 
     private static func write(_ state: inout State, name: String, address: String?) {
+        state.writes += 1
         state.entries[name] = address
         let change: Change = address.map { .set(name: name, address: $0) } ?? .removed(name: name)
         for watcher in state.watchers.values { watcher.yield(change) }

@@ -1,6 +1,4 @@
 import LinxConformance
-import LinxKernelSim
-import LinxReconcile
 
 /// The conformance subject for ``HostsSource``: what the suite needs to know
 /// about the hosts store to test any Source of it. Copy this file as the
@@ -18,7 +16,9 @@ public struct HostsSubject: ConformanceSubject {
     public init() {}
 
     public var name: String { "hosts" }
-    public var capabilities: Set<SubjectCapability> { [.faultInjection, .monitorTriggers] }
+    public var capabilities: Set<SubjectCapability> {
+        [.faultInjection, .monitorTriggers, .overflowTrigger, .mutationJournal]
+    }
     public var emptyDesired: [HostsEntry] { [] }
     public var emptyLastApplied: Set<String> { [] }
 
@@ -59,6 +59,22 @@ public struct HostsSubject: ConformanceSubject {
         case .create(let entry), .update(let entry, _): OpEffect(sets: [entry.name: Self.canonical(entry.address)])
         case .delete(let entry): OpEffect(removes: [entry.name])
         }
+    }
+
+    /// lastApplied is the set of owned names, which are the snapshot's keys.
+    public func ownedEntries(in lastApplied: Set<String>, in sandbox: HostsFile) -> Set<String>? {
+        lastApplied
+    }
+
+    /// Desired names live under `.example` and nothing else writes there, so
+    /// an `.example` name the desired state does not list must be gone.
+    public func mustBeAbsent(_ key: String, value: String, when desired: [HostsEntry], in sandbox: HostsFile) -> Bool {
+        key.hasSuffix(".example") && !desired.contains { $0.name == key }
+    }
+
+    /// The store counts every write, so a rewrite of the same bytes shows.
+    public func mutationStamp(of sandbox: HostsFile) async throws -> MutationStamp? {
+        MutationStamp(writes: sandbox.writeCount)
     }
 
     public func release(from desired: [HostsEntry], in sandbox: HostsFile, using random: inout SimRandom)

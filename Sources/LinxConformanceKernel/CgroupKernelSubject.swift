@@ -29,6 +29,7 @@ public struct CgroupKernelSubject: ConformanceSubject {
     public init() {}
 
     public var name: String { "cgroup/kernel" }
+    public var unavailableReason: String? { KernelSandbox.unavailableReason(name) }
     public var emptyDesired: CgroupDesiredState { .empty }
     public var emptyLastApplied: CgroupLastApplied { .empty }
 
@@ -90,6 +91,10 @@ public struct CgroupKernelSubject: ConformanceSubject {
         -> Release<CgroupDesiredState, String, String>?
     {
         CgroupSimSubject.release(from: desired, using: &random)
+    }
+
+    public func ownedEntries(in lastApplied: CgroupLastApplied, in sandbox: Sandbox) -> Set<String>? {
+        lastApplied.files
     }
 
     public func snapshot(of sandbox: Sandbox) async throws -> ScopeSnapshot<String, String> {

@@ -16,11 +16,14 @@ public struct KernelSandbox: Sendable {
 
     public var scope: NetnsScope { namespace.scope }
 
-    /// Real-kernel subjects need root; without it every case is skipped, saying so.
+    /// Why a real-kernel subject cannot run here: it needs root. Every case
+    /// is then skipped, saying so.
+    static func unavailableReason(_ subject: String) -> String? {
+        getuid() == 0 ? nil : "\(subject) needs root (it makes a throwaway network namespace or cgroup)"
+    }
+
     static func requireRoot(_ subject: String) throws {
-        guard getuid() == 0 else {
-            throw ConformanceSkip("\(subject) needs root (it makes a throwaway network namespace or cgroup)")
-        }
+        if let reason = unavailableReason(subject) { throw ConformanceSkip(reason) }
     }
 
     static func make(subject: String) throws -> KernelSandbox {

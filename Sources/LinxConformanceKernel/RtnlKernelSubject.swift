@@ -7,7 +7,8 @@ import LinxReconcile
 /// each case in a throwaway namespace with a veth pair `eth0`/`eth1`, the
 /// same desired states and foreign state as ``RtnlSimSubject``. The scope is
 /// read through raw backend dumps, never through the Source. No fault
-/// injection; the monitor cannot be made to lose events on demand.
+/// injection, no mutation journal; the monitor cannot be made to lose events
+/// on demand (so no `overflowTrigger`).
 public struct RtnlKernelSubject: ConformanceSubject {
     public typealias Source = RtnlSource
     public typealias Sandbox = KernelSandbox
@@ -17,6 +18,7 @@ public struct RtnlKernelSubject: ConformanceSubject {
     public init() {}
 
     public var name: String { "rtnl/kernel" }
+    public var unavailableReason: String? { KernelSandbox.unavailableReason(name) }
     public var capabilities: Set<SubjectCapability> { [.monitorTriggers] }
     public var emptyDesired: RtnlDesiredState { .empty }
     public var emptyLastApplied: RtnlLastApplied { .empty }
@@ -74,10 +76,6 @@ public struct RtnlKernelSubject: ConformanceSubject {
 
     public func triggerChange(in sandbox: KernelSandbox) async throws {
         try sandbox.namespace.ip("addr", "add", "198.51.100.7/24", "dev", "eth1")
-    }
-
-    public func triggerOverflow(in sandbox: KernelSandbox) async throws {
-        throw ConformanceSkip("a real kernel's monitor cannot be made to lose events on demand")
     }
 
     /// Raw backend dumps and requests: independent of the Source's reconciler.

@@ -16,6 +16,7 @@ public struct SysctlKernelSubject: ConformanceSubject {
     public init() {}
 
     public var name: String { "sysctl/kernel" }
+    public var unavailableReason: String? { KernelSandbox.unavailableReason(name) }
     public var emptyDesired: SysctlDesiredState { .empty }
     public var emptyLastApplied: SysctlLastApplied { .empty }
 
@@ -46,6 +47,9 @@ public struct SysctlKernelSubject: ConformanceSubject {
                 "the same key dotted and slashed with different values",
                 ["net.ipv4.ip_default_ttl": 61, "net/ipv4/ip_default_ttl": 62]),
             InvalidDesired("a host-wide key from a non-current namespace", ["kernel.hostname": "oops"]),
+            InvalidDesired(
+                "an unprivileged port start above the local port range's low end",
+                [SysctlSimSubject.portStart: 1417, SysctlSimSubject.portRange: "1046 23567"]),
         ]
     }
 
@@ -61,6 +65,10 @@ public struct SysctlKernelSubject: ConformanceSubject {
         -> Release<SysctlDesiredState, String, String>?
     {
         SysctlSimSubject.release(from: desired, boot: sandbox.boot, using: &random)
+    }
+
+    public func ownedEntries(in lastApplied: SysctlLastApplied, in sandbox: KernelSandbox) -> Set<String>? {
+        SysctlSimSubject.ownedEntries(in: lastApplied)
     }
 
     public func snapshot(of sandbox: KernelSandbox) async throws -> ScopeSnapshot<String, String> {

@@ -129,6 +129,7 @@ extension SimState {
             let subscribers = namespaces[scope]?.subscribers ?? []
             var fresh = SimNetns.boot(loopbackUp: scope == .current)
             fresh.subscribers = subscribers
+            fresh.nftables = namespaces[scope]?.nftables.rebooted() ?? SimNftables()
             namespaces[scope] = fresh
             for subscriber in subscribers { subscriber.forceOverflow() }
         }

@@ -50,7 +50,7 @@ extension SimKernel: RtnlBackend {
         try state.withLock { s throws(KernelError) in
             do throws(KernelError) {
                 if let error = s.gate(.subscribe, scope: scope) { throw error }
-                let subscriber = SimSubscriber(capacity: s.eventCapacity)
+                let subscriber = SimSubscriber<RtnlEvent>(capacity: s.eventCapacity)
                 try s.withNetns(scope) { ns throws(KernelError) in ns.subscribers.append(subscriber) }
                 s.history.record(.backend, scope, .subscribe, .ok)
                 return subscriber.stream()

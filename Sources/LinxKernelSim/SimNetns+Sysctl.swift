@@ -45,6 +45,13 @@ extension SimNetns {
             guard bounds.count == 2, bounds[0] <= bounds[1], bounds[0] >= unprivileged else {
                 throw KernelError(.invalidArgument, "ip_local_port_range: need \(unprivileged) <= low <= high")
             }
+        case "net/ipv4/ip_unprivileged_port_start":
+            // ipv4_privileged_ports: the start may not pass the local port range's low end
+            // (checked on Linux 6.18: 1417 with a range from 1046 is EINVAL, 1046 is accepted).
+            let low = (sysctl["net/ipv4/ip_local_port_range"] ?? "32768").split(separator: "\t").first.flatMap { Int($0) } ?? 32768
+            guard let start = Int(value), start <= low else {
+                throw KernelError(.invalidArgument, "ip_unprivileged_port_start: need start <= \(low), the local port range's low end")
+            }
         case "net/ipv4/ping_group_range":
             // An inverted range silently stores the "nobody may ping" default.
             let bounds = value.split(separator: "\t").compactMap { Int($0) }

@@ -71,7 +71,9 @@ struct SimNetns: Sendable {
     /// Per-interface IPv4 conf files written since the interface appeared:
     /// the kernel's cnf.state bits. The others follow conf.default.
     var explicitConf: Set<String> = []
-    var subscribers: [SimSubscriber] = []
+    var subscribers: [SimSubscriber<RtnlEvent>] = []
+    /// nf_tables: tables, the generation id, the nf_tables monitors.
+    var nftables = SimNftables()
     /// Events dropped by a full subscriber buffer since boot.
     var eventsLost = 0
 

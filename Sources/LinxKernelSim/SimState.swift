@@ -15,6 +15,9 @@ struct SimState: Sendable {
     var cgroups: [String: [String: String]] = [cgroupRoot: CgroupFiles.root]
     var history: SimHistory
     var faults = FaultEngine()
+    var nftFaults = SimNftFaults()
+    /// The next nf_tables socket port ``SimKernel/nftSocket()`` hands out.
+    var nextNftPort: UInt32 = 2
     var rng: SimRandom
     var eventCapacity: Int
 

@@ -2,6 +2,20 @@ import DequeModule
 import LinxReconcile
 import Synchronization
 
+/// An event a ``SimSubscriber`` carries, with the event that stands for
+/// "events were lost".
+protocol SimEvent: Sendable {
+    static var overflow: Self { get }
+}
+
+extension RtnlEvent: SimEvent {}
+extension NftEvent: SimEvent {}
+
+/// What a read finds under the lock: an event (nil: closed), a failure, or nothing yet.
+private enum SubscriberRead<Event> {
+    case value(Event?), failure(KernelError), wait
+}
+
 /// One event monitor on a namespace: a bounded receive buffer, like a
 /// netlink socket's.
 ///
@@ -10,13 +24,13 @@ import Synchronization
 /// the events still queued, just as a netlink socket reports ENOBUFS on the
 /// next receive. The monitor can also die: the stream then finishes with the
 /// error at the next read.
-final class SimSubscriber: Sendable {
+final class SimSubscriber<Event: SimEvent>: Sendable {
     private struct State {
-        var buffer: Deque<RtnlEvent> = []
+        var buffer: Deque<Event> = []
         var overflowPending = false
         var failure: KernelError?
         var closed = false
-        var waiter: CheckedContinuation<RtnlEvent?, any Error>?
+        var waiter: CheckedContinuation<Event?, any Error>?
     }
 
     /// How many events the buffer holds before it drops.
@@ -33,8 +47,8 @@ final class SimSubscriber: Sendable {
 
     /// Queues `event`; returns false when it was dropped (buffer full).
     @discardableResult
-    func deliver(_ event: RtnlEvent) -> Bool {
-        let (waiter, accepted) = state.withLock { s -> (CheckedContinuation<RtnlEvent?, any Error>?, Bool) in
+    func deliver(_ event: Event) -> Bool {
+        let (waiter, accepted) = state.withLock { s -> (CheckedContinuation<Event?, any Error>?, Bool) in
             if s.closed || s.failure != nil { return (nil, false) }
             if let waiter = s.waiter {
                 s.waiter = nil
@@ -54,7 +68,7 @@ final class SimSubscriber: Sendable {
     /// Marks events as lost (the ENOBUFS fault): the reader sees
     /// ``RtnlEvent/overflow`` next.
     func forceOverflow() {
-        let waiter = state.withLock { s -> CheckedContinuation<RtnlEvent?, any Error>? in
+        let waiter = state.withLock { s -> CheckedContinuation<Event?, any Error>? in
             if s.closed || s.failure != nil { return nil }
             if let waiter = s.waiter {
                 s.waiter = nil
@@ -68,7 +82,7 @@ final class SimSubscriber: Sendable {
 
     /// Kills the monitor: the reader's next read throws `error`.
     func kill(_ error: KernelError) {
-        let waiter = state.withLock { s -> CheckedContinuation<RtnlEvent?, any Error>? in
+        let waiter = state.withLock { s -> CheckedContinuation<Event?, any Error>? in
             if s.closed || s.failure != nil { return nil }
             s.failure = error
             s.buffer.removeAll()
@@ -82,11 +96,10 @@ final class SimSubscriber: Sendable {
     var backlog: Int { state.withLock { $0.buffer.count } }
 
     /// The next event, nil once the reader cancelled.
-    func next() async throws -> RtnlEvent? {
+    func next() async throws -> Event? {
         try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<RtnlEvent?, any Error>) in
-                enum Now { case value(RtnlEvent?), failure(KernelError), wait }
-                let now = state.withLock { s -> Now in
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Event?, any Error>) in
+                let now = state.withLock { s -> SubscriberRead<Event> in
                     if let failure = s.failure { return .failure(failure) }
                     if s.closed || Task.isCancelled {
                         s.closed = true
@@ -113,7 +126,7 @@ final class SimSubscriber: Sendable {
 
     /// Closes the subscription (the reader cancelled or dropped the stream).
     func close() {
-        let waiter = state.withLock { s -> CheckedContinuation<RtnlEvent?, any Error>? in
+        let waiter = state.withLock { s -> CheckedContinuation<Event?, any Error>? in
             s.closed = true
             s.buffer.removeAll()
             defer { s.waiter = nil }
@@ -125,15 +138,15 @@ final class SimSubscriber: Sendable {
     /// The stream handed to the caller of `events(in:)`. When the caller
     /// drops the stream without cancelling, the token it captures goes with
     /// it and closes the subscription, as closing a socket would.
-    func stream() -> AsyncThrowingStream<RtnlEvent, any Error> {
+    func stream() -> AsyncThrowingStream<Event, any Error> {
         let token = Token(self)
         return AsyncThrowingStream(unfolding: { try await token.subscriber.next() })
     }
 
     /// Lives exactly as long as the stream's closure.
     private final class Token: Sendable {
-        let subscriber: SimSubscriber
-        init(_ subscriber: SimSubscriber) { self.subscriber = subscriber }
+        let subscriber: SimSubscriber<Event>
+        init(_ subscriber: SimSubscriber<Event>) { self.subscriber = subscriber }
         deinit { subscriber.close() }
     }
 }

@@ -1,26 +1,31 @@
+import Glibc
 import LinxConformance
 import LinxConformanceKernel
-import LinxReconcile
 import Testing
 
 /// The built-in Sources on the real kernel, each case in a throwaway network
-/// namespace or cgroup that is always removed. Without root every case is
-/// skipped by the subjects themselves, and the reason is printed.
-@Suite("Built-in Sources on the real kernel (root only)", .serialized)
+/// namespace or cgroup that is always removed. Without root the tests are
+/// skipped, saying why; cases a subject cannot run are listed as skipped.
+@Suite("Built-in Sources on the real kernel (root only)", .serialized, .enabled(if: getuid() == 0, "needs root: each case makes a throwaway network namespace or cgroup"))
 struct KernelSubjectTests {
-    @Test("real kernel", arguments: BuiltinSource.allCases)
-    func kernel(_ source: BuiltinSource) async {
-        for seed: UInt64 in 0..<2 {
-            let results = await source.runOnKernel(options: ConformanceOptions(seed: seed))
-            if results.skipped == results.cases.count, case .skipped(let reason)? = results.cases.first?.outcome {
-                print("skipped \(results.subject): \(reason)")
-                return
-            }
-            #expect(results.passed > 0)
-            for result in results.cases {
-                guard case .failed(let failure) = result.outcome else { continue }
-                Issue.record("\(result.subject) \(result.testCase.id) seed \(seed)\n\(failure)")
-            }
-        }
+    @Test("rtnl/kernel", arguments: Conformance.runnableCases(RtnlKernelSubject()))
+    func rtnl(_ testCase: ConformanceCase) async throws {
+        try await Conformance.check(RtnlKernelSubject(), case: testCase, options: ConformanceOptions(seedCount: 2))
     }
+
+    @Test("sysctl/kernel", arguments: Conformance.runnableCases(SysctlKernelSubject()))
+    func sysctl(_ testCase: ConformanceCase) async throws {
+        try await Conformance.check(SysctlKernelSubject(), case: testCase, options: ConformanceOptions(seedCount: 2))
+    }
+
+    @Test("cgroup/kernel", arguments: Conformance.runnableCases(CgroupKernelSubject()))
+    func cgroup(_ testCase: ConformanceCase) async throws {
+        try await Conformance.check(CgroupKernelSubject(), case: testCase, options: ConformanceOptions(seedCount: 2))
+    }
+
+    @Test("real kernel: cases not run", .disabled(Comment(rawValue: [
+        Conformance.skipSummary(RtnlKernelSubject()), Conformance.skipSummary(SysctlKernelSubject()),
+        Conformance.skipSummary(CgroupKernelSubject()),
+    ].joined(separator: " | "))))
+    func skipped() {}
 }

@@ -49,12 +49,14 @@ struct BrokenSourcesAreCaught {
             passing: [.firstPassConverges, .secondPassAppliesNothing, .invalidDesiredRejected])
     }
 
+    /// The oracle reads lastApplied after every pass, so the very first
+    /// pass that creates anything already shows the leak.
     @Test("a Source that loses its lastApplied")
     func forgetful() async {
         expect(
             await results("forgetful", ForgetfulHostsSource()),
-            failing: [.releaseRemovesExactlyIt],
-            passing: [.firstPassConverges, .foreignStateUntouched, .invalidDesiredRejected])
+            failing: [.firstPassConverges, .releaseRemovesExactlyIt, .foreignSurvivesEmptyDesired],
+            passing: [])
     }
 
     @Test("a Source that does not validate its desired state")
@@ -71,5 +73,30 @@ struct BrokenSourcesAreCaught {
             await results("mislabelled", MislabelledHostsSource()),
             failing: [.strategyReportedConsistently],
             passing: [.firstPassConverges, .secondPassAppliesNothing, .foreignStateUntouched])
+    }
+}
+
+/// The gallery: each defect a report can hide is caught by the case meant
+/// for it on every seed the suite runs by default, and the same Source
+/// without the defect passes that case on those seeds.
+@Suite("Defects a report can hide are caught")
+struct DefectGallery {
+    @Test("caught by its case on every default seed", arguments: HostsDefect.allCases)
+    func caught(_ defect: HostsDefect) async {
+        let subject = BrokenSubject(name: "hosts-\(defect)", broken: DefectiveHostsSource(defect: defect))
+        for index in 0..<ConformanceOptions.defaultSeedCount {
+            let seed = UInt64(index)
+            let result = await Conformance.run(
+                subject, case: defect.catchingCase, options: ConformanceOptions(seed: seed, seedCount: 1))
+            #expect(result.outcome.isFailure, "\(defect.catchingCase.id) missed \(defect) on seed \(seed)")
+        }
+    }
+
+    @Test("without a defect, the same Source passes every case on the default seeds")
+    func cleanBaseline() async {
+        let subject = BrokenSubject(name: "hosts-scratch", broken: DefectiveHostsSource(defect: nil))
+        let results = await Conformance.run(subject)
+        #expect(results.succeeded && results.skipped == 0, "\(TableReporter.render([results]))")
+        #expect(results.cases.allSatisfy { $0.seedsRun == ConformanceOptions.defaultSeedCount })
     }
 }

@@ -1,30 +1,29 @@
 import LinxConformance
 import Testing
 
-/// The built-in Sources pass the suite on the simulated kernel, on several seeds.
+/// The built-in Sources pass the suite on the simulated kernel, each case on
+/// the default seeds; the cases a subject cannot run show as skipped.
 @Suite("Built-in Sources on the simulated kernel")
 struct BuiltinSubjectTests {
-    @Test("rtnl/sim", arguments: ConformanceCase.all)
+    // Seed 1 found the same-subnet primary swap (fixed in RtnlPrimarySwap).
+    @Test("rtnl/sim", arguments: Conformance.runnableCases(RtnlSimSubject()))
     func rtnl(_ testCase: ConformanceCase) async throws {
-        for seed: UInt64 in 0..<4 {
-            // Seed 1 found the same-subnet primary swap (fixed in RtnlPrimarySwap).
-            try await Conformance.check(RtnlSimSubject(), case: testCase, options: ConformanceOptions(seed: seed))
-        }
+        try await Conformance.check(RtnlSimSubject(), case: testCase)
     }
-}
 
-extension BuiltinSubjectTests {
-    @Test("sysctl/sim", arguments: ConformanceCase.all)
+    @Test("sysctl/sim", arguments: Conformance.runnableCases(SysctlSimSubject()))
     func sysctl(_ testCase: ConformanceCase) async throws {
-        for seed: UInt64 in 0..<4 {
-            try await Conformance.check(SysctlSimSubject(), case: testCase, options: ConformanceOptions(seed: seed))
-        }
+        try await Conformance.check(SysctlSimSubject(), case: testCase)
     }
 
-    @Test("cgroup/sim", arguments: ConformanceCase.all)
+    @Test("cgroup/sim", arguments: Conformance.runnableCases(CgroupSimSubject()))
     func cgroup(_ testCase: ConformanceCase) async throws {
-        for seed: UInt64 in 0..<4 {
-            try await Conformance.check(CgroupSimSubject(), case: testCase, options: ConformanceOptions(seed: seed))
-        }
+        try await Conformance.check(CgroupSimSubject(), case: testCase)
     }
+
+    @Test("sysctl/sim: cases not run", .disabled(Comment(rawValue: Conformance.skipSummary(SysctlSimSubject()))))
+    func sysctlSkipped() {}
+
+    @Test("cgroup/sim: cases not run", .disabled(Comment(rawValue: Conformance.skipSummary(CgroupSimSubject()))))
+    func cgroupSkipped() {}
 }

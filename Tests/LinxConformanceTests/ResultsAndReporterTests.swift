@@ -58,7 +58,7 @@ struct ResultsAndReporterTests {
         let ownership = try CaseFilter("ownership")
         let selected = ConformanceCase.all.filter { ownership.matches(subject: "hosts", case: $0) }
         #expect(selected.map(\.id).sorted() == ConformanceCase.all.filter { $0.tags.contains(.ownership) }.map(\.id).sorted())
-        #expect(selected.count == 4)
+        #expect(selected.count == 5)
         #expect(ConformanceCase.all.allSatisfy { try! CaseFilter("^hosts/").matches(subject: "hosts", case: $0) })
         #expect(!ConformanceCase.all.contains { try! CaseFilter("^hosts/").matches(subject: "rtnl/sim", case: $0) })
         #expect(throws: CaseFilterError.self) { try CaseFilter("([unclosed") }

@@ -54,6 +54,19 @@ struct SysctlTests {
         }
     }
 
+    @Test("ip_unprivileged_port_start and the range's low end are checked against each other, both ways")
+    func portStartCoupling() async throws {
+        let kernel = SimKernel()
+        let range = key("net.ipv4.ip_local_port_range")
+        let start = key("net.ipv4.ip_unprivileged_port_start")
+        try await kernel.write(range, value: "1046 23567", in: .current)
+        #expect(await errno { () async throws(KernelError) in try await kernel.write(start, value: "1417", in: .current) } == .invalidArgument)
+        #expect(kernel.sysctlValue("net.ipv4.ip_unprivileged_port_start") == "1024")
+        try await kernel.write(start, value: "1046", in: .current)
+        #expect(await errno { () async throws(KernelError) in try await kernel.write(range, value: "1045 23567", in: .current) } == .invalidArgument)
+        #expect(kernel.sysctlValue("net.ipv4.ip_local_port_range") == "1046\t23567")
+    }
+
     @Test("read-only keys are EACCES, unknown keys ENOENT, directories EISDIR")
     func refusals() async throws {
         let kernel = SimKernel()

@@ -48,7 +48,7 @@ struct CgroupRulesTests {
         let error = try #require(throws: ReconcileError.self) {
             try CgroupReconciler.validate([file: 1])
         }
-        guard case .invalidDesired(let entry, _) = error else { Issue.record("\(error)"); return }
+        guard case .invalidDesired(let entry, _, _) = error else { Issue.record("\(error)"); return }
         #expect(entry.contains("\"\(file)\""))
     }
 }

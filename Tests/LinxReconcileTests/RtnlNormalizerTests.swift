@@ -12,7 +12,7 @@ struct RtnlNormalizerTests {
             _ = try RtnlNormalizer.resolve(desired, links: links, options: options)
             return nil
         } catch {
-            guard case .invalidDesired(let entry, let reason) = error else { return ("?", "\(error)") }
+            guard case .invalidDesired(let entry, let reason, _) = error else { return ("?", "\(error)") }
             return (entry, reason)
         }
     }
@@ -27,7 +27,7 @@ struct RtnlNormalizerTests {
             .route(to: "10.60.0.0/24", via: "10.0.0.1", table: 100, metric: 50),
             .defaultRoute(via: "10.0.0.1"),
         ]
-        #expect(desired.addresses.count == 2 && desired.routes.count == 4)
+        #expect(desired.addresses?.count == 2 && desired.routes?.count == 4 && desired.managed == .all)
         let resolved = try RtnlNormalizer.resolve(desired, links: links)
         #expect(resolved.addresses[0] == InterfaceAddress(
             ifindex: 7, address: try IPAddress("10.0.0.2"), prefixLength: 24, interfaceName: "eth0"))
@@ -38,7 +38,7 @@ struct RtnlNormalizerTests {
         #expect(resolved.routes[3].destination == .any(.ipv4))
     }
 
-    @Test("JSON round-trips, and missing lists mean none")
+    @Test("JSON round-trips; a missing list is a kind not managed, an empty one a kind managed as empty")
     func codable() throws {
         let desired = RtnlDesiredState([
             .address("10.0.0.2/24", on: "eth0"),
@@ -48,8 +48,10 @@ struct RtnlNormalizerTests {
         #expect(try JSONDecoder().decode(RtnlDesiredState.self, from: data) == desired)
         let routesOnly = try JSONDecoder().decode(
             RtnlDesiredState.self, from: Data(#"{"routes":[{"destination":"default","gateway":"10.0.0.1"}]}"#.utf8))
-        #expect(routesOnly.addresses.isEmpty)
+        #expect(routesOnly.addresses == nil && routesOnly.managed == .routes)
         #expect(routesOnly.routes == [RtnlRouteEntry(destination: "default", gateway: "10.0.0.1")])
+        let emptied = try JSONDecoder().decode(RtnlDesiredState.self, from: Data(#"{"addresses":[],"routes":[]}"#.utf8))
+        #expect(emptied == .empty && emptied.managed == .all)
     }
 
     @Test("every kind of invalid entry is named with its position and text", arguments: [
@@ -145,7 +147,8 @@ struct DesiredStateInitTests {
     @Test("empty initialisers are unambiguous and equal to .empty")
     func emptyInits() {
         #expect(RtnlDesiredState() == .empty && RtnlDesiredState().isEmpty)
-        #expect(RtnlDesiredState(routes: [RtnlRouteEntry(destination: "default", gateway: "10.0.0.1")]).routes.count == 1)
+        #expect(RtnlDesiredState(routes: [RtnlRouteEntry(destination: "default", gateway: "10.0.0.1")]).routes?.count == 1)
+        #expect(RtnlDesiredState(addresses: []).managed == .addresses)
         #expect(SysctlDesiredState() == .empty && CgroupDesiredState() == .empty)
     }
 }

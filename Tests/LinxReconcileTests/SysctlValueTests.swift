@@ -27,7 +27,7 @@ struct SysctlValueTests {
         let error = try #require(throws: ReconcileError.self) {
             try SysctlReconciler.validate([text: 1], scope: .current)
         }
-        guard case .invalidDesired(let entry, _) = error else { Issue.record("\(error)"); return }
+        guard case .invalidDesired(let entry, _, _) = error else { Issue.record("\(error)"); return }
         #expect(entry.contains("\"\(text)\""))
     }
 

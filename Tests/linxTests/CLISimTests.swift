@@ -27,16 +27,43 @@ struct CLISimTests {
         #expect(try linx.sim(["plan", file]).status == 0)
     }
 
-    @Test("plan --json is machine-readable and lists each op")
+    @Test("plan --json and apply --json print the library's plans and reports as they are")
     func planJSON() throws {
         defer { linx.cleanUp() }
         let file = LinxBinary.examples.appendingPathComponent("service-cgroup.yaml").path
         let result = try linx.sim(["plan", file, "--json"])
         #expect(result.status == 2)
         let sections = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]]
-        let lines = try #require(sections?.first?["lines"] as? [[String: Any]])
-        #expect(lines.count == 5)
-        #expect(lines.allSatisfy { $0["status"] as? String == "planned" })
+        let section = try #require(sections?.first)
+        #expect(section["section"] as? String == "cgroups" && section["cgroup"] as? String != nil)
+        let ops = try #require(section["ops"] as? [[String: Any]])
+        #expect(ops.count == 5)
+        #expect(ops.allSatisfy { ["create", "update"].contains($0["op"] as? String) && $0["item"] is [String: Any] })
+
+        let apply = try linx.sim(["apply", file, "--json"])
+        #expect(apply.status == 0, "\(apply.stderr)")
+        let reports = try JSONSerialization.jsonObject(with: Data(apply.stdout.utf8)) as? [[String: Any]]
+        let report = try #require(reports?.first?["report"] as? [String: Any])
+        #expect(report["converged"] as? Bool == true && report["strategy"] as? String == "bestEffort")
+        #expect((report["applied"] as? [Any])?.count == 5 && report["lastApplied"] != nil)
+    }
+
+    @Test("plan names the kinds an rtnl section manages; an absent routes key deletes no owned route")
+    func absentKindIsNotManaged() throws {
+        defer { linx.cleanUp() }
+        let full = try linx.write("full.yaml", """
+            rtnl:
+              addresses:
+                - { interface: eth0, address: 10.7.0.2/24 }
+              routes:
+                - { destination: 10.70.0.0/24, gateway: 10.7.0.1 }
+            """)
+        #expect(try linx.sim(["apply", full]).status == 0)
+        let partial = try linx.write("partial.yaml", "rtnl:\n  addresses:\n    - { interface: eth0, address: 10.7.0.2/24 }\n")
+        let plan = try linx.sim(["plan", partial])
+        #expect(plan.status == 0 && plan.stdout.contains("manages only addresses"), "\(plan.stdout)")
+        #expect(try linx.sim(["apply", partial]).status == 0)
+        #expect(try linx.sim(["show", "--section", "rtnl"]).stdout.contains("10.70.0.0/24"))
     }
 
     @Test("show prints a desired-state file that plans to no change")

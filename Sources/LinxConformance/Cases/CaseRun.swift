@@ -14,9 +14,26 @@ public struct CaseFailure: Error, Sendable, Hashable, CustomStringConvertible {
         self.evidence = evidence
     }
 
+    /// The message, then up to 20 evidence lines, indented. A value that
+    /// holds a newline or tab is shown escaped (`\n`, `\t`), so every line
+    /// of the output is one line of evidence.
     public var description: String {
-        ([message] + evidence.prefix(20).map { "  \($0)" }
+        ([Self.oneLine(message)] + evidence.prefix(20).map { "  \(Self.oneLine($0))" }
             + (evidence.count > 20 ? ["  ... \(evidence.count - 20) more"] : [])).joined(separator: "\n")
+    }
+
+    static func oneLine(_ text: String) -> String {
+        guard text.contains(where: { $0 == "\n" || $0 == "\t" || $0 == "\r" }) else { return text }
+        var escaped = ""
+        for character in text {
+            switch character {
+            case "\n": escaped += "\\n"
+            case "\r": escaped += "\\r"
+            case "\t": escaped += "\\t"
+            default: escaped.append(character)
+            }
+        }
+        return escaped
     }
 }
 
@@ -39,6 +56,10 @@ struct CaseRun<Subject: ConformanceSubject>: Sendable {
     let sandbox: Subject.Sandbox
     let options: ConformanceOptions
     var random: SimRandom
+    /// What the Source made, followed from every audited pass.
+    var oracle = OwnershipOracle<Subject>()
+    /// Every entry the case made as someone else (foreign state, drift).
+    var knownForeign = Set<Subject.EntryKey>()
 
     var source: Subject.Source { subject.source(for: sandbox) }
     var scope: Subject.Source.Scope { subject.scope(of: sandbox) }
@@ -58,7 +79,7 @@ struct CaseRun<Subject: ConformanceSubject>: Sendable {
     /// case on any dishonesty (or on a pass that could not run at all).
     /// `expected` saves recomputing the desired state's entries (see
     /// ``ReportAudit/violations(of:desired:before:after:quiet:expected:)``).
-    func pass(
+    mutating func pass(
         _ desired: Desired, lastApplied: LastApplied, step: String, quiet: Bool = true,
         expected: [Subject.EntryKey: Subject.EntryValue]? = nil
     ) async throws -> Pass {
@@ -76,11 +97,12 @@ struct CaseRun<Subject: ConformanceSubject>: Sendable {
 
     /// Like ``pass(_:lastApplied:step:quiet:)`` but a pass that could not
     /// run is thrown as ``PassDidNotRun`` for the caller to judge.
-    func attempt(
+    mutating func attempt(
         _ desired: Desired, lastApplied: LastApplied, step: String, quiet: Bool = true,
         expected: [Subject.EntryKey: Subject.EntryValue]? = nil
     ) async throws -> Pass {
         let before = try await snapshot()
+        let journal = try await stamp()
         let report: Report
         do {
             report = try await source.reconcile(
@@ -89,8 +111,17 @@ struct CaseRun<Subject: ConformanceSubject>: Sendable {
             throw PassDidNotRun(error: error)
         }
         let after = try await snapshot()
-        let problems = audit.violations(
-            of: report, desired: desired, before: before, after: after, quiet: quiet, expected: expected)
+        let wanted = expected ?? subject.expectedEntries(for: desired, in: sandbox)
+        var problems = audit.violations(
+            of: report, desired: desired, before: before, after: after, quiet: quiet, expected: wanted)
+        if quiet {
+            if report.planned.isEmpty, let journal, let now = try await stamp(), now != journal {
+                problems.append("the report names no op, yet the pass wrote the scope (journal \(journal) -> \(now))")
+            }
+            problems += oracle.follow(
+                report, from: lastApplied, desired: desired, subject: subject, sandbox: sandbox, expected: wanted, before: before,
+                after: after, foreign: knownForeign, step: step)
+        }
         if !problems.isEmpty {
             throw CaseFailure("\(step): the report is not honest", evidence: problems + Self.lines(of: report))
         }
@@ -110,9 +141,22 @@ struct CaseRun<Subject: ConformanceSubject>: Sendable {
         return (desired, pass, made)
     }
 
+    /// The scope's journal stamp, when the subject keeps one (a simulated
+    /// kernel whose history is off, as in fuzzing, keeps none).
+    func stamp() async throws -> MutationStamp? {
+        guard subject.capabilities.contains(.mutationJournal) else { return nil }
+        do {
+            return try await subject.mutationStamp(of: sandbox)
+        } catch {
+            throw CaseFailure("could not read the scope's mutation journal: \(error)")
+        }
+    }
+
     mutating func makeForeign(avoiding desired: Desired) async throws -> [Subject.EntryKey: Subject.EntryValue] {
         do {
-            return try await subject.makeForeignState(in: sandbox, avoiding: desired, using: &random)
+            let made = try await subject.makeForeignState(in: sandbox, avoiding: desired, using: &random)
+            knownForeign.formUnion(made.keys)
+            return made
         } catch let skip as ConformanceSkip {
             throw skip
         } catch {

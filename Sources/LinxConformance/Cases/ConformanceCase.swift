@@ -27,6 +27,12 @@ public struct ConformanceCase: Sendable, Hashable, Identifiable, Codable, Custom
         self.requires = requires
     }
 
+    /// The case with `id` (`first-pass-converges`), nil when there is none.
+    public init?(id: String) {
+        guard let found = Self.all.first(where: { $0.id == id }) else { return nil }
+        self = found
+    }
+
     /// `tag/id`, what a filter is matched against, e.g. `ownership/foreign-state-untouched`.
     public var qualifiedName: String { "\(tags.first?.rawValue ?? "case")/\(id)" }
 
@@ -64,11 +70,18 @@ extension ConformanceCase {
         "strategy-reported-consistently", "fail-fast and best-effort passes are each reported consistently",
         tags: [.strategy, .faults, .report], requires: .faultInjection)
     public static let changeYieldsHint = ConformanceCase(
-        "change-yields-hint", "subscribe is unsupported, or a change yields a hint within a bound",
-        tags: [.monitor])
+        "change-yields-hint", "a change yields a hint within a bound", tags: [.monitor], requires: .monitorTriggers)
     public static let overflowYieldsResync = ConformanceCase(
-        "overflow-yields-resync", "subscribe is unsupported, or lost events (ENOBUFS) yield a resync hint",
-        tags: [.monitor])
+        "overflow-yields-resync", "lost events (ENOBUFS) yield a resync hint", tags: [.monitor],
+        requires: .overflowTrigger)
+
+    public static let noOpPassWritesNothing = ConformanceCase(
+        "no-op-pass-writes-nothing", "a pass that reports no op writes nothing, not even the same bytes",
+        tags: [.idempotence], requires: .mutationJournal)
+    public static let failedOpsKeepOwnership = ConformanceCase(
+        "failed-ops-keep-ownership",
+        "under faults, lastApplied owns exactly what was made: failed creates are not owned, failed updates and releases still are",
+        tags: [.ownership, .faults], requires: .faultInjection)
 
     public static let loopHealsDrift = ConformanceCase(
         "loop-heals-drift", "run inside a ReconcileLoop, the Source is healed after drift", tags: [.loop, .drift])
@@ -78,10 +91,10 @@ extension ConformanceCase {
 
     /// Every case, in the order they run.
     public static let all: [ConformanceCase] = [
-        .firstPassConverges, .secondPassAppliesNothing, .reportKeepsContract,
+        .firstPassConverges, .secondPassAppliesNothing, .noOpPassWritesNothing, .reportKeepsContract,
         .foreignStateUntouched, .foreignSurvivesEmptyDesired, .foreignSurvivesLostLastApplied,
         .releaseRemovesExactlyIt, .driftHealedInOnePass, .invalidDesiredRejected,
-        .convergesAfterFaults, .strategyReportedConsistently,
+        .convergesAfterFaults, .strategyReportedConsistently, .failedOpsKeepOwnership,
         .changeYieldsHint, .overflowYieldsResync,
         .loopHealsDrift, .loopSurvivesErrorPasses,
     ]

@@ -15,6 +15,22 @@ extension CaseRun {
         try expectNoOp(second, after: first, step: "second pass")
     }
 
+    /// Converged passes that report no op write nothing at all, not even
+    /// the bytes already there: the subject's mutation journal must not move
+    /// (checked after every pass whose report is empty, here several in a row).
+    mutating func noOpPassWritesNothing() async throws {
+        guard try await stamp() != nil else {
+            throw CaseFailure("\(subject.name) declares mutationJournal but mutationStamp(of:) returned nil")
+        }
+        let (desired, first, _) = try await converge(step: "first pass")
+        var previous = first
+        for round in 1...options.rounds {
+            let again = try await pass(desired, lastApplied: previous.report.lastApplied, step: "no-op pass \(round)")
+            try expectNoOp(again, after: previous, step: "no-op pass \(round)")
+            previous = again
+        }
+    }
+
     /// Several desired states in a row, each converged in one pass and
     /// confirmed by a no-op pass; lastApplied threads through, so what the
     /// previous state wanted and the next does not is released.

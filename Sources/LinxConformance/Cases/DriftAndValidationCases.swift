@@ -18,6 +18,7 @@ extension CaseRun {
                 throw CaseFailure("the subject could not drift the scope: \(error)")
             }
             foreign.merge(drift.addedForeign) { _, new in new }
+            knownForeign.formUnion(drift.addedForeign.keys)
             let step = "after drift \(round) (\(drift.label))"
             let heal = try await pass(desired, lastApplied: lastApplied, step: step)
             try expectConverged(heal, desired: desired, step: step)

@@ -28,7 +28,8 @@ extension CaseRun {
             throw CaseFailure("subscribe failed: \(error)")
         }
         guard case .hints(let stream) = subscription else {
-            throw ConformanceSkip("the Source's subscribe says unsupported (timer-only), which is allowed")
+            throw CaseFailure(
+                "\(subject.name) declares monitor triggers, but its Source's subscribe says unsupported (timer-only); a timer-only Source's subject declares neither monitorTriggers nor overflowTrigger")
         }
         do {
             try await trigger()

@@ -15,7 +15,8 @@ extension CaseRun {
         try expectForeignIntact(foreign, in: second.after, step: "new desired state")
     }
 
-    /// Emptying the desired state releases what the Source made and nothing else.
+    /// Emptying the desired state releases what the Source made (the oracle
+    /// checks nothing it made is left) and nothing else.
     mutating func foreignSurvivesEmptyDesired() async throws {
         let (_, pass, foreign) = try await converge(step: "first pass")
         let empty = try await self.pass(subject.emptyDesired, lastApplied: pass.report.lastApplied, step: "empty desired")

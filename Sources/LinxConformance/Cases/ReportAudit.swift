@@ -72,6 +72,10 @@ public struct ReportAudit<Subject: ConformanceSubject>: Sendable {
         of report: ReconcileReport<Subject.Source.Item, Subject.Source.LastApplied>
     ) -> [String] {
         var problems: [String] = []
+        var seen = Set<ReconcileOp<Subject.Source.Item>>()
+        for op in report.planned where !seen.insert(op).inserted {
+            problems.append("\(op.symbol) \(op.item) appears more than once across applied, failed and pending; each planned op must appear exactly once")
+        }
         switch report.strategy {
         case .bestEffort:
             if !report.pending.isEmpty {
@@ -83,6 +87,16 @@ public struct ReportAudit<Subject: ConformanceSubject>: Sendable {
             }
             if report.failed.isEmpty && !report.pending.isEmpty {
                 problems.append("fail-fast report has pending ops but no failed op that stopped it")
+            }
+        case .allOrNothing:
+            if !report.failed.isEmpty && !report.applied.isEmpty {
+                problems.append("all-or-nothing report has \(report.applied.count) applied ops beside a refused transaction; a refused transaction applies nothing")
+            }
+            if report.failed.count > 1 {
+                problems.append("all-or-nothing report has \(report.failed.count) failed ops; the kernel refuses a transaction at one command")
+            }
+            if report.failed.isEmpty && !report.pending.isEmpty {
+                problems.append("all-or-nothing report has pending ops but no refused op")
             }
         }
         return problems

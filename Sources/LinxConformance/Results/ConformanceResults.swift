@@ -31,12 +31,15 @@ public struct CaseResult: Sendable, Hashable {
     public var duration: Duration
     /// The seed the case drew from (derived from the run's seed and the case id).
     public var seed: UInt64
-    /// The run's seed: with a filter on this case, it replays the case.
+    /// The run seed of the last seed run (the failing one, when it failed):
+    /// with a filter on this case, it replays the case.
     public var runSeed: UInt64
+    /// How many run seeds the case ran on.
+    public var seedsRun: Int
 
     public init(
         subject: String, testCase: ConformanceCase, outcome: CaseOutcome, duration: Duration, seed: UInt64,
-        runSeed: UInt64
+        runSeed: UInt64, seedsRun: Int = 1
     ) {
         self.subject = subject
         self.testCase = testCase
@@ -44,6 +47,12 @@ public struct CaseResult: Sendable, Hashable {
         self.duration = duration
         self.seed = seed
         self.runSeed = runSeed
+        self.seedsRun = seedsRun
+    }
+
+    /// One line of Swift that replays this case on its last seed.
+    public var replay: String {
+        "try await Conformance.check(subject, case: ConformanceCase(id: \"\(testCase.id)\")!, options: ConformanceOptions(seed: \(runSeed), seedCount: 1))"
     }
 }
 

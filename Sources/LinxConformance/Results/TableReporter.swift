@@ -26,6 +26,7 @@ public enum TableReporter {
             out += "\nFAIL \(row.subject) \(row.testCase.qualifiedName): \(row.testCase.title)\n"
             out += failure.description.split(separator: "\n", omittingEmptySubsequences: false)
                 .map { "  \($0)\n" }.joined()
+            out += "  failed on run seed \(row.runSeed) (case seed \(row.seed)), after \(row.seedsRun - 1) passing seed\(row.seedsRun == 2 ? "" : "s")\n"
             out += "  replay: \(replay(row))\n"
         }
         out += "\n" + summary(runs) + "\n"

@@ -1,8 +1,12 @@
 /// How a conformance run behaves. The defaults are what `linx conformance` uses.
 public struct ConformanceOptions: Sendable, Hashable {
-    /// The run's seed. Each case draws from a seed derived from this one and
-    /// its id, so `seed` plus a filter on one case replays that case exactly.
+    /// The run's first seed. Each case draws from a seed derived from a run
+    /// seed and its id, so a run seed plus a filter on one case replays that
+    /// case exactly.
     public var seed: UInt64
+    /// How many run seeds each case runs on: `seed`, `seed + 1`, ... A case
+    /// stops at its first failing seed, and its result names that seed.
+    public var seedCount: Int
     /// Runs only the cases whose `subject/tags/id` the filter matches.
     public var filter: CaseFilter?
     /// Desired states per multi-step case (report contract, drift).
@@ -11,14 +15,21 @@ public struct ConformanceOptions: Sendable, Hashable {
     public var faultPasses: Int
     /// Passes allowed, after faults stop, to converge.
     public var convergenceBound: Int
-    /// How long a monitor may take to hint before the case fails.
+    /// How long (wall time) a monitor may take to hint, or a loop to settle,
+    /// before the case fails: a bound on failure only, generous so a loaded
+    /// machine does not fail a conforming Source.
     public var hintTimeout: Duration
 
+    /// Seeds per case when none is given: enough that a seed-dependent
+    /// defect is caught by a plain `swift test`.
+    public static let defaultSeedCount = 5
+
     public init(
-        seed: UInt64 = 0, filter: CaseFilter? = nil, rounds: Int = 3, faultPasses: Int = 6,
-        convergenceBound: Int = 3, hintTimeout: Duration = .seconds(2)
+        seed: UInt64 = 0, seedCount: Int = ConformanceOptions.defaultSeedCount, filter: CaseFilter? = nil,
+        rounds: Int = 3, faultPasses: Int = 6, convergenceBound: Int = 3, hintTimeout: Duration = .seconds(10)
     ) {
         self.seed = seed
+        self.seedCount = max(1, seedCount)
         self.filter = filter
         self.rounds = max(1, rounds)
         self.faultPasses = max(1, faultPasses)

@@ -29,6 +29,10 @@ public protocol ConformanceSubject: Sendable {
     var name: String { get }
     /// Optional abilities; cases needing a missing one are skipped.
     var capabilities: Set<SubjectCapability> { get }
+    /// Why no case can run here (a real-kernel subject without root), or nil.
+    /// Known before any case starts, so a test framework can report the
+    /// cases as skipped rather than run them. Default: nil.
+    var unavailableReason: String? { get }
     /// The desired state that wants nothing.
     var emptyDesired: Source.Desired { get }
     /// The ownership state that owns nothing (what a restart starts from).
@@ -77,8 +81,35 @@ public protocol ConformanceSubject: Sendable {
     func drift(in sandbox: Sandbox, desired: Source.Desired, using random: inout SimRandom)
         async throws -> Drift<EntryKey, EntryValue>
 
+    /// The entries `lastApplied` says the Source owns, in snapshot terms, or
+    /// nil when the subject cannot read its Source's ownership record. With
+    /// it the suite checks every pass's lastApplied against the report: a
+    /// failed create is not owned (unless it already was), a failed update or
+    /// release stays owned, an applied create is owned, an applied release is
+    /// not. Without it those checks are skipped; the ones that follow the
+    /// reports alone still run. Default: nil.
+    func ownedEntries(in lastApplied: Source.LastApplied, in sandbox: Sandbox) -> Set<EntryKey>?
+    /// True when an entry must not exist in a scope that satisfies `desired`
+    /// (say, a name in the namespace desired states draw from that `desired`
+    /// does not list). Checked after every pass that reports convergence, so
+    /// a subject can state absence, not only presence. Default: false.
+    func mustBeAbsent(_ key: EntryKey, value: EntryValue, when desired: Source.Desired, in sandbox: Sandbox) -> Bool
+    /// A stamp of the scope's write journal: it must change on every write,
+    /// even one that leaves the bytes as they were (a write counter, a
+    /// journal's length, a file's inode and mtime). Needs `.mutationJournal`;
+    /// with it, the suite checks that a pass reporting no op wrote nothing.
+    /// ``MutationStamp/backendWrites(of:)`` gives one for a ``SimKernel``.
+    /// Default: nil.
+    func mutationStamp(of sandbox: Sandbox) async throws -> MutationStamp?
+
     /// From now on, some kernel operations fail transiently (errno faults
     /// that do not themselves change the scope). Needs `.faultInjection`.
+    ///
+    /// The rules a Source must keep under them: a pass may throw only when it
+    /// could not run at all (observing failed), and then it changed nothing;
+    /// otherwise it returns a report in which every planned op is applied,
+    /// failed or pending exactly once, and lastApplied still owns what a
+    /// failed op touched.
     func injectFaults(in sandbox: Sandbox, using random: inout SimRandom) async throws
     /// Ends the faults `injectFaults` started.
     func stopFaults(in sandbox: Sandbox) async throws
@@ -91,11 +122,23 @@ public protocol ConformanceSubject: Sendable {
 extension ConformanceSubject {
     public var capabilities: Set<SubjectCapability> { [] }
 
+    public var unavailableReason: String? { nil }
+
     public func sideEffects(
         of op: ReconcileOp<Source.Item>, before: ScopeSnapshot<EntryKey, EntryValue>, in sandbox: Sandbox
     ) -> Set<EntryKey> {
         []
     }
+
+    public func ownedEntries(in lastApplied: Source.LastApplied, in sandbox: Sandbox) -> Set<EntryKey>? { nil }
+
+    public func mustBeAbsent(
+        _ key: EntryKey, value: EntryValue, when desired: Source.Desired, in sandbox: Sandbox
+    ) -> Bool {
+        false
+    }
+
+    public func mutationStamp(of sandbox: Sandbox) async throws -> MutationStamp? { nil }
 
     public func injectFaults(in sandbox: Sandbox, using random: inout SimRandom) async throws {
         throw ConformanceSkip("\(name) cannot inject faults")

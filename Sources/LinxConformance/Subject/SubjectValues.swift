@@ -1,3 +1,5 @@
+import LinxKernelSim
+
 /// A desired state the Source must refuse, with the reason a reader of the
 /// results needs to see which rule it probes.
 public struct InvalidDesired<Desired: Sendable>: Sendable {
@@ -55,9 +57,48 @@ public enum SubjectCapability: String, Sendable, Hashable, CaseIterable, Codable
     /// ``ConformanceSubject/injectFaults(in:using:)`` makes some kernel
     /// operations fail transiently, and ``ConformanceSubject/stopFaults(in:)`` ends that.
     case faultInjection
-    /// ``ConformanceSubject/triggerChange(in:)`` and
-    /// ``ConformanceSubject/triggerOverflow(in:)`` provoke monitor hints.
+    /// ``ConformanceSubject/triggerChange(in:)`` makes a change the Source's
+    /// monitor must report (and the Source's `subscribe` has hints to give).
     case monitorTriggers
+    /// ``ConformanceSubject/triggerOverflow(in:)`` makes the monitor lose
+    /// events on demand.
+    case overflowTrigger
+    /// ``ConformanceSubject/mutationStamp(of:)`` sees every write to the
+    /// scope, so a pass that reports nothing can be shown to write nothing.
+    case mutationJournal
+}
+
+/// One reading of a scope's write journal (see
+/// ``ConformanceSubject/mutationStamp(of:)``): two readings differ exactly
+/// when something wrote the scope in between.
+public struct MutationStamp: Sendable, Hashable, CustomStringConvertible {
+    /// The reading, as failure messages print it ("17 writes", "inode 42 mtime 1.5").
+    public var description: String
+
+    /// A reading described by `text`.
+    public init(_ text: String) {
+        self.description = text
+    }
+
+    /// A reading of a write counter.
+    public init(writes: Int) {
+        self.description = "\(writes) writes"
+    }
+
+    /// The writes the backend (the Source under test) has sent to `kernel`,
+    /// counted from its history; nil when the history is off.
+    public static func backendWrites(of kernel: SimKernel) -> MutationStamp? {
+        guard kernel.recordsHistory else { return nil }
+        var writes = 0
+        for entry in kernel.history where entry.actor == .backend {
+            switch entry.action {
+            case .request, .sysctlWrite: writes += 1
+            case .cgroup(let op, _, _, _) where op == .cgroupWrite: writes += 1
+            default: break
+            }
+        }
+        return MutationStamp(writes: writes)
+    }
 }
 
 /// Thrown by a subject (typically from `makeSandbox`) when a case cannot run

@@ -37,7 +37,7 @@ public struct CgroupSimSubject: ConformanceSubject {
     public init() {}
 
     public var name: String { "cgroup/sim" }
-    public var capabilities: Set<SubjectCapability> { [.faultInjection] }
+    public var capabilities: Set<SubjectCapability> { [.faultInjection, .mutationJournal] }
     public var emptyDesired: CgroupDesiredState { .empty }
     public var emptyLastApplied: CgroupLastApplied { .empty }
 
@@ -143,6 +143,15 @@ public struct CgroupSimSubject: ConformanceSubject {
             desired: desired.files, table: Self.desirable, text: \.text, using: &random,
             write: { file, value in try sandbox.kernel.foreign.writeCgroup(file, value, in: sandbox.scope) },
             foreign: { try await makeForeignState(in: sandbox, avoiding: desired, using: &$0) })
+    }
+
+    public func ownedEntries(in lastApplied: CgroupLastApplied, in sandbox: Sandbox) -> Set<String>? {
+        lastApplied.files
+    }
+
+    /// The kernel's history counts every write the Source sent.
+    public func mutationStamp(of sandbox: Sandbox) async throws -> MutationStamp? {
+        MutationStamp.backendWrites(of: sandbox.kernel)
     }
 
     public func injectFaults(in sandbox: Sandbox, using random: inout SimRandom) async throws {

@@ -50,7 +50,8 @@ package enum FlatKeyDraws {
     }
 
     /// One to three drift steps: mostly a desired key rewritten behind the
-    /// Source's back with another valid value from `table` (via `write`),
+    /// Source's back with another valid value from `table` (via `write`; a
+    /// write the kernel refuses changes nothing and is labelled so),
     /// otherwise a round of foreign state (via `foreign`).
     package static func drift<Value>(
         desired: [String: Value], table: FlatKeyTable<Value>, text: (Value) -> String,
@@ -65,8 +66,14 @@ package enum FlatKeyDraws {
                 let generator = table.first(where: { $0.key == key })?.value
             {
                 let value = text(generator(&random))
-                try write(key, value)
-                labels.append("\(key) = \(value)")
+                do {
+                    try write(key, value)
+                    labels.append("\(key) = \(value)")
+                } catch {
+                    // The kernel refused the foreign writer (a value its partner key
+                    // forbids): nothing changed, and the rest of the drift still runs.
+                    labels.append("\(key) = \(value) refused (\(error))")
+                }
             } else {
                 let made = try await foreign(&random)
                 added.merge(made) { _, new in new }

@@ -21,7 +21,9 @@ public struct RtnlSimSubject: ConformanceSubject {
     public init() {}
 
     public var name: String { "rtnl/sim" }
-    public var capabilities: Set<SubjectCapability> { [.faultInjection, .monitorTriggers] }
+    public var capabilities: Set<SubjectCapability> {
+        [.faultInjection, .monitorTriggers, .overflowTrigger, .mutationJournal]
+    }
     public var emptyDesired: RtnlDesiredState { .empty }
     public var emptyLastApplied: RtnlLastApplied { .empty }
 
@@ -118,6 +120,11 @@ public struct RtnlSimSubject: ConformanceSubject {
         async throws -> Drift<RtnlEntry, RtnlValue>
     {
         try await RtnlForeignWriter(sandbox).drift(desired: desired, links: Self.links, using: &random)
+    }
+
+    /// The kernel's history counts every request the Source sent.
+    public func mutationStamp(of sandbox: Sandbox) async throws -> MutationStamp? {
+        MutationStamp.backendWrites(of: sandbox.kernel)
     }
 
     public func injectFaults(in sandbox: Sandbox, using random: inout SimRandom) async throws {

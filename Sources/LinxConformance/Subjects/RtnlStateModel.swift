@@ -80,7 +80,7 @@ public enum RtnlStateModel {
 
     /// The owned address keys a desired state names.
     public static func addressKeys(of desired: RtnlDesiredState) -> [AddressKey] {
-        desired.addresses.compactMap { entry in
+        (desired.addresses ?? []).compactMap { entry in
             let parts = entry.address.split(separator: "/")
             guard parts.count == 2, let address = try? IPAddress(String(parts[0])), let length = Int(parts[1]) else {
                 return nil
@@ -112,7 +112,7 @@ public enum RtnlStateModel {
             entries[.address(host: false, interface: key.interface, address: key.address, prefixLength: key.prefixLength)] =
                 RtnlValue.address(proto: nil)
         }
-        for entry in desired.routes {
+        for entry in desired.routes ?? [] {
             guard let route = route(of: entry, routeProtocol: routeProtocol) else { continue }
             entries[.route(host: false, key: route.key)] = RtnlValue(route)
         }
@@ -170,12 +170,13 @@ public enum RtnlStateModel {
         -> Release<RtnlDesiredState, RtnlEntry, RtnlValue>?
     {
         var rest = desired
-        if !desired.routes.isEmpty && (desired.addresses.count < 2 || random.chance(0.6)) {
-            let gone = rest.routes.remove(at: random.below(rest.routes.count))
+        let routes = desired.routes ?? [], addresses = desired.addresses ?? []
+        if !routes.isEmpty && (addresses.count < 2 || random.chance(0.6)) {
+            let gone = rest.routes!.remove(at: random.below(routes.count))
             guard let route = route(of: gone, routeProtocol: RouteProtocol.linx) else { return nil }
             return Release("\(gone)", desired: rest, expected: [.route(host: false, key: route.key): nil])
         }
-        let gateways = desired.routes.compactMap { $0.gateway.flatMap { try? IPAddress($0) } }
+        let gateways = routes.compactMap { $0.gateway.flatMap { try? IPAddress($0) } }
         let keys = addressKeys(of: desired)
         let free = keys.indices.filter { index in
             let key = keys[index]
@@ -187,9 +188,9 @@ public enum RtnlStateModel {
         guard !free.isEmpty else { return nil }
         let index = random.pick(free)
         let key = keys[index]
-        rest.addresses.remove(at: index)
+        rest.addresses!.remove(at: index)
         return Release(
-            "\(desired.addresses[index])", desired: rest,
+            "\(addresses[index])", desired: rest,
             expected: [.address(host: false, interface: key.interface, address: key.address, prefixLength: key.prefixLength): nil])
     }
 

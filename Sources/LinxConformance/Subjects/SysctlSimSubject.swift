@@ -48,7 +48,7 @@ public struct SysctlSimSubject: ConformanceSubject {
     public init() {}
 
     public var name: String { "sysctl/sim" }
-    public var capabilities: Set<SubjectCapability> { [.faultInjection] }
+    public var capabilities: Set<SubjectCapability> { [.faultInjection, .mutationJournal] }
     public var emptyDesired: SysctlDesiredState { .empty }
     public var emptyLastApplied: SysctlLastApplied { .empty }
 
@@ -73,10 +73,24 @@ public struct SysctlSimSubject: ConformanceSubject {
         Self.validDesired(using: &random)
     }
 
-    /// A desired state of one to five keys from ``desirable`` (shared with the kernel subject).
+    /// A desired state of one to five keys from ``desirable`` (shared with
+    /// the kernel subject). The kernel refuses an unprivileged port start
+    /// above the local port range's low end, so when both are drawn the start
+    /// is capped at the low end: drawn independently, the pair made desired
+    /// states no kernel can hold (the fuzzer's sysctl non-convergence). The
+    /// cap draws nothing, so every other seed keeps its meaning.
     package static func validDesired(using random: inout SimRandom) -> SysctlDesiredState {
-        SysctlDesiredState(FlatKeyDraws.desired(from: desirable, count: 1...5, using: &random))
+        var values = FlatKeyDraws.desired(from: desirable, count: 1...5, using: &random)
+        if case .integer(let start) = values[portStart], let range = values[portRange],
+            let low = SysctlValue.normalized(range.text).split(separator: " ").first.flatMap({ Int($0) }), start > low
+        {
+            values[portStart] = .integer(low)
+        }
+        return SysctlDesiredState(values)
     }
+
+    package static let portStart = "net.ipv4.ip_unprivileged_port_start"
+    package static let portRange = "net.ipv4.ip_local_port_range"
 
     public func invalidDesired(in sandbox: Sandbox) -> [InvalidDesired<SysctlDesiredState>] {
         [
@@ -87,6 +101,9 @@ public struct SysctlSimSubject: ConformanceSubject {
                 "the same key dotted and slashed with different values",
                 ["net.ipv4.ip_default_ttl": 61, "net/ipv4/ip_default_ttl": 62]),
             InvalidDesired("a host-wide key from a non-current namespace", ["kernel.hostname": "oops"]),
+            InvalidDesired(
+                "an unprivileged port start above the local port range's low end",
+                [Self.portStart: 1417, Self.portRange: "1046 23567"]),
         ]
     }
 
@@ -171,6 +188,20 @@ public struct SysctlSimSubject: ConformanceSubject {
             desired: desired.values, table: Self.desirable, text: \.text, using: &random,
             write: { key, value in try sandbox.kernel.foreign.writeSysctl(key, value, in: sandbox.scope) },
             foreign: { try await makeForeignState(in: sandbox, avoiding: desired, using: &$0) })
+    }
+
+    public func ownedEntries(in lastApplied: SysctlLastApplied, in sandbox: Sandbox) -> Set<String>? {
+        Self.ownedEntries(in: lastApplied)
+    }
+
+    /// The owned keys, by the canonical names snapshots use (shared with the kernel subject).
+    package static func ownedEntries(in lastApplied: SysctlLastApplied) -> Set<String> {
+        Set(lastApplied.owned.keys.map(\.description))
+    }
+
+    /// The kernel's history counts every write the Source sent.
+    public func mutationStamp(of sandbox: Sandbox) async throws -> MutationStamp? {
+        MutationStamp.backendWrites(of: sandbox.kernel)
     }
 
     public func injectFaults(in sandbox: Sandbox, using random: inout SimRandom) async throws {

@@ -33,7 +33,7 @@ public struct CgroupReconciler: Sendable {
                 else if file == "." || file == ".." || file.contains("..") { "a file name must not contain '..'" }
                 else if file.contains("\0") { "a file name must not contain NUL" }
                 else { nil }
-            if let reason { throw .invalidDesired(entry: "cgroup file \"\(file)\"", reason: reason) }
+            if let reason { throw .invalidDesired(entry: "cgroup file \"\(file)\"", reason: reason, path: [.key(file)]) }
         }
         return desired.files.mapValues(\.text)
     }
@@ -70,7 +70,8 @@ public struct CgroupReconciler: Sendable {
                     throw .invalidDesired(
                         entry: "cgroup file \(file)",
                         reason: "belongs to the \(controller) controller, not in this v1 hierarchy "
-                            + "(\(controllers.joined(separator: ",")))")
+                            + "(\(controllers.joined(separator: ",")))",
+                        path: [.key(file)])
                 }
             }
         }
@@ -81,7 +82,8 @@ public struct CgroupReconciler: Sendable {
             } catch where error.errno == .noSuchFileOrDirectory {
                 throw .invalidDesired(
                     entry: "cgroup file \(file)",
-                    reason: "\(cgroup) has no such file (is its controller enabled in the parent's cgroup.subtree_control?)")
+                    reason: "\(cgroup) has no such file (is its controller enabled in the parent's cgroup.subtree_control?)",
+                    path: [.key(file)])
             } catch {
                 throw .observeFailed(resource: "\(cgroup)/\(file)", error: error)
             }

@@ -17,6 +17,15 @@ public struct KernelError: Error, Sendable, Hashable, CustomStringConvertible {
         self.message = message
     }
 
+    /// A refusal with the raw errno `code` (`ENOSPC`, 28), for a Source
+    /// that gets a C errno and does not import swift-system.
+    public init(errno code: Int32, _ message: String? = nil) {
+        self.init(Errno(rawValue: code), message)
+    }
+
+    /// The raw errno value.
+    public var code: Int32 { errno.rawValue }
+
     public var description: String {
         let name = errno.symbolicName
         if let message, !message.isEmpty { return "\(name) (\(message))" }
@@ -47,8 +56,10 @@ extension Errno {
         case .noMemory: "ENOMEM"
         case .notSupported: "EOPNOTSUPP"
         case .readOnlyFileSystem: "EROFS"
+        case .noSpace: "ENOSPC"
         case .protocolNotSupported: "EPROTONOSUPPORT"
         case .addressFamilyNotSupported: "EAFNOSUPPORT"
+        case .restart: "ERESTART"
         default: "errno \(rawValue)"
         }
     }

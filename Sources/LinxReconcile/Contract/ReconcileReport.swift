@@ -5,6 +5,10 @@ public enum ApplyStrategy: String, Sendable, Hashable, Codable {
     case failFast
     /// Independent ops (sysctl, cgroup): try every op; `pending` stays empty.
     case bestEffort
+    /// One transaction (nf_tables): the kernel carries out every op or none.
+    /// Either every op is `applied`, or none is: the op the kernel refused is
+    /// the one `failed` entry and every other op is `pending`.
+    case allOrNothing
 }
 
 /// An op the kernel refused during a pass, with the kernel's answer.
@@ -38,6 +42,10 @@ public struct ReconcileReport<Item: Sendable & Hashable, LastApplied: Sendable>:
     public var lastApplied: LastApplied
     /// How the ops were applied.
     public var strategy: ApplyStrategy
+    /// Times the pass re-observed and re-planned because another writer
+    /// changed the scope between its observation and its commit (nf_tables:
+    /// the kernel refused the transaction with ERESTART). 0 elsewhere.
+    public var retries: Int
 
     /// A report; Sources build one per pass, so that `planned` is exactly what they planned.
     public init(
@@ -45,13 +53,15 @@ public struct ReconcileReport<Item: Sendable & Hashable, LastApplied: Sendable>:
         failed: [FailedOp<Item>] = [],
         pending: [ReconcileOp<Item>] = [],
         lastApplied: LastApplied,
-        strategy: ApplyStrategy
+        strategy: ApplyStrategy,
+        retries: Int = 0
     ) {
         self.applied = applied
         self.failed = failed
         self.pending = pending
         self.lastApplied = lastApplied
         self.strategy = strategy
+        self.retries = retries
     }
 
     /// True when the pass left nothing undone.

@@ -19,33 +19,41 @@
 /// `{"addresses": [{"interface": "eth0", "address": "10.0.0.2/24"}],
 ///   "routes": [{"destination": "default", "gateway": "10.0.0.1"}]}`.
 ///
+/// Absent is not empty. A kind that is nil (not given) is not managed: a
+/// pass neither creates nor deletes addresses (or routes) then, and keeps
+/// the ownership it had. An empty list manages the kind as empty: every
+/// owned object of that kind is deleted. A list of entries (the literal,
+/// ``init(_:)``) states the whole namespace, so it manages both kinds.
+///
 /// Nothing is parsed when the value is built: ``RtnlReconciler`` validates the
 /// whole state at the start of every pass and rejects it, naming the entry,
 /// before anything is applied.
 public struct RtnlDesiredState: Sendable, Hashable, Codable, ExpressibleByArrayLiteral {
-    /// Addresses, in the order written.
-    public var addresses: [RtnlAddressEntry]
-    /// Routes, in the order written.
-    public var routes: [RtnlRouteEntry]
+    /// Addresses, in the order written; nil when addresses are not managed.
+    public var addresses: [RtnlAddressEntry]?
+    /// Routes, in the order written; nil when routes are not managed.
+    public var routes: [RtnlRouteEntry]?
 
-    /// An empty desired state, to fill in with ``append(_:)`` or the lists.
+    /// A desired state that manages both kinds, with no entry yet (fill it in
+    /// with ``append(_:)``).
     public init() {
         self.init(addresses: [], routes: [])
     }
 
-    /// A desired state from explicit lists.
-    public init(addresses: [RtnlAddressEntry] = [], routes: [RtnlRouteEntry] = []) {
+    /// A desired state from explicit lists; a kind left nil is not managed.
+    public init(addresses: [RtnlAddressEntry]? = nil, routes: [RtnlRouteEntry]? = nil) {
         self.addresses = addresses
         self.routes = routes
     }
 
-    /// A desired state from entries, addresses and routes in any mix.
+    /// A desired state from entries, addresses and routes in any mix. Both
+    /// kinds are managed: a kind without an entry is managed as empty.
     public init(_ entries: [Entry]) {
         self.init(addresses: [], routes: [])
         for entry in entries { append(entry) }
     }
 
-    /// A desired state from a list literal of entries.
+    /// A desired state from a list literal of entries (both kinds managed).
     public init(arrayLiteral entries: Entry...) {
         self.init(entries)
     }
@@ -54,24 +62,65 @@ public struct RtnlDesiredState: Sendable, Hashable, Codable, ExpressibleByArrayL
     /// this reconciler owns, and nothing else.
     public static let empty = RtnlDesiredState(addresses: [], routes: [])
 
-    /// Adds one entry at the end of its list.
+    /// Adds one entry at the end of its list (managing its kind from then on).
     public mutating func append(_ entry: Entry) {
         switch entry {
-        case .address(let address): addresses.append(address)
-        case .route(let route): routes.append(route)
+        case .address(let address):
+            if addresses == nil { addresses = [] }
+            addresses!.append(address)
+        case .route(let route):
+            if routes == nil { routes = [] }
+            routes!.append(route)
         }
     }
 
+    /// The kinds this state manages: those given, even empty.
+    public var managed: RtnlKinds {
+        var kinds: RtnlKinds = []
+        if addresses != nil { kinds.insert(.addresses) }
+        if routes != nil { kinds.insert(.routes) }
+        return kinds
+    }
+
     /// True when the state holds no address and no route.
-    public var isEmpty: Bool { addresses.isEmpty && routes.isEmpty }
+    public var isEmpty: Bool { (addresses ?? []).isEmpty && (routes ?? []).isEmpty }
 
     private enum CodingKeys: String, CodingKey { case addresses, routes }
 
-    /// Decodes `addresses` and `routes`, each optional (missing means none).
+    /// Decodes `addresses` and `routes`, each optional: a missing key is a
+    /// kind not managed, `[]` a kind managed as empty.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
-        addresses = try container.decodeIfPresent([RtnlAddressEntry].self, forKey: .addresses) ?? []
-        routes = try container.decodeIfPresent([RtnlRouteEntry].self, forKey: .routes) ?? []
+        addresses = try container.decodeIfPresent([RtnlAddressEntry].self, forKey: .addresses)
+        routes = try container.decodeIfPresent([RtnlRouteEntry].self, forKey: .routes)
+    }
+}
+
+/// The kinds of object an rtnl desired state can manage.
+public struct RtnlKinds: OptionSet, Sendable, Hashable, Codable, CustomStringConvertible {
+    /// The bits.
+    public let rawValue: UInt8
+
+    /// Kinds from their bits.
+    public init(rawValue: UInt8) {
+        self.rawValue = rawValue
+    }
+
+    /// Interface addresses.
+    public static let addresses = RtnlKinds(rawValue: 1)
+    /// Routes.
+    public static let routes = RtnlKinds(rawValue: 2)
+    /// Both.
+    public static let all: RtnlKinds = [.addresses, .routes]
+
+    /// `["addresses", "routes"]`: the kinds' names, as a document writes them.
+    public var names: [String] {
+        (contains(.addresses) ? ["addresses"] : []) + (contains(.routes) ? ["routes"] : [])
+    }
+
+    /// `addresses, routes`, or `nothing`.
+    public var description: String {
+        names.isEmpty ? "nothing" : names.joined(separator: ", ")
     }
 }
 

@@ -5,11 +5,15 @@ public struct RtnlResolvedState: Sendable, Hashable {
     public var addresses: [InterfaceAddress]
     /// Desired routes, tagged with the ownership protocol, duplicates removed.
     public var routes: [Route]
+    /// The kinds the desired state manages (see ``RtnlDesiredState/managed``):
+    /// a pass neither creates nor deletes objects of another kind.
+    public var managed: RtnlKinds
 
     /// A resolved state.
-    public init(addresses: [InterfaceAddress], routes: [Route]) {
+    public init(addresses: [InterfaceAddress], routes: [Route], managed: RtnlKinds = .all) {
         self.addresses = addresses
         self.routes = routes
+        self.managed = managed
     }
 }
 
@@ -41,10 +45,10 @@ public enum RtnlNormalizer {
         var indices: [String: Int32] = [:]
         indices.reserveCapacity(links.count)
         for link in links { indices[link.name] = link.index }
-        let addresses = try addresses(desired.addresses, indices: indices, options: options)
-        let routes = try routes(desired.routes, indices: indices, options: options)
+        let addresses = try addresses(desired.addresses ?? [], indices: indices, options: options)
+        let routes = try routes(desired.routes ?? [], indices: indices, options: options)
         return (
-            RtnlResolvedState(addresses: addresses.items, routes: routes.items),
+            RtnlResolvedState(addresses: addresses.items, routes: routes.items, managed: desired.managed),
             RtnlDesiredIndex(routes: routes.table, addresses: addresses.table)
         )
     }
@@ -60,30 +64,34 @@ public enum RtnlNormalizer {
         // address twice with different prefixes is one identity, two values.
         var ipv6: [V6Identity: Int] = [:]
         for (position, entry) in entries.enumerated() {
-            // Names are built only when an entry is refused: this loop runs
-            // over every entry of every pass.
-            let name = { "addresses[\(position)] (\(entry))" }
-            let (address, length) = try parseAddress(entry.address, entry: name)
-            guard let ifindex = indices[entry.interface] else {
-                throw .invalidDesired(entry: name(), reason: "no interface named \"\(entry.interface)\" in the namespace")
-            }
-            let item = InterfaceAddress(
-                ifindex: ifindex, address: address, prefixLength: length,
-                proto: options.addressProtocol, interfaceName: entry.interface)
-            let key = RtnlFastAddressKey(item)
-            guard table[key] == nil else { continue }
-            if address.family == .ipv6 {
-                let identity = V6Identity(ifindex: ifindex, address: address)
-                if let earlier = ipv6[identity] {
-                    throw .invalidDesired(
-                        entry: name(),
-                        reason: "\(address) is already on \(entry.interface) with another prefix length in "
-                            + "addresses[\(earlier)] (\(entries[earlier]))")
+            do throws(ReconcileError) {
+                // Names are built only when an entry is refused: this loop runs
+                // over every entry of every pass.
+                let name = { "addresses[\(position)] (\(entry))" }
+                let (address, length) = try parseAddress(entry.address, entry: name)
+                guard let ifindex = indices[entry.interface] else {
+                    throw .invalidDesired(entry: name(), reason: "no interface named \"\(entry.interface)\" in the namespace")
                 }
-                ipv6[identity] = position
+                let item = InterfaceAddress(
+                    ifindex: ifindex, address: address, prefixLength: length,
+                    proto: options.addressProtocol, interfaceName: entry.interface)
+                let key = RtnlFastAddressKey(item)
+                guard table[key] == nil else { continue }
+                if address.family == .ipv6 {
+                    let identity = V6Identity(ifindex: ifindex, address: address)
+                    if let earlier = ipv6[identity] {
+                        throw .invalidDesired(
+                            entry: name(),
+                            reason: "\(address) is already on \(entry.interface) with another prefix length in "
+                                + "addresses[\(earlier)] (\(entries[earlier]))")
+                    }
+                    ipv6[identity] = position
+                }
+                table[key] = result.count
+                result.append(item)
+            } catch {
+                throw error.at(["addresses", .index(position)])
             }
-            table[key] = result.count
-            result.append(item)
         }
         return (result, table)
     }
@@ -134,20 +142,24 @@ public enum RtnlNormalizer {
         var entryOf: [Int] = []
         entryOf.reserveCapacity(entries.count)
         for (position, entry) in entries.enumerated() {
-            let name = { "routes[\(position)] (\(entry))" }
-            let route = try route(entry, name: name, indices: indices, options: options)
-            let key = RtnlFastKey(route)
-            if let earlier = table[key] {
-                if result[earlier] == route { continue }
-                let first = entryOf[earlier]
-                throw .invalidDesired(
-                    entry: name(),
-                    reason: "same route (table, destination, metric) as routes[\(first)] "
-                        + "(\(entries[first])) with a different next hop")
+            do throws(ReconcileError) {
+                let name = { "routes[\(position)] (\(entry))" }
+                let route = try route(entry, name: name, indices: indices, options: options)
+                let key = RtnlFastKey(route)
+                if let earlier = table[key] {
+                    if result[earlier] == route { continue }
+                    let first = entryOf[earlier]
+                    throw .invalidDesired(
+                        entry: name(),
+                        reason: "same route (table, destination, metric) as routes[\(first)] "
+                            + "(\(entries[first])) with a different next hop")
+                }
+                table[key] = result.count
+                entryOf.append(position)
+                result.append(route)
+            } catch {
+                throw error.at(["routes", .index(position)])
             }
-            table[key] = result.count
-            entryOf.append(position)
-            result.append(route)
         }
         return (result, table)
     }

@@ -28,12 +28,14 @@ public struct RtnlOptions: Sendable, Hashable, Codable {
         if routeProtocol == 0 || routeProtocol == RouteProtocol.kernel {
             throw .invalidDesired(
                 entry: "options.routeProtocol \(routeProtocol)",
-                reason: "protocol \(routeProtocol) is the kernel's own tag; owning it would delete connected routes")
+                reason: "protocol \(routeProtocol) is the kernel's own tag; owning it would delete connected routes",
+                path: ["options", "routeProtocol"])
         }
         if addressProtocol == 0 {
             throw .invalidDesired(
                 entry: "options.addressProtocol 0",
-                reason: "IFA_PROTO 0 means \"untagged\" and cannot mark ownership")
+                reason: "IFA_PROTO 0 means \"untagged\" and cannot mark ownership",
+                path: ["options", "addressProtocol"])
         }
     }
 }

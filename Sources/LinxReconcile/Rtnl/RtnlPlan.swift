@@ -30,6 +30,9 @@ public struct RtnlPlan: Sendable {
     var addressCreates = 0
     var addressDeletes = 0
 
+    /// The kinds this plan manages: it creates and deletes nothing of another.
+    public var managed: RtnlKinds { desired.managed }
+
     /// True when the namespace already is in the desired state.
     public var isEmpty: Bool { ops.isEmpty }
 }

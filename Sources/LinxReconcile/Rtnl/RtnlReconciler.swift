@@ -152,9 +152,12 @@ public struct RtnlReconciler: Sendable {
         if let tag = options.addressProtocol {
             for address in observed.addresses where address.proto == tag { owned.insert(address.key) }
         }
-        let addressOps = RtnlDiff.addresses(
+        // A kind the desired state does not manage plans nothing: absent is
+        // not empty (an owned object of that kind is neither deleted nor
+        // released; an owned address stays owned while present).
+        let addressOps = !desired.managed.contains(.addresses) ? [] : RtnlDiff.addresses(
             desired: desired.addresses, index: index, observed: observed.addresses, owned: owned)
-        let routeOps = RtnlDiff.routes(
+        let routeOps = !desired.managed.contains(.routes) ? [] : RtnlDiff.routes(
             desired: desired.routes, index: index, observed: observed.routes, protocol: options.routeProtocol,
             as: RtnlObject.route)
 

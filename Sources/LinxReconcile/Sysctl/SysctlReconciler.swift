@@ -11,7 +11,9 @@
 /// that is malformed or escapes /proc/sys, a key that does not exist in the
 /// scope, the same key written twice with different values, and a key
 /// outside `net.` when the scope is not the current netns (it would change
-/// the whole host) unless ``SysctlOptions/allowHostWideKeys`` is set.
+/// the whole host) unless ``SysctlOptions/allowHostWideKeys`` is set, and
+/// an `ip_unprivileged_port_start` above the low end of the desired
+/// `ip_local_port_range` (the kernel refuses that pair in either order).
 public struct SysctlReconciler: Sendable {
     /// The kernel this reconciler acts on.
     public let backend: any SysctlBackend
@@ -33,23 +35,27 @@ public struct SysctlReconciler: Sendable {
             do {
                 key = try SysctlKey(text)
             } catch {
-                throw .invalidDesired(entry: "sysctl \"\(text)\"", reason: error.reason)
+                throw .invalidDesired(entry: "sysctl \"\(text)\"", reason: error.reason, path: [.key(text)])
             }
             if !key.isNetworkNamespaced && scope != .current && !options.allowHostWideKeys {
                 throw .invalidDesired(
                     entry: "sysctl \(text)",
                     reason: "\(key) is not isolated by network namespaces: writing it from \(scope) "
-                        + "would change the whole host (set allowHostWideKeys to allow it)")
+                        + "would change the whole host (set allowHostWideKeys to allow it)",
+                    path: [.key(text)])
             }
             if let earlier = result[key] {
                 if SysctlValue.normalized(earlier.value.text) == SysctlValue.normalized(value.text) { continue }
                 throw .invalidDesired(
                     entry: "sysctl \(text)",
-                    reason: "the same key as \(earlier.text) with a different value (\(value) vs \(earlier.value))")
+                    reason: "the same key as \(earlier.text) with a different value (\(value) vs \(earlier.value))",
+                    path: [.key(text)])
             }
             result[key] = (text, value)
         }
-        return result.mapValues(\.value.text)
+        let wanted = result.mapValues(\.value.text)
+        try SysctlCoupling.check(wanted)
+        return wanted
     }
 
     /// Reads the keys a pass involves and computes its ops, writing nothing.
@@ -70,7 +76,8 @@ public struct SysctlReconciler: Sendable {
                 observed[key] = try await backend.read(key, in: scope)
             } catch where error.errno == .noSuchFileOrDirectory {
                 try await checkScope(scope)
-                throw .invalidDesired(entry: "sysctl \(key)", reason: "no such key in \(scope)")
+                throw .invalidDesired(
+                    entry: "sysctl \(key)", reason: "no such key in \(scope)", path: Self.path(of: key, in: desired))
             } catch {
                 throw .observeFailed(resource: "sysctl \(key)", error: error)
             }
@@ -93,6 +100,12 @@ public struct SysctlReconciler: Sendable {
         return SysctlPlan(ops: ops, observed: observed, desired: wanted)
     }
 
+    /// Where `key` was written in `desired` (dotted or slashed, as given).
+    static func path(of key: SysctlKey, in desired: SysctlDesiredState) -> DesiredPath {
+        let written = desired.values.keys.sorted().first { (try? SysctlKey($0)) == key }
+        return [.key(written ?? key.description)]
+    }
+
     /// An ENOENT can mean the key or the whole namespace is missing: a
     /// namespace always has `net`, so listing it tells the two apart.
     private func checkScope(_ scope: NetnsScope) async throws(ReconcileError) {
@@ -113,16 +126,23 @@ public struct SysctlReconciler: Sendable {
         return await apply(plan, lastApplied: lastApplied, in: scope, options: options)
     }
 
-    /// Applies a plan: every op attempted, failures collected.
+    /// Applies a plan: every op attempted, failures collected. The plan's
+    /// order is kept, except that keys the kernel checks against each other
+    /// are written in the order it accepts (the unprivileged port start and
+    /// the local port range).
     ///
     /// A release (`delete`) writes back the original value when
     /// ``SysctlOptions/revertOnRelease`` is set and the kernel no longer
-    /// holds it; otherwise it only drops ownership.
+    /// holds it; otherwise it only drops ownership. It also only drops
+    /// ownership when the kernel could never hold the original next to the
+    /// value this pass leaves in its partner key (an original port range
+    /// below the desired unprivileged port start, or the reverse): that
+    /// write would fail on every pass and the release would never finish.
     public func apply(
         _ plan: SysctlPlan, lastApplied: SysctlLastApplied, in scope: NetnsScope,
         options: SysctlOptions = .default
     ) async -> ReconcileReport<SysctlSetting, SysctlLastApplied> {
-        let (applied, failed) = await BestEffortApply.run(plan.ops) { op in
+        let planned = { (op: ReconcileOp<SysctlSetting>) -> String? in
             switch op {
             case .create(let setting), .update(let setting, _):
                 return setting.value
@@ -130,7 +150,13 @@ public struct SysctlReconciler: Sendable {
                 guard options.revertOnRelease, let original = lastApplied.owned[setting.key] else { return nil }
                 return SysctlValue.normalized(original) == SysctlValue.normalized(setting.value) ? nil : original
             }
-        } write: { (setting, value) async throws(KernelError) in
+        }
+        let impossible = SysctlCoupling.impossibleReverts(plan.ops, observed: plan.observed, value: planned)
+        let value = { (op: ReconcileOp<SysctlSetting>) -> String? in
+            op.isDelete && impossible.contains(op.item.key) ? nil : planned(op)
+        }
+        let ops = SysctlCoupling.ordered(plan.ops, observed: plan.observed, value: value)
+        let (applied, failed) = await BestEffortApply.run(ops, value: value) { (setting, value) async throws(KernelError) in
             try await backend.write(setting.key, value: value, in: scope)
         }
         return ReconcileReport(

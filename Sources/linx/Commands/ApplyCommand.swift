@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LinxHost
 import LinxReconcile
 
 /// `linx apply FILE`: one pass per subsystem, or a loop per subsystem with --watch.
@@ -18,7 +19,9 @@ struct ApplyCommand: AsyncParsableCommand {
             recorded in the state file (default /var/lib/linx/SCOPE.json), written \
             atomically after every pass. A missing or corrupt state file means linx \
             owns nothing: nothing is deleted, and a warning says so. A section \
-            absent from FILE is not managed: its objects are left as they are.
+            absent from FILE is not managed: its objects are left as they are; so \
+            is a kind absent from a section (an rtnl section without `routes` \
+            deletes no route; `routes: []` deletes every route linx owns).
 
             With --watch, a reconcile loop per subsystem keeps the kernel converged \
             (a resync every --interval, and at once on an rtnl change event) until \
@@ -56,27 +59,28 @@ struct ApplyCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingErrors {
-            let document = try DocumentParser.load(path: file)
+            let document = try HostDocument.load(path: file)
             let host = try await Host.open(backend, scope, needsRoot: true)
             let stateFile = host.stateFile(at: stateOptions.state)
             let (loaded, warning) = stateFile.load(HostState.self)
-            let owned = loaded ?? HostState()
-            let reconciler = HostReconciler(host: host, document: document)
-            let plans = try await reconciler.plan(owned: owned)
+            var state = loaded ?? HostState()
+            let plan = try await HostReconciler(backend: host.backend, scope: host.scope)
+                .plan(document, lastApplied: state.owned)
             // Only once the file is known valid, so an error stays one line.
             if let warning { printError("warning: \(warning)") }
-            let result = await reconciler.apply(plans, owned: owned)
+            let report = await plan.apply()
             // Shown before recording ownership, so that a state file that
             // cannot be written still leaves the operator knowing what changed.
-            try print(outcomes: result.outcomes, json: json)
-            try stateFile.save(result.state)
+            if json { try printJSON(report) } else { print(outcomes: SectionOutcome.outcomes(of: report)) }
+            state.owned = report.lastApplied
+            try stateFile.save(state)
             try host.finish()
             if watch {
-                try await WatchRunner(host: host, document: document, stateFile: stateFile, interval: interval)
-                    .run(from: result.state)
+                try await WatchRunner(host: host, document: document, stateFile: stateFile, interval: interval, json: json)
+                    .run(from: state)
                 return
             }
-            if !result.converged { throw ExitCode.failure }
+            if !report.converged { throw ExitCode.failure }
         }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LinxHost
 import LinxReconcile
 
 /// `linx plan FILE`: what a pass would change, changing nothing.
@@ -15,7 +16,10 @@ struct PlanCommand: AsyncParsableCommand {
 
             Ownership comes from the state file (see `linx apply --help`): only objects \
             linx installed (or, for routes, tagged with its protocol) are ever planned \
-            for deletion. A section absent from FILE is not managed and never planned.
+            for deletion. A section absent from FILE is not managed and never planned; \
+            nor is a kind absent from a section (rtnl `addresses` or `routes`, \
+            sysctl `keys`): write `routes: []` to manage routes as none. The plan \
+            names the kinds a partial rtnl section manages.
 
             Exit status: 0 when nothing would change, 2 when something would, 1 on error \
             (like `terraform plan -detailed-exitcode`).
@@ -33,15 +37,16 @@ struct PlanCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingErrors {
-            let document = try DocumentParser.load(path: file)
+            let document = try HostDocument.load(path: file)
             let host = try await Host.open(backend, scope, needsRoot: false)
             let stateFile = host.stateFile(at: stateOptions.state)
             let (owned, warning) = stateFile.load(HostState.self)
-            let plans = try await HostReconciler(host: host, document: document).plan(owned: owned ?? HostState())
+            let plan = try await HostReconciler(backend: host.backend, scope: host.scope)
+                .plan(document, lastApplied: (owned ?? HostState()).owned)
             // A plan warns only about a corrupt file: no file yet is the normal first run.
             if let warning, stateFile.exists { printError("warning: \(warning)") }
-            try print(outcomes: plans.outcomes, json: json)
-            if plans.changeCount > 0 { throw ExitCode(2) }
+            if json { try printJSON(plan) } else { print(outcomes: SectionOutcome.outcomes(of: plan)) }
+            if plan.changeCount > 0 { throw ExitCode(2) }
         }
     }
 }

@@ -1,12 +1,13 @@
 import Foundation
+import LinxHost
 import LinxReconcile
 
 /// One subsystem's plan or report, reduced to what the command prints:
 /// the same shape for rtnl, sysctl and each cgroup, so one renderer serves all.
-struct SectionOutcome: Sendable, Encodable {
+struct SectionOutcome: Sendable {
     /// One line of a plan or report.
-    struct Line: Sendable, Encodable {
-        enum Status: String, Sendable, Encodable { case planned, applied, failed, pending }
+    struct Line: Sendable {
+        enum Status: String, Sendable { case planned, applied, failed, pending }
         /// create, update or delete.
         var op: String
         var status: Status
@@ -19,6 +20,8 @@ struct SectionOutcome: Sendable, Encodable {
 
     /// `rtnl`, `sysctl`, or `cgroup /sys/fs/cgroup/web`.
     var section: String
+    /// For a plan of a section that manages only some of its kinds, which.
+    var manages: String?
     var lines: [Line]
     /// Set for reports; nil for plans.
     var converged: Bool?
@@ -50,9 +53,31 @@ struct SectionOutcome: Sendable, Encodable {
         }
     }
 
+    /// Every section of a host plan, in apply order.
+    static func outcomes(of plan: HostPlan) -> [SectionOutcome] {
+        var result: [SectionOutcome] = []
+        if let rtnl = plan.rtnl {
+            var outcome = SectionOutcome(section: "rtnl", plan: rtnl.ops)
+            if rtnl.managed != .all { outcome.manages = rtnl.managed.description }
+            result.append(outcome)
+        }
+        if let sysctl = plan.sysctl { result.append(SectionOutcome(section: "sysctl", plan: sysctl.ops)) }
+        for (path, cgroup) in plan.cgroups { result.append(SectionOutcome(section: "cgroup \(path)", plan: cgroup.ops)) }
+        return result
+    }
+
+    /// Every section of a host report, in apply order.
+    static func outcomes(of report: HostReport) -> [SectionOutcome] {
+        var result: [SectionOutcome] = []
+        if let rtnl = report.rtnl { result.append(SectionOutcome(section: "rtnl", report: rtnl)) }
+        if let sysctl = report.sysctl { result.append(SectionOutcome(section: "sysctl", report: sysctl)) }
+        for (path, cgroup) in report.cgroups { result.append(SectionOutcome(section: "cgroup \(path)", report: cgroup)) }
+        return result
+    }
+
     /// The lines a terminal shows: `+`, `~ old -> new`, `-`, failures and pending marked.
     func render(_ terminal: Terminal) -> [String] {
-        var output = [terminal.bold(section)]
+        var output = [terminal.bold(section) + (manages.map { terminal.dim(" (manages only \($0))") } ?? "")]
         if lines.isEmpty { output.append("  " + terminal.dim("no changes")) }
         for line in lines {
             var text: String
@@ -78,13 +103,14 @@ struct SectionOutcome: Sendable, Encodable {
     }
 }
 
-/// Prints section outcomes for a human (coloured on a terminal) or as JSON.
-func print(outcomes: [SectionOutcome], json: Bool) throws {
-    if json {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        print(String(decoding: try encoder.encode(outcomes), as: UTF8.self))
-    } else {
-        for outcome in outcomes { outcome.render(.standardOutput).forEach { print($0) } }
-    }
+/// Prints section outcomes for a human, coloured on a terminal.
+func print(outcomes: [SectionOutcome]) {
+    for outcome in outcomes { outcome.render(.standardOutput).forEach { print($0) } }
+}
+
+/// Prints a value as JSON (a plan or a report as the library encodes it).
+func printJSON(_ value: some Encodable) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
 }

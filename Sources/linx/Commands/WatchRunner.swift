@@ -1,29 +1,38 @@
 import Foundation
+import LinxHost
 import LinxReconcile
 import Logging
 import ServiceLifecycle
 
 /// `linx apply --watch`: one ``ReconcileLoop`` per subsystem in a
-/// `ServiceGroup`, until SIGINT or SIGTERM. Each pass is logged as one line
-/// and the state file is rewritten after every pass, so an interrupted watch
-/// never forgets what it installed.
+/// `ServiceGroup`, until SIGINT or SIGTERM. Each pass is logged through a
+/// swift-log `Logger` (a line of text, or with `--json` one JSON object per
+/// line, its counts and failures as structured metadata), and the state file
+/// is rewritten after every pass, so an interrupted watch never forgets what
+/// it installed.
 struct WatchRunner {
     let host: Host
     let document: HostDocument
     let stateFile: StateFile
     let interval: Double
+    let json: Bool
 
     func run(from state: HostState) async throws {
         let recorder = StateRecorder(state: state, file: stateFile, host: host)
-        var loops = Loops(interval: interval)
+        let json = json
+        var log = Logger(label: "linx.watch") { label in
+            json ? JSONLinesLogHandler(label: label) as any LogHandler : StreamLogHandler.standardOutput(label: label)
+        }
+        log.logLevel = .info
+        var loops = Loops(interval: interval, log: log)
         if let rtnl = document.rtnl {
             loops.add(
                 RtnlSource(backend: host.backend), scope: host.scope, desired: rtnl.desired, options: rtnl.options,
                 lastApplied: state.rtnl, label: "rtnl") { owned in await recorder.update { $0.rtnl = owned } }
         }
-        if let sysctl = document.sysctl {
+        if let sysctl = document.sysctl, let desired = sysctl.desired {
             loops.add(
-                SysctlSource(backend: host.backend), scope: host.scope, desired: sysctl.desired, options: sysctl.options,
+                SysctlSource(backend: host.backend), scope: host.scope, desired: desired, options: sysctl.options,
                 lastApplied: state.sysctl, label: "sysctl") { owned in await recorder.update { $0.sysctl = owned } }
         }
         for cgroup in document.cgroups {
@@ -38,7 +47,7 @@ struct WatchRunner {
         logger.logLevel = .notice
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        printError("watching \(document.sectionNames.joined(separator: ", ")); SIGINT or SIGTERM stops")
+        log.notice("watching; SIGINT or SIGTERM stops", metadata: ["sections": .array(document.sectionNames.map { .string($0) })])
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             for watcher in watchers { tasks.addTask(operation: watcher) }
             tasks.addTask { try await group.run() }
@@ -49,6 +58,7 @@ struct WatchRunner {
     /// The loops of one watch, each with the task that reports its events.
     private struct Loops {
         let interval: Double
+        let log: Logger
         var services: [any Service] = []
         var watchers: [@Sendable () async -> Void] = []
 
@@ -63,29 +73,40 @@ struct WatchRunner {
                 configuration: ReconcileLoopConfiguration(interval: .every(.seconds(interval)), label: label))
             services.append(loop)
             // Subscribed now, before the loop runs, so the first pass is seen.
-            watchers.append(WatchRunner.watch(loop.events, label, record: record))
+            watchers.append(WatchRunner.watch(loop.events, label, log: log, record: record))
         }
     }
 
-    /// Prints one line per loop event and hands each report's ownership on.
+    /// Logs one entry per loop event and hands each report's ownership on.
     private static func watch<Item: CustomStringConvertible, LastApplied: Sendable>(
-        _ events: ReconcileLoopEvents<Item, LastApplied>, _ section: String,
+        _ events: ReconcileLoopEvents<Item, LastApplied>, _ section: String, log: Logger,
         record: @escaping @Sendable (LastApplied) async -> Void
     ) -> @Sendable () async -> Void {
         {
+            var log = log
+            log[metadataKey: "section"] = .string(section)
             for await event in events {
-                let stamp = ISO8601DateFormatter().string(from: Date())
                 switch event {
                 case .report(let report):
                     await record(report.lastApplied)
-                    let status = report.converged ? "converged" : "NOT converged"
-                    print("\(stamp) \(section): \(report.applied.count) applied, \(report.failed.count) failed, \(report.pending.count) pending, \(status)")
-                    for failed in report.failed { print("  failed: \(failed.op): \(failed.error)") }
-                case .error(let error): print("\(stamp) \(section): pass could not run: \(error)")
-                case .monitorLost(let error): print("\(stamp) \(section): monitor lost\(error.map { ": \($0)" } ?? ""); resyncing")
-                case .monitorResubscribed: print("\(stamp) \(section): monitor back")
+                    let metadata: Logger.Metadata = [
+                        "applied": .stringConvertible(report.applied.count),
+                        "failed": .array(report.failed.map { .string("\($0.op): \($0.error)") }),
+                        "pending": .stringConvertible(report.pending.count),
+                        "converged": .stringConvertible(report.converged),
+                    ]
+                    if report.converged {
+                        log.info("pass converged", metadata: metadata)
+                    } else {
+                        log.warning("pass did not converge", metadata: metadata)
+                    }
+                case .error(let error):
+                    log.error("pass could not run", metadata: ["error": .string("\(error)")])
+                case .monitorLost(let error):
+                    log.warning("monitor lost; resyncing", metadata: error.map { ["error": .string("\($0)")] } ?? [:])
+                case .monitorResubscribed:
+                    log.notice("monitor back")
                 }
-                fflush(nil)
             }
         }
     }

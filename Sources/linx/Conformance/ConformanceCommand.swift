@@ -24,8 +24,11 @@ struct ConformanceCommand: AsyncParsableCommand {
     @Option(help: "Run only the cases whose subject/tags/id match this regular expression.")
     var filter: String?
 
-    @Option(help: "The run's seed; every case derives its own from it.")
+    @Option(help: "The run's first seed; every case derives its own from each run seed.")
     var seed: UInt64 = 0
+
+    @Option(help: "How many run seeds each case runs on (--seed, --seed + 1, ...); a case stops at its first failing seed.")
+    var seeds: Int = ConformanceOptions.defaultSeedCount
 
     @Option(help: "Also write the results as JUnit XML to this file.")
     var junit: String?
@@ -34,11 +37,12 @@ struct ConformanceCommand: AsyncParsableCommand {
         if let filter {
             do { _ = try CaseFilter(filter) } catch { throw ValidationError(error.description) }
         }
+        if seeds < 1 { throw ValidationError("--seeds must be at least 1, not \(seeds)") }
     }
 
     func run() async throws {
         let filter = try self.filter.map { pattern throws(CaseFilterError) in try CaseFilter(pattern) }
-        let options = ConformanceOptions(seed: seed, filter: filter)
+        let options = ConformanceOptions(seed: seed, seedCount: seeds, filter: filter)
         var runs: [ConformanceResults] = []
         for source in source.sources {
             switch backend {
@@ -50,7 +54,7 @@ struct ConformanceCommand: AsyncParsableCommand {
         }
         print(TableReporter.render(runs) { result in
             let name = result.subject.split(separator: "/").first.map(String.init) ?? result.subject
-            return "linx conformance --source \(name) --backend \(backend.rawValue) --seed \(result.runSeed) --filter '\(result.testCase.id)'"
+            return "linx conformance --source \(name) --backend \(backend.rawValue) --seed \(result.runSeed) --seeds 1 --filter '\(result.testCase.id)'"
         }, terminator: "")
         if let junit {
             do {

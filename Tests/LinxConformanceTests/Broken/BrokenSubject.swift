@@ -1,7 +1,5 @@
 import HostsSourceExample
 import LinxConformance
-import LinxKernelSim
-import LinxReconcile
 
 /// The hosts subject with its Source swapped for a deliberately broken one,
 /// so the suite can prove that the cases meant for each flaw catch it.
@@ -63,4 +61,13 @@ where
     func stopFaults(in sandbox: HostsFile) async throws { try await base.stopFaults(in: sandbox) }
     func triggerChange(in sandbox: HostsFile) async throws { try await base.triggerChange(in: sandbox) }
     func triggerOverflow(in sandbox: HostsFile) async throws { try await base.triggerOverflow(in: sandbox) }
+    func ownedEntries(in lastApplied: Set<String>, in sandbox: HostsFile) -> Set<String>? {
+        base.ownedEntries(in: lastApplied, in: sandbox)
+    }
+    func mustBeAbsent(_ key: String, value: String, when desired: [HostsEntry], in sandbox: HostsFile) -> Bool {
+        base.mustBeAbsent(key, value: value, when: desired, in: sandbox)
+    }
+    func mutationStamp(of sandbox: HostsFile) async throws -> MutationStamp? {
+        try await base.mutationStamp(of: sandbox)
+    }
 }

@@ -1,0 +1,249 @@
+import Foundation
+import LinxReconcile
+
+extension HostDocument {
+    /// How a file is written.
+    public enum Format: String, Sendable, Hashable, CaseIterable {
+        case yaml, json
+
+        /// JSON for a `.json` file, YAML otherwise (YAML reads most JSON too).
+        public init(path: String) {
+            self = path.lowercased().hasSuffix(".json") ? .json : .yaml
+        }
+    }
+
+    /// The largest file ``load(path:)`` reads: 16 MiB, about four times a
+    /// file of 65,536 routes. A larger one is refused before it is read, so
+    /// a mistaken path never costs more than a bounded amount of memory.
+    public static let maximumFileSize = 16 << 20
+
+    /// Reads and checks the structure of the file at `path` (format by
+    /// ``Format/init(path:)``): unknown keys, wrong types, a key given twice,
+    /// each with its line. Values (addresses, keys, files) are checked by the
+    /// reconcilers when planning, before anything is applied.
+    ///
+    /// - Throws: ``HostDocumentError``.
+    public static func load(path: String) throws(HostDocumentError) -> HostDocument {
+        let fail = { (reason: String) in HostDocumentError(file: path, line: nil, path: [], reason: reason) }
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            throw fail("cannot read it (\(String(cString: strerror(errno))))")
+        }
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: break
+        case S_IFDIR: throw fail("is a directory, not a desired-state file")
+        case S_IFIFO: throw fail("is a FIFO, not a regular file (a desired-state file is read whole before anything runs)")
+        case S_IFCHR, S_IFBLK: throw fail("is a device, not a regular file")
+        default: throw fail("is not a regular file")
+        }
+        guard Int(info.st_size) <= maximumFileSize else {
+            throw fail("is \(info.st_size) bytes; a desired-state file is at most \(maximumFileSize) bytes")
+        }
+        guard access(path, R_OK) == 0 else {
+            throw fail("cannot read it (\(String(cString: strerror(errno))))")
+        }
+        switch Format(path: path) {
+        case .yaml:
+            let events: YAMLEvents
+            do { events = try YAMLEvents(path: path) } catch { throw fail(error.reason) }
+            return try decode(DocumentReader(.yaml(events), file: path))
+        case .json:
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw fail("cannot read it")
+            }
+            return try decode(DocumentReader(.json(JSONEvents(bytes: Array(data))), file: path))
+        }
+    }
+
+    /// Reads a document from its text.
+    ///
+    /// - Parameter file: the name errors give (nil: none).
+    /// - Throws: ``HostDocumentError``.
+    public static func parse(_ text: String, format: Format, file: String? = nil) throws(HostDocumentError) -> HostDocument {
+        let bytes = Array(text.utf8)
+        let input: DocumentReader.Input = format == .yaml ? .yaml(YAMLEvents(text: bytes)) : .json(JSONEvents(bytes: bytes))
+        var document = try decode(DocumentReader(input, file: file ?? ""))
+        if file == nil { document.origin?.file = "" }
+        return document
+    }
+
+    private static func decode(_ start: DocumentReader) throws(HostDocumentError) -> HostDocument {
+        var reader = start
+        var document = HostDocument()
+        let first = try reader.next()
+        if first.event != .end {
+            try reader.mapping(first, at: []) { (reader, key, line) throws(HostDocumentError) in
+                reader.origin.record([.key(key)], line: line)
+                switch key {
+                case "rtnl": document.rtnl = try Rtnl.read(&reader)
+                case "sysctl": document.sysctl = try Sysctl.read(&reader)
+                case "cgroups": document.cgroups = try Cgroup.read(&reader)
+                default: throw reader.unknown(key, line: line, in: [], allowed: sectionKeys)
+                }
+            }
+            let end = try reader.next()
+            guard end.event == .end else { throw reader.fail([], end.line, "unexpected content after the document") }
+        }
+        document.origin = reader.origin
+        return document
+    }
+
+    /// The top-level keys, in apply order.
+    static let sectionKeys = ["rtnl", "sysctl", "cgroups"]
+}
+
+extension HostDocument.Rtnl {
+    static let keys = ["protocol", "addressProtocol", "addresses", "routes"]
+
+    static func read(_ reader: inout DocumentReader) throws(HostDocumentError) -> Self {
+        var section = Self()
+        let root: DesiredPath = ["rtnl"]
+        try reader.mapping(try reader.next(), at: root) { (reader, key, line) throws(HostDocumentError) in
+            let path = root.appending(.key(key))
+            reader.origin.record(path, line: line)
+            switch key {
+            case "protocol": section.options.routeProtocol = try reader.integer(UInt8.self, at: path)
+            case "addressProtocol": section.options.addressProtocol = try reader.integer(UInt8.self, at: path)
+            case "addresses":
+                var addresses: [RtnlAddressEntry] = []
+                try reader.sequence(try reader.next(), at: path) { (reader, item, index) throws(HostDocumentError) in
+                    reader.origin.recordEntry(in: path, line: item.line)
+                    addresses.append(try address(&reader, item, at: path.appending(.index(index))))
+                }
+                section.desired.addresses = addresses
+            case "routes":
+                var routes: [RtnlRouteEntry] = []
+                try reader.sequence(try reader.next(), at: path) { (reader, item, index) throws(HostDocumentError) in
+                    reader.origin.recordEntry(in: path, line: item.line)
+                    routes.append(try route(&reader, item, at: path.appending(.index(index))))
+                }
+                section.desired.routes = routes
+            default: throw reader.unknown(key, line: line, in: root, allowed: keys)
+            }
+        }
+        return section
+    }
+
+    private static func address(
+        _ reader: inout DocumentReader, _ item: PositionedEvent, at path: DesiredPath
+    ) throws(HostDocumentError) -> RtnlAddressEntry {
+        var interface: String?, address: String?
+        try reader.mapping(item, at: path, unique: false) { (reader, key, line) throws(HostDocumentError) in
+            let field = path.appending(.key(key))
+            switch key {
+            case "interface" where interface == nil: interface = try reader.scalar(at: field).text
+            case "address" where address == nil: address = try reader.scalar(at: field).text
+            case "interface", "address": throw reader.fail(field, line, "\"\(key)\" given twice in one mapping")
+            default: throw reader.unknown(key, line: line, in: path, allowed: ["interface", "address"])
+            }
+        }
+        guard let interface else { throw reader.fail(path, item.line, "missing \"interface\"") }
+        guard let address else { throw reader.fail(path, item.line, "missing \"address\"") }
+        return RtnlAddressEntry(interface: interface, address: address)
+    }
+
+    static let routeKeys = ["destination", "gateway", "interface", "table", "metric"]
+
+    private static func route(
+        _ reader: inout DocumentReader, _ item: PositionedEvent, at path: DesiredPath
+    ) throws(HostDocumentError) -> RtnlRouteEntry {
+        var destination: String?, gateway: String?, interface: String?, table: UInt32?, metric: UInt32?
+        var seen = 0
+        try reader.mapping(item, at: path, unique: false) { (reader, key, line) throws(HostDocumentError) in
+            let field = path.appending(.key(key))
+            guard let bit = routeKeys.firstIndex(of: key) else {
+                throw reader.unknown(key, line: line, in: path, allowed: routeKeys)
+            }
+            guard seen & (1 << bit) == 0 else { throw reader.fail(field, line, "\"\(key)\" given twice in one mapping") }
+            seen |= 1 << bit
+            switch bit {
+            case 0: destination = try reader.scalar(at: field).text
+            case 1: gateway = try reader.optionalScalar(at: field)
+            case 2: interface = try reader.optionalScalar(at: field)
+            case 3: table = try reader.integer(UInt32.self, at: field)
+            default: metric = try reader.integer(UInt32.self, at: field)
+            }
+        }
+        guard let destination else { throw reader.fail(path, item.line, "missing \"destination\"") }
+        return RtnlRouteEntry(destination: destination, gateway: gateway, interface: interface, table: table, metric: metric)
+    }
+}
+
+extension HostDocument.Sysctl {
+    static let keys = ["revertOnRelease", "allowHostWideKeys", "keys"]
+
+    static func read(_ reader: inout DocumentReader) throws(HostDocumentError) -> Self {
+        var section = Self()
+        let root: DesiredPath = ["sysctl"]
+        try reader.mapping(try reader.next(), at: root) { (reader, key, line) throws(HostDocumentError) in
+            let path = root.appending(.key(key))
+            reader.origin.record(path, line: line)
+            switch key {
+            case "revertOnRelease": section.options.revertOnRelease = try reader.bool(at: path)
+            case "allowHostWideKeys": section.options.allowHostWideKeys = try reader.bool(at: path)
+            case "keys":
+                var desired = SysctlDesiredState()
+                try reader.mapping(try reader.next(), at: path) { (reader, name, line) throws(HostDocumentError) in
+                    let entry = path.appending(.key(name))
+                    reader.origin.record(entry, line: line)
+                    let text = try reader.scalar(at: entry).text
+                    desired.values[name] = Int(text).map(SysctlValue.integer) ?? .string(text)
+                }
+                section.desired = desired
+            default: throw reader.unknown(key, line: line, in: root, allowed: keys)
+            }
+        }
+        return section
+    }
+}
+
+extension HostDocument.Cgroup {
+    static func read(_ reader: inout DocumentReader) throws(HostDocumentError) -> [Self] {
+        var cgroups: [Self] = []
+        let root: DesiredPath = ["cgroups"]
+        try reader.mapping(try reader.next(), at: root) { (reader, cgroup, line) throws(HostDocumentError) in
+            let path = root.appending(.key(cgroup))
+            reader.origin.record(path, line: line)
+            var desired = CgroupDesiredState()
+            try reader.mapping(try reader.next(), at: path) { (reader, file, line) throws(HostDocumentError) in
+                let entry = path.appending(.key(file))
+                reader.origin.record(entry, line: line)
+                desired.files[file] = try value(&reader, at: entry)
+            }
+            cgroups.append(Self(path: cgroup, desired: desired))
+        }
+        return cgroups
+    }
+
+    /// A file's value: a scalar read as the kernel reads the file, or cpu.max's `{ quota, period }`.
+    private static func value(_ reader: inout DocumentReader, at path: DesiredPath) throws(HostDocumentError) -> CgroupValue {
+        let start = try reader.next()
+        switch start.event {
+        case .scalar(let text, _): return CgroupValue(parsing: text)
+        case .mappingStart:
+            var quota: Int?, period: Int?, unlimited = false
+            try reader.mapping(start, at: path) { (reader, key, line) throws(HostDocumentError) in
+                let field = path.appending(.key(key))
+                switch key {
+                case "quota":
+                    let value = try reader.scalar(at: field)
+                    if value.text == "max" {
+                        unlimited = true
+                    } else if let number = Int(value.text) {
+                        quota = number
+                    } else {
+                        throw reader.fail(field, value.line, "expected an integer or max, got \"\(value.text.prefix(40))\"")
+                    }
+                case "period": period = try reader.integer(Int.self, at: field)
+                default: throw reader.unknown(key, line: line, in: path, allowed: ["quota", "period"])
+                }
+            }
+            guard let period else {
+                throw reader.fail(path, start.line, "a { quota, period } value (cpu.max's form) needs a period")
+            }
+            return .cpuMax(quota: unlimited ? nil : quota, period: period)
+        default:
+            throw reader.fail(path, start.line, "expected a single value or { quota, period }, got \(start.event.summary)")
+        }
+    }
+}

@@ -1,0 +1,120 @@
+import LinxReconcile
+
+/// Walks a file's events for the section decoders: mappings, lists and
+/// scalars with their lines, recording the line of every entry in the
+/// document's origin. Errors name the entry's path in the document.
+struct DocumentReader {
+    enum Input {
+        case yaml(YAMLEvents)
+        case json(JSONEvents)
+    }
+
+    private let input: Input
+    var origin: HostDocumentOrigin
+
+    init(_ input: Input, file: String) {
+        self.input = input
+        origin = HostDocumentOrigin(file: file)
+    }
+
+    mutating func next() throws(HostDocumentError) -> PositionedEvent {
+        do {
+            switch input {
+            case .yaml(let events): return try events.next()
+            case .json(let events): return try events.next()
+            }
+        } catch {
+            throw HostDocumentError(file: origin.file, line: error.line, path: [], reason: error.reason)
+        }
+    }
+
+    func fail(_ path: DesiredPath, _ line: Int?, _ reason: String) -> HostDocumentError {
+        HostDocumentError(file: origin.file, line: line, path: path, reason: reason)
+    }
+
+    /// Reads the mapping that `start` opens, handing each key (its text and
+    /// line) to `body`, which must read the key's value. With `unique`, a key
+    /// given twice is refused.
+    mutating func mapping(
+        _ start: PositionedEvent, at path: DesiredPath, unique: Bool = true,
+        _ body: (inout DocumentReader, String, Int) throws(HostDocumentError) -> Void
+    ) throws(HostDocumentError) {
+        guard start.event == .mappingStart else {
+            throw fail(path, start.line, "expected a mapping (key: value), got \(start.event.summary)")
+        }
+        var seen = Set<String>()
+        while true {
+            let key = try next()
+            switch key.event {
+            case .mappingEnd: return
+            case .scalar(let text, _):
+                if unique && !seen.insert(text).inserted {
+                    throw fail(path.appending(.key(text)), key.line, "\"\(text)\" given twice in one mapping")
+                }
+                try body(&self, text, key.line)
+            default:
+                throw fail(path, key.line, "a key must be a single value, got \(key.event.summary)")
+            }
+        }
+    }
+
+    /// Reads the list that `start` opens, handing each item's first event
+    /// and index to `body`, which must read the item.
+    mutating func sequence(
+        _ start: PositionedEvent, at path: DesiredPath,
+        _ body: (inout DocumentReader, PositionedEvent, Int) throws(HostDocumentError) -> Void
+    ) throws(HostDocumentError) {
+        guard start.event == .sequenceStart else {
+            throw fail(path, start.line, "expected a list, got \(start.event.summary)")
+        }
+        var index = 0
+        while true {
+            let item = try next()
+            if item.event == .sequenceEnd { return }
+            try body(&self, item, index)
+            index += 1
+        }
+    }
+
+    /// Reads one scalar value.
+    mutating func scalar(at path: DesiredPath) throws(HostDocumentError) -> (text: String, plain: Bool, line: Int) {
+        let event = try next()
+        guard case .scalar(let text, let plain) = event.event else {
+            throw fail(path, event.line, "expected a single value, got \(event.event.summary)")
+        }
+        return (text, plain, event.line)
+    }
+
+    /// Reads an optional scalar: `~`, `null` or nothing (unquoted) mean absent.
+    mutating func optionalScalar(at path: DesiredPath) throws(HostDocumentError) -> String? {
+        let value = try scalar(at: path)
+        if value.plain && (value.text.isEmpty || value.text == "~" || value.text == "null" || value.text == "Null" || value.text == "NULL") {
+            return nil
+        }
+        return value.text
+    }
+
+    mutating func integer<T: FixedWidthInteger>(_ type: T.Type, at path: DesiredPath) throws(HostDocumentError) -> T {
+        let value = try scalar(at: path)
+        guard let parsed = Int(value.text) else {
+            throw fail(path, value.line, "expected an integer, got \"\(value.text.prefix(40))\"")
+        }
+        guard let result = T(exactly: parsed) else {
+            throw fail(path, value.line, "out of range (\(T.min)...\(T.max))")
+        }
+        return result
+    }
+
+    mutating func bool(at path: DesiredPath) throws(HostDocumentError) -> Bool {
+        let value = try scalar(at: path)
+        switch value.text.lowercased() {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        default: throw fail(path, value.line, "expected true or false, got \"\(value.text.prefix(40))\"")
+        }
+    }
+
+    func unknown(_ key: String, line: Int, in path: DesiredPath, allowed: [String]) -> HostDocumentError {
+        fail(path, line, "unknown key \"\(key.prefix(60))\" (expected one of: \(allowed.joined(separator: ", ")))")
+    }
+}

@@ -1,0 +1,99 @@
+import LinxReconcile
+
+/// Reconciles a ``HostDocument``: one Source per section (rtnl and sysctl in
+/// the network namespace `scope`, each cgroup in its directory), all of them
+/// planned before any is applied, so an invalid entry anywhere in the
+/// document changes nothing. A section or kind the document does not
+/// declare is not managed.
+///
+/// ```swift
+/// let document = try HostDocument.load(path: "/etc/linx/host.yaml")
+/// let host = HostReconciler(backend: LinuxKernel(), scope: .current)
+/// let plan = try await host.plan(document, lastApplied: owned)   // throws naming file:line
+/// let report = await plan.apply()
+/// owned = report.lastApplied
+/// ```
+public struct HostReconciler: Sendable {
+    /// The kernels a host document needs: every built-in subsystem.
+    public typealias Backend = RtnlBackend & SysctlBackend & CgroupBackend
+
+    /// The kernel acted on.
+    public let backend: any Backend
+    /// The network namespace of the rtnl and sysctl sections.
+    public let scope: NetnsScope
+
+    /// A reconciler for documents on `backend`, in `scope`.
+    public init(backend: any Backend, scope: NetnsScope) {
+        self.backend = backend
+        self.scope = scope
+    }
+
+    /// Plans every section of `document`, applying nothing.
+    ///
+    /// - Throws: ``HostDocumentError`` naming the file, line and entry of the
+    ///   first entry a reconciler refused (or, for a kernel that cannot be
+    ///   observed, the section).
+    public func plan(_ document: HostDocument, lastApplied: HostLastApplied) async throws(HostDocumentError) -> HostPlan {
+        var group = ReconcileGroup()
+        var members = HostPlan.Members()
+        if let rtnl = document.rtnl {
+            members.rtnl = group.add(
+                "rtnl", RtnlSource(backend: backend), scope: scope, desired: rtnl.desired,
+                lastApplied: lastApplied.rtnl, options: rtnl.options)
+        }
+        if let sysctl = document.sysctl, let desired = sysctl.desired {
+            members.sysctl = group.add(
+                "sysctl", SysctlSource(backend: backend), scope: scope, desired: desired,
+                lastApplied: lastApplied.sysctl, options: sysctl.options)
+        }
+        for (position, cgroup) in document.cgroups.enumerated() {
+            members.cgroups.append(group.add(
+                "cgroups.\(position)", CgroupSource(backend: backend), scope: cgroup.path, desired: cgroup.desired,
+                lastApplied: lastApplied.cgroups[cgroup.path] ?? .empty, options: .default))
+        }
+        do {
+            return HostPlan(document: document, lastApplied: lastApplied, members: members, plan: try await group.plan())
+        } catch {
+            throw Self.locate(error, in: document)
+        }
+    }
+
+    /// Plans and applies `document`: ``plan(_:lastApplied:)`` then ``HostPlan/apply()``.
+    public func reconcile(_ document: HostDocument, lastApplied: HostLastApplied) async throws(HostDocumentError) -> HostReport {
+        try await plan(document, lastApplied: lastApplied).apply()
+    }
+
+    /// Places a member's refusal in the document: its section, the entry's
+    /// path from the Source's ``DesiredPath``, and that entry's line.
+    static func locate(_ failure: ReconcileGroupError, in document: HostDocument) -> HostDocumentError {
+        let section: DesiredPath
+        var reason = "\(failure.error)"
+        switch failure.member {
+        case "rtnl": section = ["rtnl"]
+        case "sysctl": section = ["sysctl", "keys"]
+        default:
+            let position = Int(failure.member.dropFirst("cgroups.".count)) ?? 0
+            section = ["cgroups", .key(document.cgroups[position].path)]
+        }
+        var path = section
+        switch failure.error {
+        case .invalidDesired(_, let why, let entry):
+            reason = why
+            if let entry { path = Self.documentPath(of: entry, in: section) }
+        case .scopeUnavailable(_, let why):
+            reason = why
+        case .observeFailed:
+            break
+        }
+        return HostDocumentError(file: document.origin?.file, line: document.origin?.line(of: path), path: path, reason: reason)
+    }
+
+    /// A Source's path in the document: rtnl's options are the section's own
+    /// `protocol` and `addressProtocol` keys.
+    private static func documentPath(of entry: DesiredPath, in section: DesiredPath) -> DesiredPath {
+        if section == ["rtnl"], entry.components.first == "options", entry.components.count == 2 {
+            return entry.components[1] == "routeProtocol" ? ["rtnl", "protocol"] : ["rtnl", "addressProtocol"]
+        }
+        return entry.under(section)
+    }
+}

@@ -1,0 +1,317 @@
+import LinxReconcile
+
+/// The simulator's model of nft's parser and printer for the rule subset
+/// it understands: it refuses what nft refuses (EINVAL with nft's words)
+/// and prints a rule the way `nft -s list` does.
+///
+/// What it models was observed with nft 1.0.6 on Linux 6.18: `==` is
+/// dropped; `meta iifname` prints as `iifname`; interface names are quoted;
+/// protocol numbers print as names (`meta l4proto 17` -> `meta l4proto udp`);
+/// well-known services print as ports (`ssh` -> `22`); anonymous set
+/// elements print sorted, `{ a, b }`; `ct state` lists print in bit order
+/// (`established,related,new`); an IPv4 prefix prints masked
+/// (`10.0.0.1/8` -> `10.0.0.0/8`); in an `ip`/`ip6` table the redundant
+/// `ip protocol tcp` before `tcp dport` is dropped (kept in `inet`).
+enum SimNftSyntax {
+    /// What a rule refers to, for the kernel's reference checks.
+    struct Parsed: Sendable, Hashable {
+        var text: String
+        var jumps: [String]
+        var sets: [String]
+    }
+
+    struct Refusal: Error {
+        var message: String
+    }
+
+    static let verdicts: Set<String> = ["accept", "drop", "reject", "return", "continue", "queue", "masquerade", "notrack"]
+    static let protocols: [String: String] = ["6": "tcp", "17": "udp", "1": "icmp", "58": "ipv6-icmp", "tcp": "tcp", "udp": "udp", "icmp": "icmp", "icmpv6": "ipv6-icmp", "ipv6-icmp": "ipv6-icmp", "sctp": "sctp", "132": "sctp"]
+    static let services: [String: String] = ["ssh": "22", "http": "80", "https": "443", "domain": "53", "dns": "53", "smtp": "25", "ntp": "123"]
+    static let ctStates = ["invalid", "established", "related", "new", "untracked"]
+
+    /// Parses and prints one rule; `family` decides the dependency rule.
+    static func parse(_ rule: String, family: NftFamily) throws(Refusal) -> Parsed {
+        var tokens = try tokenize(rule)
+        // "counter packets N bytes M" is state, not part of the rule.
+        var i = 0
+        while i < tokens.count {
+            if tokens[i] == "counter", i + 4 < tokens.count, tokens[i + 1] == "packets", tokens[i + 3] == "bytes" {
+                tokens.removeSubrange((i + 1)...(i + 4))
+            }
+            i += 1
+        }
+        var out: [String] = []
+        var jumps: [String] = [], sets: [String] = []
+        var index = 0
+        func next() -> String? {
+            guard index < tokens.count else { return nil }
+            defer { index += 1 }
+            return tokens[index]
+        }
+        func peek() -> String? { index < tokens.count ? tokens[index] : nil }
+        func value(_ kind: ValueKind) throws(Refusal) -> String {
+            var negate = ""
+            if peek() == "==" { index += 1 }
+            if peek() == "!=" {
+                index += 1
+                negate = "!= "
+            }
+            guard let token = next() else { throw Refusal(message: "syntax error, unexpected end of file") }
+            if token == "{" {
+                var elements: [String] = []
+                while let element = next(), element != "}" {
+                    if element == "," { continue }
+                    elements.append(try kind.canonical(element))
+                }
+                guard !elements.isEmpty else { throw Refusal(message: "syntax error, unexpected }") }
+                return negate + "{ " + kind.sorted(Array(Set(elements))).joined(separator: ", ") + " }"
+            }
+            if token.hasPrefix("@") {
+                let name = String(token.dropFirst())
+                guard !name.isEmpty else { throw Refusal(message: "syntax error, unexpected @") }
+                sets.append(name)
+                return negate + token
+            }
+            return negate + (try kind.canonical(token))
+        }
+        var sawProtocol: String? = nil
+        while let token = next() {
+            switch token {
+            case "ip", "ip6":
+                guard let field = next() else { throw Refusal(message: "syntax error, unexpected end of file") }
+                switch field {
+                case "saddr", "daddr":
+                    out.append("\(token) \(field) \(try value(token == "ip" ? .ipv4 : .ipv6))")
+                case "protocol", "nexthdr":
+                    let proto = try value(.proto)
+                    if family != .inet, family.rawValue == token, ["tcp", "udp"].contains(proto), ["tcp", "udp"].contains(peek() ?? "") {
+                        sawProtocol = proto
+                        continue
+                    }
+                    out.append("\(token) \(field) \(proto)")
+                default: throw Refusal(message: "syntax error, unexpected \(field)")
+                }
+            case "tcp", "udp", "th":
+                guard let field = next() else { throw Refusal(message: "syntax error, unexpected end of file") }
+                if token == "tcp", field == "flags" {
+                    out.append("tcp flags \(try value(.word))")
+                    continue
+                }
+                guard field == "dport" || field == "sport" else { throw Refusal(message: "syntax error, unexpected \(field)") }
+                if let sawProtocol, sawProtocol != token { throw Refusal(message: "conflicting protocols specified: \(sawProtocol) vs. \(token)") }
+                out.append("\(token) \(field) \(try value(.port))")
+            case "icmp", "icmpv6":
+                guard next() == "type" else { throw Refusal(message: "syntax error, unexpected \(tokens[index - 1])") }
+                out.append("\(token) type \(try value(.word))")
+            case "meta":
+                guard let key = next() else { throw Refusal(message: "syntax error, unexpected end of file") }
+                switch key {
+                case "iifname", "oifname", "iif", "oif": out.append("\(key) \(try value(.interface))")
+                case "l4proto": out.append("meta l4proto \(try value(.proto))")
+                case "nfproto": out.append("meta nfproto \(try value(.word))")
+                case "mark": out.append("meta mark \(try value(.number))")
+                default: throw Refusal(message: "syntax error, unexpected \(key)")
+                }
+            case "iifname", "oifname", "iif", "oif":
+                out.append("\(token) \(try value(.interface))")
+            case "ct":
+                guard let key = next() else { throw Refusal(message: "syntax error, unexpected end of file") }
+                guard key == "state" else { throw Refusal(message: "syntax error, unexpected \(key)") }
+                out.append("ct state \(try value(.ctState))")
+            case "counter":
+                out.append("counter")
+            case "log":
+                var text = "log"
+                while let option = peek(), option == "prefix" || option == "level" {
+                    index += 1
+                    guard let argument = next() else { throw Refusal(message: "syntax error, unexpected end of file") }
+                    text += " \(option) \(option == "prefix" ? quote(argument) : argument)"
+                }
+                out.append(text)
+            case "limit":
+                guard next() == "rate", let rate = next() else { throw Refusal(message: "syntax error, limit needs rate N/unit") }
+                out.append("limit rate \(rate)")
+            case "jump", "goto":
+                guard let target = next(), SimNftSyntax.isName(target) else { throw Refusal(message: "syntax error, \(token) needs a chain") }
+                jumps.append(target)
+                out.append("\(token) \(target)")
+            case "snat", "dnat":
+                guard next() == "to", let target = next() else { throw Refusal(message: "syntax error, \(token) needs to ADDRESS") }
+                out.append("\(token) to \(try ValueKind.ipv4.canonical(target))")
+            case "comment":
+                guard !out.isEmpty, let text = next() else { throw Refusal(message: "syntax error, unexpected comment") }
+                out.append("comment \(quote(text))")
+            default:
+                guard verdicts.contains(token) else { throw Refusal(message: "syntax error, unexpected \(token)") }
+                out.append(token)
+            }
+        }
+        guard !out.isEmpty else { throw Refusal(message: "syntax error, unexpected end of file") }
+        return Parsed(text: out.joined(separator: " "), jumps: jumps, sets: sets)
+    }
+
+    /// Canonicalises one set element of a set of `type`.
+    static func element(_ text: String, type: String, isMap: Bool) throws(Refusal) -> String {
+        let kind = ValueKind(setType: type)
+        guard isMap else { return try kind.canonical(text.trimmed) }
+        // A map element is KEY : VALUE; IPv6 keys hold colons of their own.
+        let colon = text.firstRange(of: " : ") ?? text.lastIndex(of: ":").map { $0..<text.index(after: $0) }
+        guard let colon else { throw Refusal(message: "syntax error, a map element is KEY : VALUE") }
+        let key = try kind.canonical(String(text[..<colon.lowerBound]).trimmed)
+        return "\(key) : \(String(text[colon.upperBound...]).trimmed)"
+    }
+
+    /// Sorts elements as nft lists them (numbers and addresses by value).
+    static func sortedElements(_ elements: [String], type: String) -> [String] {
+        ValueKind(setType: type).sorted(elements)
+    }
+
+    static func isName(_ name: String) -> Bool {
+        guard let first = name.unicodeScalars.first, first.properties.isAlphabetic else { return false }
+        return name.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "_-./".unicodeScalars.contains($0)) }
+    }
+
+    static func quote(_ text: String) -> String {
+        text.hasPrefix("\"") ? text : "\"\(text)\""
+    }
+
+    private static func tokenize(_ rule: String) throws(Refusal) -> [String] {
+        var tokens: [String] = []
+        var current = ""
+        var quoted = false
+        for c in rule {
+            if quoted {
+                current.append(c)
+                if c == "\"" {
+                    quoted = false
+                    tokens.append(current)
+                    current = ""
+                }
+                continue
+            }
+            switch c {
+            case "\"":
+                if !current.isEmpty { tokens.append(current); current = "" }
+                current = "\""
+                quoted = true
+            case " ", "\t":
+                if !current.isEmpty { tokens.append(current); current = "" }
+            case "{", "}", ",":
+                if !current.isEmpty { tokens.append(current); current = "" }
+                tokens.append(String(c))
+            case "\n", ";":
+                throw Refusal(message: "syntax error, one rule per entry")
+            default:
+                current.append(c)
+            }
+        }
+        if quoted { throw Refusal(message: "syntax error, unterminated string") }
+        if !current.isEmpty { tokens.append(current) }
+        // "ct state a,b" arrives as a , b outside braces: glue it back.
+        var glued: [String] = []
+        var depth = 0
+        for token in tokens {
+            if token == "{" { depth += 1 }
+            if token == "}" { depth -= 1 }
+            if depth == 0, token == "," || glued.last?.hasSuffix(",") == true, var last = glued.popLast() {
+                last += token
+                glued.append(last)
+                continue
+            }
+            glued.append(token)
+        }
+        return glued
+    }
+
+    enum ValueKind {
+        case ipv4, ipv6, port, proto, interface, ctState, number, word
+
+        init(setType: String) {
+            switch setType.trimmed {
+            case "ipv4_addr": self = .ipv4
+            case "ipv6_addr": self = .ipv6
+            case "inet_service": self = .port
+            case "inet_proto": self = .proto
+            case "ifname": self = .interface
+            case "mark": self = .number
+            default: self = .word
+            }
+        }
+
+        func canonical(_ token: String) throws(Refusal) -> String {
+            switch self {
+            case .ipv4, .ipv6:
+                let range = token.split(separator: "-", maxSplits: 1)
+                if range.count == 2 {
+                    return "\(try address(String(range[0])))-\(try address(String(range[1])))"
+                }
+                return try address(token)
+            case .port:
+                let range = token.split(separator: "-", maxSplits: 1)
+                if range.count == 2 { return "\(try port(String(range[0])))-\(try port(String(range[1])))" }
+                return try port(token)
+            case .proto:
+                guard let name = SimNftSyntax.protocols[token] else { throw Refusal(message: "Could not resolve protocol name") }
+                return name
+            case .interface:
+                let bare = token.hasPrefix("\"") ? String(token.dropFirst().dropLast()) : token
+                guard !bare.isEmpty, bare.count < 16 else { throw Refusal(message: "Invalid interface name") }
+                return "\"\(bare)\""
+            case .ctState:
+                let states = token.split(separator: ",").map(String.init)
+                for state in states where !SimNftSyntax.ctStates.contains(state) {
+                    throw Refusal(message: "Could not parse conntrack state \(state)")
+                }
+                return SimNftSyntax.ctStates.filter(states.contains).joined(separator: ",")
+            case .number:
+                guard UInt32(token) != nil else { throw Refusal(message: "Could not parse number \(token)") }
+                return token
+            case .word:
+                guard !token.isEmpty, token != "{", token != "}" else { throw Refusal(message: "syntax error, unexpected \(token)") }
+                return token
+            }
+        }
+
+        private func port(_ token: String) throws(Refusal) -> String {
+            if let service = SimNftSyntax.services[token] { return service }
+            guard let number = UInt16(token) else { throw Refusal(message: "Could not resolve service: Servname not supported for ai_socktype") }
+            return String(number)
+        }
+
+        private func address(_ token: String) throws(Refusal) -> String {
+            let parts = token.split(separator: "/", maxSplits: 1)
+            guard let ip = try? IPAddress(String(parts[0])), (ip.family == .ipv4) == (self == .ipv4) else {
+                throw Refusal(message: "Could not resolve hostname: \(token)")
+            }
+            guard parts.count == 2 else { return ip.description }
+            guard let length = UInt8(parts[1]), Int(length) <= ip.family.bitWidth else {
+                throw Refusal(message: "Could not parse prefix length \(parts[1])")
+            }
+            return "\(ip.masked(to: Int(length)))/\(length)"
+        }
+
+        func sorted(_ values: [String]) -> [String] {
+            switch self {
+            case .port, .number:
+                return values.sorted { (UInt32($0.prefix { $0 != "-" && $0 != " " }) ?? 0) < (UInt32($1.prefix { $0 != "-" && $0 != " " }) ?? 0) }
+            case .ipv4, .ipv6:
+                func key(_ text: String) -> IPAddress? { try? IPAddress(String(text.prefix { $0 != "/" && $0 != "-" && $0 != " " })) }
+                return values.sorted { a, b in
+                    guard let x = key(a), let y = key(b) else { return a < b }
+                    return x < y
+                }
+            default:
+                return values.sorted()
+            }
+        }
+    }
+}
+
+extension String {
+    var trimmed: String {
+        var s = Substring(self)
+        while s.first?.isWhitespace == true { s.removeFirst() }
+        while s.last?.isWhitespace == true { s.removeLast() }
+        return String(s)
+    }
+}

@@ -1,0 +1,316 @@
+import LinxReconcile
+import SystemPackage
+
+/// One namespace's nf_tables, as the kernel keeps it: tables with their
+/// chains, rules and sets, the namespace-wide generation id, and the
+/// nf_tables monitors.
+///
+/// Semantics checked on Linux 6.18 (nft 1.0.6 and raw netlink, in a
+/// throwaway namespace): every commit bumps the generation by one; a batch
+/// whose generation is stale is refused with ERESTART and changes nothing;
+/// a refused command refuses the whole batch with its errno; a table with
+/// the owner flag refuses every other socket with EPERM and is removed when
+/// its socket closes unless it also has the persist flag (then it is
+/// orphaned and any socket may change it); deleting a chain takes its rules
+/// with it, but a chain a rule jumps to is EBUSY, as is a set a rule uses;
+/// re-adding a set with another type is EEXIST; changing a base chain's
+/// type, hook or priority is EOPNOTSUPP (its policy may change); deleting
+/// a missing object or element is ENOENT; adding an element twice is fine.
+struct SimNftables: Sendable {
+    struct Table: Sendable {
+        var ref: NftTableRef
+        var flags: NftTableFlags
+        var comment: String?
+        /// The socket that owns it (NFT_TABLE_F_OWNER); nil when orphaned.
+        var ownerPort: UInt32?
+        var chains: [Chain] = []
+        var sets: [NftSet] = []
+        var nextHandle: UInt64 = 1
+    }
+
+    struct Chain: Sendable {
+        var name: String
+        var handle: UInt64
+        var base: NftBaseChain?
+        var rules: [Rule] = []
+    }
+
+    struct Rule: Sendable {
+        var handle: UInt64
+        var parsed: SimNftSyntax.Parsed
+    }
+
+    var tables: [Table] = []
+    /// Starts where a fresh namespace's did on Linux 6.18 here (any value
+    /// would do: callers only compare it).
+    var generation: UInt32 = 1
+    var subscribers: [SimSubscriber<NftEvent>] = []
+
+    /// After a reboot: no tables, monitors kept (they see an overflow).
+    func rebooted() -> SimNftables {
+        var fresh = SimNftables()
+        fresh.subscribers = subscribers
+        for subscriber in subscribers { subscriber.forceOverflow() }
+        return fresh
+    }
+
+    func table(_ ref: NftTableRef) -> Table? { tables.first { $0.ref == ref } }
+
+    func observed(_ ref: NftTableRef) -> NftObservedTable? {
+        guard let table = table(ref) else { return nil }
+        return NftObservedTable(
+            ref: ref, flags: table.flags, comment: table.comment,
+            chains: table.chains.map { chain in
+                NftObservedChain(name: chain.name, base: chain.base, rules: chain.rules.map { NftObservedRule(handle: $0.handle, text: $0.parsed.text) })
+            },
+            sets: table.sets)
+    }
+
+    /// Commits `commands` as socket `port`: all or nothing.
+    mutating func commit(_ commands: [NftCommand], expecting generation: UInt32?, port: UInt32) throws(NftTransactionError) {
+        if let generation, generation != self.generation {
+            throw NftTransactionError(error: KernelError(.restart, "generation \(generation) is stale (now \(self.generation))"))
+        }
+        var scratch = self
+        for (index, command) in commands.enumerated() {
+            do throws(KernelError) {
+                try scratch.run(command, port: port)
+            } catch {
+                throw NftTransactionError(index: index, object: Self.object(of: command), error: error)
+            }
+        }
+        scratch.generation &+= 1
+        scratch.subscribers = []
+        let subscribers = self.subscribers
+        self = scratch
+        self.subscribers = subscribers
+        publish(.changed)
+    }
+
+    mutating func publish(_ event: NftEvent) {
+        guard !subscribers.isEmpty else { return }
+        for subscriber in subscribers where !subscriber.isClosed { subscriber.deliver(event) }
+        subscribers.removeAll { $0.isClosed }
+    }
+
+    /// The socket `port` closed: its owner tables go, or are orphaned when
+    /// they persist. True when anything changed.
+    mutating func close(port: UInt32) -> Bool {
+        let before = tables.count
+        var orphaned = false
+        tables.removeAll { $0.ownerPort == port && !$0.flags.contains(.persist) }
+        for i in tables.indices where tables[i].ownerPort == port {
+            tables[i].ownerPort = nil
+            orphaned = true
+        }
+        guard before != tables.count || orphaned else { return false }
+        generation &+= 1
+        publish(.changed)
+        return true
+    }
+
+    /// A map element is deleted by its key alone.
+    static func elementKey(_ element: String, isMap: Bool) -> String {
+        guard isMap, let colon = element.firstRange(of: " : ") else { return element }
+        return String(element[..<colon.lowerBound])
+    }
+
+    static func object(of command: NftCommand) -> String {
+        switch command {
+        case .addTable(let t, _, _), .deleteTable(let t): "table \(t)"
+        case .addChain(let t, let name, _), .deleteChain(let t, let name): "chain \(t) \(name)"
+        case .addRule(let t, let chain, let rule, _): "rule \(t) \(chain) \(NftSyntax.quoted(rule))"
+        case .deleteRule(let t, let chain, let handle): "rule \(t) \(chain) handle \(handle)"
+        case .addSet(let t, let set): "set \(t) \(set.name)"
+        case .deleteSet(let t, let name), .addElements(let t, let name, _), .deleteElements(let t, let name, _): "set \(t) \(name)"
+        }
+    }
+
+    private func tableIndex(_ ref: NftTableRef, port: UInt32, writing: Bool = true) throws(KernelError) -> Int {
+        guard let index = tables.firstIndex(where: { $0.ref == ref }) else {
+            throw KernelError(.noSuchFileOrDirectory, "No such file or directory")
+        }
+        if writing, tables[index].flags.contains(.owner), let owner = tables[index].ownerPort, owner != port {
+            throw KernelError(.notPermitted, "Operation not permitted")
+        }
+        return index
+    }
+
+    private mutating func run(_ command: NftCommand, port: UInt32) throws(KernelError) {
+        switch command {
+        case .addTable(let ref, let flags, let comment):
+            if let index = tables.firstIndex(where: { $0.ref == ref }) {
+                if tables[index].flags.contains(.owner), let owner = tables[index].ownerPort, owner != port {
+                    throw KernelError(.notPermitted, "Operation not permitted")
+                }
+                // An orphaned persistent table is taken over by asking for the owner flag.
+                if tables[index].flags.contains(.owner), tables[index].ownerPort == nil, flags.contains(.owner) {
+                    tables[index].ownerPort = port
+                } else if flags.subtracting(.dormant) != tables[index].flags.subtracting(.dormant) {
+                    throw KernelError(.notSupported, "Operation not supported")
+                }
+                tables[index].flags = flags
+                if let comment { tables[index].comment = comment }
+            } else {
+                guard SimNftSyntax.isName(ref.name) else { throw KernelError(.invalidArgument, "Invalid table name") }
+                guard !flags.contains(.persist) || flags.contains(.owner) else {
+                    throw KernelError(.invalidArgument, "Invalid argument")
+                }
+                tables.append(Table(ref: ref, flags: flags, comment: comment, ownerPort: flags.contains(.owner) ? port : nil))
+            }
+        case .deleteTable(let ref):
+            let index = try tableIndex(ref, port: port)
+            tables.remove(at: index)
+        case .addChain(let ref, let name, let base):
+            let t = try tableIndex(ref, port: port)
+            if let c = tables[t].chains.firstIndex(where: { $0.name == name }) {
+                let old = tables[t].chains[c].base
+                switch (old, base) {
+                case (nil, nil): return
+                case (let old?, let new?) where (old.type, old.hook, old.priority) == (new.type, new.hook, new.priority):
+                    tables[t].chains[c].base = new
+                default:
+                    throw KernelError(.notSupported, "Operation not supported")
+                }
+                return
+            }
+            guard SimNftSyntax.isName(name) else { throw KernelError(.invalidArgument, "Invalid chain name") }
+            if let base, NftablesReconciler.hookProblem(base, family: ref.family) != nil {
+                throw KernelError(.notSupported, "Operation not supported")
+            }
+            tables[t].chains.append(Chain(name: name, handle: tables[t].nextHandle, base: base))
+            tables[t].nextHandle += 1
+        case .deleteChain(let ref, let name):
+            let t = try tableIndex(ref, port: port)
+            guard let c = tables[t].chains.firstIndex(where: { $0.name == name }) else {
+                throw KernelError(.noSuchFileOrDirectory, "No such file or directory")
+            }
+            if tables[t].chains.enumerated().contains(where: { i, chain in i != c && chain.rules.contains { $0.parsed.jumps.contains(name) } }) {
+                throw KernelError(.resourceBusy, "Device or resource busy")
+            }
+            tables[t].chains.remove(at: c)
+        case .addRule(let ref, let chain, let rule, let before):
+            let t = try tableIndex(ref, port: port)
+            guard let c = tables[t].chains.firstIndex(where: { $0.name == chain }) else {
+                throw KernelError(.noSuchFileOrDirectory, "No such file or directory")
+            }
+            let parsed: SimNftSyntax.Parsed
+            do {
+                parsed = try SimNftSyntax.parse(rule, family: ref.family)
+            } catch {
+                throw KernelError(.invalidArgument, error.message)
+            }
+            for target in parsed.jumps {
+                guard let jumped = tables[t].chains.first(where: { $0.name == target }) else {
+                    throw KernelError(.noSuchFileOrDirectory, "No such file or directory")
+                }
+                // A jump to a base chain, or a loop back to itself, is refused.
+                if jumped.base != nil || target == chain { throw KernelError(.invalidArgument, "Invalid argument") }
+            }
+            for set in parsed.sets where !tables[t].sets.contains(where: { $0.name == set }) {
+                throw KernelError(.noSuchFileOrDirectory, "No such file or directory")
+            }
+            let new = Rule(handle: tables[t].nextHandle, parsed: parsed)
+            tables[t].nextHandle += 1
+            if let before {
+                guard let position = tables[t].chains[c].rules.firstIndex(where: { $0.handle == before }) else {
+                    throw KernelError(.noSuchFileOrDirectory, "No such file or directory")
+                }
+                tables[t].chains[c].rules.insert(new, at: position)
+            } else {
+                tables[t].chains[c].rules.append(new)
+            }
+        case .deleteRule(let ref, let chain, let handle):
+            let t = try tableIndex(ref, port: port)
+            guard let c = tables[t].chains.firstIndex(where: { $0.name == chain }),
+                let r = tables[t].chains[c].rules.firstIndex(where: { $0.handle == handle })
+            else { throw KernelError(.noSuchFileOrDirectory, "No such file or directory") }
+            tables[t].chains[c].rules.remove(at: r)
+        case .addSet(let ref, let set):
+            let t = try tableIndex(ref, port: port)
+            if let existing = tables[t].sets.first(where: { $0.name == set.name }) {
+                guard existing.declaration == set.declaration else { throw KernelError(.fileExists, "File exists") }
+                return
+            }
+            guard SimNftSyntax.isName(set.name) else { throw KernelError(.invalidArgument, "Invalid set name") }
+            guard SimNftSyntax.ValueKind(setType: set.type) != .word || ["ether_addr", "mark"].contains(set.type) else {
+                throw KernelError(.invalidArgument, "unknown datatype \(set.type)")
+            }
+            tables[t].sets.append(set.declaration)
+        case .deleteSet(let ref, let name):
+            let t = try tableIndex(ref, port: port)
+            guard let s = tables[t].sets.firstIndex(where: { $0.name == name }) else {
+                throw KernelError(.noSuchFileOrDirectory, "No such file or directory")
+            }
+            if tables[t].chains.contains(where: { $0.rules.contains { $0.parsed.sets.contains(name) } }) {
+                throw KernelError(.resourceBusy, "Device or resource busy")
+            }
+            tables[t].sets.remove(at: s)
+        case .addElements(let ref, let name, let elements):
+            let t = try tableIndex(ref, port: port)
+            guard let s = tables[t].sets.firstIndex(where: { $0.name == name }) else {
+                throw KernelError(.noSuchFileOrDirectory, "No such file or directory")
+            }
+            let set = tables[t].sets[s]
+            var all = set.elements
+            for element in elements {
+                let canonical: String
+                do {
+                    canonical = try SimNftSyntax.element(element, type: set.type, isMap: set.dataType != nil)
+                } catch {
+                    throw KernelError(.invalidArgument, error.message)
+                }
+                if !all.contains(canonical) { all.append(canonical) }
+            }
+            tables[t].sets[s].elements = SimNftSyntax.sortedElements(all, type: set.type)
+        case .deleteElements(let ref, let name, let elements):
+            let t = try tableIndex(ref, port: port)
+            guard let s = tables[t].sets.firstIndex(where: { $0.name == name }) else {
+                throw KernelError(.noSuchFileOrDirectory, "No such file or directory")
+            }
+            let set = tables[t].sets[s]
+            var all = set.elements
+            for element in elements {
+                let canonical = (try? SimNftSyntax.element(element, type: set.type, isMap: set.dataType != nil)) ?? element
+                let key = Self.elementKey(canonical, isMap: set.dataType != nil)
+                guard let i = all.firstIndex(where: { Self.elementKey($0, isMap: set.dataType != nil) == key }) else {
+                    throw KernelError(.noSuchFileOrDirectory, "No such file or directory")
+                }
+                all.remove(at: i)
+            }
+            tables[t].sets[s].elements = all
+        }
+    }
+}
+
+extension SimNftables {
+    /// `table` as the kernel would list it after creating it in an empty
+    /// namespace, or the refusal of the first thing it refuses, named as
+    /// the user wrote it (`chain input rule 2 "..."`).
+    static func canonicalize(_ table: NftTable, as ref: NftTableRef) throws(NftTransactionError) -> NftTable {
+        var scratch = SimNftables()
+        func run(_ command: NftCommand, _ object: String) throws(NftTransactionError) {
+            do throws(NftTransactionError) {
+                try scratch.commit([command], expecting: nil, port: 0)
+            } catch {
+                throw NftTransactionError(index: nil, object: object, error: error.error)
+            }
+        }
+        try run(.addTable(ref, flags: [], comment: nil), "")
+        for set in table.sets {
+            try run(.addSet(ref, set.declaration), "\(set.kind) \(set.name)")
+            for element in set.elements {
+                try run(.addElements(ref, set: set.name, [element]), "\(set.kind) \(set.name) element \(NftSyntax.quoted(element))")
+            }
+        }
+        for chain in table.chains {
+            try run(.addChain(ref, name: chain.name, base: chain.base), "chain \(chain.name)")
+        }
+        for chain in table.chains {
+            for (index, rule) in chain.rules.enumerated() {
+                try run(.addRule(ref, chain: chain.name, rule: rule, before: nil), "chain \(chain.name) rule \(index + 1) \(NftSyntax.quoted(rule))")
+            }
+        }
+        return scratch.observed(ref)!.content
+    }
+}

@@ -1,0 +1,85 @@
+/// A ``ReconcileSource`` whose pass splits into a plan (observe, validate,
+/// diff: nothing changes) and an apply of exactly that plan.
+///
+/// The split is what lets several Sources be checked together before any of
+/// them touches the kernel (``ReconcileGroup``): a node agent that manages
+/// addresses, sysctls and cgroups gets "an invalid entry anywhere changes
+/// nothing", as `linx apply` does. The built-in Sources conform; a
+/// third-party Source conforms by exposing its own plan type.
+public protocol PlanningSource: ReconcileSource {
+    /// What one pass would do, computed from one observation.
+    associatedtype Plan: Sendable
+
+    /// Observes `scope`, validates `desired` and computes the ops, applying
+    /// nothing. Throws ``ReconcileError`` exactly when ``reconcile(scope:desired:lastApplied:options:)``
+    /// would.
+    func plan(
+        scope: Scope, desired: Desired, lastApplied: LastApplied, options: Options
+    ) async throws(ReconcileError) -> Plan
+
+    /// Applies a plan made by ``plan(scope:desired:lastApplied:options:)``
+    /// with the same scope, ownership and options.
+    func apply(
+        _ plan: Plan, scope: Scope, lastApplied: LastApplied, options: Options
+    ) async -> ReconcileReport<Item, LastApplied>
+
+    /// The ops `plan` holds, in apply order.
+    func ops(of plan: Plan) -> [ReconcileOp<Item>]
+}
+
+extension RtnlSource: PlanningSource {
+    /// One observation's ops; see ``RtnlReconciler/plan(in:desired:lastApplied:options:)``.
+    public func plan(
+        scope: NetnsScope, desired: RtnlDesiredState, lastApplied: RtnlLastApplied, options: RtnlOptions
+    ) async throws(ReconcileError) -> RtnlPlan {
+        try await reconciler.plan(in: scope, desired: desired, lastApplied: lastApplied, options: options)
+    }
+
+    /// Applies `plan` in one fail-fast batch.
+    public func apply(
+        _ plan: RtnlPlan, scope: NetnsScope, lastApplied: RtnlLastApplied, options: RtnlOptions
+    ) async -> ReconcileReport<RtnlObject, RtnlLastApplied> {
+        await reconciler.apply(plan, in: scope, options: options)
+    }
+
+    /// The plan's ops.
+    public func ops(of plan: RtnlPlan) -> [ReconcileOp<RtnlObject>] { plan.ops }
+}
+
+extension SysctlSource: PlanningSource {
+    /// The keys' ops; see ``SysctlReconciler/plan(in:desired:lastApplied:options:)``.
+    public func plan(
+        scope: NetnsScope, desired: SysctlDesiredState, lastApplied: SysctlLastApplied, options: SysctlOptions
+    ) async throws(ReconcileError) -> SysctlPlan {
+        try await reconciler.plan(in: scope, desired: desired, lastApplied: lastApplied, options: options)
+    }
+
+    /// Applies `plan`, best-effort.
+    public func apply(
+        _ plan: SysctlPlan, scope: NetnsScope, lastApplied: SysctlLastApplied, options: SysctlOptions
+    ) async -> ReconcileReport<SysctlSetting, SysctlLastApplied> {
+        await reconciler.apply(plan, lastApplied: lastApplied, in: scope, options: options)
+    }
+
+    /// The plan's ops.
+    public func ops(of plan: SysctlPlan) -> [ReconcileOp<SysctlSetting>] { plan.ops }
+}
+
+extension CgroupSource: PlanningSource {
+    /// The files' ops; see ``CgroupReconciler/plan(in:desired:lastApplied:options:)``.
+    public func plan(
+        scope: String, desired: CgroupDesiredState, lastApplied: CgroupLastApplied, options: CgroupOptions
+    ) async throws(ReconcileError) -> CgroupPlan {
+        try await reconciler.plan(in: scope, desired: desired, lastApplied: lastApplied, options: options)
+    }
+
+    /// Applies `plan`, best-effort.
+    public func apply(
+        _ plan: CgroupPlan, scope: String, lastApplied: CgroupLastApplied, options: CgroupOptions
+    ) async -> ReconcileReport<CgroupSetting, CgroupLastApplied> {
+        await reconciler.apply(plan, lastApplied: lastApplied, in: scope, options: options)
+    }
+
+    /// The plan's ops.
+    public func ops(of plan: CgroupPlan) -> [ReconcileOp<CgroupSetting>] { plan.ops }
+}

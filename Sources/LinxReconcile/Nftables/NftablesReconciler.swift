@@ -1,0 +1,212 @@
+import Synchronization
+
+/// Single-shot declarative reconciliation of one nf_tables table: observe
+/// the table and the namespace's generation, diff, and commit the whole
+/// change as one transaction that carries that generation.
+///
+/// The strategy is ``ApplyStrategy/allOrNothing``: the kernel carries out
+/// the transaction or refuses it whole. When another writer committed
+/// between the observation and the commit, the kernel refuses it with
+/// ERESTART; the pass then re-observes and re-plans, at most
+/// ``NftablesOptions/maxRetries`` times, and counts it in the report's
+/// `retries`. Any other refusal changes nothing: the report names the op
+/// the kernel refused with its errno and extended-ack text, and every other
+/// op is pending.
+///
+/// Ownership: only the table the scope names is ever touched, and only
+/// when it carries the marker comment (``NftablesOptions/marker``) or does
+/// not exist yet. Inside our table everything is ours: a rule added there
+/// by hand is deleted by the next pass.
+public struct NftablesReconciler: Sendable {
+    /// The kernel this reconciler acts on.
+    public let backend: any NftablesBackend
+    private let memo = CanonicalMemo()
+
+    /// A reconciler acting on `backend`.
+    public init(backend: any NftablesBackend) {
+        self.backend = backend
+    }
+
+    /// Checks `desired` without touching the kernel: names, duplicates,
+    /// and chain types and hooks the family has. Rule syntax is the
+    /// kernel's to judge (``NftablesBackend/canonicalize(_:as:in:)``).
+    public static func validate(_ desired: NftTable?, table: NftTableRef) throws(ReconcileError) {
+        guard let desired else { return }
+        func refuse(_ entry: String, _ reason: String) -> ReconcileError {
+            .invalidDesired(entry: "nftables table \(table) \(entry)", reason: reason)
+        }
+        guard Self.isName(table.name) else { throw refuse("", "invalid table name \(NftSyntax.quoted(table.name))") }
+        var chains: Set<String> = []
+        for chain in desired.chains {
+            guard Self.isName(chain.name) else { throw refuse("chain \(NftSyntax.quoted(chain.name))", "invalid chain name") }
+            guard chains.insert(chain.name).inserted else { throw refuse("chain \(chain.name)", "declared twice") }
+            if let base = chain.base, let reason = Self.hookProblem(base, family: table.family) {
+                throw refuse("chain \(chain.name)", reason)
+            }
+            for (index, rule) in chain.rules.enumerated() {
+                let trimmed = rule.trimmingWhitespace
+                if trimmed.isEmpty { throw refuse("chain \(chain.name) rule \(index + 1)", "empty rule") }
+                if trimmed.contains("\n") || trimmed.contains(";") {
+                    throw refuse("chain \(chain.name) rule \(index + 1)", "one rule per entry (no newline or ';'): \(NftSyntax.quoted(trimmed))")
+                }
+            }
+        }
+        var sets: Set<String> = []
+        for set in desired.sets {
+            guard Self.isName(set.name) else { throw refuse("set \(NftSyntax.quoted(set.name))", "invalid set name") }
+            guard sets.insert(set.name).inserted else { throw refuse("set \(set.name)", "declared twice") }
+            guard !set.type.trimmingWhitespace.isEmpty else { throw refuse("set \(set.name)", "no type") }
+            for element in set.elements where element.trimmingWhitespace.isEmpty || element.contains(",") || element.contains("}") {
+                throw refuse("set \(set.name)", "one element per entry: \(NftSyntax.quoted(element))")
+            }
+        }
+    }
+
+    /// nft's identifiers: a letter first, then letters, digits, `_`, `-`, `.`, `/`.
+    static func isName(_ name: String) -> Bool {
+        guard let first = name.unicodeScalars.first, first.properties.isAlphabetic, first.isASCII, name.utf8.count <= 255 else { return false }
+        return name.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "_-./".unicodeScalars.contains($0)) }
+    }
+
+    /// Why `base` cannot exist in `family`, as the kernel answers it
+    /// (checked on Linux 6.18: `nat` on `forward` is EOPNOTSUPP); nil when it can.
+    public static func hookProblem(_ base: NftBaseChain, family: NftFamily) -> String? {
+        let hooks: Set<NftHook>
+        switch family {
+        case .ip, .ip6, .inet: hooks = family == .inet ? [.prerouting, .input, .forward, .output, .postrouting, .ingress] : [.prerouting, .input, .forward, .output, .postrouting]
+        case .arp: hooks = [.input, .output]
+        case .bridge: hooks = [.prerouting, .input, .forward, .output, .postrouting]
+        case .netdev: return "netdev base chains need a device, which Linx does not model"
+        }
+        guard hooks.contains(base.hook) else { return "family \(family) has no hook \(base.hook)" }
+        switch base.type {
+        case .filter: return nil
+        case .nat:
+            guard [.ip, .ip6, .inet].contains(family), [.prerouting, .input, .output, .postrouting].contains(base.hook) else {
+                return "a nat chain hooks prerouting, input, output or postrouting of an ip, ip6 or inet table"
+            }
+        case .route:
+            guard [.ip, .ip6, .inet].contains(family), base.hook == .output else {
+                return "a route chain hooks output of an ip, ip6 or inet table"
+            }
+        }
+        return nil
+    }
+
+    /// Validates and canonicalises `desired` (memoised: the same desired
+    /// table is canonicalised once).
+    func canonical(_ desired: NftTable?, scope: NftScope) async throws(ReconcileError) -> NftTable? {
+        try Self.validate(desired, table: scope.table)
+        guard let desired else { return nil }
+        if let cached = memo.lookup(desired, table: scope.table) { return cached }
+        let canonical: NftTable
+        do {
+            canonical = try await backend.canonicalize(desired, as: scope.table, in: scope.netns)
+        } catch {
+            throw .invalidDesired(
+                entry: "nftables table \(scope.table)" + (error.object.map { " \($0)" } ?? ""),
+                reason: "the kernel refuses it: \(error.error)")
+        }
+        memo.store(desired, table: scope.table, canonical: canonical)
+        return canonical
+    }
+
+    /// Observes the table and computes the pass's ops, changing nothing.
+    ///
+    /// - Throws: ``ReconcileError/invalidDesired(entry:reason:)`` for a
+    ///   desired table that fails ``validate(_:table:)`` or that the kernel
+    ///   refuses; ``ReconcileError/scopeUnavailable(scope:reason:)`` when
+    ///   the namespace is gone; ``ReconcileError/observeFailed(resource:error:)``.
+    public func plan(
+        in scope: NftScope, desired: NftTable?, options: NftablesOptions = .default
+    ) async throws(ReconcileError) -> NftPlan {
+        let wanted = try await canonical(desired, scope: scope)
+        let observation = try await observe(in: scope)
+        return NftDiff.plan(desired: wanted, observed: observation, scope: scope, options: options)
+    }
+
+    /// The table and the generation, as the kernel has them now.
+    public func observe(in scope: NftScope) async throws(ReconcileError) -> NftObservation {
+        do {
+            return try await backend.observeTable(scope.table, in: scope.netns)
+        } catch where error.errno == .noSuchFileOrDirectory {
+            throw .scopeUnavailable(scope: scope.netns.description, reason: "cannot reach its nf_tables (\(error))")
+        } catch {
+            throw .observeFailed(resource: "nftables table \(scope.table)", error: error)
+        }
+    }
+
+    /// Runs one pass: plan, commit as one transaction, re-plan on ERESTART.
+    public func reconcile(
+        in scope: NftScope, desired: NftTable?, lastApplied: NftLastApplied = .empty,
+        options: NftablesOptions = .default
+    ) async throws(ReconcileError) -> ReconcileReport<NftObject, NftLastApplied> {
+        let wanted = try await canonical(desired, scope: scope)
+        var retries = 0
+        while true {
+            let observation = try await observe(in: scope)
+            let plan = NftDiff.plan(desired: wanted, observed: observation, scope: scope, options: options)
+            let report = await apply(plan, retries: retries)
+            guard let failure = report.failed.first, failure.error.errno == .restart, retries < options.maxRetries else {
+                return report
+            }
+            retries += 1
+        }
+    }
+
+    /// Commits a plan as one transaction carrying its generation.
+    public func apply(_ plan: NftPlan, retries: Int = 0) async -> ReconcileReport<NftObject, NftLastApplied> {
+        let owned = NftLastApplied(ownsTable: plan.observation.table.map { _ in plan.refusal == nil } ?? false)
+        if let refusal = plan.refusal, let first = plan.ops.first {
+            return ReconcileReport(
+                failed: [FailedOp(first, error: refusal)], pending: Array(plan.ops.dropFirst()),
+                lastApplied: .empty, strategy: .allOrNothing, retries: retries)
+        }
+        guard !plan.commands.isEmpty else {
+            return ReconcileReport(
+                applied: plan.ops, lastApplied: NftLastApplied(ownsTable: plan.leavesOwnedTable),
+                strategy: .allOrNothing, retries: retries)
+        }
+        do {
+            _ = try await backend.commit(plan.commands, expecting: plan.observation.generation, in: plan.scope.netns)
+            return ReconcileReport(
+                applied: plan.ops, lastApplied: NftLastApplied(ownsTable: plan.leavesOwnedTable),
+                strategy: .allOrNothing, retries: retries)
+        } catch {
+            let failing = error.index.flatMap { plan.opOfCommand.indices.contains($0) ? plan.opOfCommand[$0] : nil } ?? 0
+            var pending = plan.ops
+            let op = pending.remove(at: failing)
+            var kernelError = error.error
+            if let object = error.object, kernelError.message == nil { kernelError.message = object }
+            return ReconcileReport(
+                failed: [FailedOp(op, error: kernelError)], pending: pending,
+                lastApplied: owned, strategy: .allOrNothing, retries: retries)
+        }
+    }
+}
+
+/// The last desired table canonicalised, per table: a loop re-checks the
+/// same desired state every pass, and canonicalising asks the kernel.
+private final class CanonicalMemo: Sendable {
+    private let entries = Mutex<[NftTableRef: (desired: NftTable, canonical: NftTable)]>([:])
+
+    func lookup(_ desired: NftTable, table: NftTableRef) -> NftTable? {
+        entries.withLock { entries in
+            guard let entry = entries[table], entry.desired == desired else { return nil }
+            return entry.canonical
+        }
+    }
+
+    func store(_ desired: NftTable, table: NftTableRef, canonical: NftTable) {
+        entries.withLock { $0[table] = (desired, canonical) }
+    }
+}
+
+extension String {
+    var trimmingWhitespace: String {
+        var scalars = Substring(self)
+        while let first = scalars.first, first.isWhitespace { scalars.removeFirst() }
+        while let last = scalars.last, last.isWhitespace { scalars.removeLast() }
+        return String(scalars)
+    }
+}

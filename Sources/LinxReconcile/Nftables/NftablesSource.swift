@@ -1,0 +1,69 @@
+/// The ``ReconcileSource`` adapter over ``NftablesReconciler``. The scope is
+/// one table in one network namespace; the desired state is that table's
+/// content, or nil for "this table should not exist" (a table of ours is
+/// then deleted, anyone else's left alone).
+///
+/// `subscribe` starts an nf_tables monitor (NFNLGRP_NFTABLES): every commit
+/// in the namespace is a ``ReconcileHint/changed`` hint, lost events are
+/// ``ReconcileHint/resyncNeeded``.
+public struct NftablesSource: ReconcileSource {
+    /// A table in a network namespace.
+    public typealias Scope = NftScope
+    /// The table's content; nil wants it absent.
+    public typealias Desired = NftTable?
+    /// Whether the last pass left a table of ours.
+    public typealias LastApplied = NftLastApplied
+    /// The table and the generation it was observed at.
+    public typealias Observed = NftObservation
+    /// Marker, lifetime, retries.
+    public typealias Options = NftablesOptions
+    /// A table, chain, rule, set or element.
+    public typealias Item = NftObject
+
+    /// The reconciler this Source delegates to.
+    public let reconciler: NftablesReconciler
+
+    /// A Source acting on `backend`. Keep one backend (one socket) for the
+    /// life of the agent when the table is ``NftTableLifetime/owned``.
+    public init(backend: any NftablesBackend) {
+        reconciler = NftablesReconciler(backend: backend)
+    }
+
+    /// One pass; see ``NftablesReconciler/reconcile(in:desired:lastApplied:options:)``.
+    public func reconcile(
+        scope: NftScope, desired: NftTable?, lastApplied: NftLastApplied, options: NftablesOptions
+    ) async throws(ReconcileError) -> ReconcileReport<NftObject, NftLastApplied> {
+        try await reconciler.reconcile(in: scope, desired: desired, lastApplied: lastApplied, options: options)
+    }
+
+    /// See ``NftablesReconciler/observe(in:)``.
+    public func observe(scope: NftScope, options: NftablesOptions) async throws(ReconcileError) -> NftObservation {
+        try await reconciler.observe(in: scope)
+    }
+
+    /// Subscribes to the namespace's nf_tables changes as hints.
+    public func subscribe(scope: NftScope) async throws(ReconcileError) -> HintSubscription {
+        let events: AsyncThrowingStream<NftEvent, any Error>
+        do {
+            events = try await reconciler.backend.nftEvents(in: scope.netns)
+        } catch where error.errno == .noSuchFileOrDirectory {
+            throw .scopeUnavailable(scope: scope.netns.description, reason: "the network namespace does not exist (\(error))")
+        } catch {
+            throw .observeFailed(resource: "nftables events", error: error)
+        }
+        let (hints, continuation) = AsyncThrowingStream<ReconcileHint, any Error>.makeStream(
+            bufferingPolicy: .bufferingNewest(64))
+        let forwarder = Task {
+            do {
+                for try await event in events {
+                    continuation.yield(event == .overflow ? .resyncNeeded : .changed)
+                }
+                continuation.finish()
+            } catch {
+                continuation.finish(throwing: error)
+            }
+        }
+        continuation.onTermination = { _ in forwarder.cancel() }
+        return .hints(hints)
+    }
+}
