@@ -266,7 +266,7 @@ public final class LinuxKernel: RtnlBackend, SysctlBackend, CgroupBackend {
 
     /// Runs `body` on the scope's namespace thread, starting one if there is
     /// none (or the last one ended while idle).
-    private func perform<T: Sendable>(
+    func perform<T: Sendable>(
         in scope: NetnsScope, _ body: @escaping @Sendable (NamespaceWorker.Context) throws(KernelError) -> T
     ) async throws(KernelError) -> T {
         var attempt = 0

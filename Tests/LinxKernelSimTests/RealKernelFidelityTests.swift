@@ -1,5 +1,6 @@
 #if os(Linux)
 import Foundation
+import LinxLinux
 import LinxKernelSim
 import LinxReconcile
 import Testing
@@ -139,9 +140,9 @@ enum FidelityOp {
             if let gw { args += ["via", gw] }
             if let dev { args += ["dev", dev] }
             return args + ["metric", "\(metric)", "table", "\(table)", "proto", "\(proto)"]
-        case .routeDelete(let dst, let gw, let metric, let table):
+        // A delete names no gateway: the backends' RTM_DELROUTE matches by key and protocol only.
+        case .routeDelete(let dst, _, let metric, let table):
             var args = ["route", "del", dst]
-            if let gw { args += ["via", gw] }
             if metric != 0 { args += ["metric", "\(metric)"] }
             if dst.contains(":") { args = ["-6"] + args }
             return args + ["table", "\(table)"]
@@ -167,9 +168,9 @@ enum FidelityOp {
                 destination: try! IPPrefix(dst), gateway: gw.map { try! IPAddress($0) }, ifindex: dev.map(index),
                 table: table, metric: metric, proto: proto, scope: gw == nil ? 253 : 0)
             request = replace ? .replaceRoute(route) : .addRoute(route)
-        case .routeDelete(let dst, let gw, let metric, let table):
+        case .routeDelete(let dst, _, let metric, let table):
             // iproute2 leaves protocol and type unset on delete
-            request = .deleteRoute(Route(destination: try! IPPrefix(dst), gateway: gw.map { try! IPAddress($0) }, table: table, metric: metric, proto: 0))
+            request = .deleteRoute(Route(destination: try! IPPrefix(dst), table: table, metric: metric, proto: 0))
         case .linkSet(let dev, let up):
             return (try? sim.setLink(dev, up: up, in: scope)) != nil
         case .bridgeDelete:
@@ -229,30 +230,9 @@ enum RealKernel {
 
     @discardableResult
     static func ip(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = out
-        try process.run()
-        // A plain read loop: Foundation's readDataToEndOfFile traps on EINTR, which signals from
-        // other tests' child processes cause when tests run in parallel.
-        let fd = out.fileHandleForReading.fileDescriptor
-        var data: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n > 0 {
-                data += buffer[0..<n]
-            } else if n == 0 || errno != EINTR {
-                break
-            }
-        }
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        guard process.terminationStatus == 0 else { throw Failed(output: text) }
-        return text
+        let output = Command.run([path] + arguments)
+        guard output.status == 0 else { throw Failed(output: output.stdout + output.stderr) }
+        return output.stdout
     }
 
     /// A link-local address (not the fe80::/64 prefix) as "LL": the kernel

@@ -77,9 +77,15 @@ public struct HostReconciler: Sendable {
         }
         var path = section
         switch failure.error {
-        case .invalidDesired(_, let why, let entry):
-            reason = why
-            if let entry { path = Self.documentPath(of: entry, in: section) }
+        case .invalidDesired(let name, let why, let entry):
+            if let entry {
+                reason = why
+                path = Self.documentPath(of: entry, in: section)
+            } else {
+                // Not an entry of the document (an owned entry being released,
+                // from lastApplied): only the Source's name for it says which.
+                reason = "\(name): \(why)"
+            }
         case .scopeUnavailable(_, let why):
             reason = why
         case .observeFailed:
