@@ -95,10 +95,10 @@ public struct HostReconciler: Sendable {
     }
 
     /// A Source's path in the document: rtnl's options are the section's own
-    /// `protocol` and `addressProtocol` keys.
+    /// keys: `protocol` for routeProtocol, the other options by their own names.
     private static func documentPath(of entry: DesiredPath, in section: DesiredPath) -> DesiredPath {
         if section == ["rtnl"], entry.components.first == "options", entry.components.count == 2 {
-            return entry.components[1] == "routeProtocol" ? ["rtnl", "protocol"] : ["rtnl", "addressProtocol"]
+            return entry.components[1] == "routeProtocol" ? ["rtnl", "protocol"] : ["rtnl", entry.components[1]]
         }
         return entry.under(section)
     }
