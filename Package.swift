@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "LinxConformance", targets: ["LinxConformance"]),
         .library(name: "LinxConformanceKernel", targets: ["LinxConformanceKernel"]),
         .library(name: "LinxLinux", targets: ["LinxLinux"]),
+        .library(name: "LinxFidelity", targets: ["LinxFidelity"]),
         .library(name: "LinxHost", targets: ["LinxHost"]),
         .executable(name: "linx", targets: ["linx"]),
     ],
@@ -64,6 +65,11 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
+        // The differential check of the simulator against the real kernel.
+        .target(
+            name: "LinxFidelity",
+            dependencies: ["LinxReconcile", "LinxKernelSim", "LinxLinux"]
+        ),
         // The suite a Source author runs needs no libnl and no root: it
         // stays off LinxLinux the way NIOEmbedded stays off NIOPosix.
         .target(
@@ -89,6 +95,7 @@ let package = Package(
             name: "linx",
             dependencies: [
                 "LinxReconcile", "LinxHost", "LinxKernelSim", "LinxLinux", "LinxConformance", "LinxConformanceKernel",
+                "LinxFidelity",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -118,6 +125,7 @@ let package = Package(
         .testTarget(name: "LinxKernelSimTests", dependencies: ["LinxKernelSim"]),
         .testTarget(name: "LinxHostTests", dependencies: ["LinxHost", "LinxReconcile", "LinxKernelSim"]),
         .testTarget(name: "LinxLinuxTests", dependencies: ["LinxLinux", "LinxKernelSim"]),
+        .testTarget(name: "LinxFidelityTests", dependencies: ["LinxFidelity", "LinxKernelSim", "LinxLinux", "LinxReconcile"]),
         .testTarget(
             name: "LinxConformanceTests",
             dependencies: ["LinxConformance", "LinxKernelSim", "LinxReconcile", "HostsSourceExample"]

@@ -20,6 +20,7 @@ public final class HostsFile: Sendable {
     private struct State {
         var entries: [String: String]
         var faultRate = 0.0
+        var faultsFired = 0
         var random = SimRandom(seed: 0)
         var watchers: [Int: AsyncThrowingStream<Change, any Error>.Continuation] = [:]
         var nextWatcher = 0
@@ -104,6 +105,9 @@ public final class HostsFile: Sendable {
         state.withLock { $0.faultRate = 0 }
     }
 
+    /// Injected faults that fired so far (fuzzing proves its faults bit).
+    public var faultsFired: Int { state.withLock { $0.faultsFired } }
+
     /// Tells every watcher that it lost changes.
     public func overflowWatchers() {
         state.withLock { state in
@@ -114,6 +118,7 @@ public final class HostsFile: Sendable {
     private static func maybeFail(_ state: inout State) throws(KernelError) {
         guard state.faultRate > 0, state.random.chance(state.faultRate) else { return }
         let errno = state.random.pick([Errno.ioError, .resourceTemporarilyUnavailable, .resourceBusy])
+        state.faultsFired += 1
         throw KernelError(errno, "injected fault")
     }
 

@@ -91,31 +91,54 @@ struct RouteStore: Sendable {
         return old
     }
 
-    /// Adds a kernel-made route: stored when its key is free, a shadow when
-    /// another link holds the key, nothing when this link already does.
-    /// Returns true when it was added.
+    /// Adds a kernel-made route: stored when its key is free, an alias (a
+    /// shadow) otherwise, nothing when the same route is already there.
+    /// "The same" is what the kernel's dedup compares: for IPv4
+    /// (fib_table_insert with NLM_F_APPEND) the whole route through the same
+    /// link, so the kernel's connected route sits beside one of ours with
+    /// the same key (checked on Linux 6.18); for IPv6 (fib6_add_rt2node) any
+    /// route with the key through the same link. Returns true when added.
     mutating func insertKernel(_ route: Route) -> Bool {
         guard let existing = self[route.key] else {
             upsert(route)
             return true
         }
-        if existing.ifindex == route.ifindex || shadows.contains(where: { $0.key == route.key && $0.ifindex == route.ifindex }) {
-            return false
+        func same(_ other: Route) -> Bool {
+            guard other.key == route.key, other.ifindex == route.ifindex else { return false }
+            return route.family == .ipv6
+                ? other.gateway == route.gateway
+                : (other.proto == route.proto && other.type == route.type && other.scope == route.scope
+                    && other.prefsrc == route.prefsrc && other.gateway == route.gateway)
         }
+        if same(existing) || shadows.contains(where: same) { return false }
         shadows.append(route)
         if Self.isOnLink(route) { indexOnLink(route) }
         return true
     }
 
-    /// Removes the route with `key` through link `ifindex`, stored or shadow.
-    mutating func removeKernel(_ key: Route.Key, ifindex: Int32) -> Route? {
-        if let i = shadows.firstIndex(where: { $0.key == key && $0.ifindex == ifindex }) {
+    /// Removes the kernel's own route matching `route` (key, link, type,
+    /// prefsrc, protocol kernel), alias or stored, as fib_magic's delete matches:
+    /// a route of someone else's with the same key stays. Returns it.
+    mutating func removeKernel(_ route: Route) -> Route? {
+        func mine(_ other: Route) -> Bool {
+            other.key == route.key && other.ifindex == route.ifindex && other.type == route.type
+                && other.proto == RouteProtocol.kernel && (route.prefsrc == nil || other.prefsrc == route.prefsrc)
+        }
+        if let i = shadows.firstIndex(where: mine) {
             let gone = shadows.remove(at: i)
             if Self.isOnLink(gone) { unindexOnLink(gone) }
             return gone
         }
-        guard let existing = self[key], existing.ifindex == ifindex else { return nil }
-        return remove(key)
+        guard let existing = self[route.key], mine(existing) else { return nil }
+        return remove(route.key)
+    }
+
+    /// Removes the alias `route` exactly (not the stored route); returns it.
+    mutating func removeShadow(matching accept: (Route) -> Bool, key: Route.Key) -> Route? {
+        guard let i = shadows.firstIndex(where: { $0.key == key && accept($0) }) else { return nil }
+        let gone = shadows.remove(at: i)
+        if Self.isOnLink(gone) { unindexOnLink(gone) }
+        return gone
     }
 
     /// The keys sharing `key`'s table, destination and tos, lowest metric
@@ -167,14 +190,28 @@ struct RouteStore: Sendable {
     /// Longest-prefix match among the on-link routes of `table` that contain
     /// `gateway` and satisfy `accept`.
     func firstOnLink(reaching gateway: IPAddress, table: UInt32, where accept: (Route) -> Bool) -> Route? {
+        firstOnLink(reaching: gateway, inTables: { $0 == table }, where: accept)
+    }
+
+    /// Longest-prefix match over several tables at once, as the kernel's
+    /// merged local+main trie answers when there are no custom rules;
+    /// within one prefix the higher table id comes first, then the lower
+    /// metric, then the older route (fib_insert_alias keeps a leaf's
+    /// aliases by descending tb_id, then ascending priority).
+    func firstOnLink(reaching gateway: IPAddress, inTables tables: (UInt32) -> Bool, where accept: (Route) -> Bool) -> Route? {
         guard let lengths = onLinkLengths[gateway.family] else { return nil }
         for (length, _) in lengths.reversed() {
             guard let prefix = try? IPPrefix(gateway.masked(to: length), length: length),
                 let routes = onLink[prefix]
             else { continue }
-            for route in routes where route.table == table && accept(route) {
-                return route
+            var best: Route?
+            for route in routes where tables(route.table) && accept(route) {
+                if let current = best, (current.table, UInt32.max - current.metric) >= (route.table, UInt32.max - route.metric) {
+                    continue
+                }
+                best = route
             }
+            if let best { return best }
         }
         return nil
     }

@@ -2,40 +2,48 @@ import LinxReconcile
 
 /// Addresses and the routes the kernel derives from them.
 extension SimNetns {
-    /// The routes the kernel installs for `address`: the local route (table
-    /// local; IPv6 metric 0) always; on a link that is up also IPv4
-    /// broadcast (prefix < 31) and connected (prefix < 32; on lo a local
-    /// route in table local), IPv6 connected (metric 256).
-    func derivedRoutes(for address: InterfaceAddress, linkUp: Bool) -> [Route] {
+    /// The routes the kernel installs for an address (fib_add_ifaddr and
+    /// addrconf, checked on Linux 6.18): the local route (table local; IPv6
+    /// metric 0) always; on a link that is up, for an IPv4 primary whose
+    /// network is not 0.0.0.0, the connected route (prefix < 32; on lo a
+    /// local route in table local) and the network broadcast (prefix < 31).
+    /// A secondary gets its local route only, so deleting a subnet's
+    /// connected route by hand keeps it deleted. IPv4 routes carry the
+    /// subnet's primary as prefsrc. IPv6: the prefix route (metric 256)
+    /// except for the kernel's own ::1 on lo.
+    func derivedRoutes(for entry: SimAddressState, linkUp: Bool) -> [Route] {
+        let address = entry.address
         let index = address.ifindex
         let loopback = links[index]?.isLoopback ?? false
         let length = address.prefixLength
         let network = try! IPPrefix(address.address.masked(to: length), length: length)
         switch address.family {
         case .ipv4:
+            let source = entry.secondary ? primary(of: address)?.address.address ?? address.address : address.address
             var out = [
                 Route(
                     destination: try! IPPrefix(address.address, length: 32), ifindex: index, table: RouteTable.local,
-                    proto: RouteProtocol.kernel, scope: 254, type: .local)
+                    proto: RouteProtocol.kernel, scope: 254, type: .local, prefsrc: source)
             ]
-            guard linkUp else { return out }
+            // A zero network (0.1.2.3/8, any /0) gets no connected or broadcast route.
+            guard linkUp, !entry.secondary, network.address != .v4(0) else { return out }
             // fib_add_ifaddr's order: local, prefix, then the network broadcast.
             if length < 32 {
                 out.append(
                     loopback
                         ? Route(
                             destination: network, ifindex: index, table: RouteTable.local, proto: RouteProtocol.kernel,
-                            scope: 254, type: .local)
+                            scope: 254, type: .local, prefsrc: source)
                         : Route(
                             destination: network, ifindex: index, table: RouteTable.main, proto: RouteProtocol.kernel,
-                            scope: 253, type: .unicast))
+                            scope: 253, type: .unicast, prefsrc: source))
             }
             if length < 31, case .v4(let ip) = address.address {
                 let broadcast = ip | (UInt32.max >> UInt32(length))
                 out.append(
                     Route(
                         destination: try! IPPrefix(.v4(broadcast), length: 32), ifindex: index, table: RouteTable.local,
-                        proto: RouteProtocol.kernel, scope: 253, type: .broadcast))
+                        proto: RouteProtocol.kernel, scope: 253, type: .broadcast, prefsrc: source))
             }
             return out
         case .ipv6:
@@ -44,7 +52,7 @@ extension SimNetns {
                 proto: RouteProtocol.kernel, type: .local)
             local.metric = 0  // kernel-made local routes keep metric 0; only user routes get 1024
             // the local route exists on a down link too; the prefix route waits for up
-            guard linkUp else { return [local] }
+            guard linkUp, !entry.noPrefixRoute else { return [local] }
             return [
                 Route(destination: network, ifindex: index, table: RouteTable.main, metric: 256, proto: RouteProtocol.kernel),
                 local,
@@ -52,43 +60,64 @@ extension SimNetns {
         }
     }
 
+    /// The primary of an IPv4 secondary's subnet.
+    func primary(of address: InterfaceAddress) -> SimAddressState? {
+        sameSubnet(as: address).first { !$0.secondary }
+    }
+
     func isUp(_ index: Int32) -> Bool { links[index]?.link.isUp ?? false }
 
     /// Inserts the derived routes of `address` that are missing.
-    mutating func addPrefixRoutes(for address: InterfaceAddress) {
-        for route in derivedRoutes(for: address, linkUp: isUp(address.ifindex)) where routes.insertKernel(route) {
+    mutating func addPrefixRoutes(for entry: SimAddressState) {
+        var derived = derivedRoutes(for: entry, linkUp: isUp(entry.address.ifindex))
+        if entry.address.family == .ipv6 {
+            if entry.prefixRouteMade {
+                derived.removeAll { $0.table == RouteTable.main }
+            } else if derived.contains(where: { $0.table == RouteTable.main }) {
+                addresses[entry.address.key]?.prefixRouteMade = true
+            }
+        }
+        for route in derived where routes.insertKernel(route) {
             publish(.route(route, .new))
         }
     }
 
-    /// RTM_NEWADDR with NLM_F_EXCL; `scope` is the request's rt_scope.
-    mutating func addAddress(_ request: InterfaceAddress, scope: UInt8 = 0) throws(KernelError) {
+    /// RTM_NEWADDR with NLM_F_EXCL; `scope` is the request's rt_scope;
+    /// `noPrefixRoute` is for the kernel's own ::1 on lo, which gets no
+    /// route in table main.
+    mutating func addAddress(_ request: InterfaceAddress, scope: UInt8 = 0, noPrefixRoute: Bool = false) throws(KernelError) {
         var address = request
         address.interfaceName = nil
-        _ = try linkState(address.ifindex)
+        guard links[address.ifindex] != nil else { throw Self.noDevice(address.family) }
         guard (0...address.family.bitWidth).contains(address.prefixLength) else {
             throw KernelError(.invalidArgument, "prefix length \(address.prefixLength) out of range")
         }
         switch address.family {
         case .ipv4:
-            guard addresses[address.key] == nil else { throw KernelError(.fileExists, "address exists") }
+            // inet_rtm_to_ifa marks every conf file of the link as set before it
+            // looks for a duplicate: conf.default writes stop reaching the link.
+            markConfSet(on: address.ifindex)
+            guard addresses[address.key] == nil else { throw KernelError(.fileExists, "ipv4: Address already assigned") }
         case .ipv6:
             guard ipv6Capable(address.ifindex) else { throw KernelError(.invalidArgument, "IPv6 needs an MTU of at least 1280") }
             if ipv6Disabled(on: address.ifindex) {
-                throw KernelError(.permissionDenied, "IPv6 is disabled on this device")
+                throw KernelError(.permissionDenied, "ipv6: IPv6 is disabled on this device")
             }
             // IPv6 refuses the same address twice on a link whatever the prefix length.
             if addresses.values.contains(where: { $0.address.ifindex == address.ifindex && $0.address.address == address.address }) {
-                throw KernelError(.fileExists, "address exists")
+                throw KernelError(.fileExists, "ipv6: address already assigned")
             }
         }
         if address.family == .ipv6, isUp(address.ifindex) { addMulticastRoute(on: address.ifindex) }
         addressSequence += 1
         let secondary = address.family == .ipv4 && !sameSubnet(as: address).isEmpty
-        addresses[address.key] = SimAddressState(
-            address: address, sequence: addressSequence, secondary: secondary, rank: addressSequence, scope: scope)
+        let entry = SimAddressState(
+            address: address, sequence: addressSequence, secondary: secondary, rank: addressSequence, scope: scope,
+            noPrefixRoute: noPrefixRoute)
+        addresses[address.key] = entry
         publish(.address(address, .new))
-        addPrefixRoutes(for: address)
+        addPrefixRoutes(for: entry)
+        if address.family == .ipv6 { syncAnycast(on: address.ifindex) }
     }
 
     /// RTM_DELADDR: removes the address (and, for an IPv4 primary, its
@@ -97,36 +126,49 @@ extension SimNetns {
     /// routes. When the link's last IPv4 address goes, every IPv4 route
     /// through the link goes too (fib_disable_ip), gateway routes included.
     mutating func deleteAddress(_ request: InterfaceAddress) throws(KernelError) {
+        guard links[request.ifindex] != nil else { throw Self.noDevice(request.family) }
         guard let entry = addresses[request.key] else {
             throw KernelError(
                 .addressNotAvailable, request.family == .ipv4 ? "ipv4: Address not found" : "ipv6: address not found")
         }
         let index = entry.address.ifindex
-        var doomed = [entry.address]
+        var doomed = [entry]
+        var repointed: [InterfaceAddress.Key] = []
         if entry.address.family == .ipv4, !entry.secondary {
             let secondaries = sameSubnet(as: entry.address).sorted { $0.rank < $1.rank }
             if promotesSecondaries(index) {
                 // The oldest secondary becomes the primary and moves to the end of the primaries.
+                // inet_del_ifa first removes the subnet's secondaries' routes (their prefsrc is the
+                // old primary), then adds them back, the promoted one's in full, with the new one.
                 if let promoted = secondaries.first {
+                    let up = isUp(index)
+                    for route in secondaries.flatMap({ derivedRoutes(for: $0, linkUp: up) }) {
+                        if let gone = routes.removeKernel(route) { publish(.route(gone, .deleted)) }
+                    }
                     addressSequence += 1
                     addresses[promoted.address.key]!.secondary = false
                     addresses[promoted.address.key]!.rank = addressSequence
+                    repointed = secondaries.map(\.address.key)
                 }
             } else {
-                doomed += secondaries.map(\.address)
+                doomed += secondaries
             }
-        }
-        for address in doomed {
-            addresses[address.key] = nil
-            publish(.address(address, .deleted))
         }
         let up = isUp(index)
-        for address in doomed {
-            for route in derivedRoutes(for: address, linkUp: up) where !stillDerived(route.key, on: index) {
-                guard let current = routes.removeKernel(route.key, ifindex: index) else { continue }
-                publish(.route(current, .deleted))
-            }
+        // Derived before the deletes, while a secondary's primary is still there to name its prefsrc.
+        let derived = doomed.flatMap { derivedRoutes(for: $0, linkUp: up) }
+        for gone in doomed {
+            addresses[gone.address.key] = nil
+            publish(.address(gone.address, .deleted))
         }
+        for route in derived where !stillDerived(route, on: index) {
+            guard let current = routes.removeKernel(route) else { continue }
+            publish(.route(current, .deleted))
+        }
+        for key in repointed {
+            if let moved = addresses[key] { addPrefixRoutes(for: moved) }
+        }
+        if entry.address.family == .ipv6 { syncAnycast(on: index) }
         // When the link's last IPv4 address goes, fib_disable_ip flushes every IPv4 route through
         // it. Otherwise gateway routes stay even if nothing reaches their gateway any more
         // (checked on Linux 6.18: only the last address's delete flushed them).
@@ -134,6 +176,12 @@ extension SimNetns {
             && !addresses.values.contains { $0.address.ifindex == index && $0.address.family == .ipv4 }
         let flushed = lastIPv4 ? routes.removeAll { $0.ifindex == index && $0.family == .ipv4 } : []
         for route in flushed { publish(.route(route, .deleted)) }
+    }
+
+    /// An address request naming no link: inet_rtm_newaddr/deladdr and
+    /// inet6_rtm_newaddr/deladdr's texts (Linux 6.18).
+    static func noDevice(_ family: AddressFamily) -> KernelError {
+        KernelError(.noSuchDevice, family == .ipv4 ? "ipv4: Device not found" : "ipv6: Unable to find the interface")
     }
 
     /// The other IPv4 addresses of `address`'s subnet on its link (same
@@ -153,11 +201,14 @@ extension SimNetns {
         return sysctl["net/ipv4/conf/all/promote_secondaries"] != "0" || sysctl["net/ipv4/conf/\(name)/promote_secondaries"] != "0"
     }
 
-    /// True when an address still on link `index` derives the route `key`.
-    func stillDerived(_ key: Route.Key, on index: Int32) -> Bool {
+    /// True when an address still on link `index` derives `route` with the
+    /// same prefsrc: fib_del_ifaddr keeps a route only for an address that
+    /// shares the primary (checked on Linux 6.18).
+    func stillDerived(_ route: Route, on index: Int32) -> Bool {
         let up = isUp(index)
         return addresses.values.contains { entry in
-            entry.address.ifindex == index && derivedRoutes(for: entry.address, linkUp: up).contains { $0.key == key }
+            entry.address.ifindex == index
+                && derivedRoutes(for: entry, linkUp: up).contains { $0.key == route.key && $0.prefsrc == route.prefsrc }
         }
     }
 }

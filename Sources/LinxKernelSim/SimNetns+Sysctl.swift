@@ -19,6 +19,14 @@ extension SimNetns {
         }
     }
 
+    /// ipv4_devconf_setall: every IPv4 conf file of the link counts as
+    /// written, so conf.default stops being copied to it (the kernel does
+    /// this when the link gets an IPv4 address, lo's included).
+    mutating func markConfSet(on index: Int32) {
+        guard let name = links[index]?.link.name else { return }
+        for leaf in SysctlCatalog.ipv4Conf.keys { explicitConf.insert("net/ipv4/conf/\(name)/\(leaf)") }
+    }
+
     mutating func removeConfSysctls(for name: String) {
         for leaf in SysctlCatalog.ipv4Conf.keys {
             sysctl["net/ipv4/conf/\(name)/\(leaf)"] = nil
@@ -76,12 +84,19 @@ extension SimNetns {
             components[4] == "forwarding" || components[4] == "disable_ipv6"
         {
             // unlike IPv4, these propagate on every write (checked on Linux 6.18)
+            let before = links.keys.sorted().map { ipv6Disabled(on: $0) }
             setEveryConf("ipv6", components[4], value)
             if components[4] == "disable_ipv6" {
-                for index in links.keys.sorted() { applyDisableIPv6(index) }
+                // addrconf_disable_change: only links whose setting changed.
+                for (index, was) in zip(links.keys.sorted(), before) where ipv6Disabled(on: index) != was {
+                    applyDisableIPv6(index)
+                }
             }
+            for index in links.keys.sorted() { syncAnycast(on: index) }
             return
         }
+        let disabledBefore = components.count == 5 && components[4] == "disable_ipv6"
+            ? indexByName[components[3]].map { ipv6Disabled(on: $0) } : nil
         sysctl[path] = value
         if components.count == 5, components[1] == "ipv4", components[2] == "conf" {
             switch components[3] {
@@ -95,9 +110,12 @@ extension SimNetns {
             }
         }
         if components.count == 5, components[1] == "ipv6", components[4] == "disable_ipv6",
-            let index = indexByName[components[3]]
+            let index = indexByName[components[3]], disabledBefore != ipv6Disabled(on: index)
         {
             applyDisableIPv6(index)
+        }
+        if components.count == 5, components[1] == "ipv6", components[4] == "forwarding", let index = indexByName[components[3]] {
+            syncAnycast(on: index)
         }
     }
 

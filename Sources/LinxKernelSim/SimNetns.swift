@@ -31,6 +31,12 @@ struct SimAddressState: Sendable {
     /// universe 0: what rtnetlink requests carry); host-scope primaries
     /// list before universe ones.
     var scope: UInt8 = 0
+    /// The kernel's own ::1 on lo: no prefix route in table main.
+    var noPrefixRoute = false
+    /// IPv6: the prefix route was made once (inet6_addr_add makes it one
+    /// time; a link coming up or gaining carrier does not make it again,
+    /// so one deleted by hand stays deleted).
+    var prefixRouteMade = false
 
     /// Sorts a namespace's addresses into dump order: every IPv4 address,
     /// link by link, then every IPv6 one (an AF_UNSPEC dump walks the
@@ -67,6 +73,11 @@ struct SimNetns: Sendable {
     var addresses: [InterfaceAddress.Key: SimAddressState] = [:]
     var addressSequence: UInt64 = 0
     var routes = RouteStore()
+    /// The routing tables that exist per family: main and local from the
+    /// start, any other once a route add named it (even a refused one:
+    /// fib_new_table runs before the route is checked). A delete in a
+    /// table that does not exist is ESRCH "FIB table does not exist".
+    var tables: [AddressFamily: Set<UInt32>] = [.ipv4: [RouteTable.main, RouteTable.local], .ipv6: [RouteTable.main, RouteTable.local]]
     var sysctl: [String: String] = SysctlCatalog.bootNetns()
     /// Per-interface IPv4 conf files written since the interface appeared:
     /// the kernel's cnf.state bits. The others follow conf.default.
@@ -136,7 +147,7 @@ struct SimNetns: Sendable {
     /// and broadcast routes of the link's IPv4 addresses, lo's loopback
     /// addresses, the prefix routes of its IPv6 addresses and, once it has
     /// carrier, its link-local address (see ``enableIPv6(on:)``); down
-    /// flushes every route through the link except IPv4 local ones, and
+    /// flushes every route through the link except IPv4 host-scope ones, and
     /// every IPv6 address (keep_addr_on_down is 0).
     mutating func setUp(_ index: Int32, _ up: Bool) throws(KernelError) {
         var state = try linkState(index)
@@ -146,9 +157,11 @@ struct SimNetns: Sendable {
         publish(.link(state.link, .new))
         if up {
             for entry in addressesOrdered(on: index) where entry.address.family == .ipv4 {
-                addPrefixRoutes(for: entry.address)
+                addPrefixRoutes(for: entry)
             }
             if state.isLoopback {
+                // inetdev_event marks lo's conf files set as it adds 127.0.0.1.
+                markConfSet(on: index)
                 let v4 = InterfaceAddress(ifindex: index, address: .v4(0x7F00_0001), prefixLength: 8)
                 if addresses[v4.key] == nil { try? addAddress(v4, scope: 254) }
             }
@@ -158,7 +171,9 @@ struct SimNetns: Sendable {
         } else {
             flushIPv6(on: index)
             let gone = routes.removeAll { route in
-                route.ifindex == index && !(route.family == .ipv4 && route.type == .local && route.table == RouteTable.local)
+                // Host-scope IPv4 routes (local ones, in any table) keep their nexthop: its scope is
+                // "nowhere", which fib_sync_down_dev leaves alone (checked on Linux 6.18).
+                route.ifindex == index && !(route.family == .ipv4 && route.scope == 254)
             }
             for route in gone { publish(.route(route, .deleted)) }
         }
@@ -215,7 +230,7 @@ struct SimNetns: Sendable {
     mutating func enableIPv6(on index: Int32) {
         guard let state = links[index], state.link.isUp, ipv6Capable(index), !ipv6Disabled(on: index) else { return }
         for entry in addressesOrdered(on: index) where entry.address.family == .ipv6 {
-            addPrefixRoutes(for: entry.address)
+            addPrefixRoutes(for: entry)
         }
         guard hasCarrier(index) else { return }
         let extra: InterfaceAddress
@@ -228,8 +243,9 @@ struct SimNetns: Sendable {
             addMulticastRoute(on: index)
         }
         if !addresses.values.contains(where: { $0.address.ifindex == index && $0.address.address == extra.address }) {
-            try? addAddress(extra)
+            try? addAddress(extra, noPrefixRoute: state.isLoopback)
         }
+        syncAnycast(on: index)
     }
 
     /// addrconf_add_dev's ff00::/8 route in table local (not on lo): made
@@ -241,6 +257,35 @@ struct SimNetns: Sendable {
             destination: try! IPPrefix(.v6(high: 0xFF00_0000_0000_0000, low: 0), length: 8), ifindex: index,
             table: RouteTable.local, metric: 256, proto: RouteProtocol.kernel, type: .multicast)
         if routes.insertKernel(multicast) { publish(.route(multicast, .new)) }
+    }
+
+    /// With IPv6 forwarding on for a link, the kernel joins the
+    /// subnet-router anycast address of each of its IPv6 addresses with a
+    /// prefix shorter than /127 (fe80:: for the link-local one), each an
+    /// anycast route in table local (metric 0), on a down link too; turning
+    /// forwarding off or losing the last address of the subnet leaves it
+    /// (checked on Linux 6.18). Brings the link's anycast routes in line.
+    mutating func syncAnycast(on index: Int32) {
+        guard let state = links[index] else { return }
+        let forwarding = (sysctl["net/ipv6/conf/\(state.link.name)/forwarding"] ?? "0") != "0"
+        var wanted: [Route] = []
+        if forwarding && ipv6Capable(index) && !ipv6Disabled(on: index) {
+            for entry in addressesOrdered(on: index) where entry.address.family == .ipv6 && entry.address.prefixLength < 127 {
+                let anycast = entry.address.address.masked(to: entry.address.prefixLength)
+                if anycast == .v6(high: 0, low: 0) { continue }  // addrconf_join_anycast skips ::
+                var route = Route(
+                    destination: try! IPPrefix(anycast, length: 128),
+                    ifindex: index, table: RouteTable.local, proto: RouteProtocol.kernel, type: .anycast)
+                route.metric = 0
+                if !wanted.contains(route) { wanted.append(route) }
+            }
+        }
+        let stale = routes.removeAll { route in
+            route.ifindex == index && route.type == .anycast && route.proto == RouteProtocol.kernel
+                && route.table == RouteTable.local && route.family == .ipv6 && !wanted.contains(route)
+        }
+        for route in stale { publish(.route(route, .deleted)) }
+        for route in wanted where routes.insertKernel(route) { publish(.route(route, .new)) }
     }
 
     /// Removes every IPv6 address of the link and every IPv6 route through it.

@@ -60,8 +60,11 @@ struct SimState: Sendable {
         return key.isNetworkNamespaced ? namespaces[scope]!.sysctl[key.path]! : globalSysctl[key.path]!
     }
 
-    mutating func writeSysctl(_ key: SysctlKey, value: String, in scope: NetnsScope) throws(KernelError) {
+    mutating func writeSysctl(_ key: SysctlKey, value text: String, in scope: NetnsScope) throws(KernelError) {
         let spec = try sysctlSpec(key, in: scope)
+        // The real backend sends an empty value as one newline (a write(2) of
+        // nothing would not reach the kernel's handler at all).
+        let value = text.isEmpty ? "\n" : text
         if key.isNetworkNamespaced {
             try withNetns(scope) { ns throws(KernelError) in try ns.writeSysctl(key.components, spec: spec, value: value) }
         } else if let parsed = try spec.parse(value, current: globalSysctl[key.path]!) {

@@ -36,20 +36,21 @@ struct SysctlSpec: Sendable {
     static func string(_ boot: String) -> SysctlSpec { SysctlSpec(kind: .string, boot: boot) }
 
     /// Parses a write the way procfs does and returns the value to store, or
-    /// nil when the write changes nothing (an empty write). `current` seeds
-    /// the vector entries a short write leaves alone.
+    /// nil when the write changes nothing (a zero-length write, which the
+    /// backends never send: an empty value goes out as a newline).
+    /// `current` seeds the vector entries a short write leaves alone.
     func parse(_ text: String, current: String) throws(KernelError) -> String? {
         guard writable else { throw KernelError(.permissionDenied, "read-only sysctl") }
         if text.isEmpty { return nil }  // a zero-length write never reaches the handler
         switch kind {
         case .string:
             var value = Substring(text)
-            if value.last == "\n" { value.removeLast() }
+            if let newline = value.firstIndex(of: "\n") { value = value[..<newline] }
             return String(value)
         case .ints(let count, let min, let max):
             var values = current.split(whereSeparator: { $0 == "\t" || $0 == " " }).map { Int64($0) ?? 0 }
             if values.count < count { values += Array(repeating: 0, count: count - values.count) }
-            let tokens = text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" })
+            let tokens = Self.tokens(text)
             guard !tokens.isEmpty else { throw KernelError(.invalidArgument, "no value") }
             for (i, token) in tokens.prefix(count).enumerated() {
                 guard let value = Self.parseInt(token, unsigned: (max ?? 0) > 2_147_483_647) else {
@@ -60,6 +61,24 @@ struct SysctlSpec: Sendable {
                 values[i] = value
             }
             return values.prefix(count).map { String($0) }.joined(separator: "\t")
+        }
+    }
+
+    /// __do_proc_dointvec's split: before each value proc_skip_spaces skips
+    /// isspace() (space, \t, \n, \v, \f, \r); a value then ends only at a
+    /// space, tab or newline (proc_wspace_sep), so "\r1" reads 1 while "1\r"
+    /// is not a number (checked on Linux 6.18).
+    static func tokens(_ text: String) -> [Substring] {
+        func skipped(_ c: Character) -> Bool { c == " " || c == "\t" || c == "\n" || c == "\u{0B}" || c == "\u{0C}" || c == "\r" }
+        func separator(_ c: Character) -> Bool { c == " " || c == "\t" || c == "\n" }
+        var out: [Substring] = []
+        var rest = Substring(text)
+        while true {
+            rest = rest.drop(while: skipped)
+            guard !rest.isEmpty else { return out }
+            let end = rest.firstIndex(where: separator) ?? rest.endIndex
+            out.append(rest[..<end])
+            rest = rest[end...]
         }
     }
 

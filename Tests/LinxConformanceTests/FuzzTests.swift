@@ -53,11 +53,11 @@ struct FuzzTests {
         let scenario = FuzzScenario(
             seed: 5, faultPasses: 10, changes: 2, drifts: 2, reboots: 1, ratePercent: 10,
             kinds: FuzzScenario.planKinds)
-        let a = await FuzzRunner.run(RtnlSimSubject(), scenario: scenario, maxPasses: 5, recordHistory: true)
-        let b = await FuzzRunner.run(RtnlSimSubject(), scenario: scenario, maxPasses: 5, recordHistory: true)
+        let a = await FuzzRunner.run(RtnlSimSubject(), scenario: scenario, maxPasses: 5, traced: true)
+        let b = await FuzzRunner.run(RtnlSimSubject(), scenario: scenario, maxPasses: 5, traced: true)
         var other = scenario
         other.seed = 6
-        let c = await FuzzRunner.run(RtnlSimSubject(), scenario: other, maxPasses: 5, recordHistory: true)
+        let c = await FuzzRunner.run(RtnlSimSubject(), scenario: other, maxPasses: 5, traced: true)
         #expect(a.history != nil && a.history == b.history)
         #expect(a.history != c.history)
         #expect(await FuzzCampaign.isDeterministic(SysctlSimSubject(), scenario, maxPasses: 5))

@@ -139,9 +139,9 @@ enum FidelityOp {
             if let gw { args += ["via", gw] }
             if let dev { args += ["dev", dev] }
             return args + ["metric", "\(metric)", "table", "\(table)", "proto", "\(proto)"]
-        case .routeDelete(let dst, let gw, let metric, let table):
+        // A delete names no gateway: the backends' RTM_DELROUTE matches by key and protocol only.
+        case .routeDelete(let dst, _, let metric, let table):
             var args = ["route", "del", dst]
-            if let gw { args += ["via", gw] }
             if metric != 0 { args += ["metric", "\(metric)"] }
             if dst.contains(":") { args = ["-6"] + args }
             return args + ["table", "\(table)"]
@@ -167,9 +167,9 @@ enum FidelityOp {
                 destination: try! IPPrefix(dst), gateway: gw.map { try! IPAddress($0) }, ifindex: dev.map(index),
                 table: table, metric: metric, proto: proto, scope: gw == nil ? 253 : 0)
             request = replace ? .replaceRoute(route) : .addRoute(route)
-        case .routeDelete(let dst, let gw, let metric, let table):
+        case .routeDelete(let dst, _, let metric, let table):
             // iproute2 leaves protocol and type unset on delete
-            request = .deleteRoute(Route(destination: try! IPPrefix(dst), gateway: gw.map { try! IPAddress($0) }, table: table, metric: metric, proto: 0))
+            request = .deleteRoute(Route(destination: try! IPPrefix(dst), table: table, metric: metric, proto: 0))
         case .linkSet(let dev, let up):
             return (try? sim.setLink(dev, up: up, in: scope)) != nil
         case .bridgeDelete:

@@ -198,4 +198,32 @@ struct SysctlReconcilerTests {
         #expect(kernel.sysctlValue("net.ipv4.ip_unprivileged_port_start") == "500")
         #expect(kernel.sysctlValue("net.ipv4.ip_local_port_range") == "1100\t4000")
     }
+
+    @Test("a release never writes back a port range (or start) the kernel would refuse next to the desired partner")
+    func impossibleRevertIsDropped() async throws {
+        let kernel = SimKernel(seed: 1)
+        let reconciler = SysctlReconciler(backend: kernel)
+        let options = SysctlOptions(revertOnRelease: true)
+        try kernel.foreign.writeSysctl("net.ipv4.ip_local_port_range", "1054 27044")
+        let first = try await reconciler.reconcile(
+            in: .current, desired: ["net.ipv4.ip_unprivileged_port_start": 1384, "net.ipv4.ip_local_port_range": "15936 44812"],
+            options: options)
+        #expect(first.converged)
+        // Found by fuzzing (seed=1943838204771697842): the range is released while the start rises to 1626;
+        // its original 1054 is below 1626, so writing it back would be EINVAL on every pass.
+        let writes = backendWrites(kernel)
+        let released = try await reconciler.reconcile(
+            in: .current, desired: ["net.ipv4.ip_unprivileged_port_start": 1626], lastApplied: first.lastApplied,
+            options: options)
+        #expect(released.converged && released.failed.isEmpty, "\(released.failed)")
+        #expect(released.applied.contains { $0.isDelete && $0.item.key.description == "net.ipv4.ip_local_port_range" })
+        #expect(kernel.sysctlValue("net.ipv4.ip_local_port_range") == "15936\t44812")
+        #expect(kernel.sysctlValue("net.ipv4.ip_unprivileged_port_start") == "1626")
+        #expect(backendWrites(kernel) == writes + 1, "only the start is written")
+        #expect(released.lastApplied.owned[try SysctlKey("net.ipv4.ip_local_port_range")] == nil)
+        // A write-back the partner allows still happens.
+        let back = try await reconciler.reconcile(in: .current, desired: .empty, lastApplied: released.lastApplied, options: options)
+        #expect(back.converged)
+        #expect(kernel.sysctlValue("net.ipv4.ip_unprivileged_port_start") == "1024")
+    }
 }

@@ -41,6 +41,37 @@ struct CLIConformanceTests {
         #expect(result.stdout.contains("scenarios/s), seed 9"))
     }
 
+    @Test("fuzz --shard parts write JSON and JUnit, and fuzz merge adds them up to the whole campaign")
+    func shardsAndMerge() throws {
+        let linx = try LinxBinary()
+        defer { linx.cleanUp() }
+        var files: [String] = []
+        for k in 1...3 {
+            let json = linx.path("part\(k).json")
+            let junit = linx.path("part\(k).xml")
+            let part = try linx.run([
+                "fuzz", "--source", "cgroup", "--scenarios", "90", "--seed", "5", "--shard", "\(k)/3", "--json", json,
+                "--junit", junit,
+            ])
+            #expect(part.status == 0, "\(part.stdout)\(part.stderr)")
+            #expect(part.stdout.contains("fuzz cgroup/sim (shard \(k)/3): 30 scenarios"), "\(part.stdout)")
+            #expect(try String(contentsOfFile: junit, encoding: .utf8).contains("<testsuite name=\"fuzz cgroup/sim\""))
+            files.append(json)
+        }
+        let merged = try linx.run(["fuzz", "merge"] + files)
+        #expect(merged.status == 0, "\(merged.stdout)\(merged.stderr)")
+        #expect(merged.stdout.contains("fuzz cgroup/sim (3 shards merged): 90 scenarios"), "\(merged.stdout)")
+        let partial = try linx.run(["fuzz", "merge", files[0], files[2]])
+        #expect(partial.status != 0)
+        #expect(partial.stdout.contains("incomplete: cgroup/sim lacks shard 2/3"), "\(partial.stdout)")
+        let twice = try linx.run(["fuzz", "merge", files[0], files[0]])
+        #expect(twice.status != 0)
+        #expect(twice.stderr.contains("shard 1/3 is given twice"), "\(twice.stderr)")
+        let bad = try linx.run(["fuzz", "--shard", "4/3"])
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("invalid shard \"4/3\""), "\(bad.stderr)")
+    }
+
     @Test("fuzz replays one scenario, and refuses a scenario it cannot parse, naming the field")
     func replay() throws {
         let linx = try LinxBinary()
@@ -48,7 +79,11 @@ struct CLIConformanceTests {
         let scenario = "seed=31,passes=16,changes=3,drifts=3,reboots=1,rate=12,kinds=errno"
         let ok = try linx.run(["fuzz", "--source", "cgroup", "--scenario", scenario])
         #expect(ok.status == 0, "\(ok.stdout)\(ok.stderr)")
-        #expect(ok.stdout.hasPrefix("pass cgroup/sim scenario \(scenario)"))
+        #expect(ok.stdout.contains("\npass cgroup/sim scenario \(scenario)"))
+        // Every replay prints its trace first.
+        #expect(ok.stdout.hasPrefix("trace cgroup/sim scenario \(scenario)"))
+        #expect(ok.stdout.contains("fault pass 1:\n  desired ("))
+        #expect(ok.stdout.contains("  report: converged "))
         let bad = try linx.run(["fuzz", "--source", "cgroup", "--scenario", "seed=1,passes=x"])
         #expect(bad.status != 0)
         #expect(bad.stderr.contains("passes must be a non-negative integer"), "\(bad.stderr)")

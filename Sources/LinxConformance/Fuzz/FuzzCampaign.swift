@@ -4,7 +4,7 @@ import LinxKernelSim
 public struct FuzzOptions: Sendable, Hashable {
     /// The campaign seed; scenario `i` derives from it and `i`.
     public var seed: UInt64
-    /// Scenarios to run.
+    /// Scenarios in the whole campaign (a shard runs its part of them).
     public var scenarios: Int
     /// Quiet-phase passes allowed to converge.
     public var maxPasses: Int
@@ -16,10 +16,13 @@ public struct FuzzOptions: Sendable, Hashable {
     public var requireEveryKind: Bool
     /// Scenario runs the shrinker may spend on the first failure.
     public var shrinkBudget: Int
+    /// Which part of the campaign to run.
+    public var shard: FuzzShard
 
+    /// Options; counts below their minimum are raised to it.
     public init(
         seed: UInt64 = 1, scenarios: Int = 1000, maxPasses: Int = 5, parallelism: Int = 2,
-        determinismChecks: Int = 2, requireEveryKind: Bool = true, shrinkBudget: Int = 200
+        determinismChecks: Int = 2, requireEveryKind: Bool = true, shrinkBudget: Int = 200, shard: FuzzShard = .whole
     ) {
         self.shrinkBudget = max(0, shrinkBudget)
         self.seed = seed
@@ -28,22 +31,32 @@ public struct FuzzOptions: Sendable, Hashable {
         self.parallelism = max(1, parallelism)
         self.determinismChecks = max(0, determinismChecks)
         self.requireEveryKind = requireEveryKind
+        self.shard = shard
     }
 }
 
-/// The result of a fuzz campaign over one subject.
+/// The result of a fuzz campaign (or one shard of it) over one subject.
 public struct FuzzResults: Sendable {
+    /// The subject's name.
     public var subject: String
+    /// The options it ran with.
     public var options: FuzzOptions
+    /// Scenarios run.
     public var scenariosRun: Int
+    /// The campaign indices of the scenarios run, ascending.
+    public var scenarioIndices: [Int]
+    /// Reconcile passes, over every scenario.
     public var passes: Int
     /// Fault counts by kind, over every scenario.
     public var fired: [SimFaultKind: Int]
     /// Kinds the subject can see, all of which must fire.
     public var expectedKinds: Set<SimFaultKind>
-    /// Failing scenarios (at most the first few are kept).
+    /// Failures found (the total, although only the first few are kept).
+    public var failureCount: Int
+    /// The first failing scenarios, by seed.
     public var failures: [FuzzOutcome]
-    /// The first failure shrunk to the smallest scenario that still fails.
+    /// The first failure shrunk to the smallest scenario that still fails,
+    /// replayed with a trace.
     public var shrunk: FuzzOutcome?
     /// Scenarios whose two runs gave different histories.
     public var nondeterministic: [FuzzScenario]
@@ -55,6 +68,7 @@ public struct FuzzResults: Sendable {
         expectedKinds.filter { fired[$0, default: 0] == 0 }.sorted()
     }
 
+    /// Scenarios per second of wall-clock time.
     public var scenariosPerSecond: Double {
         let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
         return seconds > 0 ? Double(scenariosRun) / seconds : 0
@@ -62,58 +76,72 @@ public struct FuzzResults: Sendable {
 
     /// No failure, deterministic, and (when required) every kind fired.
     public var succeeded: Bool {
-        failures.isEmpty && nondeterministic.isEmpty && (!options.requireEveryKind || silentKinds.isEmpty)
+        failureCount == 0 && nondeterministic.isEmpty && (!options.requireEveryKind || silentKinds.isEmpty)
     }
 }
 
 /// Runs many scenarios against a subject, in parallel, and summarises them.
 public enum FuzzCampaign {
-    /// Runs the campaign. `progress` is called with (done, total) as
-    /// scenarios finish.
+    /// The failures a campaign keeps in full (all are counted).
+    public static let keptFailures = 10
+
+    /// Runs the campaign (its ``FuzzOptions/shard`` part). `progress` is
+    /// called with (done, total) as scenarios finish.
     public static func run<Subject: FuzzableSubject>(
         _ subject: Subject, options: FuzzOptions, progress: (@Sendable (Int, Int) -> Void)? = nil
     ) async -> FuzzResults {
         let kinds = subject.fuzzKinds
+        let indices = Array(options.shard.indices(of: options.scenarios))
         let clock = ContinuousClock()
         let start = clock.now
         var fired: [SimFaultKind: Int] = [:]
         var failures: [FuzzOutcome] = []
+        var failureCount = 0
         var passes = 0
         var done = 0
         await withTaskGroup(of: FuzzOutcome.self) { group in
             var next = 0
             func launch() {
-                let scenario = FuzzScenario.draw(campaignSeed: options.seed, index: next, available: kinds)
+                let scenario = FuzzScenario.draw(campaignSeed: options.seed, index: indices[next], available: kinds)
                 next += 1
                 group.addTask { await FuzzRunner.run(subject, scenario: scenario, maxPasses: options.maxPasses) }
             }
-            while next < min(options.parallelism, options.scenarios) { launch() }
+            while next < min(options.parallelism, indices.count) { launch() }
             for await outcome in group {
                 done += 1
                 passes += outcome.passes
                 fired.merge(outcome.fired, uniquingKeysWith: +)
-                if outcome.failure != nil && failures.count < 10 { failures.append(outcome) }
-                progress?(done, options.scenarios)
-                if next < options.scenarios { launch() }
+                if outcome.failure != nil {
+                    failureCount += 1
+                    failures.append(outcome)
+                    // Keep the lowest seeds, so the kept ones do not depend on timing.
+                    if failures.count > keptFailures {
+                        failures.sort { $0.scenario.seed < $1.scenario.seed }
+                        failures.removeLast()
+                    }
+                }
+                progress?(done, indices.count)
+                if next < indices.count { launch() }
             }
         }
         let duration = clock.now - start
         failures.sort { $0.scenario.seed < $1.scenario.seed }
         var shrunk: FuzzOutcome?
         if let first = failures.first {
-            shrunk = await shrink(subject, first, maxPasses: options.maxPasses, budget: options.shrinkBudget)
+            let smallest = await shrink(subject, first, maxPasses: options.maxPasses, budget: options.shrinkBudget)
+            shrunk = await FuzzRunner.run(subject, scenario: smallest.scenario, maxPasses: options.maxPasses, traced: true)
         }
         var nondeterministic: [FuzzScenario] = []
-        for index in 0..<min(options.determinismChecks, options.scenarios) {
+        for index in indices.prefix(options.determinismChecks) {
             let scenario = FuzzScenario.draw(campaignSeed: options.seed, index: index, available: kinds)
             if !(await isDeterministic(subject, scenario, maxPasses: options.maxPasses)) {
                 nondeterministic.append(scenario)
             }
         }
         return FuzzResults(
-            subject: subject.name, options: options, scenariosRun: done, passes: passes, fired: fired,
-            expectedKinds: kinds, failures: failures, shrunk: shrunk, nondeterministic: nondeterministic,
-            duration: duration)
+            subject: subject.name, options: options, scenariosRun: done, scenarioIndices: indices, passes: passes,
+            fired: fired, expectedKinds: kinds, failureCount: failureCount, failures: failures, shrunk: shrunk,
+            nondeterministic: nondeterministic, duration: duration)
     }
 
     /// Greedily lowers a failing scenario's ingredients while it still fails.
@@ -138,12 +166,12 @@ public enum FuzzCampaign {
         return best
     }
 
-    /// Runs `scenario` twice with history recording and compares.
+    /// Runs `scenario` twice with history and trace on, and compares.
     public static func isDeterministic<Subject: FuzzableSubject>(
         _ subject: Subject, _ scenario: FuzzScenario, maxPasses: Int
     ) async -> Bool {
-        let first = await FuzzRunner.run(subject, scenario: scenario, maxPasses: maxPasses, recordHistory: true)
-        let second = await FuzzRunner.run(subject, scenario: scenario, maxPasses: maxPasses, recordHistory: true)
+        let first = await FuzzRunner.run(subject, scenario: scenario, maxPasses: maxPasses, traced: true)
+        let second = await FuzzRunner.run(subject, scenario: scenario, maxPasses: maxPasses, traced: true)
         return first.history == second.history && first.history != nil
     }
 }

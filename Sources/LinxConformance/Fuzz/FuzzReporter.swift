@@ -1,38 +1,58 @@
 import LinxKernelSim
 
-/// Renders fuzz results as `linx fuzz` prints them: a summary with the
-/// scenario rate, every fault kind's count, the determinism check, and for a
-/// failure its seed, the shrunk scenario, and one command that replays it.
+/// Renders fuzz results as `linx fuzz` prints them: for a failure its seed,
+/// the shrunk scenario, the one command that replays it and where its trace
+/// was saved; then every fault kind's count, the determinism check, and a
+/// summary line with the scenario rate.
 public enum FuzzReporter {
-    /// `replay` turns a scenario into the command that reruns it.
-    public static func render(_ results: FuzzResults, replay: (FuzzScenario) -> String) -> String {
+    /// `replay` turns a scenario into the command that reruns it;
+    /// `tracePath` is where the caller saved the shrunk failure's trace.
+    public static func render(
+        _ results: FuzzResults, tracePath: String? = nil, replay: (FuzzScenario) -> String
+    ) -> String {
+        render(FuzzSummary(results, replay: results.shrunk.map { replay($0.scenario) }, tracePath: tracePath))
+    }
+
+    /// Renders a summary (one part, or parts merged).
+    public static func render(_ summary: FuzzSummary) -> String {
         var out = ""
-        for failure in results.failures.prefix(3) {
-            out += "FAIL \(results.subject) scenario \(failure.scenario)\n"
-            out += indent(failure.failure?.description ?? "") + "\n"
+        for failure in summary.failures.filter({ !$0.shrunk }).prefix(3) {
+            out += "FAIL \(summary.subject) scenario \(failure.scenario)\n"
+            out += indent(failure.message) + "\n"
         }
-        if let shrunk = results.shrunk, let first = results.failures.first {
-            out += "shrunk (weight \(first.scenario.weight) -> \(shrunk.scenario.weight)): \(shrunk.scenario)\n"
-            out += indent(shrunk.failure?.description ?? "") + "\n"
-            out += "replay: \(replay(shrunk.scenario))\n"
+        if let shrunk = summary.failures.first(where: \.shrunk) {
+            out += "shrunk: \(shrunk.scenario)\n"
+            out += indent(shrunk.message) + "\n"
         }
-        let counts = SimFaultKind.allCases.filter { results.expectedKinds.contains($0) || results.fired[$0, default: 0] > 0 }
-            .map { "\($0.rawValue) \(results.fired[$0, default: 0])" }.joined(separator: ", ")
+        if let replay = summary.replay { out += "replay: \(replay)\n" }
+        if let trace = summary.tracePath { out += "trace:  \(trace)\n" }
+        let known = SimFaultKind.allCases.map(\.rawValue)
+        let counts = known.filter { summary.expectedKinds.contains($0) || summary.fired[$0, default: 0] > 0 }
+            .map { "\($0) \(summary.fired[$0, default: 0])" }.joined(separator: ", ")
         out += "faults fired: \(counts)\n"
-        if !results.silentKinds.isEmpty {
-            out += "never fired: \(results.silentKinds.map(\.rawValue).joined(separator: ", ")) (a run that exercised nothing cannot pass)\n"
+        if !summary.silentKinds.isEmpty {
+            out += "never fired: \(summary.silentKinds.joined(separator: ", ")) (a run that exercised nothing cannot pass)\n"
         }
-        let checked = min(results.options.determinismChecks, results.options.scenarios)
-        if results.nondeterministic.isEmpty {
+        let checked = summary.determinismChecked
+        if summary.nondeterministic.isEmpty {
             out += "determinism: \(checked) scenario\(checked == 1 ? "" : "s") run twice, identical histories\n"
         } else {
-            out += "determinism: FAILED for \(results.nondeterministic.map(\.description).joined(separator: "; "))\n"
+            out += "determinism: FAILED for \(summary.nondeterministic.joined(separator: "; "))\n"
         }
-        out += "fuzz \(results.subject): \(results.scenariosRun) scenarios, \(results.passes) passes, "
-            + "\(results.failures.count) failed in \(TableReporter.format(results.duration)) "
-            + "(\(Int(results.scenariosPerSecond.rounded())) scenarios/s), seed \(results.options.seed)"
-            + (results.succeeded ? "" : " FAILED") + "\n"
+        let part = summary.shards == [.whole] ? "" : summary.isWholeCampaign
+            ? " (\(summary.shards.count) shards merged)" : " (shard\(summary.shards.count == 1 ? "" : "s") \(summary.shards.map(\.description).joined(separator: ", ")))"
+        out += "fuzz \(summary.subject)\(part): \(summary.scenariosRun) scenarios, \(summary.passes) passes, "
+            + "\(summary.failureCount) failed in \(format(seconds: summary.seconds)) "
+            + "(\(Int(summary.scenariosPerSecond.rounded())) scenarios/s), seed \(summary.seed)"
+            + (summary.succeeded ? "" : " FAILED") + "\n"
         return out
+    }
+
+    /// `12.345 s`.
+    static func format(seconds: Double) -> String {
+        let millis = Int((seconds * 1000).rounded())
+        let fraction = String(millis % 1000)
+        return "\(millis / 1000).\(String(repeating: "0", count: 3 - fraction.count))\(fraction) s"
     }
 
     private static func indent(_ text: String) -> String {

@@ -40,8 +40,7 @@ public struct FuzzScenario: Sendable, Hashable, CustomStringConvertible {
     /// The `index`th scenario of a campaign seeded with `campaignSeed`, for a
     /// Source whose faults are `available`.
     public static func draw(campaignSeed: UInt64, index: Int, available: Set<SimFaultKind>) -> FuzzScenario {
-        var mixer = SplitMix64(seed: campaignSeed &+ UInt64(index) &* 0x9E37_79B9_7F4A_7C15)
-        let seed = mixer.next()
+        let seed = seed(campaignSeed: campaignSeed, index: index)
         var random = SimRandom(seed: seed ^ 0x5CE7_A210)
         let candidates = available.intersection(planKinds).sorted()
         var kinds = Set(candidates.filter { _ in random.chance(0.6) })
@@ -54,6 +53,13 @@ public struct FuzzScenario: Sendable, Hashable, CustomStringConvertible {
             reboots: available.contains(.reboot) && random.chance(0.25) ? 1 : 0,
             ratePercent: random.int(in: 2...12),
             kinds: kinds)
+    }
+
+    /// The seed of a campaign's `index`th scenario: it depends on nothing
+    /// else, so a shard of the campaign runs the very same scenarios.
+    public static func seed(campaignSeed: UInt64, index: Int) -> UInt64 {
+        var mixer = SplitMix64(seed: campaignSeed &+ UInt64(index) &* 0x9E37_79B9_7F4A_7C15)
+        return mixer.next()
     }
 
     /// Smaller variants, most aggressive first, for shrinking a failure.

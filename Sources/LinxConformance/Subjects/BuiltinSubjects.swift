@@ -23,12 +23,12 @@ extension BuiltinSource {
         }
     }
 
-    /// Runs one scenario against this Source on the simulated kernel.
+    /// Runs one scenario against this Source on the simulated kernel, traced.
     public func replay(_ scenario: FuzzScenario, maxPasses: Int) async -> FuzzOutcome {
         switch self {
-        case .rtnl: await FuzzRunner.run(RtnlSimSubject(), scenario: scenario, maxPasses: maxPasses, recordHistory: true)
-        case .sysctl: await FuzzRunner.run(SysctlSimSubject(), scenario: scenario, maxPasses: maxPasses, recordHistory: true)
-        case .cgroup: await FuzzRunner.run(CgroupSimSubject(), scenario: scenario, maxPasses: maxPasses, recordHistory: true)
+        case .rtnl: await FuzzRunner.run(RtnlSimSubject(), scenario: scenario, maxPasses: maxPasses, traced: true)
+        case .sysctl: await FuzzRunner.run(SysctlSimSubject(), scenario: scenario, maxPasses: maxPasses, traced: true)
+        case .cgroup: await FuzzRunner.run(CgroupSimSubject(), scenario: scenario, maxPasses: maxPasses, traced: true)
         }
     }
 

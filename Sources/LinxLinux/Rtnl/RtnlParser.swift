@@ -69,7 +69,7 @@ enum RtnlParser {
         else { return nil }
         let table = attributes.u32(Int32(RTA_TABLE.rawValue)) ?? UInt32(header.rtm_table)
         let ifindex = attributes.u32(Int32(RTA_OIF.rawValue)).map { Int32(bitPattern: $0) }
-        return Route(
+        var route = Route(
             destination: destination,
             gateway: attributes.address(Int32(RTA_GATEWAY.rawValue), family: family),
             ifindex: ifindex,
@@ -78,6 +78,11 @@ enum RtnlParser {
             tos: header.rtm_tos,
             proto: header.rtm_protocol,
             scope: header.rtm_scope,
-            type: type)
+            type: type,
+            prefsrc: attributes.address(Int32(RTA_PREFSRC.rawValue), family: family))
+        // The kernel's own IPv6 local and anycast routes carry metric 0; only a
+        // request's 0 becomes 1024, so the dump's value is kept as it is.
+        route.metric = attributes.u32(Int32(RTA_PRIORITY.rawValue)) ?? 0
+        return route
     }
 }

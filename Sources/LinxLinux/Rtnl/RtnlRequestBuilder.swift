@@ -37,9 +37,12 @@ enum RtnlRequestBuilder {
         defer { nl_addr_put(local) }
         rtnl_addr_set_ifindex(object, address.ifindex)
         rtnl_addr_set_family(object, family)
-        nl_addr_set_prefixlen(local, Int32(address.prefixLength))
+        // libnl treats prefix length 0 as unset and refuses to build the
+        // request ("Missing attribute"); build it with 1 and patch the header.
+        let libnlLength = Int32(max(address.prefixLength, 1))
+        nl_addr_set_prefixlen(local, libnlLength)
         _ = rtnl_addr_set_local(object, local)
-        rtnl_addr_set_prefixlen(object, Int32(address.prefixLength))
+        rtnl_addr_set_prefixlen(object, libnlLength)
         var raw: OpaquePointer?
         let rc = delete
             ? rtnl_addr_build_delete_request(object, 0, &raw)
@@ -48,6 +51,9 @@ enum RtnlRequestBuilder {
             throw KernelError(.invalidArgument, "libnl refused to build the \(address): \(String(cString: nl_geterror(rc)))")
         }
         let message = NetlinkMessage(adopting: raw)
+        if address.prefixLength == 0, let payload = nlmsg_data(message.header) {
+            payload.assumingMemoryBound(to: ifaddrmsg.self).pointee.ifa_prefixlen = 0
+        }
         if !delete, let proto = address.proto { try message.put(u8: proto, Int32(IFA_PROTO)) }
         return message
     }

@@ -77,6 +77,10 @@ public struct Route: Sendable, Hashable, Codable, CustomStringConvertible {
     public var scope: UInt8
     /// The route type (`unicast` for ordinary routes).
     public var type: RouteType
+    /// RTA_PREFSRC, the source address the kernel prefers for this route:
+    /// set on the routes the kernel derives from an IPv4 address (the
+    /// subnet's primary), nil on routes Linx asks for. Not identity.
+    public var prefsrc: IPAddress?
     /// Interface name, filled in by reconcilers for reports; not identity.
     public var interfaceName: String?
 
@@ -85,7 +89,7 @@ public struct Route: Sendable, Hashable, Codable, CustomStringConvertible {
         destination: IPPrefix, gateway: IPAddress? = nil, ifindex: Int32? = nil,
         table: UInt32 = RouteTable.main, metric: UInt32 = 0, tos: UInt8 = 0,
         proto: UInt8 = RouteProtocol.linx, scope: UInt8 = 0, type: RouteType = .unicast,
-        interfaceName: String? = nil
+        interfaceName: String? = nil, prefsrc: IPAddress? = nil
     ) {
         self.destination = destination
         self.gateway = gateway
@@ -97,6 +101,7 @@ public struct Route: Sendable, Hashable, Codable, CustomStringConvertible {
         self.scope = scope
         self.type = type
         self.interfaceName = interfaceName
+        self.prefsrc = prefsrc
     }
 
     /// The kernel stores an IPv6 route's metric 0 as 1024.
@@ -117,6 +122,7 @@ public struct Route: Sendable, Hashable, Codable, CustomStringConvertible {
         if table != RouteTable.main { text += " table \(table)" }
         if metric != 0 { text += " metric \(metric)" }
         if tos != 0 { text += " tos \(tos)" }
+        if let prefsrc { text += " src \(prefsrc)" }
         return text + " proto \(proto)"
     }
 }

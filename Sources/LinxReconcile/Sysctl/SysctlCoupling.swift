@@ -4,9 +4,10 @@
 /// `net.ipv4.ip_local_port_range`: writing either so that it would is EINVAL
 /// (`ipv4_privileged_ports` and `ipv4_local_port_range`, checked on Linux
 /// 6.18). So a desired state that breaks the rule can never be held and is
-/// refused up front, and a pass that changes both writes them in the one
-/// order the kernel accepts, instead of failing one write and fixing it a
-/// pass later.
+/// refused up front, a pass that changes both writes them in the one
+/// order the kernel accepts (instead of failing one write and fixing it a
+/// pass later), and a release never writes back an original the kernel
+/// would refuse next to the partner's value (it would fail forever).
 enum SysctlCoupling {
     static let portStart = SysctlKey(components: ["net", "ipv4", "ip_unprivileged_port_start"])
     static let portRange = SysctlKey(components: ["net", "ipv4", "ip_local_port_range"])
@@ -39,6 +40,33 @@ enum SysctlCoupling {
         let op = result.remove(at: startIndex)
         result.insert(op, at: rangeIndex)
         return result
+    }
+
+    /// The released keys of the pair whose write-back the kernel would
+    /// refuse next to the value the pass leaves in the partner key (its new
+    /// value, its own write-back, or what the kernel holds). The range's
+    /// write-back is given up first, then the start's: a released key whose
+    /// original can never be restored is released without writing back.
+    static func impossibleReverts(
+        _ ops: [ReconcileOp<SysctlSetting>], observed: [SysctlKey: String],
+        value: (ReconcileOp<SysctlSetting>) -> String?
+    ) -> Set<SysctlKey> {
+        let startOp = ops.first { $0.item.key == portStart }
+        let rangeOp = ops.first { $0.item.key == portRange }
+        var dropped = Set<SysctlKey>()
+        func final(_ key: SysctlKey, _ op: ReconcileOp<SysctlSetting>?) -> Int? {
+            if let op, !dropped.contains(key), let text = value(op) { return firstField(text) }
+            return observed[key].flatMap(firstField)
+        }
+        func conflict() -> Bool {
+            guard let start = final(portStart, startOp), let low = final(portRange, rangeOp) else { return false }
+            return start > low
+        }
+        for (key, op) in [(portRange, rangeOp), (portStart, startOp)] {
+            guard conflict() else { break }
+            if let op, op.isDelete, value(op) != nil { dropped.insert(key) }
+        }
+        return dropped
     }
 
     /// The first whitespace-separated field, as an integer: the value

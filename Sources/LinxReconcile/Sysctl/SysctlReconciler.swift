@@ -133,12 +133,16 @@ public struct SysctlReconciler: Sendable {
     ///
     /// A release (`delete`) writes back the original value when
     /// ``SysctlOptions/revertOnRelease`` is set and the kernel no longer
-    /// holds it; otherwise it only drops ownership.
+    /// holds it; otherwise it only drops ownership. It also only drops
+    /// ownership when the kernel could never hold the original next to the
+    /// value this pass leaves in its partner key (an original port range
+    /// below the desired unprivileged port start, or the reverse): that
+    /// write would fail on every pass and the release would never finish.
     public func apply(
         _ plan: SysctlPlan, lastApplied: SysctlLastApplied, in scope: NetnsScope,
         options: SysctlOptions = .default
     ) async -> ReconcileReport<SysctlSetting, SysctlLastApplied> {
-        let value = { (op: ReconcileOp<SysctlSetting>) -> String? in
+        let planned = { (op: ReconcileOp<SysctlSetting>) -> String? in
             switch op {
             case .create(let setting), .update(let setting, _):
                 return setting.value
@@ -146,6 +150,10 @@ public struct SysctlReconciler: Sendable {
                 guard options.revertOnRelease, let original = lastApplied.owned[setting.key] else { return nil }
                 return SysctlValue.normalized(original) == SysctlValue.normalized(setting.value) ? nil : original
             }
+        }
+        let impossible = SysctlCoupling.impossibleReverts(plan.ops, observed: plan.observed, value: planned)
+        let value = { (op: ReconcileOp<SysctlSetting>) -> String? in
+            op.isDelete && impossible.contains(op.item.key) ? nil : planned(op)
         }
         let ops = SysctlCoupling.ordered(plan.ops, observed: plan.observed, value: value)
         let (applied, failed) = await BestEffortApply.run(ops, value: value) { (setting, value) async throws(KernelError) in

@@ -3,17 +3,33 @@ import Foundation
 import LinxConformance
 import Synchronization
 
-/// `linx fuzz`: convergence fuzzing of the built-in Sources on the simulated kernel.
+/// `linx fuzz`: convergence fuzzing of the built-in Sources on the simulated
+/// kernel (`linx fuzz run`, the default), and merging the results of a
+/// campaign's shards (`linx fuzz merge`).
 struct FuzzCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fuzz",
         abstract: "Fuzz the built-in Sources' convergence on the simulated kernel.",
+        subcommands: [FuzzRunCommand.self, FuzzMergeCommand.self],
+        defaultSubcommand: FuzzRunCommand.self)
+}
+
+/// `linx fuzz [run]`: a campaign, one shard of it, or one scenario's replay.
+struct FuzzRunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a fuzz campaign (or one shard of it), or replay one scenario with its trace.",
         discussion: """
             Each scenario draws from its seed a desired state, a fault mix and a sequence of \
             desired-state changes; runs a fault phase, then a quiet phase in which the Source must \
             converge within --max-passes. Every pass is audited for honest reports and untouched \
-            foreign state. A failure prints its seed, the smallest scenario it shrinks to, and the \
-            command that replays it; a run in which some fault kind never fired fails too.
+            foreign state. A failure prints its seed, the smallest scenario it shrinks to, the \
+            command that replays it and the path of its saved trace; a run in which some fault kind \
+            never fired fails too. --scenario replays one scenario and prints its trace: per pass the \
+            desired state (or what changed), faults fired, drift, every op with its result or errno, \
+            the report and lastApplied, and at a failure the expected-vs-actual difference key by key.
+            --shard K/N runs the K-th of N disjoint parts of the campaign; `linx fuzz merge` adds the \
+            parts' --json files up into the summary of the whole campaign.
             """)
 
     @Option(help: "Which Source to fuzz: rtnl, sysctl, cgroup or all.")
@@ -22,7 +38,7 @@ struct FuzzCommand: AsyncParsableCommand {
     @Option(help: "The campaign seed (default: a random one, printed).")
     var seed: UInt64?
 
-    @Option(help: "Scenarios per Source.")
+    @Option(help: "Scenarios per Source in the whole campaign.")
     var scenarios: Int = 1000
 
     @Option(help: "Quiet-phase passes allowed to converge after the faults stop.")
@@ -31,16 +47,40 @@ struct FuzzCommand: AsyncParsableCommand {
     @Option(help: "Scenarios run at once (default: one per core).")
     var parallel: Int = ProcessInfo.processInfo.activeProcessorCount
 
-    @Option(help: "Replay one scenario (as a failure prints it) instead of a campaign.")
+    @Option(help: "Run only part K of N of the campaign (for example 2/8); the parts together are the whole campaign.")
+    var shard: String?
+
+    @Option(help: "Replay one scenario (as a failure prints it) instead of a campaign, and print its trace.")
     var scenario: String?
+
+    @Flag(help: "In a campaign, also print the shrunk failure's trace (a replay always prints it).")
+    var trace = false
+
+    @Option(help: "Write the trace (replay) or the shrunk failures' traces (campaign) as JSON to this file ('-': standard output, instead of the text).")
+    var traceJson: String?
+
+    @Option(help: "Where a campaign saves the traces of its failures (default: the system's temporary directory, under linx-fuzz).")
+    var traceDir: String?
+
+    @Option(help: "Write the campaign's results as JSON to this file (what `linx fuzz merge` reads).")
+    var json: String?
+
+    @Option(help: "Write the campaign's results as JUnit XML to this file.")
+    var junit: String?
 
     func validate() throws {
         guard scenarios > 0 else { throw ValidationError("--scenarios must be at least 1") }
         guard maxPasses > 0 else { throw ValidationError("--max-passes must be at least 1") }
         guard parallel > 0 else { throw ValidationError("--parallel must be at least 1") }
+        if let shard {
+            do { _ = try FuzzShard(parsing: shard) } catch { throw ValidationError(error.description) }
+        }
         if let scenario {
             do { _ = try FuzzScenario(parsing: scenario) } catch { throw ValidationError(error.description) }
             guard source != .all else { throw ValidationError("--scenario replays one Source: give --source") }
+            guard shard == nil, json == nil, junit == nil else {
+                throw ValidationError("--shard, --json and --junit are for campaigns, not for a --scenario replay")
+            }
         }
     }
 
@@ -50,29 +90,152 @@ struct FuzzCommand: AsyncParsableCommand {
             return
         }
         let seed = self.seed ?? UInt64.random(in: 1...UInt64(UInt32.max))
-        var failed = false
+        let shard = try self.shard.map { text throws(FuzzShardError) in try FuzzShard(parsing: text) } ?? .whole
+        var summaries: [FuzzSummary] = []
+        var traces: [FuzzTrace] = []
         for source in source.sources {
-            let options = FuzzOptions(seed: seed, scenarios: scenarios, maxPasses: maxPasses, parallelism: parallel)
+            let options = FuzzOptions(
+                seed: seed, scenarios: scenarios, maxPasses: maxPasses, parallelism: parallel, shard: shard)
             let bar = ProgressBar(label: "\(source.rawValue)/sim", enabled: isatty(STDERR_FILENO) == 1)
             let results = await source.fuzz(options: options) { done, total in bar.update(done, total) }
             bar.finish()
-            print(FuzzReporter.render(results) { scenario in
-                "linx fuzz --source \(source.rawValue) --max-passes \(maxPasses) --scenario '\(scenario)'"
-            })
-            failed = failed || !results.succeeded
+            var tracePath: String?
+            if let trace = results.shrunk?.trace {
+                traces.append(trace)
+                tracePath = try save(trace, source: source, seed: seed, scenario: results.shrunk!.scenario)
+            }
+            let summary = FuzzSummary(
+                results, replay: results.shrunk.map { replayCommand(source, $0.scenario) }, tracePath: tracePath)
+            summaries.append(summary)
+            if traceJson != "-" { print(FuzzReporter.render(summary), terminator: "") }
+            if trace, traceJson != "-", let shrunkTrace = results.shrunk?.trace { print(shrunkTrace.description) }
         }
-        if failed { throw ExitCode.failure }
+        if let traceJson { try FuzzOutput.write(traces, json: traceJson) }
+        if let json { try FuzzOutput.write(summaries, json: json) }
+        if let junit { try FuzzOutput.write(FuzzJUnitReporter.render(summaries), to: junit) }
+        if summaries.contains(where: { !$0.succeeded }) { throw ExitCode.failure }
+    }
+
+    private func replayCommand(_ source: BuiltinSource, _ scenario: FuzzScenario) -> String {
+        "linx fuzz --source \(source.rawValue) --max-passes \(maxPasses) --scenario '\(scenario)'"
     }
 
     private func replay(_ scenario: FuzzScenario) async throws {
         guard let source = source.sources.first else { return }
         let outcome = await source.replay(scenario, maxPasses: maxPasses)
+        if let traceJson, let trace = outcome.trace { try FuzzOutput.write(trace, json: traceJson) }
         let fired = outcome.fired.sorted { $0.key < $1.key }.map { "\($0.key.rawValue) \($0.value)" }.joined(separator: ", ")
+        if traceJson != "-", let trace = outcome.trace { print(trace.description) }
         if let failure = outcome.failure {
-            print("FAIL \(source.rawValue)/sim scenario \(scenario)\n\(failure)\nfaults fired: \(fired)")
+            if traceJson != "-" { print("FAIL \(source.rawValue)/sim scenario \(scenario)\n\(failure)\nfaults fired: \(fired)") }
             throw ExitCode.failure
         }
-        print("pass \(source.rawValue)/sim scenario \(scenario): \(outcome.passes) passes; faults fired: \(fired)")
+        if traceJson != "-" {
+            print("pass \(source.rawValue)/sim scenario \(scenario): \(outcome.passes) passes; faults fired: \(fired)")
+        }
+    }
+
+    /// Saves a failure's trace as text and JSON; returns the text file's path.
+    private func save(_ trace: FuzzTrace, source: BuiltinSource, seed: UInt64, scenario: FuzzScenario) throws -> String {
+        let directory = URL(fileURLWithPath: traceDir ?? FileManager.default.temporaryDirectory.appendingPathComponent("linx-fuzz").path)
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        } catch {
+            throw FuzzOutput.failure("cannot create the trace directory \(directory.path): \(error.localizedDescription)")
+        }
+        let base = directory.appendingPathComponent("\(source.rawValue)-campaign\(seed)-scenario\(scenario.seed)").path
+        try FuzzOutput.write(trace.description + "\n", to: base + ".trace.txt")
+        try FuzzOutput.write(trace, json: base + ".trace.json")
+        return base + ".trace.txt"
+    }
+}
+
+/// `linx fuzz merge`: the parts of a sharded campaign, added up.
+struct FuzzMergeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "merge",
+        abstract: "Merge the --json results of a campaign's shards into one summary.",
+        discussion: """
+            Reads every part's `linx fuzz --shard K/N --json FILE` output, checks they are parts of \
+            one campaign (same seed, size and shard count, no shard twice) and that together they ran \
+            exactly the campaign's scenarios, then prints the merged summary. Exits non-zero when a \
+            shard is missing, when any scenario failed, or when a fault kind never fired.
+            """)
+
+    @Argument(help: "The parts' JSON result files.")
+    var files: [String]
+
+    @Option(help: "Write the merged results as JSON to this file.")
+    var json: String?
+
+    @Option(help: "Write the merged results as JUnit XML to this file.")
+    var junit: String?
+
+    func validate() throws {
+        guard !files.isEmpty else { throw ValidationError("give the parts' JSON result files") }
+    }
+
+    func run() async throws {
+        var parts: [FuzzSummary] = []
+        for file in files {
+            do {
+                parts += try JSONDecoder().decode([FuzzSummary].self, from: Data(contentsOf: URL(fileURLWithPath: file)))
+            } catch {
+                throw FuzzOutput.failure("\(file): not a `linx fuzz --json` result file (\(error))")
+            }
+        }
+        let merged: [FuzzSummary]
+        do {
+            merged = try FuzzSummary.merge(parts)
+        } catch {
+            throw FuzzOutput.failure(error.description)
+        }
+        var incomplete = false
+        for summary in merged {
+            print(FuzzReporter.render(summary), terminator: "")
+            if !summary.isWholeCampaign, let count = summary.shards.first?.count {
+                let missing = Set(1...count).subtracting(summary.shards.map(\.index)).sorted()
+                print("incomplete: \(summary.subject) lacks shard\(missing.count == 1 ? "" : "s") \(missing.map { "\($0)/\(count)" }.joined(separator: ", "))")
+                incomplete = true
+            }
+        }
+        if let json { try FuzzOutput.write(merged, json: json) }
+        if let junit { try FuzzOutput.write(FuzzJUnitReporter.render(merged), to: junit) }
+        if incomplete || merged.contains(where: { !$0.succeeded }) { throw ExitCode.failure }
+    }
+}
+
+/// The files `linx fuzz` writes.
+enum FuzzOutput {
+    static func failure(_ message: String) -> ExitCode {
+        FileHandle.standardError.write(Data("linx fuzz: \(message)\n".utf8))
+        return ExitCode(2)
+    }
+
+    /// Writes `value` as pretty, key-sorted JSON to `path` ("-": standard output).
+    static func write(_ value: some Encodable, json path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let data: Data
+        do {
+            data = try encoder.encode(value)
+        } catch {
+            throw failure("cannot encode JSON for \(path): \(error)")
+        }
+        try write(String(decoding: data, as: UTF8.self) + "\n", to: path)
+    }
+
+    /// Writes `text` to `path` ("-": standard output).
+    static func write(_ text: String, to path: String) throws {
+        if path == "-" {
+            print(text, terminator: "")
+            return
+        }
+        do {
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+        } catch {
+            throw failure("cannot write \(path): \(error.localizedDescription)")
+        }
     }
 }
 

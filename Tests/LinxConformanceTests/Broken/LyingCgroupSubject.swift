@@ -23,7 +23,7 @@ struct LyingCgroupSource: ReconcileSource {
 }
 
 /// The cgroup simulator subject with the lying Source in place of the real one.
-struct LyingCgroupSubject: FuzzableSubject {
+struct LyingCgroupSubject: SimKernelFuzzableSubject {
     typealias Source = LyingCgroupSource
     typealias Sandbox = SimSandbox<String>
     typealias EntryKey = String
@@ -76,6 +76,4 @@ struct LyingCgroupSubject: FuzzableSubject {
     func fuzzDesired(in sandbox: Sandbox, using random: inout SimRandom) -> CgroupDesiredState {
         base.fuzzDesired(in: sandbox, using: &random)
     }
-    func repair(_ sandbox: Sandbox) throws { try base.repair(sandbox) }
-    func openMonitor(in sandbox: Sandbox) async -> MonitorProbe? { nil }
 }
