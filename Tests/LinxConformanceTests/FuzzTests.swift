@@ -90,7 +90,7 @@ extension FuzzTests {
     /// fails is caught, the failure shrinks, and its replay fails again.
     @Test("a Source that lies under faults is caught, shrunk and replayable")
     func catchesLiar() async throws {
-        let subject = LyingCgroupSubject()
+        let subject = lyingCgroupSubject()
         let results = await FuzzCampaign.run(subject, options: FuzzOptions(seed: 4, scenarios: 200, shrinkBudget: 60))
         let first = try #require(results.failures.first, "200 scenarios never caught the lying Source")
         #expect(!results.succeeded)

@@ -9,7 +9,7 @@ struct FuzzTraceAndShardTests {
     @Test("a failure's trace names the pass and the key that diverged, with what was expected and what the scope holds")
     func traceNamesDivergingKeyAndPass() async throws {
         let results = await FuzzCampaign.run(
-            CappingSysctlSubject(), options: FuzzOptions(seed: 3, scenarios: 200, shrinkBudget: 80))
+            cappingSysctlSubject(), options: FuzzOptions(seed: 3, scenarios: 200, shrinkBudget: 80))
         let shrunk = try #require(results.shrunk, "200 scenarios never caught the capping Source")
         let trace = try #require(shrunk.trace)
         let failure = try #require(trace.failure)
@@ -107,7 +107,7 @@ struct FuzzTraceAndShardTests {
     @Test("part results render as JUnit with a test case per failure, carrying its replay and trace path")
     func junit() async throws {
         let results = await FuzzCampaign.run(
-            CappingSysctlSubject(), options: FuzzOptions(seed: 3, scenarios: 60, shrinkBudget: 10, shard: try FuzzShard(1, of: 2)))
+            cappingSysctlSubject(), options: FuzzOptions(seed: 3, scenarios: 60, shrinkBudget: 10, shard: try FuzzShard(1, of: 2)))
         let summary = FuzzSummary(results, replay: "linx fuzz --scenario 'x'", tracePath: "/tmp/t.trace.txt")
         let xml = FuzzJUnitReporter.render([summary])
         #expect(xml.contains("<testsuite name=\"fuzz capping-sysctl/sim\""))
@@ -131,14 +131,14 @@ struct FuzzTraceAndShardTests {
     @Test("Fuzz.check on a broken Source throws with the seed, the replay call and the trace")
     func checkFailureExplainsItself() async throws {
         do {
-            try await Fuzz.check(CappingSysctlSubject(), options: FuzzOptions(seed: 3, scenarios: 100, shrinkBudget: 20))
+            try await Fuzz.check(cappingSysctlSubject(), options: FuzzOptions(seed: 3, scenarios: 100, shrinkBudget: 20))
             Issue.record("the capping Source passed")
         } catch {
             let shrunk = try #require(error.results.shrunk)
             #expect(error.description.contains("seed=\(shrunk.scenario.seed)"))
             #expect(error.description.contains("replay: Fuzz.replay(subject, scenario: try FuzzScenario(parsing: \"\(shrunk.scenario)\")"))
             #expect(error.description.contains("FAILED at "))
-            let replayed = await Fuzz.replay(CappingSysctlSubject(), scenario: shrunk.scenario)
+            let replayed = await Fuzz.replay(cappingSysctlSubject(), scenario: shrunk.scenario)
             #expect(replayed.trace == shrunk.trace)
         }
     }
