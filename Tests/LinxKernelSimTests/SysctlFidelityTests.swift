@@ -79,8 +79,11 @@ struct SysctlFidelityTests {
             let simResult = await Self.write(sim, simKey, value, scope)
             #expect(simResult == realResult, "step \(step): write \(key) = \(value.debugDescription)")
             var differences: [String] = []
-            for k in keys where sim.sysctlValue(k.replacingOccurrences(of: "/", with: "."), in: scope) != realValues[k] {
-                differences.append("\(k): real \(realValues[k] ?? "-") sim \(sim.sysctlValue(k.replacingOccurrences(of: "/", with: "."), in: scope) ?? "-")")
+            for k in keys {
+                let simKey = SysctlKey(components: k.split(separator: "/").map(String.init))
+                let simValue: String
+                do throws(KernelError) { simValue = try await sim.read(simKey, in: scope) } catch { simValue = error.errno.symbolicName }
+                if simValue != realValues[k] { differences.append("\(k): real \(realValues[k] ?? "-") sim \(simValue)") }
             }
             #expect(differences.isEmpty, "step \(step): after write \(key) = \(value.debugDescription): \(differences)")
             if simResult != realResult || !differences.isEmpty { break }
