@@ -21,6 +21,10 @@ struct SysctlSpec: Sendable {
     enum Rounding: Sendable { case none, boolean, milliseconds, userTicks }
 
     var kind: Kind
+    /// A string file whose handler looks its value up by name (a congestion
+    /// control, an MPTCP scheduler, a netfilter logger): words outside this
+    /// set are ENOENT. Nil for a free-form string.
+    var choices: Set<String>? = nil
     var writable: Bool = true
     /// Root may read it (mode 0200 files such as route/flush are EACCES).
     var readable: Bool = true
@@ -56,6 +60,13 @@ struct SysctlSpec: Sendable {
         case .string:
             var value = Substring(text)
             if let newline = value.firstIndex(of: "\n") { value = value[..<newline] }
+            if let choices {
+                let words = value.split(separator: " ")
+                guard !words.isEmpty, words.allSatisfy({ choices.contains(String($0)) }) else {
+                    throw KernelError(.noSuchFileOrDirectory, "no \(value.debugDescription) to choose")
+                }
+                return words.joined(separator: " ")
+            }
             return String(value)
         case .ints(let count, let min, let max):
             var values = current.split(whereSeparator: { $0 == "\t" || $0 == " " }).map { Int64($0) ?? 0 }
@@ -182,8 +193,29 @@ enum SysctlCatalog {
         for entry in SysctlCatalogData.entries where !entry.path.split(separator: "/").contains("IFACE") {
             out[entry.path] = handModelled[entry.path] ?? entry.spec
         }
+        // Handlers that pick a name from a list the kernel also prints.
+        func words(_ path: String) -> Set<String> { Set((out[path]?.boot ?? "").split(separator: " ").map(String.init)) }
+        let lists = [
+            "net/ipv4/tcp_congestion_control": "net/ipv4/tcp_available_congestion_control",
+            "net/ipv4/tcp_allowed_congestion_control": "net/ipv4/tcp_available_congestion_control",
+            "net/mptcp/scheduler": "net/mptcp/available_schedulers",
+            "net/mptcp/path_manager": "net/mptcp/available_path_managers",
+        ]
+        for (path, list) in lists where out[path] != nil { out[path]!.choices = words(list) }
+        for (path, spec) in out where path.hasPrefix("net/netfilter/nf_log/") {
+            // a family's logger: none, or the one the kernel registered for it
+            out[path]!.choices = ["NONE", spec.boot]
+        }
         return out
     }()
+
+    /// String files with a format of their own (port lists, ICMP rate
+    /// masks, TCP Fast Open keys, stable secrets) that the simulator does
+    /// not parse: it stores any text there. Differential draws leave them
+    /// alone.
+    static let unparsed: Set<String> = [
+        "ip_local_reserved_ports", "ratemask", "tcp_fastopen_key", "stable_secret",
+    ]
 
     /// Per-link templates: directory prefix -> leaf -> spec.
     static let perLink: [String: [String: SysctlSpec]] = {
