@@ -89,7 +89,8 @@ let package = Package(
         .target(
             name: "HostsSourceExample",
             dependencies: ["LinxReconcile", "LinxConformance"],
-            path: "Examples/HostsSource"
+            path: "Examples/HostsSource",
+            exclude: ["README.md"]
         ),
         .executableTarget(
             name: "linx",
@@ -122,7 +123,7 @@ let package = Package(
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
-        .testTarget(name: "LinxKernelSimTests", dependencies: ["LinxKernelSim"]),
+        .testTarget(name: "LinxKernelSimTests", dependencies: ["LinxKernelSim", "LinxLinux"]),
         .testTarget(name: "LinxHostTests", dependencies: ["LinxHost", "LinxReconcile", "LinxKernelSim"]),
         .testTarget(name: "LinxLinuxTests", dependencies: ["LinxLinux", "LinxKernelSim"]),
         .testTarget(name: "LinxFidelityTests", dependencies: ["LinxFidelity", "LinxKernelSim", "LinxLinux", "LinxReconcile"]),

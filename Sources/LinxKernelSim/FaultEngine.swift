@@ -11,6 +11,8 @@ struct FaultEngine: Sendable {
     /// Links to delete just before the next write request in their namespace.
     var vanishing: [(scope: NetnsScope, link: String)] = []
     var plan: SimFaultPlan?
+    /// Batches whose middle request to refuse: a probability and the error.
+    var midBatch: (fraction: Double, error: KernelError)?
     var fired: [SimFaultKind: Int] = [:]
 
     /// Fail some operations of one kind with an errno.
@@ -25,6 +27,7 @@ struct FaultEngine: Sendable {
     /// False when nothing is armed: the fast path skips the gate entirely.
     var isArmed: Bool {
         !errnoRules.isEmpty || !interruptions.isEmpty || !races.isEmpty || !vanishing.isEmpty || plan != nil
+            || midBatch != nil
     }
 
     /// The error an operation of kind `op` fails with, if an errno rule fires.
@@ -74,6 +77,11 @@ public enum SimFaultKind: String, Sendable, Hashable, Codable, CaseIterable, Com
     case reboot
     /// A foreign writer changed something.
     case drift
+    /// One request in the middle of a batch was refused with an errno while
+    /// the requests after it still ran, as the real kernel does with
+    /// pipelined sends (it processes each request as it arrives; netlink
+    /// has no "abort the rest"). Only batches of two or more requests.
+    case batchRefusal
 
     /// Declaration order, so reports list kinds stably.
     public static func < (a: Self, b: Self) -> Bool {

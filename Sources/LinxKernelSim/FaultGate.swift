@@ -44,6 +44,7 @@ extension SimState {
             case .eexistRace: return request.map { Self.isCreate($0) } ?? false
             case .vanish: return request != nil && hasLink
             case .overflow, .monitorDeath: return subscribed
+            case .batchRefusal: return false  // drawn per batch: see midBatchRefusal(count:scope:)
             }
         }
         guard !applicable.isEmpty else { return nil }
@@ -72,8 +73,29 @@ extension SimState {
             reboot()
         case .drift:
             drift(steps: rng.int(in: plan.driftSteps), in: scope ?? .current, cgroups: plan.cgroups)
+        case .batchRefusal:
+            break
         }
         return nil
+    }
+
+    /// For a batch of `count` requests, the position of the one to refuse
+    /// and the error, when a scripted rule or the plan's `.batchRefusal`
+    /// fires: never the first request (something precedes it in the batch)
+    /// and, in batches of three or more, never the last (something follows).
+    mutating func midBatchRefusal(count: Int, scope: NetnsScope) -> (position: Int, error: KernelError)? {
+        guard count >= 2, faults.isArmed else { return nil }
+        var error: KernelError?
+        if let rule = faults.midBatch, rng.chance(rule.fraction) {
+            error = rule.error
+        } else if let plan = faults.plan, plan.kinds.contains(.batchRefusal), rng.chance(plan.rate * 4) {
+            error = KernelError(rng.pick(plan.errnos), "injected fault")
+        }
+        guard let error else { return nil }
+        let position = count == 2 ? 1 : 1 + rng.below(count - 2)
+        faults.fired[.batchRefusal, default: 0] += 1
+        history.record(.fault, scope, .note("fault batchRefusal at \(position) of \(count) \(error.errno.symbolicName)"), .ok)
+        return (position, error)
     }
 
     static func isCreate(_ request: RtnlRequest) -> Bool {

@@ -21,6 +21,14 @@ extension SimKernel {
         }
     }
 
+    /// Each backend batch of two or more requests has, with probability
+    /// `fraction`, one request after its first refused with `errno`, while
+    /// the requests after it still run (see ``SimFaultKind/batchRefusal``),
+    /// until ``clearFaults()``.
+    public func failMidBatch(_ fraction: Double = 1, with errno: Errno, message: String? = nil) {
+        state.withLock { s in s.faults.midBatch = (fraction, KernelError(errno, message ?? "injected fault")) }
+    }
+
     /// The next `count` dumps (of kind `op`, or any dump) throw EINTR, as a
     /// dump the kernel marked NLM_F_DUMP_INTR; callers must retry.
     public func interruptNextDumps(_ count: Int = 1, of op: SimOperation? = nil) {

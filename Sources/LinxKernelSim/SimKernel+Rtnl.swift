@@ -18,13 +18,21 @@ extension SimKernel: RtnlBackend {
     }
 
     /// Sends the requests in order, one result each; with `stopOnError` it
-    /// stops after the first failure and the rest are never sent.
+    /// stops after the first failure and the rest are never sent (as the
+    /// real backend does: see ``RtnlBackend/execute(_:in:stopOnError:)``).
     public func execute(_ requests: [RtnlRequest], in scope: NetnsScope, stopOnError: Bool) async -> [Result<Void, KernelError>] {
         state.withLock { s in
             var results: [Result<Void, KernelError>] = []
             results.reserveCapacity(requests.count)
-            for request in requests {
-                let result = s.backendRequest(request, in: scope)
+            let refusal = s.midBatchRefusal(count: requests.count, scope: scope)
+            for (position, request) in requests.enumerated() {
+                let result: Result<Void, KernelError>
+                if let refusal, refusal.position == position {
+                    s.history.record(.backend, scope, .request(request), .failed(refusal.error))
+                    result = .failure(refusal.error)
+                } else {
+                    result = s.backendRequest(request, in: scope)
+                }
                 results.append(result)
                 if stopOnError, case .failure = result { break }
             }

@@ -127,9 +127,9 @@ public final class LinuxKernel: RtnlBackend, SysctlBackend, CgroupBackend {
         }
     }
 
-    /// Sends `requests` pipelined (many per send, acks matched by sequence number): one result
-    /// per request sent, in order; with `stopOnError`, nothing is sent after
-    /// the first failure is seen.
+    /// Sends `requests` pipelined (many per send, acks matched by sequence
+    /// number): one result per request sent, in order. With `stopOnError`
+    /// one request at a time, so nothing runs after the first failure.
     public func execute(_ requests: [RtnlRequest], in scope: NetnsScope, stopOnError: Bool) async -> [Result<Void, KernelError>] {
         guard !requests.isEmpty else { return [] }
         do {
@@ -207,7 +207,7 @@ public final class LinuxKernel: RtnlBackend, SysctlBackend, CgroupBackend {
 
     /// Runs `body` on the scope's namespace thread, starting one if there is
     /// none (or the last one ended while idle).
-    private func perform<T: Sendable>(
+    func perform<T: Sendable>(
         in scope: NetnsScope, _ body: @escaping @Sendable (NamespaceWorker.Context) throws(KernelError) -> T
     ) async throws(KernelError) -> T {
         var attempt = 0

@@ -139,7 +139,7 @@ struct HostReconcilerTests {
         #expect(planJSON.contains(#""op":"create""#), "\(planJSON)")
         let report = await plan.apply()
         let reportJSON = String(decoding: try encoder.encode(report), as: UTF8.self)
-        #expect(reportJSON.contains(#""converged":true"#) && reportJSON.contains(#""strategy":"failFast""#), "\(reportJSON)")
+        #expect(reportJSON.contains(#""converged":true"#) && reportJSON.contains(#""strategy":"staged""#), "\(reportJSON)")
         #expect(reportJSON.contains(#""lastApplied":{"addresses":["#), "\(reportJSON)")
     }
 }

@@ -146,7 +146,10 @@ struct FaultTests {
             kernel.arm(SimFaultPlan(rate: 0.3))
             for i in 0..<300 {
                 let r = Route(destination: try! IPPrefix("10.3.\(i % 50).0/24"), gateway: ip("10.0.0.1"))
-                _ = await kernel.execute([i % 3 == 0 ? .deleteRoute(r) : .addRoute(r)], in: .current, stopOnError: false)
+                let r2 = Route(destination: try! IPPrefix("10.4.\(i % 50).0/24"), gateway: ip("10.0.0.1"))
+                // Batches of two, so a mid-batch refusal can fire too.
+                _ = await kernel.execute(
+                    i % 3 == 0 ? [.deleteRoute(r), .deleteRoute(r2)] : [.addRoute(r), .addRoute(r2)], in: .current, stopOnError: false)
                 _ = try? await kernel.routes(in: .current, matching: .all)
                 if i % 50 == 0, kernel.ifindex(of: "v0") == nil {
                     let (a, _) = try kernel.addVethPair("v0", "v1")

@@ -1,5 +1,6 @@
 #if os(Linux)
 import Foundation
+import LinxLinux
 import LinxKernelSim
 import LinxReconcile
 import Testing
@@ -229,30 +230,9 @@ enum RealKernel {
 
     @discardableResult
     static func ip(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = out
-        try process.run()
-        // A plain read loop: Foundation's readDataToEndOfFile traps on EINTR, which signals from
-        // other tests' child processes cause when tests run in parallel.
-        let fd = out.fileHandleForReading.fileDescriptor
-        var data: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n > 0 {
-                data += buffer[0..<n]
-            } else if n == 0 || errno != EINTR {
-                break
-            }
-        }
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        guard process.terminationStatus == 0 else { throw Failed(output: text) }
-        return text
+        let output = Command.run([path] + arguments)
+        guard output.status == 0 else { throw Failed(output: output.stdout + output.stderr) }
+        return output.stdout
     }
 
     /// A link-local address (not the fe80::/64 prefix) as "LL": the kernel

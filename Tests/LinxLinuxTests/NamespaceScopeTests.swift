@@ -110,10 +110,14 @@ struct NamespaceThreadTests {
 
     @Test func aPidScopeEndsWithItsProcess() async throws {
         try await ThrowawayNamespace.with { ns in
-            let child = try #require(Command.spawn(["ip", "netns", "exec", ns.name, "sleep", "30"]))
+            let child = try #require(Command.spawn(["ip", "netns", "exec", ns.name, "sleep", "600"]))
+            // Killed and reaped once: after the reap the pid may be another process's.
+            var reaped = false
             defer {
-                kill(child, SIGKILL)
-                Command.wait(child)
+                if !reaped {
+                    kill(child, SIGKILL)
+                    Command.wait(child)
+                }
             }
             // `ip netns exec` enters the namespace, then execs sleep under the same pid.
             #expect(await RealKernel.poll(for: .seconds(3)) {
@@ -123,6 +127,7 @@ struct NamespaceThreadTests {
             #expect(try await kernel.links(in: .pid(child)).contains { $0.name == "v0" })
             kill(child, SIGKILL)
             Command.wait(child)
+            reaped = true
             let error = await #expect(throws: KernelError.self) { try await kernel.links(in: .pid(child)) }
             #expect(error?.errno == .noSuchFileOrDirectory)
             #expect(await RealKernel.poll(for: .seconds(3)) { threadsInside("/run/netns/\(ns.name)") == 0 })

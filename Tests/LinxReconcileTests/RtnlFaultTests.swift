@@ -4,21 +4,23 @@ import Testing
 
 @Suite("rtnl reconciler under injected faults")
 struct RtnlFaultTests {
-    @Test("fail-fast: an injected error stops the pass, the rest is pending, the next pass converges")
+    @Test("fail-fast: an injected error stops the pass after its stage, the later stages are pending, the next pass converges")
     func failFast() async throws {
         let kernel = try rtnlHost()
         let reconciler = RtnlReconciler(backend: kernel)
-        kernel.failNext(1, of: .addRoute, with: .ioError)
+        kernel.failNext(1, of: .addAddress, with: .ioError)
         let broken = try await reconciler.reconcile(in: .current, desired: rtnlSample)
         #expect(kernel.faultsFired[.errno] == 1)
         #expect(!broken.converged)
-        // Two addresses, then the first route create fails; three routes wait.
-        #expect(broken.applied.count == 2 && broken.failed.count == 1 && broken.pending.count == 3)
-        #expect(broken.failed[0].error.errno == .ioError && broken.failed[0].op.item.route != nil)
+        // The first address create fails; the other one, in the same stage,
+        // is still attempted; the four route creates (next stage) wait.
+        #expect(broken.applied.count == 1 && broken.failed.count == 1 && broken.pending.count == 4)
+        #expect(broken.failed[0].error.errno == .ioError && broken.failed[0].op.item.route == nil)
         #expect(broken.planned.count == 6)
         #expect(try kernel.snapshot().routeLines().isEmpty)
+        #expect(broken.lastApplied.addresses.count == 1)
         let next = try await reconciler.reconcile(in: .current, desired: rtnlSample, lastApplied: broken.lastApplied)
-        #expect(next.converged && next.applied.count == 4)
+        #expect(next.converged && next.applied.count == 5)
         let quiet = try await reconciler.reconcile(in: .current, desired: rtnlSample, lastApplied: next.lastApplied)
         #expect(quiet.planned.isEmpty)
     }
@@ -43,7 +45,7 @@ struct RtnlFaultTests {
         }
     }
 
-    @Test("EEXIST from a concurrent writer creating the very same object counts as applied")
+    @Test("EEXIST from a concurrent writer creating the very same address counts as done, but the address is theirs")
     func eexistRace() async throws {
         let kernel = try rtnlHost()
         let reconciler = RtnlReconciler(backend: kernel)
@@ -51,7 +53,46 @@ struct RtnlFaultTests {
         let report = try await reconciler.reconcile(in: .current, desired: rtnlSample)
         #expect(kernel.faultsFired[.eexistRace] == 2)
         #expect(report.converged && report.applied.count == 6)
-        #expect(report.lastApplied.addresses.count == 2)
+        // Already there means someone else's: not recorded, so never released.
+        #expect(report.lastApplied.addresses.isEmpty)
+        let released = try await reconciler.reconcile(in: .current, desired: .empty, lastApplied: report.lastApplied)
+        #expect(released.planned.allSatisfy { $0.item.route != nil }, "\(released.planned)")
+    }
+
+    @Test("a refusal in the middle of a stage: the ops after it still run, reported applied and owned; later stages pending")
+    func midBatchRefusal() async throws {
+        let kernel = try rtnlHost()
+        try kernel.addLink("eth2")
+        let reconciler = RtnlReconciler(backend: kernel)
+        let desired: RtnlDesiredState = [
+            .address("10.0.0.2/24", on: "eth0"), .address("10.1.0.2/24", on: "eth1"), .address("10.2.0.2/24", on: "eth2"),
+            .route(to: "10.50.0.0/24", via: "10.0.0.1"),
+        ]
+        kernel.failMidBatch(with: .permissionDenied)
+        let report = try await reconciler.reconcile(in: .current, desired: desired)
+        #expect(kernel.faultsFired[.batchRefusal] == 1)
+        // The address stage: the second of three refused, the third still added.
+        #expect(report.failed.map(\.op.item.description) == ["address 10.1.0.2/24 dev eth1"])
+        #expect(report.applied.map(\.item.description) == ["address 10.0.0.2/24 dev eth0", "address 10.2.0.2/24 dev eth2"])
+        #expect(report.pending.count == 1 && report.pending[0].item.route != nil)
+        #expect(report.lastApplied.addresses.map(\.interface).sorted() == ["eth0", "eth2"])
+        #expect(try kernel.snapshot().routeLines().isEmpty, "a pending route was created")
+    }
+
+    @Test("a refused route create stops the pass before the route deletes (make-before-break never breaks alone)")
+    func refusedCreateKeepsTheDelete() async throws {
+        let kernel = try rtnlHost()
+        let reconciler = RtnlReconciler(backend: kernel)
+        let old: RtnlDesiredState = [.address("10.0.0.2/24", on: "eth0"), .route(to: "10.50.0.0/24", via: "10.0.0.1")]
+        let first = try await reconciler.reconcile(in: .current, desired: old)
+        #expect(first.converged)
+        let moved: RtnlDesiredState = [
+            .address("10.0.0.2/24", on: "eth0"), .route(to: "10.50.0.0/24", via: "10.0.0.1", table: 100),
+        ]
+        kernel.failNext(1, of: .addRoute, with: .networkUnreachable)
+        let report = try await reconciler.reconcile(in: .current, desired: moved, lastApplied: first.lastApplied)
+        #expect(report.failed.count == 1 && report.pending.count == 1 && report.pending[0].isDelete)
+        #expect(try kernel.snapshot().routeLines().contains { $0.contains("10.50.0.0/24") && $0.contains("table 254") }, "the old route was deleted")
     }
 
     @Test("a route create racing ours, same key and tag, counts as applied; the rest of the batch still goes")

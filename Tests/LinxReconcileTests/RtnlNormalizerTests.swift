@@ -118,7 +118,10 @@ struct RtnlNormalizerTests {
     }
 
     @Test("ownership tags that would claim the kernel's own state are refused", arguments: [
-        RtnlOptions(routeProtocol: 0), RtnlOptions(routeProtocol: RouteProtocol.kernel), RtnlOptions(addressProtocol: 0),
+        RtnlOptions(routeProtocol: 0), RtnlOptions(routeProtocol: RouteProtocol.redirect),
+        RtnlOptions(routeProtocol: RouteProtocol.kernel), RtnlOptions(routeProtocol: RouteProtocol.routerAdvertisement),
+        RtnlOptions(addressProtocol: 0), RtnlOptions(addressProtocol: 1), RtnlOptions(addressProtocol: 2),
+        RtnlOptions(addressProtocol: 3),
     ])
     func badOptions(options: RtnlOptions) async {
         let reconciler = RtnlReconciler(backend: UnreachableRtnlBackend())

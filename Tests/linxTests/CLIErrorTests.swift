@@ -65,7 +65,11 @@ struct CLIErrorTests {
             saying: "bad.yaml:6: cgroups.\"/sys/fs/cgroup/b\".\"..\": a file name must not contain '..'")
         try rejects(
             "cgroups:\n  /sys/fs/cgroup/a:\n    memory.nope: 1\n",
-            saying: "bad.yaml:3: cgroups.\"/sys/fs/cgroup/a\".\"memory.nope\": /sys/fs/cgroup/a has no such file")
+            saying: "bad.yaml:3: cgroups.\"/sys/fs/cgroup/a\".\"memory.nope\": not a limit file linx manages")
+        // A limit the cgroup does not have is found when planning, on its line too.
+        try rejects(
+            "cgroups:\n  /sys/fs/cgroup/a:\n    rdma.max: 1\n",
+            saying: "bad.yaml:3: cgroups.\"/sys/fs/cgroup/a\".\"rdma.max\": /sys/fs/cgroup/a has no such file")
     }
 
     @Test("an unknown interface is found when planning, named with its line, and nothing is applied")

@@ -81,7 +81,7 @@ struct CLIKernelPrivilegeTests {
     func notRoot() throws {
         let linx = try LinxBinary()
         defer { linx.cleanUp() }
-        let file = LinxBinary.examples.appendingPathComponent("router.yaml").path
+        let file = try linx.example("router.yaml")
         // setpriv drops to nobody for this one process; the test itself stays root.
         let result = try linx.run(["--drop-to-nobody", "apply", file])
         #expect(result.status == 1, "\(result.stderr)")
@@ -90,50 +90,32 @@ struct CLIKernelPrivilegeTests {
 
     @Test("monitor prints a change made with ip as one line")
     func monitorSeesChange() async throws {
+        let linx = try LinxBinary()
+        defer { linx.cleanUp() }
         try await ThrowawayNamespace.with { ns in
-            let process = Process()
-            process.executableURL = LinxBinary.executable
-            process.arguments = ["monitor", "--netns", ns.name]
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            try process.run()
-            defer { process.terminate(); process.waitUntilExit() }
+            let monitor = try linx.start(["monitor", "--netns", ns.name])
+            defer {
+                monitor.signal(SIGTERM)
+                _ = monitor.wait()
+            }
             // The monitor subscribes before its first read; retry the change
             // until a line shows up rather than guessing when it is listening.
-            let lines = LineCollector(pipe.fileHandleForReading)
             var seen = false
             for attempt in 0..<50 where !seen {
                 try ns.ip("addr", "add", "10.66.\(attempt).1/24", "dev", "v0")
-                seen = await lines.waitForLine(containing: "new address 10.66.", timeout: .milliseconds(100))
+                seen = await waitFor(monitor, toPrint: "new address 10.66.", within: .milliseconds(100))
             }
-            #expect(seen, "monitor printed: \(lines.text)")
+            #expect(seen, "monitor printed: \(monitor.stdout)")
         }
     }
 }
 
-/// Collects a child's output lines as they arrive.
-final class LineCollector: @unchecked Sendable {
-    // @unchecked: `buffer` is guarded by `lock`; the handler runs on Foundation's queue.
-    private let lock = NSLock()
-    private var buffer = ""
-
-    init(_ handle: FileHandle) {
-        handle.readabilityHandler = { [weak self] handle in
-            let data = handle.availableData
-            guard let self, !data.isEmpty else { return }
-            self.lock.withLock { self.buffer += String(decoding: data, as: UTF8.self) }
-        }
+/// Polls a background command's output for `needle` until `timeout` of wall time passes.
+func waitFor(_ running: Command.Running, toPrint needle: String, within timeout: Duration) async -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if running.stdout.contains(needle) || running.stderr.contains(needle) { return true }
+        await Task.yield()
     }
-
-    var text: String { lock.withLock { buffer } }
-
-    /// Polls for a line containing `needle` until `timeout` of wall time passes.
-    func waitForLine(containing needle: String, timeout: Duration) async -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if text.contains(needle) { return true }
-            await Task.yield()
-        }
-        return text.contains(needle)
-    }
+    return running.stdout.contains(needle) || running.stderr.contains(needle)
 }

@@ -137,7 +137,7 @@ struct CLISimTests {
     @Test("a simulated host without --sim-state keeps no state file: apply needs no root and writes nothing outside")
     func throwawaySimHost() throws {
         defer { linx.cleanUp() }
-        let file = LinxBinary.examples.appendingPathComponent("container.yaml").path
+        let file = try linx.example("container.yaml")
         // As root, run it as nobody: a state file under /var/lib/linx is then refused, as for any user.
         let arguments = ["apply", file, "--backend", "sim"]
         let result = try linx.run(geteuid() == 0 ? ["--drop-to-nobody"] + arguments : arguments)
@@ -163,17 +163,18 @@ struct CLISimTests {
         #expect(second.stdout.contains("- address 10.0.0.3/24 dev eth0"), "\(second.stdout)\(second.stderr)")
     }
 
-    @Test("a state file that cannot be written is one error line after the report of what was applied")
-    func unwritableStateFile() throws {
+    @Test("a state file that cannot be used (a directory) is one error line, before anything is applied")
+    func unusableStateFile() throws {
         defer { linx.cleanUp() }
         let directory = linx.path("state-is-a-directory")
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let file = LinxBinary.examples.appendingPathComponent("container.yaml").path
         let result = try linx.sim(["apply", file, "--state", directory])
         #expect(result.status == 1)
-        let errors = result.stderr.split(separator: "\n").filter { !$0.hasPrefix("warning:") }
-        #expect(errors.count == 1 && errors[0].hasPrefix("linx: cannot write state file \(directory)"), "\(result.stderr)")
-        #expect(result.stdout.contains("converged"), "\(result.stdout)")
+        #expect(result.stderr == "linx: cannot use state file \(directory): is a directory, not a file\n", "\(result.stderr)")
+        #expect(result.stdout.isEmpty, "\(result.stdout)")
+        // The lock is taken before anything is read or applied: the simulated host is untouched.
+        #expect(try linx.sim(["plan", file]).status == 2)
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: linx.directory.path).filter { $0.contains(".tmp-") }
         #expect(leftovers.isEmpty, "\(leftovers)")
     }

@@ -1,20 +1,23 @@
 import Foundation
+import LinxLinux
 
 /// Runs the built `linx` binary the way an operator does, in a scratch
 /// directory that holds the simulated host and the state files.
+///
+/// The scratch directory is world-readable, outside the checkout: a run as
+/// user nobody (`--drop-to-nobody`) gets a copy of the binary and of every
+/// file it needs there, so the tests pass wherever the checkout lives (a
+/// clone under a 0700 `mktemp -d` is not readable by nobody).
 struct LinxBinary {
-    struct Result {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
+    typealias Result = Command.Output
 
     /// A fresh directory per test, removed by `cleanUp()`.
     let directory: URL
 
     init() throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("linx-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
     }
 
     func cleanUp() { try? FileManager.default.removeItem(at: directory) }
@@ -32,31 +35,40 @@ struct LinxBinary {
     @discardableResult
     func write(_ name: String, _ text: String) throws -> String {
         try text.write(toFile: path(name), atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: path(name))
         return path(name)
     }
 
+    /// Copies `Fixtures/examples/NAME` into the scratch directory (readable by
+    /// any user) and returns the copy's path.
+    func example(_ name: String) throws -> String {
+        try write(name, String(contentsOf: Self.examples.appendingPathComponent(name), encoding: .utf8))
+    }
+
     /// `linx ARGS` against the real kernel. A leading `--drop-to-nobody`
-    /// runs it as user nobody through setpriv(1).
+    /// runs a copy of it (in the scratch directory) as user nobody through setpriv(1).
     func run(_ arguments: [String]) throws -> Result {
-        let process = Process()
-        if arguments.first == "--drop-to-nobody" {
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-            process.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", Self.executable.path]
-                + arguments.dropFirst()
-        } else {
-            process.executableURL = Self.executable
-            process.arguments = arguments
+        Command.run(try commandLine(arguments))
+    }
+
+    /// `linx ARGS` started in the background; see ``Command/Running``.
+    func start(_ arguments: [String]) throws -> Command.Running {
+        guard let running = Command.start(try commandLine(arguments)) else {
+            throw CocoaError(.executableLoad, userInfo: [NSFilePathErrorKey: Self.executable.path])
         }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(
-            status: process.terminationStatus,
-            stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+        return running
+    }
+
+    private func commandLine(_ arguments: [String]) throws -> [String] {
+        guard arguments.first == "--drop-to-nobody" else { return [Self.executable.path] + arguments }
+        let copy = path("linx")
+        if !FileManager.default.fileExists(atPath: copy) {
+            // Copied by install(1), not in this process: a write descriptor
+            // open here would be inherited by a child another test spawns at
+            // that moment, and exec of the copy would fail with ETXTBSY.
+            try Command.check(["install", "-m", "0755", Self.executable.path, copy])
+        }
+        return ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", copy] + arguments.dropFirst()
     }
 
     /// `linx ARGS` against this test's persistent simulated host.

@@ -105,7 +105,8 @@ extension CaseRun {
 
     /// Under faults, every report names one strategy, keeps its shape
     /// (best-effort: nothing pending; fail-fast: one failure, the rest
-    /// pending and untouched), and the faults really made ops fail.
+    /// pending and untouched; staged: a failure stopped it, the rest pending
+    /// and untouched), and the faults really made ops fail.
     mutating func strategyReportedConsistently() async throws {
         try await startFaults()
         var lastApplied = subject.emptyLastApplied

@@ -88,6 +88,12 @@ public struct ReportAudit<Subject: ConformanceSubject>: Sendable {
             if report.failed.isEmpty && !report.pending.isEmpty {
                 problems.append("fail-fast report has pending ops but no failed op that stopped it")
             }
+        case .staged:
+            // Several failures are allowed (a stage's ops are all attempted);
+            // that pending ops were never attempted is checked against the scope.
+            if report.failed.isEmpty && !report.pending.isEmpty {
+                problems.append("staged report has pending ops but no failed op that stopped it")
+            }
         case .allOrNothing:
             if !report.failed.isEmpty && !report.applied.isEmpty {
                 problems.append("all-or-nothing report has \(report.applied.count) applied ops beside a refused transaction; a refused transaction applies nothing")

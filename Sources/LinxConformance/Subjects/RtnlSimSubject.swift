@@ -132,6 +132,9 @@ public struct RtnlSimSubject: ConformanceSubject {
             sandbox.kernel.failFraction(0.2, of: op, with: random.pick([.resourceBusy, .noMemory]))
         }
         sandbox.kernel.failFraction(0.05, of: .routeDump, with: .noBufferSpace)
+        // A refusal in the middle of a batch, the later requests still run
+        // (the real kernel's pipelined sends): reports must say so exactly.
+        sandbox.kernel.failMidBatch(0.3, with: random.pick([.networkUnreachable, .permissionDenied]))
     }
 
     public func stopFaults(in sandbox: Sandbox) async throws {

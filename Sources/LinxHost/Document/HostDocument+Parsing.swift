@@ -93,7 +93,7 @@ extension HostDocument {
 }
 
 extension HostDocument.Rtnl {
-    static let keys = ["protocol", "addressProtocol", "addresses", "routes"]
+    static let keys = ["protocol", "addressProtocol", "adoptExistingAddresses", "addresses", "routes"]
 
     static func read(_ reader: inout DocumentReader) throws(HostDocumentError) -> Self {
         var section = Self()
@@ -104,6 +104,7 @@ extension HostDocument.Rtnl {
             switch key {
             case "protocol": section.options.routeProtocol = try reader.integer(UInt8.self, at: path)
             case "addressProtocol": section.options.addressProtocol = try reader.integer(UInt8.self, at: path)
+            case "adoptExistingAddresses": section.options.adoptExistingAddresses = try reader.bool(at: path)
             case "addresses":
                 var addresses: [RtnlAddressEntry] = []
                 try reader.sequence(try reader.next(), at: path) { (reader, item, index) throws(HostDocumentError) in

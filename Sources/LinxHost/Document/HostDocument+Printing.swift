@@ -12,6 +12,7 @@ extension HostDocument {
                 out.line(1, "protocol: \(rtnl.options.routeProtocol)")
             }
             if let tag = rtnl.options.addressProtocol { out.line(1, "addressProtocol: \(tag)") }
+            if rtnl.options.adoptExistingAddresses { out.line(1, "adoptExistingAddresses: true") }
             if let addresses = rtnl.desired.addresses {
                 out.list(1, "addresses", addresses.map { Self.fields($0) })
             }
@@ -46,6 +47,7 @@ extension HostDocument {
                 fields.append(("protocol", .number(Int(rtnl.options.routeProtocol))))
             }
             if let tag = rtnl.options.addressProtocol { fields.append(("addressProtocol", .number(Int(tag)))) }
+            if rtnl.options.adoptExistingAddresses { fields.append(("adoptExistingAddresses", .bool(true))) }
             if let addresses = rtnl.desired.addresses {
                 fields.append(("addresses", .array(addresses.map { .object(Self.fields($0).map { ($0.0, $0.1.json) }) })))
             }

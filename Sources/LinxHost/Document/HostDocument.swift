@@ -32,7 +32,7 @@ public struct HostDocument: Sendable, Hashable {
     public struct Rtnl: Sendable, Hashable {
         /// The desired addresses and routes (each kind nil when not given).
         public var desired: RtnlDesiredState
-        /// `protocol` and `addressProtocol`.
+        /// `protocol`, `addressProtocol` and `adoptExistingAddresses`.
         public var options: RtnlOptions
 
         /// A section; by default it manages nothing.

@@ -77,9 +77,15 @@ public struct HostReconciler: Sendable {
         }
         var path = section
         switch failure.error {
-        case .invalidDesired(_, let why, let entry):
-            reason = why
-            if let entry { path = Self.documentPath(of: entry, in: section) }
+        case .invalidDesired(let name, let why, let entry):
+            if let entry {
+                reason = why
+                path = Self.documentPath(of: entry, in: section)
+            } else {
+                // Not an entry of the document (an owned entry being released,
+                // from lastApplied): only the Source's name for it says which.
+                reason = "\(name): \(why)"
+            }
         case .scopeUnavailable(_, let why):
             reason = why
         case .observeFailed:
@@ -89,10 +95,10 @@ public struct HostReconciler: Sendable {
     }
 
     /// A Source's path in the document: rtnl's options are the section's own
-    /// `protocol` and `addressProtocol` keys.
+    /// keys: `protocol` for routeProtocol, the other options by their own names.
     private static func documentPath(of entry: DesiredPath, in section: DesiredPath) -> DesiredPath {
         if section == ["rtnl"], entry.components.first == "options", entry.components.count == 2 {
-            return entry.components[1] == "routeProtocol" ? ["rtnl", "protocol"] : ["rtnl", "addressProtocol"]
+            return entry.components[1] == "routeProtocol" ? ["rtnl", "protocol"] : ["rtnl", entry.components[1]]
         }
         return entry.under(section)
     }

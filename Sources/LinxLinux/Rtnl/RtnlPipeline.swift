@@ -10,11 +10,13 @@ import SystemPackage
 /// outstanding at once, and acks are read in batches with `recvmmsg` and
 /// matched to their request by sequence number.
 ///
-/// With `stopOnError`, nothing more is sent once a failure has been seen.
-/// Requests that were already on their way when it was seen have run; their
-/// results are reported as the kernel gave them. Requests never sent are
-/// omitted, so the result is a prefix of `requests`, one entry per request
-/// attempted.
+/// Without `stopOnError` every request is sent, whatever the kernel answers
+/// to the others, and every answer is read. With it the kernel must carry
+/// out nothing after the first refusal, and the kernel processes a sent
+/// request at once (refusal or not: netlink has no "abort the rest"), so one
+/// request is outstanding at a time, as `ip -batch` does; the result is then
+/// a prefix of `requests` ending at the first failure. The reconciler never
+/// needs that: it sends dependency-free stages pipelined (`RtnlApplier`).
 extension RtnlSocket {
     /// Bytes packed into one `send` before it goes out.
     static let sendChunk = 32 * 1024
@@ -28,6 +30,8 @@ extension RtnlSocket {
         var answered = 0   // requests with a result
         var stopping = false   // a failure was seen with stopOnError
         var broken = false     // a send failed: nothing more can go out
+        // Requests allowed to await their ack at once.
+        let window = stopOnError ? 1 : self.window
         var buffer: [UInt8] = []
         buffer.reserveCapacity(Self.sendChunk + 4096)
 

@@ -1,8 +1,12 @@
 import Glibc
+import Synchronization
 
-/// Runs an external program (`ip`, mostly) and captures its output, for test
-/// support and scripts. Output goes to temporary files, so a large output
-/// can never block the child on a full pipe.
+/// Runs an external program (`ip`, the built `linx`) and captures its
+/// output: the one process runner of the tests and tools. Output goes to
+/// temporary files, not pipes, so no amount of output on either stream can
+/// block the child while the parent waits for the other (the deadlock of
+/// reading a stdout pipe to its end before stderr), and no read is
+/// interrupted by another test's child exiting (EINTR).
 public enum Command {
     /// What a finished program left behind.
     public struct Output: Sendable {
@@ -28,6 +32,65 @@ public enum Command {
     /// Runs `arguments` (looked up in PATH and the sbin directories) with
     /// `input` on stdin, and waits for it.
     public static func run(_ arguments: [String], input: String? = nil) -> Output {
+        guard let running = start(arguments, input: input) else {
+            return Output(status: 127, stdout: "", stderr: "cannot run \(resolve(arguments[0]))")
+        }
+        return running.wait()
+    }
+
+    /// A program started by ``start(_:input:)``: its output can be read while
+    /// it runs, as far as it got.
+    public final class Running: Sendable {
+        /// The child's pid.
+        public let pid: pid_t
+        private let stdoutFile: Int32
+        private let stderrFile: Int32
+        /// Set once the child is reaped: its pid may then belong to another
+        /// process, so it is never signalled again, and its files are closed.
+        private let finished = Mutex<Output?>(nil)
+
+        fileprivate init(pid: pid_t, stdoutFile: Int32, stderrFile: Int32) {
+            self.pid = pid
+            self.stdoutFile = stdoutFile
+            self.stderrFile = stderrFile
+        }
+
+        /// What it has written to standard output so far.
+        public var stdout: String { finished.withLock { $0?.stdout } ?? Command.contents(stdoutFile) }
+        /// What it has written to standard error so far.
+        public var stderr: String { finished.withLock { $0?.stderr } ?? Command.contents(stderrFile) }
+
+        /// Sends `signal` (SIGTERM by default); nothing once it was reaped.
+        public func signal(_ signal: Int32 = SIGTERM) {
+            finished.withLock { output in
+                if output == nil { kill(pid, signal) }
+            }
+        }
+
+        /// Waits for it to exit and returns everything it wrote; later calls
+        /// return the same.
+        public func wait() -> Output {
+            if let done = finished.withLock({ $0 }) { return done }
+            // Wait without reaping, outside the lock, so signal() stays
+            // possible meanwhile; the pid stays ours until reaped below.
+            var info = siginfo_t()
+            while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) < 0 && errno == EINTR {}
+            return finished.withLock { finished in
+                if let finished { return finished }
+                let status = Command.wait(pid)
+                let output = Output(status: status, stdout: Command.contents(stdoutFile), stderr: Command.contents(stderrFile))
+                close(stdoutFile)
+                close(stderrFile)
+                finished = output
+                return output
+            }
+        }
+    }
+
+    /// Starts `arguments` with `input` on stdin (else /dev/null), its stdout
+    /// and stderr going to unlinked temporary files; nil when it cannot be
+    /// started. Reap it with ``Running/wait()``.
+    public static func start(_ arguments: [String], input: String? = nil) -> Running? {
         let stdoutFile = temporaryFile(), stderrFile = temporaryFile()
         let stdinFile = input.map { text in
             let file = temporaryFile()
@@ -35,11 +98,7 @@ public enum Command {
             lseek(file, 0, SEEK_SET)
             return file
         }
-        defer {
-            for file in [stdoutFile, stderrFile] + (stdinFile.map { [$0] } ?? []) {
-                close(file)
-            }
-        }
+        defer { if let stdinFile { close(stdinFile) } }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -54,14 +113,12 @@ public enum Command {
         var argv: [UnsafeMutablePointer<CChar>?] = ([program] + arguments.dropFirst()).map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
         var pid = pid_t()
-        let rc = posix_spawn(&pid, program, &actions, nil, &argv, environ)
-        guard rc == 0 else {
-            return Output(status: 127, stdout: "", stderr: "cannot run \(program): \(String(cString: strerror(rc)))")
+        guard posix_spawn(&pid, program, &actions, nil, &argv, environ) == 0 else {
+            close(stdoutFile)
+            close(stderrFile)
+            return nil
         }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        let exit = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        return Output(status: exit, stdout: contents(stdoutFile), stderr: contents(stderrFile))
+        return Running(pid: pid, stdoutFile: stdoutFile, stderrFile: stderrFile)
     }
 
     /// Starts `arguments` in the background (stdin, stdout and stderr on
@@ -114,12 +171,14 @@ public enum Command {
         return fd
     }
 
-    private static func contents(_ fd: Int32) -> String {
-        lseek(fd, 0, SEEK_SET)
+    /// The file's content, read with pread: the child shares the file's
+    /// offset, so moving it would make a running child overwrite its output.
+    fileprivate static func contents(_ fd: Int32) -> String {
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
-            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            let count = chunk.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(bytes.count)) }
+            if count < 0 && errno == EINTR { continue }
             if count <= 0 { break }
             bytes.append(contentsOf: chunk[0..<count])
         }

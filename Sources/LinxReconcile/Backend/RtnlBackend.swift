@@ -69,9 +69,13 @@ public protocol RtnlBackend: Sendable {
     func addresses(in scope: NetnsScope) async throws(KernelError) -> [InterfaceAddress]
     /// Dumps the routes that match `filter`.
     func routes(in scope: NetnsScope, matching filter: RouteFilter) async throws(KernelError) -> [Route]
-    /// Sends `requests` in order. Returns one result per request attempted;
-    /// with `stopOnError` it stops after the first failure, so the result may
-    /// be shorter than `requests` (the rest were never sent).
+    /// Sends `requests` in order and returns one result per request
+    /// attempted, in order. Without `stopOnError` every request is attempted
+    /// whatever the kernel answers to the others (the real backend pipelines
+    /// them); with it the kernel carries out nothing after the first failure,
+    /// which is the last result (the real backend then waits for each answer
+    /// before sending the next request, so only use it where that matters).
+    /// A result may be missing for requests that could not be sent at all.
     func execute(_ requests: [RtnlRequest], in scope: NetnsScope, stopOnError: Bool) async -> [Result<Void, KernelError>]
     /// Subscribes to link, address and route changes. The stream yields
     /// ``RtnlEvent/overflow`` when events were lost, and finishes with an

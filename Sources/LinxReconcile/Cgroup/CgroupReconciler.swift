@@ -11,7 +11,10 @@
 /// when it has none.
 ///
 /// Refused before anything is written: a file name that is empty or holds
-/// `/` or `..` (``ReconcileError/invalidDesired(entry:reason:)``), a file the
+/// `/` or `..`, a file that is not a limit (``CgroupManagedFiles``: no
+/// `cgroup.procs`, `cgroup.freeze` and the like)
+/// (``ReconcileError/invalidDesired(entry:reason:)``), the same for a file
+/// `lastApplied` owns and the pass would release, a file the
 /// cgroup does not have (a controller not enabled, or not in this v1
 /// hierarchy), and a scope that is not an absolute path to an existing
 /// cgroup directory (``ReconcileError/scopeUnavailable(scope:reason:)``).
@@ -27,15 +30,32 @@ public struct CgroupReconciler: Sendable {
     /// Checks file names without touching the kernel: file -> text to write.
     public static func validate(_ desired: CgroupDesiredState) throws(ReconcileError) -> [String: String] {
         for file in desired.files.keys.sorted() {
-            let reason: String? =
-                if file.isEmpty { "an empty file name" }
-                else if file.contains("/") { "a file name must not contain '/': files are named inside the cgroup" }
-                else if file == "." || file == ".." || file.contains("..") { "a file name must not contain '..'" }
-                else if file.contains("\0") { "a file name must not contain NUL" }
-                else { nil }
-            if let reason { throw .invalidDesired(entry: "cgroup file \"\(file)\"", reason: reason, path: [.key(file)]) }
+            if let reason = refusal(for: file) {
+                throw .invalidDesired(entry: "cgroup file \"\(file)\"", reason: reason, path: [.key(file)])
+            }
         }
         return desired.files.mapValues(\.text)
+    }
+
+    /// Checks the files `lastApplied` owns that a pass would release with
+    /// the guards a desired file passes, so a record naming `../x` or
+    /// `cgroup.procs` (edited by hand, or from an older linx) writes nothing.
+    static func validateReleases(_ lastApplied: CgroupLastApplied, desired: [String: String]) throws(ReconcileError) {
+        for file in lastApplied.files.sorted() where desired[file] == nil {
+            if let reason = refusal(for: file) {
+                throw .invalidDesired(entry: "cgroup file \"\(file)\" (owned, to be released)", reason: reason)
+            }
+        }
+    }
+
+    /// Why `file` cannot be managed: a name that leaves the cgroup
+    /// directory, or a file that is not a limit (``CgroupManagedFiles``).
+    static func refusal(for file: String) -> String? {
+        if file.isEmpty { return "an empty file name" }
+        if file.contains("/") { return "a file name must not contain '/': files are named inside the cgroup" }
+        if file == "." || file == ".." || file.contains("..") { return "a file name must not contain '..'" }
+        if file.contains("\0") { return "a file name must not contain NUL" }
+        return CgroupManagedFiles.refusal(for: file)
     }
 
     /// Checks that `cgroup` is an absolute path to a cgroup directory and says
@@ -61,6 +81,7 @@ public struct CgroupReconciler: Sendable {
         lastApplied: CgroupLastApplied = .empty, options: CgroupOptions = .default
     ) async throws(ReconcileError) -> CgroupPlan {
         let wanted = try Self.validate(desired)
+        try Self.validateReleases(lastApplied, desired: wanted)
         let hierarchy = try await hierarchy(of: cgroup)
         if case .v1(let controllers) = hierarchy {
             for file in wanted.keys.sorted() {

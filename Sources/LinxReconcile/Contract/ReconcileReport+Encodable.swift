@@ -1,6 +1,6 @@
 // Reports encode as they are, for `--json`, logs and agents that ship them:
 // `{"applied": [op], "failed": [{"op", "error"}], "pending": [op],
-//   "lastApplied": ..., "strategy": "failFast", "converged": true}`.
+//   "lastApplied": ..., "strategy": "staged", "converged": true}`.
 
 extension ReconcileReport: Encodable where Item: Encodable, LastApplied: Encodable {
     private enum CodingKeys: String, CodingKey { case applied, failed, pending, lastApplied, strategy, converged }

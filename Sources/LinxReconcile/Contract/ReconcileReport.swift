@@ -1,8 +1,18 @@
 /// How a subsystem applies the ops of one pass. Visible in every report so
 /// that a caller (and the conformance suite) can check the report is honest.
 public enum ApplyStrategy: String, Sendable, Hashable, Codable {
-    /// Ordered ops (rtnl): stop at the first failure; the rest are `pending`.
+    /// Ordered ops, one at a time: stop at the first failure (`failed`
+    /// holds it); the rest are `pending`, never attempted.
     case failFast
+    /// Ordered ops in dependency stages (rtnl): fail-fast at the dependency
+    /// points. No op of a stage depends on another of it, so a stage is sent
+    /// as one pipelined batch and all its ops are attempted; the stage with
+    /// the first failure is the last one run. `failed` holds every failure of
+    /// it, `applied` everything the kernel carried out, and the later stages
+    /// are `pending`, never attempted. (With pipelining, a strict "stop at the
+    /// first failure" cannot be honest: the kernel has already run what was
+    /// sent behind the refused op.)
+    case staged
     /// Independent ops (sysctl, cgroup): try every op; `pending` stays empty.
     case bestEffort
     /// One transaction (nf_tables): the kernel carries out every op or none.
@@ -36,7 +46,8 @@ public struct ReconcileReport<Item: Sendable & Hashable, LastApplied: Sendable>:
     public var applied: [ReconcileOp<Item>]
     /// Ops the kernel refused, each with its error.
     public var failed: [FailedOp<Item>]
-    /// Ops not attempted because a fail-fast pass stopped early.
+    /// Ops never attempted (the kernel never saw them) because a fail-fast
+    /// pass stopped early.
     public var pending: [ReconcileOp<Item>]
     /// Ownership state to thread into the next pass.
     public var lastApplied: LastApplied

@@ -14,14 +14,27 @@ public enum RouteTable {
 
 /// Well-known `rtm_protocol` values.
 public enum RouteProtocol {
+    /// RTPROT_REDIRECT: installed by the kernel from ICMP redirects.
+    public static let redirect: UInt8 = 1
     /// RTPROT_KERNEL: installed by the kernel (prefix routes of addresses).
     public static let kernel: UInt8 = 2
     /// RTPROT_BOOT: installed by `ip route` without a protocol.
     public static let boot: UInt8 = 3
     /// RTPROT_STATIC: installed by an administrator.
     public static let `static`: UInt8 = 4
+    /// RTPROT_RA: installed by the kernel from router advertisements.
+    public static let routerAdvertisement: UInt8 = 9
     /// Linx's default ownership tag, ASCII 'L'.
     public static let linx: UInt8 = 76
+
+    /// The tags of routes the kernel installs itself, with what each means:
+    /// refused as ownership tags (owning one would delete the kernel's routes).
+    public static let kernelReserved: [UInt8: String] = [
+        0: "unspecified",
+        redirect: "routes the kernel learnt from ICMP redirects",
+        kernel: "the kernel's prefix routes of addresses",
+        routerAdvertisement: "routes the kernel learnt from router advertisements",
+    ]
 }
 
 /// A route as the kernel stores it.

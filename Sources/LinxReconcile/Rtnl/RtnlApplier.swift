@@ -1,11 +1,24 @@
-/// Applies rtnl ops in one fail-fast batch and sorts the outcome into
-/// applied, failed and pending.
+/// Applies a pass's rtnl ops stage by stage and sorts the outcome into
+/// applied, failed and pending, exactly as the kernel answered.
 ///
-/// The whole plan goes to the backend in one `execute` call (the real backend
-/// pipelines it: many requests in flight, acks matched by sequence number).
-/// When the batch stops on an answer that means "already as wanted" (see
-/// ``RtnlReconciler``), the rest is sent as a new batch, so such answers
-/// never cost the pass its remaining ops.
+/// Why stages: the real backend pipelines (thousands of requests in flight,
+/// acks matched by sequence number), so when the kernel refuses one request
+/// it has already carried out the ones sent behind it. "Stop at the first
+/// failure" can only be true where the applier waits for every answer before
+/// sending more, and waiting after each op would cost the pipelining. So the
+/// applier waits at the plan's dependency points only: a stage is a run of
+/// consecutive ops of one layer (address creates, route creates and updates,
+/// route deletes, address deletes, in the plan's order; the primary swap's
+/// early deletes make stages of their own). No op of a stage depends on
+/// another of it, so a stage goes out as one pipelined batch and every op of
+/// it is attempted, whatever the kernel answers to the others; every answer
+/// is read before the next stage is sent. A stage with a refusal is the
+/// pass's last: `failed` holds each refusal of it, `applied` each op the
+/// kernel carried out (wherever it stood in the stage), `pending` the later
+/// stages, which the kernel never saw. So a delete never runs after a create
+/// it depends on failed (make-before-break never breaks without the make),
+/// and the report is exactly what the kernel did. The simulator runs the
+/// same batches (`stopOnError: false`), so both kernels agree op for op.
 struct RtnlApplier {
     let backend: any RtnlBackend
     let scope: NetnsScope
@@ -15,44 +28,120 @@ struct RtnlApplier {
         var applied: [ReconcileOp<RtnlObject>] = []
         var failed: [FailedOp<RtnlObject>] = []
         var pending: [ReconcileOp<RtnlObject>] = []
+        /// Addresses the kernel added on this pass's request (not those it
+        /// answered EEXIST for: they were already there, someone else's).
+        var added = Set<InterfaceAddress.Key>()
+        /// Addresses this pass deleted, or found already gone.
+        var removed = Set<InterfaceAddress.Key>()
     }
 
-    /// Applies `ops` in order. What was applied is always a prefix of `ops`
-    /// (fail-fast), so the outcome is built from one count and one failure.
+    /// The dependency layers a plan's ops come in.
+    enum Layer { case addressAdd, routeAdd, routeDelete, addressDelete }
+
+    static func layer(of op: ReconcileOp<RtnlObject>) -> Layer {
+        switch (op, op.item) {
+        case (.delete, .address): .addressDelete
+        case (.delete, .route): .routeDelete
+        case (_, .address): .addressAdd
+        case (_, .route): .routeAdd
+        }
+    }
+
+    /// What became of one op of a stage.
+    private enum Verdict {
+        case carriedOut
+        /// Refused with an answer that means "already as wanted".
+        case alreadyAsWanted
+        case refused(KernelError)
+        /// The backend returned no answer for it (it could not be sent).
+        case notSent
+    }
+
+    /// Applies `ops` in order, one stage at a time; `refused` ops (refused by
+    /// the reconciler at plan time) fail where they stand, unsent.
     func run(_ ops: [ReconcileOp<RtnlObject>], refused: [ReconcileOp<RtnlObject>: KernelError] = [:]) async -> Outcome {
-        guard !ops.isEmpty else { return Outcome() }
-        let requests = ops.map(Self.request)
-        // Refused ops stop the pass where they stand, like a kernel refusal.
-        let stops = refused.isEmpty ? [] : ops.indices.filter { refused[ops[$0]] != nil }
-        var done = 0
-        var failure: FailedOp<RtnlObject>?
-        sending: while done < ops.count {
-            let limit = stops.first { $0 >= done } ?? ops.count
-            if limit == done {
-                failure = FailedOp(ops[done], error: refused[ops[done]]!)
+        var outcome = Outcome()
+        var start = 0
+        while start < ops.count {
+            let layer = Self.layer(of: ops[start])
+            var end = start + 1
+            while end < ops.count && Self.layer(of: ops[end]) == layer { end += 1 }
+            let complete = await runStage(ops[start..<end], refused: refused, into: &outcome)
+            if !complete {
+                outcome.pending.append(contentsOf: ops[end...])
                 break
             }
-            let batch = done == 0 && limit == ops.count ? requests : Array(requests[done..<limit])
-            let results = await backend.execute(batch, in: scope, stopOnError: true)
-            // A backend that answered nothing made no progress: stop rather
-            // than loop; the rest is pending.
-            guard !results.isEmpty else { break }
-            for result in results {
-                if case .failure(let error) = result, !(await isAlreadyAsWanted(ops[done], answer: error)) {
-                    failure = FailedOp(ops[done], error: explained(error, for: ops[done]))
-                    break sending
-                }
-                done += 1
-            }
-        }
-        var outcome = Outcome(applied: done == ops.count ? ops : Array(ops[..<done]))
-        if let failure {
-            outcome.failed = [failure]
-            outcome.pending = Array(ops[(done + 1)...])
-        } else {
-            outcome.pending = Array(ops[done...])
+            start = end
         }
         return outcome
+    }
+
+    /// Sends one stage as one batch and records every op's outcome. Returns
+    /// false when the pass must stop after it (an op failed or was not sent).
+    private func runStage(
+        _ stage: ArraySlice<ReconcileOp<RtnlObject>>, refused: [ReconcileOp<RtnlObject>: KernelError],
+        into outcome: inout Outcome
+    ) async -> Bool {
+        let sendable = refused.isEmpty ? Array(stage) : stage.filter { refused[$0] == nil }
+        let results = sendable.isEmpty
+            ? [] : await backend.execute(sendable.map(Self.request), in: scope, stopOnError: false)
+        var verdicts: [Verdict] = []
+        verdicts.reserveCapacity(stage.count)
+        var answered = 0
+        var routeConflicts: [Int] = []
+        for op in stage {
+            if let reason = refused[op] {
+                verdicts.append(.refused(reason))
+                continue
+            }
+            defer { answered += 1 }
+            guard answered < results.count else {
+                verdicts.append(.notSent)
+                continue
+            }
+            guard case .failure(let error) = results[answered] else {
+                verdicts.append(.carriedOut)
+                continue
+            }
+            switch (op, error.errno) {
+            case (.create(.address), .fileExists), (.delete(.address), .addressNotAvailable),
+                (.delete(.route), .noSuchProcess):
+                verdicts.append(.alreadyAsWanted)
+            case (.create(.route), .fileExists):
+                routeConflicts.append(verdicts.count)
+                verdicts.append(.refused(error))
+            default:
+                verdicts.append(.refused(error))
+            }
+        }
+        if !routeConflicts.isEmpty {
+            let ours = await oursAmong(routeConflicts.map { stage[stage.startIndex + $0] })
+            for (position, isOurs) in zip(routeConflicts, ours) {
+                guard case .refused(let error) = verdicts[position] else { continue }
+                verdicts[position] = isOurs ? .alreadyAsWanted : .refused(Self.explainedConflict(error))
+            }
+        }
+        var complete = true
+        for (op, verdict) in zip(stage, verdicts) {
+            switch verdict {
+            case .carriedOut, .alreadyAsWanted:
+                outcome.applied.append(op)
+                if case .address(let address) = op.item {
+                    if op.isDelete {
+                        outcome.removed.insert(address.key)
+                    } else if case .carriedOut = verdict {
+                        outcome.added.insert(address.key)
+                    }
+                }
+            case .refused(let error):
+                outcome.failed.append(FailedOp(op, error: error))
+                complete = false
+            case .notSent:
+                outcome.pending.append(op)
+                complete = false
+            }
+        }
+        return complete
     }
 
     static func request(for op: ReconcileOp<RtnlObject>) -> RtnlRequest {
@@ -66,39 +155,34 @@ struct RtnlApplier {
         }
     }
 
-    /// Whether a refusal means the object already is in the wanted state.
-    private func isAlreadyAsWanted(_ op: ReconcileOp<RtnlObject>, answer error: KernelError) async -> Bool {
-        switch (op, error.errno) {
-        case (.create(.address), .fileExists):
-            // An address is nothing but its key: the very address is there.
-            return true
-        case (.delete(.address), .addressNotAvailable), (.delete(.route), .noSuchProcess):
-            return true
-        case (.create(.route(let route)), .fileExists):
-            return await isOurs(route)
-        default:
-            return false
-        }
-    }
-
-    /// Re-reads the route's table to tell a route of ours (a concurrent
-    /// writer with our tag) from a foreign one holding the same key.
-    private func isOurs(_ wanted: Route) async -> Bool {
-        let filter = RouteFilter(family: wanted.family, table: wanted.table, proto: options.routeProtocol)
-        let routes: [Route]
-        do {
-            routes = try await retryingInterruptedDumps { () async throws(KernelError) in
-                try await backend.routes(in: scope, matching: filter)
+    /// For route creates answered EEXIST, whether a route of ours with that
+    /// key and next hop holds it (a concurrent writer using our tag) rather
+    /// than a foreign one. One re-read per family and table involved.
+    private func oursAmong(_ ops: [ReconcileOp<RtnlObject>]) async -> [Bool] {
+        struct Table: Hashable { var family: AddressFamily, table: UInt32 }
+        var found: [Table: [Route.Key: [Route]]?] = [:]
+        var answers: [Bool] = []
+        for op in ops {
+            guard case .route(let wanted) = op.item else {
+                answers.append(false)
+                continue
             }
-        } catch {
-            return false
+            let table = Table(family: wanted.family, table: wanted.table)
+            if found[table] == nil {
+                let filter = RouteFilter(family: wanted.family, table: wanted.table, proto: options.routeProtocol)
+                let routes = try? await retryingInterruptedDumps { () async throws(KernelError) in
+                    try await backend.routes(in: scope, matching: filter)
+                }
+                found[table] = routes.map { Dictionary(grouping: $0, by: \.key) }
+            }
+            let holders = found[table].flatMap { $0?[wanted.key] } ?? []
+            answers.append(holders.contains { RtnlDiff.sameRoute(wanted, $0) })
         }
-        return routes.contains { $0.key == wanted.key && RtnlDiff.sameRoute(wanted, $0) }
+        return answers
     }
 
     /// Says why an EEXIST on a route create is a conflict, not a success.
-    private func explained(_ error: KernelError, for op: ReconcileOp<RtnlObject>) -> KernelError {
-        guard case .create(.route) = op, error.errno == .fileExists else { return error }
+    private static func explainedConflict(_ error: KernelError) -> KernelError {
         let note = "the route's key is held by a route that is not ours (or not as wanted); it is never replaced"
         return KernelError(error.errno, error.message.map { "\($0); \(note)" } ?? note)
     }

@@ -25,10 +25,6 @@ public struct RtnlPlan: Sendable {
     /// For a plan without ops, the ownership record its pass reports,
     /// computed once (a cached plan is reused pass after pass).
     var settled: RtnlLastApplied?
-    /// `ops[..<addressCreates]` are the address creates; `ops[addressDeletes...]`
-    /// the address deletes (the layer order puts them at both ends).
-    var addressCreates = 0
-    var addressDeletes = 0
 
     /// The kinds this plan manages: it creates and deletes nothing of another.
     public var managed: RtnlKinds { desired.managed }

@@ -1,6 +1,6 @@
 /// Single-shot declarative reconciliation of addresses and routes in one
-/// network namespace: observe once, diff, apply the minimal change in one
-/// ordered, fail-fast batch.
+/// network namespace: observe once, diff, apply the minimal change in
+/// ordered, fail-fast stages.
 ///
 /// It holds no state between passes: the caller threads ``RtnlLastApplied``
 /// from each report into the next pass (or lets a `ReconcileLoop` do it).
@@ -8,14 +8,19 @@
 /// consumer's business.
 ///
 /// Ownership: routes two-way by `rtm_protocol` (``RtnlOptions/routeProtocol``,
-/// default 76); addresses three-way by ``RtnlLastApplied`` (or two-way by
-/// IFA_PROTO when ``RtnlOptions/addressProtocol`` is set). Nothing else is
-/// ever updated or deleted, including when the desired state is emptied.
+/// default 76); addresses three-way by ``RtnlLastApplied``, which records only
+/// addresses the kernel added at a pass's request (plus, when
+/// ``RtnlOptions/addressProtocol`` is set, two-way by that IFA_PROTO tag).
+/// A desired address that was already there is used, never recorded (unless
+/// ``RtnlOptions/adoptExistingAddresses``). The kernel's own addresses
+/// (loopback, IPv6 link-local, tagged 1-3: ``AddressProtocol``) are never
+/// owned or deleted. Nothing else is ever updated or deleted, including
+/// when the desired state is emptied.
 ///
 /// Kernel answers that mean the object already is as wanted are counted as
 /// applied and do not fail the pass:
 /// - EEXIST adding an address: the very address (same interface, address,
-///   prefix) is there;
+///   prefix) is there; it is someone else's, so it is not recorded as ours;
 /// - ESRCH deleting a route, EADDRNOTAVAIL deleting an address: it is gone;
 /// - EEXIST adding a route, *only* when a re-read shows a route of ours with
 ///   that key and the wanted next hop (a concurrent writer using our tag).
@@ -34,8 +39,11 @@
 /// routes (foreign ones included) whose gateway only it made reachable:
 /// that is the kernel's consequence of a removal the desired state asked for.
 ///
-/// Any other refusal stops the pass: it is in `failed`, the ops after it are
-/// `pending`, and the next pass re-plans from a fresh observation. An
+/// Any other refusal stops the pass at the end of its stage (a run of ops
+/// of one layer, sent as one pipelined batch; see `RtnlApplier`): every
+/// refusal of that stage is in `failed`, every op the kernel carried out is
+/// in `applied` and recorded, the later stages are `pending` (the kernel
+/// never saw them), and the next pass re-plans from a fresh observation. An
 /// interface that vanishes between observe and apply is such a refusal
 /// (ENODEV), never a crash.
 public struct RtnlReconciler: Sendable {
@@ -145,12 +153,16 @@ public struct RtnlReconciler: Sendable {
         indices.reserveCapacity(observed.links.count)
         for link in observed.links { indices[link.name] = link.index }
         var owned = Set<InterfaceAddress.Key>()
-        for key in lastApplied.addresses {
+        for key in lastApplied.addresses where !AddressProtocol.isKernels(key.address, proto: nil) {
             guard let index = indices[key.interface] else { continue }
             owned.insert(.init(ifindex: index, address: key.address, prefixLength: key.prefixLength))
         }
         if let tag = options.addressProtocol {
             for address in observed.addresses where address.proto == tag { owned.insert(address.key) }
+        }
+        // Whatever a record says, an address the kernel made is never ours.
+        for address in observed.addresses where AddressProtocol.isKernels(address.address, proto: address.proto) {
+            owned.remove(address.key)
         }
         // A kind the desired state does not manage plans nothing: absent is
         // not empty (an owned object of that kind is neither deleted nor
@@ -171,7 +183,6 @@ public struct RtnlReconciler: Sendable {
         // A primary whose subnet keeps desired addresses goes first (see RtnlPrimarySwap),
         // each followed at once by its subnet's creates (see RtnlPrimarySwap.interleaved).
         ops.append(contentsOf: swap.interleaved(creates: addressOps.lazy.filter { !$0.isDelete }.map(\.item)))
-        let addressCreates = ops.count
         // Route ops come creates and updates first, then deletes, as the layer
         // order wants; but a delete the kernel could read as a wildcard goes
         // before the creates it could hit (see wildcardDeletes).
@@ -184,7 +195,6 @@ public struct RtnlReconciler: Sendable {
             for route in swap.routeRecreates { ops.append(.create(.route(route))) }
             ops.append(contentsOf: routeOps.lazy.filter { $0.isDelete && !early.contains($0) })
         }
-        let addressDeleteStart = ops.count
         let addressDeletes = addressOps.lazy.filter { $0.isDelete && !swap.moves($0.item) }
             .map { $0.rtnlMapped(RtnlObject.address) }
         // Deletes refused at plan time go last, so they hold nothing else up.
@@ -192,9 +202,7 @@ public struct RtnlReconciler: Sendable {
         ops.append(contentsOf: addressDeletes.filter { refused[$0] != nil })
         var plan = RtnlPlan(ops: ops, observed: observed, desired: desired, ownedAddresses: owned)
         plan.refused = refused
-        plan.addressCreates = addressCreates
-        plan.addressDeletes = addressDeleteStart
-        if ops.isEmpty { plan.settled = ownership(after: plan, applied: 0) }
+        if ops.isEmpty { plan.settled = ownership(after: plan, added: [], removed: [], options: options) }
         return plan
     }
 
@@ -263,7 +271,7 @@ public struct RtnlReconciler: Sendable {
         return refused
     }
 
-    /// Runs one pass: observe, validate, diff, apply (fail-fast, one batch),
+    /// Runs one pass: observe, validate, diff, apply (fail-fast stages),
     /// and returns the report with the ownership record for the next pass.
     ///
     /// - Throws: ``ReconcileError`` only when the pass could not run at all
@@ -279,47 +287,47 @@ public struct RtnlReconciler: Sendable {
     }
 
     /// Applies a plan made by ``plan(in:desired:lastApplied:options:)``:
-    /// all its ops in one fail-fast batch.
+    /// its ops in fail-fast stages, one pipelined batch each.
     public func apply(
         _ plan: RtnlPlan, in scope: NetnsScope, options: RtnlOptions = .default
     ) async -> ReconcileReport<RtnlObject, RtnlLastApplied> {
         let outcome = await RtnlApplier(backend: backend, scope: scope, options: options).run(plan.ops, refused: plan.refused)
         return ReconcileReport(
             applied: outcome.applied, failed: outcome.failed, pending: outcome.pending,
-            lastApplied: plan.settled ?? Self.ownership(after: plan, applied: outcome.applied.count),
-            strategy: .failFast)
+            lastApplied: plan.settled ?? Self.ownership(after: plan, added: outcome.added, removed: outcome.removed, options: options),
+            strategy: .staged)
     }
 
-    /// The addresses owned after a pass: those desired and now present, and
-    /// those owned whose removal did not happen (so the next pass retries it).
-    /// `applied` counts the ops applied, a prefix of `plan.ops` (fail-fast).
-    static func ownership(after plan: RtnlPlan, applied: Int) -> RtnlLastApplied {
+    /// The addresses owned after a pass: those owned going in (recorded, or
+    /// tagged with ``RtnlOptions/addressProtocol``) and those the kernel
+    /// added at this pass's request, while they are still present. Owned
+    /// addresses whose removal failed or was not reached stay, so the next
+    /// pass retries it. A desired address that was already there, or that
+    /// the kernel answered EEXIST for, is not ours (unless
+    /// ``RtnlOptions/adoptExistingAddresses``); nor is one the kernel made.
+    static func ownership(
+        after plan: RtnlPlan, added: Set<InterfaceAddress.Key>, removed: Set<InterfaceAddress.Key>,
+        options: RtnlOptions = .default
+    ) -> RtnlLastApplied {
         var present = Set<InterfaceAddress.Key>()
-        present.reserveCapacity(plan.observed.addresses.count + plan.addressCreates)
+        present.reserveCapacity(plan.observed.addresses.count + added.count)
         for address in plan.observed.addresses { present.insert(address.key) }
-        // Only the two address segments of the plan can change addresses.
-        for position in 0..<min(applied, plan.addressCreates) {
-            switch plan.ops[position] {
-            case .create(.address(let address)): present.insert(address.key)
-            case .delete(.address(let address)): present.remove(address.key)
-            default: break
-            }
-        }
-        for position in plan.addressDeletes..<max(plan.addressDeletes, applied) {
-            if case .delete(.address(let address)) = plan.ops[position] { present.remove(address.key) }
-        }
+        present.formUnion(added)
+        present.subtract(removed)
         var names: [Int32: String] = [:]
         for link in plan.observed.links { names[link.index] = link.name }
         var owned = Set<RtnlLastApplied.AddressKey>()
         func record(_ key: InterfaceAddress.Key) {
-            guard present.contains(key), let name = names[key.ifindex] else { return }
+            guard present.contains(key), let name = names[key.ifindex],
+                !AddressProtocol.isKernels(key.address, proto: nil)
+            else { return }
             owned.insert(.init(interface: name, address: key.address, prefixLength: key.prefixLength))
         }
-        for address in plan.desired.addresses { record(address.key) }
         for key in plan.ownedAddresses { record(key) }
-        // An owned key that is desired was recorded above; one that is not
-        // desired stays only while still present (its delete failed or was
-        // not reached).
+        for key in added { record(key) }
+        if options.adoptExistingAddresses {
+            for address in plan.desired.addresses { record(address.key) }
+        }
         return RtnlLastApplied(addresses: owned)
     }
 }

@@ -9,11 +9,14 @@
 ///
 /// Invalid desired states are refused before anything is written: a key
 /// that is malformed or escapes /proc/sys, a key that does not exist in the
-/// scope, the same key written twice with different values, and a key
+/// scope, the same key written twice with different values, a value the
+/// kernel would not store as given (``SysctlValueRules``), and a key
 /// outside `net.` when the scope is not the current netns (it would change
 /// the whole host) unless ``SysctlOptions/allowHostWideKeys`` is set, and
 /// an `ip_unprivileged_port_start` above the low end of the desired
 /// `ip_local_port_range` (the kernel refuses that pair in either order).
+/// Keys owned in `lastApplied` that a pass would release pass the same
+/// guards.
 public struct SysctlReconciler: Sendable {
     /// The kernel this reconciler acts on.
     public let backend: any SysctlBackend
@@ -37,12 +40,11 @@ public struct SysctlReconciler: Sendable {
             } catch {
                 throw .invalidDesired(entry: "sysctl \"\(text)\"", reason: error.reason, path: [.key(text)])
             }
-            if !key.isNetworkNamespaced && scope != .current && !options.allowHostWideKeys {
-                throw .invalidDesired(
-                    entry: "sysctl \(text)",
-                    reason: "\(key) is not isolated by network namespaces: writing it from \(scope) "
-                        + "would change the whole host (set allowHostWideKeys to allow it)",
-                    path: [.key(text)])
+            if let reason = hostWideRefusal(key, scope: scope, options: options) {
+                throw .invalidDesired(entry: "sysctl \(text)", reason: reason, path: [.key(text)])
+            }
+            if let reason = SysctlValueRules.refusal(for: value.text) {
+                throw .invalidDesired(entry: "sysctl \(text)", reason: "\(String(reflecting: value.text)) \(reason)", path: [.key(text)])
             }
             if let earlier = result[key] {
                 if SysctlValue.normalized(earlier.value.text) == SysctlValue.normalized(value.text) { continue }
@@ -58,6 +60,35 @@ public struct SysctlReconciler: Sendable {
         return wanted
     }
 
+    /// Why `key` may not be written in `scope`: a key outside `net.` is not
+    /// isolated by network namespaces, so writing it from another namespace
+    /// changes the whole host. The same guard holds for a desired key and for
+    /// an owned key being released (whose original would be written back).
+    static func hostWideRefusal(_ key: SysctlKey, scope: NetnsScope, options: SysctlOptions) -> String? {
+        guard !key.isNetworkNamespaced && scope != .current && !options.allowHostWideKeys else { return nil }
+        return "\(key) is not isolated by network namespaces: writing it from \(scope) "
+            + "would change the whole host (set allowHostWideKeys to allow it)"
+    }
+
+    /// Checks the keys `lastApplied` owns that a pass would release with
+    /// the guards a desired key passes: a record naming a host-wide key
+    /// (from another scope, or edited by hand) must not make a namespaced
+    /// pass write the host's value, and an original the kernel could not
+    /// store as given is not written back.
+    static func validateReleases(
+        _ lastApplied: SysctlLastApplied, desired: [SysctlKey: String], scope: NetnsScope, options: SysctlOptions
+    ) throws(ReconcileError) {
+        for (key, original) in lastApplied.owned.sorted(by: { $0.key < $1.key }) where desired[key] == nil {
+            let entry = "sysctl \(key) (owned, to be released)"
+            if let reason = hostWideRefusal(key, scope: scope, options: options) {
+                throw .invalidDesired(entry: entry, reason: reason)
+            }
+            if options.revertOnRelease, let reason = SysctlValueRules.refusal(for: original) {
+                throw .invalidDesired(entry: entry, reason: "its original value \(String(reflecting: original)) \(reason)")
+            }
+        }
+    }
+
     /// Reads the keys a pass involves and computes its ops, writing nothing.
     ///
     /// - Throws: ``ReconcileError/invalidDesired(entry:reason:)`` (see
@@ -70,6 +101,7 @@ public struct SysctlReconciler: Sendable {
         lastApplied: SysctlLastApplied = .empty, options: SysctlOptions = .default
     ) async throws(ReconcileError) -> SysctlPlan {
         let wanted = try Self.validate(desired, scope: scope, options: options)
+        try Self.validateReleases(lastApplied, desired: wanted, scope: scope, options: options)
         var observed: [SysctlKey: String] = [:]
         for key in wanted.keys.sorted() {
             do {
@@ -80,6 +112,10 @@ public struct SysctlReconciler: Sendable {
                     entry: "sysctl \(key)", reason: "no such key in \(scope)", path: Self.path(of: key, in: desired))
             } catch {
                 throw .observeFailed(resource: "sysctl \(key)", error: error)
+            }
+            if let held = observed[key], let text = wanted[key], let reason = SysctlValueRules.refusal(for: text, observed: held) {
+                throw .invalidDesired(
+                    entry: "sysctl \(key)", reason: "\(String(reflecting: text)): \(reason)", path: Self.path(of: key, in: desired))
             }
         }
         for key in lastApplied.owned.keys.sorted() where wanted[key] == nil {

@@ -18,10 +18,14 @@ struct ApplyCommand: AsyncParsableCommand {
             Addresses, sysctls and cgroup files are owned by what linx installed, \
             recorded in the state file (default /var/lib/linx/SCOPE.json), written \
             atomically after every pass. A missing or corrupt state file means linx \
-            owns nothing: nothing is deleted, and a warning says so. A section \
-            absent from FILE is not managed: its objects are left as they are; so \
-            is a kind absent from a section (an rtnl section without `routes` \
-            deletes no route; `routes: []` deletes every route linx owns).
+            owns nothing: nothing is deleted, and a warning says so. The state file \
+            records its scope (backend and network namespace) and is refused for \
+            another. A section absent from FILE is not managed: its objects are left \
+            as they are; so is a kind absent from a section (an rtnl section without \
+            `routes` deletes no route; `routes: []` deletes every route linx owns).
+
+            An apply locks the state file (FILE.lock) until it exits; a second apply \
+            on the same state file fails at once, naming the holder.
 
             With --watch, a reconcile loop per subsystem keeps the kernel converged \
             (a resync every --interval, and at once on an rtnl change event) until \
@@ -62,8 +66,15 @@ struct ApplyCommand: AsyncParsableCommand {
             let document = try HostDocument.load(path: file)
             let host = try await Host.open(backend, scope, needsRoot: true)
             let stateFile = host.stateFile(at: stateOptions.state)
-            let (loaded, warning) = stateFile.load(HostState.self)
-            var state = loaded ?? HostState()
+            // Held until the command ends (with --watch, until it is stopped),
+            // so no other apply reads this ownership while it changes.
+            let lock = try stateFile.lock()
+            defer {
+                lock?.release()
+                host.release()
+            }
+            let (loaded, warning) = try stateFile.load()
+            var state = loaded
             let plan = try await HostReconciler(backend: host.backend, scope: host.scope)
                 .plan(document, lastApplied: state.owned)
             // Only once the file is known valid, so an error stays one line.

@@ -40,9 +40,9 @@ struct PlanCommand: AsyncParsableCommand {
             let document = try HostDocument.load(path: file)
             let host = try await Host.open(backend, scope, needsRoot: false)
             let stateFile = host.stateFile(at: stateOptions.state)
-            let (owned, warning) = stateFile.load(HostState.self)
+            let (owned, warning) = try stateFile.load()
             let plan = try await HostReconciler(backend: host.backend, scope: host.scope)
-                .plan(document, lastApplied: (owned ?? HostState()).owned)
+                .plan(document, lastApplied: owned.owned)
             // A plan warns only about a corrupt file: no file yet is the normal first run.
             if let warning, stateFile.exists { printError("warning: \(warning)") }
             if json { try printJSON(plan) } else { print(outcomes: SectionOutcome.outcomes(of: plan)) }

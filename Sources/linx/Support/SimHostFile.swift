@@ -18,9 +18,15 @@ struct SimHostFile: Codable {
     var journal: [SimJournalEntry] = []
 
     static func load(path: String) throws -> SimHostFile {
-        guard FileManager.default.fileExists(atPath: path) else { return SimHostFile() }
+        guard RegularFile.exists(path) else { return SimHostFile() }
+        let bytes: [UInt8]
         do {
-            return try JSONDecoder().decode(SimHostFile.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+            bytes = try RegularFile.read(path)
+        } catch {
+            throw CommandError("cannot read the simulated host \(path): \(error.description)")
+        }
+        do {
+            return try JSONDecoder().decode(SimHostFile.self, from: Data(bytes))
         } catch {
             throw CommandError("cannot read the simulated host \(path): \(error.localizedDescription)")
         }
