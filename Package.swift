@@ -140,7 +140,7 @@ let package = Package(
             name: "LinxConformanceKernelTests",
             dependencies: ["LinxConformanceKernel", "LinxConformance", "LinxReconcile"]
         ),
-        .testTarget(name: "linxTests", dependencies: ["linx", "LinxLinux"]),
+        .testTarget(name: "linxTests", dependencies: ["linx", "LinxLinux", "NodeAgentExample"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -9,6 +9,8 @@ struct SimState: Sendable {
     var namespaces: [NetnsScope: SimNetns] = [.current: SimNetns.boot(loopbackUp: true)]
     /// Namespaces in creation order, so every walk over them is deterministic.
     var namespaceOrder: [NetnsScope] = [.current]
+    /// Identities, deleted namespaces kept alive by a monitor, name watchers.
+    var names = SimNamespaceNames()
     var globalSysctl = SysctlCatalog.bootGlobal()
     var cgroups: [String: [String: String]] = [cgroupRoot: CgroupFiles.root]
     var history: SimHistory

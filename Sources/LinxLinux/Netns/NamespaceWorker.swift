@@ -171,18 +171,6 @@ final class NamespaceWorker: Sendable {
     }
 }
 
-/// The nsfs inode a namespace file refers to: two files name the same
-/// namespace exactly when these match.
-struct NamespaceIdentity: Sendable, Hashable {
-    var device: UInt64
-    var inode: UInt64
-
-    init(_ info: stat) {
-        device = UInt64(info.st_dev)
-        inode = UInt64(info.st_ino)
-    }
-}
-
 private final class ThreadStart: @unchecked Sendable {
     let worker: NamespaceWorker
     let namespaceFD: Int32?
