@@ -10,7 +10,7 @@ struct Linx: AsyncParsableCommand {
         abstract: "Keep Linux kernel state converged on a declared desired state.",
         subcommands: [
             PlanCommand.self, ApplyCommand.self, ShowCommand.self, MonitorCommand.self,
-            ConformanceCommand.self, FuzzCommand.self, FidelityCommand.self, Version.self,
+            ConformanceCommand.self, FuzzCommand.self, FidelityCommand.self, SimCommand.self, Version.self,
         ]
     )
 
