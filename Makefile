@@ -1,11 +1,11 @@
 # The two quick-start commands (see README.md). Each installs what a fresh
 # Debian machine with Swift lacks, then calls swift.
 SWIFT ?= swift
-DEBS := libnl-3-dev libnl-route-3-dev libyaml-dev pkg-config iproute2
+DEBS := libnl-3-dev libnl-route-3-dev libyaml-dev pkg-config iproute2 nftables libnftables-dev libnftnl-dev libmnl-dev
 
 .PHONY: deps build conformance test fuzz
 deps:
-	@if ! pkg-config --exists libnl-route-3.0 yaml-0.1 2>/dev/null || ! command -v ip >/dev/null; then \
+	@if ! pkg-config --exists libnl-route-3.0 yaml-0.1 libnftables 2>/dev/null || ! command -v ip >/dev/null || ! command -v nft >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing $(DEBS)"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBS) >/dev/null; \

@@ -29,6 +29,11 @@ let package = Package(
             pkgConfig: "libnl-route-3.0",
             providers: [.apt(["libnl-3-dev", "libnl-route-3-dev"])]
         ),
+        .systemLibrary(
+            name: "CNftables",
+            pkgConfig: "libnftables",
+            providers: [.apt(["libnftables-dev", "libnftnl-dev", "libmnl-dev", "nftables"])]
+        ),
         .target(
             name: "LinxReconcile",
             dependencies: [
@@ -61,7 +66,7 @@ let package = Package(
         .target(
             name: "LinxLinux",
             dependencies: [
-                "LinxReconcile", "CNetlink",
+                "LinxReconcile", "CNetlink", "CNftables",
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
@@ -135,7 +140,7 @@ let package = Package(
             name: "LinxConformanceKernelTests",
             dependencies: ["LinxConformanceKernel", "LinxConformance", "LinxReconcile"]
         ),
-        .testTarget(name: "linxTests", dependencies: ["linx", "LinxLinux"]),
+        .testTarget(name: "linxTests", dependencies: ["linx", "LinxLinux", "NodeAgentExample"]),
     ],
     swiftLanguageModes: [.v6]
 )

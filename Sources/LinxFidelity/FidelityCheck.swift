@@ -24,6 +24,9 @@ public struct FidelityCheck: Sendable {
         public var settle: Duration
         /// Whether a sequence ends with a comparison of every `net.` key.
         public var wholeTree: Bool
+        /// Whether the sysctl draws write every catalog key (see ``FidelityCheck/writableKeys(allKeys:)``);
+        /// only recorded here, so the replay command says it.
+        public var allKeys = false
 
         /// 40 steps over rtnl and sysctl, two seconds to settle, the whole tree compared at the end.
         public init(
@@ -60,8 +63,8 @@ public struct FidelityCheck: Sendable {
 
         /// The command that runs this sequence again.
         public var replayCommand: String {
-            "linx fidelity --seed \(seed) --steps \(options.steps) --subsystem "
-                + options.subsystems.map(\.rawValue).joined(separator: ",")
+            "linx fidelity --seeds 1 --seed \(seed) --steps \(options.steps) --subsystem "
+                + options.subsystems.map(\.rawValue).joined(separator: ",") + (options.allKeys ? " --all-keys" : "")
         }
 
         public var description: String {
@@ -77,13 +80,45 @@ public struct FidelityCheck: Sendable {
 
     /// The sysctls the draws may write: every `net.` key the simulator's
     /// catalog has, minus the keys of the link the sequences delete and
-    /// re-create (br0).
-    public static func writableKeys() async -> [SysctlKey] {
+    /// re-create (br0) and the string formats the simulator does not parse
+    /// (``unparsed``).
+    /// `allKeys` false keeps the keys whose handlers the simulator models
+    /// and earlier rounds checked (``modelled``); the rest of the catalog
+    /// has the kernel's ranges and rounding but not every handler's
+    /// special rules yet.
+    public static func writableKeys(allKeys: Bool = false) async -> [SysctlKey] {
         guard let sim = try? SimFidelityKernel(seed: 0),
             let keys = try? await sim.backend.keys(under: try! SysctlKey("net"), in: sim.scope)
         else { return [] }
-        return keys.filter { !$0.components.contains("br0") }
+        return keys.filter { key in
+            guard !key.components.contains("br0"), !unparsed.contains(key.components.last!) else { return false }
+            if allKeys { return true }
+            let c = key.components
+            if c.count == 5, c[2] == "conf" { return modelled.contains("\(c[1]).conf.\(c[4])") }
+            return modelled.contains(key.description)
+        }
     }
+
+    /// The keys whose handlers the simulator models in full: the
+    /// forwarding, redirect, rp_filter, ARP and IPv6 conf files of every
+    /// directory, and the namespace keys with cross-key rules.
+    public static let modelled: Set<String> = [
+        "net.ipv4.ip_forward", "net.ipv4.ip_local_port_range", "net.ipv4.ip_unprivileged_port_start",
+        "net.ipv4.ping_group_range", "net.ipv4.ip_default_ttl", "net.ipv4.ip_nonlocal_bind", "net.ipv4.tcp_syncookies",
+        "net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_keepalive_time", "net.ipv4.icmp_echo_ignore_all", "net.core.somaxconn",
+        "net.unix.max_dgram_qlen",
+        "ipv4.conf.forwarding", "ipv4.conf.rp_filter", "ipv4.conf.accept_redirects", "ipv4.conf.send_redirects",
+        "ipv4.conf.secure_redirects", "ipv4.conf.proxy_arp", "ipv4.conf.arp_ignore", "ipv4.conf.arp_announce",
+        "ipv4.conf.log_martians", "ipv4.conf.accept_source_route", "ipv4.conf.promote_secondaries", "ipv4.conf.mc_forwarding",
+        "ipv6.conf.disable_ipv6", "ipv6.conf.forwarding", "ipv6.conf.accept_ra", "ipv6.conf.accept_redirects",
+        "ipv6.conf.autoconf", "ipv6.conf.hop_limit", "ipv6.conf.keep_addr_on_down", "ipv6.conf.dad_transmits",
+    ]
+
+    /// String files with a format of their own the simulator stores as
+    /// given (port lists, ICMP rate masks, TCP Fast Open keys, stable
+    /// secrets, the last random per link): never drawn, and a stable
+    /// secret is left out of the tree comparison.
+    public static let unparsed: Set<String> = ["ip_local_reserved_ports", "ratemask", "tcp_fastopen_key", "stable_secret"]
 
     public let options: Options
     let generator: FidelityGenerator
@@ -140,8 +175,8 @@ public struct FidelityCheck: Sendable {
         guard wholeTree else { return nil }
         // Last, the whole net. tree: every key and value.
         let net = try! SysctlKey("net")
-        let simKeys = try await sim.backend.keys(under: net, in: sim.scope)
-        let realKeys = try await kernel.backend.keys(under: net, in: kernel.scope)
+        let simKeys = try await sim.backend.keys(under: net, in: sim.scope).filter { $0.components.last != "stable_secret" }
+        let realKeys = try await kernel.backend.keys(under: net, in: kernel.scope).filter { $0.components.last != "stable_secret" }
         let simTree = try await FidelityState.read(sim.backend, in: sim.scope, sysctls: simKeys).sysctls
         let realTree = try await FidelityState.read(kernel.backend, in: kernel.scope, sysctls: realKeys).sysctls
         if simTree != realTree {

@@ -33,6 +33,8 @@ public struct SimFidelityKernel: FidelityKernel {
     public init(seed: UInt64) throws(KernelError) {
         backend = SimKernel(seed: seed)
         try backend.createNamespace(scope)
+        // As ThrowawayNamespace does before it makes the links.
+        for dir in ["all", "default"] { try backend.foreign.writeSysctl("net.ipv6.conf.\(dir).accept_dad", "0", in: scope) }
         try backend.setLink("lo", up: true, in: scope)
         try backend.addVethPair("v0", "v1", up: true, in: scope)
         try backend.addBridge("br0", up: true, in: scope)

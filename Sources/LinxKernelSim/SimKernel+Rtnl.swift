@@ -40,6 +40,19 @@ extension SimKernel: RtnlBackend {
         }
     }
 
+    /// Follows what `scope` names: its identity now, then each change (nil
+    /// when deleted); finished at once for the current namespace, and after
+    /// nil for a pid scope (its process is gone for good).
+    public func namespaceIdentities(of scope: NetnsScope) async -> AsyncStream<NamespaceIdentity?> {
+        let (stream, continuation, id) = state.withLock { $0.names.watch(scope) }
+        if let id {
+            continuation.onTermination = { [weak self] _ in
+                self?.state.withLock { $0.names.unwatch(scope, id: id) }
+            }
+        }
+        return stream
+    }
+
     /// Subscribes to the namespace's changes with a buffer of ``eventBufferCapacity`` events.
     public func events(in scope: NetnsScope) async throws(KernelError) -> AsyncThrowingStream<RtnlEvent, any Error> {
         try state.withLock { s throws(KernelError) in

@@ -59,18 +59,52 @@ public final class SimKernel: Sendable {
             guard s.namespaces[scope] == nil else { throw KernelError(.fileExists, "\(scope) exists") }
             s.namespaces[scope] = SimNetns.boot(loopbackUp: false)
             s.namespaceOrder.append(scope)
-        }
+            return s.names.named(scope)
+        }.deliver()
     }
 
-    /// Deletes a namespace with everything in it; its monitors die. ENOENT
-    /// when missing; the current namespace cannot be deleted (EBUSY).
+    /// Deletes a namespace's name, as `ip netns del` does. ENOENT when
+    /// missing; the current namespace cannot be deleted (EBUSY).
+    ///
+    /// As in the kernel, a monitor opened in the namespace neither dies nor
+    /// moves: it keeps the namespace alive (``pinnedNamespaces``) and hears
+    /// nothing more, even after the name is given to a new namespace; it lets
+    /// go when its reader closes it. Follow a name with
+    /// ``namespaceIdentities(of:)``.
     public func deleteNamespace(_ scope: NetnsScope) throws(KernelError) {
         try admin("netns del \(scope)", nil) { s throws(KernelError) in
             guard let ns = s.namespaces[scope] else { throw KernelError(.noSuchFileOrDirectory, "no \(scope)") }
             guard scope != .current else { throw KernelError(.resourceBusy, "the current namespace cannot be deleted") }
-            for subscriber in ns.subscribers { subscriber.kill(KernelError(.noSuchFileOrDirectory, "\(scope) deleted")) }
             s.namespaces[scope] = nil
             s.namespaceOrder.removeAll { $0 == scope }
+            return s.names.unnamed(scope, namespace: ns)
+        }.deliver()
+    }
+
+    /// Events queued (unread) by the monitors of the deleted namespace
+    /// `identity`: how a test shows such a monitor hears nothing.
+    package func queuedEvents(inPinned identity: NamespaceIdentity) -> Int {
+        state.withLock { s in
+            s.names.orphans.filter { $0.identity == identity }
+                .reduce(0) { $0 + $1.namespace.subscribers.reduce(0) { $0 + $1.backlog } }
+        }
+    }
+
+    /// The namespace `scope` names now, nil when it names none.
+    public func identity(of scope: NetnsScope) -> NamespaceIdentity? {
+        state.withLock { $0.names.identities[scope] }
+    }
+
+    /// Deleted namespaces that live on because a monitor opened in them is
+    /// still open, with how many such monitors each.
+    public var pinnedNamespaces: [NamespaceIdentity: Int] {
+        state.withLock { s in
+            s.names.pruneOrphans()
+            var pinned: [NamespaceIdentity: Int] = [:]
+            for orphan in s.names.orphans {
+                pinned[orphan.identity, default: 0] += orphan.namespace.subscribers.count { !$0.isClosed }
+            }
+            return pinned
         }
     }
 

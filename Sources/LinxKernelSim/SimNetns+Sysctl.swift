@@ -9,40 +9,47 @@ import LinxReconcile
 /// conf.all.{forwarding,disable_ipv6} for IPv6 set default and every interface; a new
 /// interface copies conf.default; an interface's directory vanishes with it.
 extension SimNetns {
-    mutating func createConfSysctls(for name: String, ipv6: Bool = true) {
-        for (leaf, spec) in SysctlCatalog.ipv4Conf {
-            sysctl["net/ipv4/conf/\(name)/\(leaf)"] = spec.writable ? (sysctl["net/ipv4/conf/default/\(leaf)"] ?? spec.boot) : spec.boot
+    /// A new link's directories (conf and neigh, IPv6 ones only when the
+    /// link can carry IPv6), each file copied from the directory's default
+    /// (IPv6 conf.mtu is the link's MTU).
+    mutating func createConfSysctls(for name: String, ipv6: Bool = true, mtu: UInt32 = 1500) {
+        for directory in SysctlCatalog.perLinkDirectories where ipv6 || directory.hasPrefix("net/ipv4") {
+            for (leaf, spec) in SysctlCatalog.perLink[directory] ?? [:] {
+                let copied = sysctl["\(directory)/default/\(leaf)"]
+                sysctl["\(directory)/\(name)/\(leaf)"] = spec.writable ? (copied ?? spec.boot) : spec.boot
+            }
         }
-        guard ipv6 else { return }
-        for (leaf, spec) in SysctlCatalog.ipv6Conf {
-            sysctl["net/ipv6/conf/\(name)/\(leaf)"] = sysctl["net/ipv6/conf/default/\(leaf)"] ?? spec.boot
-        }
+        if ipv6, sysctl["net/ipv6/conf/\(name)/mtu"] != nil { sysctl["net/ipv6/conf/\(name)/mtu"] = String(mtu) }
     }
 
-    /// ipv4_devconf_setall: every IPv4 conf file of the link counts as
-    /// written, so conf.default stops being copied to it (the kernel does
-    /// this when the link gets an IPv4 address, lo's included).
+    /// ipv4_devconf_setall and neigh_parms_data_state_setall: every IPv4
+    /// conf and ARP neigh file of the link counts as written, so default
+    /// stops being copied to it (the kernel does this when the link gets an
+    /// IPv4 address, lo's included).
     mutating func markConfSet(on index: Int32) {
         guard let name = links[index]?.link.name else { return }
-        for leaf in SysctlCatalog.ipv4Conf.keys { explicitConf.insert("net/ipv4/conf/\(name)/\(leaf)") }
+        for directory in ["net/ipv4/conf", "net/ipv4/neigh"] {
+            for leaf in (SysctlCatalog.perLink[directory] ?? [:]).keys { explicitConf.insert("\(directory)/\(name)/\(leaf)") }
+        }
     }
 
     mutating func removeConfSysctls(for name: String) {
-        for leaf in SysctlCatalog.ipv4Conf.keys {
-            sysctl["net/ipv4/conf/\(name)/\(leaf)"] = nil
-            explicitConf.remove("net/ipv4/conf/\(name)/\(leaf)")
+        for directory in SysctlCatalog.perLinkDirectories {
+            for leaf in (SysctlCatalog.perLink[directory] ?? [:]).keys {
+                sysctl["\(directory)/\(name)/\(leaf)"] = nil
+                explicitConf.remove("\(directory)/\(name)/\(leaf)")
+            }
         }
-        for leaf in SysctlCatalog.ipv6Conf.keys { sysctl["net/ipv6/conf/\(name)/\(leaf)"] = nil }
     }
 
     /// Writes a `net.` key (components already resolved to a known file).
     mutating func writeSysctl(_ components: [String], spec: SysctlSpec, value text: String) throws(KernelError) {
         let path = components.joined(separator: "/")
         guard let current = sysctl[path] else { throw KernelError(.noSuchFileOrDirectory, "no sysctl \(path)") }
-        // devinet_conf_proc marks the file written (and copies default) even when parsing fails.
-        if spec.writable, !text.isEmpty, components.count == 5, components[1] == "ipv4", components[2] == "conf",
-            components[3] != "all", components[3] != "default"
-        {
+        // devinet_conf_proc and neigh_proc_update mark the file written (and copy default) even
+        // when parsing fails.
+        let copiesDefault = components.count == 5 && (components[2] == "neigh" || (components[1] == "ipv4" && components[2] == "conf"))
+        if spec.writable, !text.isEmpty, copiesDefault, components[3] != "all", components[3] != "default" {
             explicitConf.insert(path)
         }
         guard var value = try spec.parse(text, current: current) else { return }
@@ -98,12 +105,15 @@ extension SimNetns {
         let disabledBefore = components.count == 5 && components[4] == "disable_ipv6"
             ? indexByName[components[3]].map { ipv6Disabled(on: $0) } : nil
         sysctl[path] = value
-        if components.count == 5, components[1] == "ipv4", components[2] == "conf" {
+        if copiesDefault {
+            let directory = components[0...2].joined(separator: "/")
             switch components[3] {
-            case "default" where !SysctlCatalog.ipv4ConfNotCopiedFromDefault.contains(components[4]):
-                // devinet_copy_dflt_conf: interfaces that never had this file written follow default.
-                for state in links.values where !explicitConf.contains("net/ipv4/conf/\(state.link.name)/\(components[4])") {
-                    sysctl["net/ipv4/conf/\(state.link.name)/\(components[4])"] = value
+            case "default" where !(components[2] == "conf" && SysctlCatalog.ipv4ConfNotCopiedFromDefault.contains(components[4])):
+                // devinet_copy_dflt_conf, neigh_copy_dflt_parms: links that never had this file
+                // written follow default.
+                for state in links.values {
+                    let file = "\(directory)/\(state.link.name)/\(components[4])"
+                    if sysctl[file] != nil && !explicitConf.contains(file) { sysctl[file] = value }
                 }
             case "all", "default": break
             default: explicitConf.insert(path)

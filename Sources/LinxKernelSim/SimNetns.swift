@@ -137,7 +137,18 @@ struct SimNetns: Sendable {
         nextIndex += 1
         links[index] = SimLinkState(link: Link(index: index, name: name, kind: kind, isUp: false, mtu: mtu), peer: peer)
         indexByName[name] = index
-        createConfSysctls(for: name, ipv6: mtu >= 1280)
+        createConfSysctls(for: name, ipv6: mtu >= 1280, mtu: mtu)
+        if kind == "loopback" {
+            // inetdev_init sets NOXFRM and NOPOLICY on lo (marked as written); ipv6_add_dev gives lo
+            // accept_dad and use_tempaddr -1 (Linux 6.18).
+            for leaf in ["disable_policy", "disable_xfrm"] {
+                sysctl["net/ipv4/conf/\(name)/\(leaf)"] = "1"
+                explicitConf.insert("net/ipv4/conf/\(name)/\(leaf)")
+            }
+            for leaf in ["accept_dad", "use_tempaddr"] where sysctl["net/ipv6/conf/\(name)/\(leaf)"] != nil {
+                sysctl["net/ipv6/conf/\(name)/\(leaf)"] = "-1"
+            }
+        }
         publish(.link(links[index]!.link, .new))
         if up { try setUp(index, true) }
         return index

@@ -9,6 +9,8 @@ struct SimState: Sendable {
     var namespaces: [NetnsScope: SimNetns] = [.current: SimNetns.boot(loopbackUp: true)]
     /// Namespaces in creation order, so every walk over them is deterministic.
     var namespaceOrder: [NetnsScope] = [.current]
+    /// Identities, deleted namespaces kept alive by a monitor, name watchers.
+    var names = SimNamespaceNames()
     var globalSysctl = SysctlCatalog.bootGlobal()
     var cgroups: [String: [String: String]] = [cgroupRoot: CgroupFiles.root]
     var history: SimHistory
@@ -56,8 +58,13 @@ struct SimState: Sendable {
     }
 
     func readSysctl(_ key: SysctlKey, in scope: NetnsScope) throws(KernelError) -> String {
-        _ = try sysctlSpec(key, in: scope)
-        return key.isNetworkNamespaced ? namespaces[scope]!.sysctl[key.path]! : globalSysctl[key.path]!
+        let spec = try sysctlSpec(key, in: scope)
+        // Even root reads only files with an owner read bit (route/flush is 0200).
+        guard spec.readable else { throw KernelError(.permissionDenied, "cannot open /proc/sys/\(key.path)") }
+        let value = key.isNetworkNamespaced ? namespaces[scope]!.sysctl[key.path]! : globalSysctl[key.path]!
+        // A value the kernel refuses to print (an unset stable_secret: EIO).
+        if value == "!EIO" { throw KernelError(.ioError, "cannot read /proc/sys/\(key.path)") }
+        return value
     }
 
     mutating func writeSysctl(_ key: SysctlKey, value text: String, in scope: NetnsScope) throws(KernelError) {

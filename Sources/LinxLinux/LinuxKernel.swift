@@ -155,6 +155,65 @@ public final class LinuxKernel: RtnlBackend, SysctlBackend, CgroupBackend {
         return AsyncThrowingStream(unfolding: { try await monitor.next() })
     }
 
+    /// Follows what `scope` names, event-driven: for a path, inotify on its
+    /// directory plus the mount table (a name is a bind mount), re-reading
+    /// the nsfs inode on each wake-up; for a pid, its pidfd, which becomes
+    /// readable when the process exits (then nil, and the stream finishes:
+    /// a reused pid is another process, never followed); the current
+    /// namespace never changes (one value, then finished).
+    public func namespaceIdentities(of scope: NetnsScope) async -> AsyncStream<NamespaceIdentity?> {
+        switch scope {
+        case .current:
+            let identity = NamespaceIdentity.named(by: "/proc/self/ns/net")
+            return AsyncStream { continuation in
+                continuation.yield(identity)
+                continuation.finish()
+            }
+        case .pid(let pid):
+            let pidfd = registry.withLock { registry -> Int32? in
+                guard let resolved = try? Self.resolve(pid: pid, in: &registry),
+                    linx_pidfd_exited(resolved.pidfd) == 0
+                else { return nil }
+                return dup(resolved.pidfd)
+            }
+            let identity = registry.withLock { $0.pids[pid]?.identity }
+            return AsyncStream { continuation in
+                guard let pidfd, let identity else {
+                    continuation.yield(nil)
+                    continuation.finish()
+                    return
+                }
+                continuation.yield(identity)
+                let waiter = Task {
+                    defer { close(pidfd) }
+                    // Readable once the process has exited.
+                    guard await ReadinessPoller.shared.waitReadable(pidfd) else { return }
+                    continuation.yield(nil)
+                    continuation.finish()
+                }
+                continuation.onTermination = { _ in waiter.cancel() }
+            }
+        case .path(let path):
+            // Watch first, then read: a change in between still wakes us.
+            let watch = try? NamespaceNameWatch(path: path)
+            return AsyncStream { continuation in
+                let follower = Task {
+                    var last: NamespaceIdentity?? = .none
+                    while !Task.isCancelled {
+                        let identity = NamespaceIdentity.named(by: path)
+                        if last != .some(identity) {
+                            continuation.yield(identity)
+                            last = identity
+                        }
+                        guard let watch, await watch.changed() else { break }
+                    }
+                    continuation.finish()
+                }
+                continuation.onTermination = { _ in follower.cancel() }
+            }
+        }
+    }
+
     // MARK: sysctl
 
     /// Reads /proc/sys/KEY as seen from inside `scope`.
@@ -237,31 +296,12 @@ public final class LinuxKernel: RtnlBackend, SysctlBackend, CgroupBackend {
                 if let cached { return cached }
                 return try start(nil, nil)
             case .pid(let pid):
-                func exited() -> KernelError {
+                let resolved = try Self.resolve(pid: pid, in: &registry)
+                if linx_pidfd_exited(resolved.pidfd) != 0 {
                     registry.workers.removeValue(forKey: scope)?.stop()
                     registry.pids.removeValue(forKey: pid)?.close()
-                    return KernelError(.noSuchFileOrDirectory, "process \(pid) has exited; its network namespace is no longer addressable")
+                    throw KernelError(.noSuchFileOrDirectory, "process \(pid) has exited; its network namespace is no longer addressable")
                 }
-                let resolved: PidScope
-                if let known = registry.pids[pid] {
-                    resolved = known
-                } else {
-                    let pidfd = linx_pidfd_open(pid)
-                    guard pidfd >= 0 else {
-                        throw KernelError(.noSuchFileOrDirectory, "no process \(pid), so no network namespace to use")
-                    }
-                    let namespace: (Int32, NamespaceIdentity)
-                    do throws(KernelError) {
-                        namespace = try Self.openNamespace("/proc/\(pid)/ns/net", describing: scope)
-                    } catch {
-                        close(pidfd)
-                        throw error
-                    }
-                    // Opened while the pidfd's process ran: the file is its namespace.
-                    resolved = PidScope(pidfd: pidfd, namespaceFD: namespace.0, identity: namespace.1)
-                    registry.pids[pid] = resolved
-                }
-                if linx_pidfd_exited(resolved.pidfd) != 0 { throw exited() }
                 if let cached { return cached }
                 return try start(dup(resolved.namespaceFD), resolved.identity)
             case .path(let path):
@@ -275,6 +315,26 @@ public final class LinuxKernel: RtnlBackend, SysctlBackend, CgroupBackend {
                 return try start(fd, identity)
             }
         }
+    }
+
+    /// The namespace of process `pid`, resolved once and pinned with a pidfd.
+    private static func resolve(pid: Int32, in registry: inout Registry) throws(KernelError) -> PidScope {
+        if let known = registry.pids[pid] { return known }
+        let pidfd = linx_pidfd_open(pid)
+        guard pidfd >= 0 else {
+            throw KernelError(.noSuchFileOrDirectory, "no process \(pid), so no network namespace to use")
+        }
+        let namespace: (Int32, NamespaceIdentity)
+        do throws(KernelError) {
+            namespace = try openNamespace("/proc/\(pid)/ns/net", describing: .pid(pid))
+        } catch {
+            close(pidfd)
+            throw error
+        }
+        // Opened while the pidfd's process ran: the file is its namespace.
+        let resolved = PidScope(pidfd: pidfd, namespaceFD: namespace.0, identity: namespace.1)
+        registry.pids[pid] = resolved
+        return resolved
     }
 
     private static func openNamespace(_ path: String, describing scope: NetnsScope) throws(KernelError) -> (Int32, NamespaceIdentity) {

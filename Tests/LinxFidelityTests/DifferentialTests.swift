@@ -12,9 +12,9 @@ import Testing
 struct DifferentialTests {
     static let seeds: [UInt64] = Array(1...UInt64(ProcessInfo.processInfo.environment["LINX_FIDELITY_SEEDS"].flatMap(UInt64.init) ?? 8))
 
-    @Test("rtnl sequences: same outcomes, same dumps", arguments: seeds)
-    func rtnl(seed: UInt64) async throws {
-        let check = FidelityCheck(options: .init(subsystems: [.rtnl], wholeTree: false), sysctlKeys: await FidelityCheck.writableKeys())
+    @Test("rtnl and sysctl sequences: same outcomes, same dumps, same net. tree", arguments: seeds)
+    func sequences(seed: UInt64) async throws {
+        let check = FidelityCheck(sysctlKeys: await FidelityCheck.writableKeys())
         let real = try LinuxFidelityKernel(backend: LinuxKernel())
         defer { real.close() }
         let divergence = try await check.run(seed: seed, sim: try SimFidelityKernel(seed: seed), kernel: real)

@@ -80,6 +80,32 @@ struct CLISimTests {
         #expect(replan.status == 0, "\(replan.stdout)\(replan.stderr)")
     }
 
+    @Test("show --json prints the document and what it leaves out; --all adds the kernel's own objects; a missing --sysctl is reported")
+    func showJSONAndAll() throws {
+        defer { linx.cleanUp() }
+        let file = LinxBinary.examples.appendingPathComponent("router.yaml").path
+        #expect(try linx.sim(["apply", file]).status == 0)
+        let show = try linx.sim(["show", "--json", "--all", "--sysctl", "net.ipv4.ip_forward", "--sysctl", "net.no.such.key"])
+        #expect(show.status == 0, "\(show.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(show.stdout.utf8)) as? [String: Any])
+        let document = try #require(object["document"] as? [String: Any])
+        let rtnl = try #require(document["rtnl"] as? [String: Any])
+        #expect((rtnl["routes"] as? [[String: Any]])?.count == 3)
+        #expect(object["missingSysctls"] as? [String] == ["net.no.such.key"])
+        let observed = try #require(object["observed"] as? [String: Any])
+        let routes = try #require(observed["routes"] as? [[String: Any]])
+        #expect(routes.contains { $0["type"] as? String == "local" && $0["table"] as? Int == 255 && $0["owner"] as? String == "kernel" })
+        let addresses = try #require(observed["addresses"] as? [[String: Any]])
+        #expect(addresses.contains { $0["address"] as? String == "192.0.2.10/24" && $0["primary"] as? Bool == true })
+        // The document part is a desired-state file as it is.
+        let plain = try JSONSerialization.jsonObject(with: Data(try linx.sim(["show", "--json"]).stdout.utf8)) as? [String: Any]
+        let documentFile = try linx.write("shown.json", String(
+            decoding: try JSONSerialization.data(withJSONObject: try #require(plain?["document"])), as: UTF8.self))
+        #expect(try linx.sim(["plan", documentFile]).status == 0)
+        let text = try linx.sim(["show", "--sysctl", "net.no.such.key"])
+        #expect(text.status == 0 && text.stdout.contains("# missing sysctl: net.no.such.key"), "\(text.stdout)\(text.stderr)")
+    }
+
     @Test("an entry removed from the file is deleted on the next apply, thanks to the state file")
     func removedEntryIsDeleted() throws {
         defer { linx.cleanUp() }

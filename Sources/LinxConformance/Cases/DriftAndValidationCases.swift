@@ -31,7 +31,7 @@ extension CaseRun {
     /// nothing, even with owned state present that a bad diff would delete.
     mutating func invalidDesiredRejected() async throws {
         let invalid = subject.invalidDesired(in: sandbox)
-        if invalid.isEmpty { throw ConformanceSkip("\(subject.name) lists no invalid desired states") }
+        if invalid.isEmpty { throw CaseFailure("\(subject.name) lists no invalid desired states; list at least one: every Source must refuse bad input with .invalidDesired and apply nothing, and this case shows it does") }
         let (_, first, _) = try await converge(step: "first pass")
         for candidate in invalid {
             let before = try await snapshot()

@@ -34,7 +34,7 @@ extension CaseRun {
     /// converges once a valid desired state is back and the faults stop.
     mutating func loopSurvivesErrorPasses() async throws {
         guard let invalid = subject.invalidDesired(in: sandbox).first else {
-            throw ConformanceSkip("\(subject.name) lists no invalid desired states")
+            throw CaseFailure("\(subject.name) lists no invalid desired states; list at least one: every Source must refuse bad input with .invalidDesired and apply nothing, and this case shows it does")
         }
         let desired = subject.validDesired(in: sandbox, using: &random)
         let foreign = try await makeForeign(avoiding: desired)

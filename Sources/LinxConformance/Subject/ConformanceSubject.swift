@@ -53,7 +53,8 @@ public protocol ConformanceSubject: Sendable {
 
     /// A valid, non-empty desired state for `sandbox`.
     func validDesired(in sandbox: Sandbox, using random: inout SimRandom) -> Source.Desired
-    /// Desired states the Source must reject with `.invalidDesired`, applying nothing.
+    /// Desired states the Source must reject with `.invalidDesired`, applying
+    /// nothing. At least one: an empty list fails the validation cases.
     func invalidDesired(in sandbox: Sandbox) -> [InvalidDesired<Source.Desired>]
     /// The entries a scope that satisfies `desired` must hold.
     func expectedEntries(for desired: Source.Desired, in sandbox: Sandbox) -> [EntryKey: EntryValue]

@@ -106,18 +106,20 @@ extension HostDocument.Rtnl {
             case "addressProtocol": section.options.addressProtocol = try reader.integer(UInt8.self, at: path)
             case "adoptExistingAddresses": section.options.adoptExistingAddresses = try reader.bool(at: path)
             case "addresses":
-                var addresses: [RtnlAddressEntry] = []
+                var addresses: [RtnlAddressEntry] = [], lines: [Int32] = []
                 try reader.sequence(try reader.next(), at: path) { (reader, item, index) throws(HostDocumentError) in
-                    reader.origin.recordEntry(in: path, line: item.line)
-                    addresses.append(try address(&reader, item, at: path.appending(.index(index))))
+                    lines.append(Int32(clamping: item.line))
+                    addresses.append(try address(&reader, item, in: path, at: index))
                 }
+                reader.origin.recordEntries(in: path, lines: lines)
                 section.desired.addresses = addresses
             case "routes":
-                var routes: [RtnlRouteEntry] = []
+                var routes: [RtnlRouteEntry] = [], lines: [Int32] = []
                 try reader.sequence(try reader.next(), at: path) { (reader, item, index) throws(HostDocumentError) in
-                    reader.origin.recordEntry(in: path, line: item.line)
-                    routes.append(try route(&reader, item, at: path.appending(.index(index))))
+                    lines.append(Int32(clamping: item.line))
+                    routes.append(try route(&reader, item, in: path, at: index))
                 }
+                reader.origin.recordEntries(in: path, lines: lines)
                 section.desired.routes = routes
             default: throw reader.unknown(key, line: line, in: root, allowed: keys)
             }
@@ -125,47 +127,50 @@ extension HostDocument.Rtnl {
         return section
     }
 
+    // Entries are read by the ten thousand: their paths are built only for an error.
+
     private static func address(
-        _ reader: inout DocumentReader, _ item: PositionedEvent, at path: DesiredPath
+        _ reader: inout DocumentReader, _ item: PositionedEvent, in list: DesiredPath, at index: Int
     ) throws(HostDocumentError) -> RtnlAddressEntry {
+        func path() -> DesiredPath { list.appending(.index(index)) }
         var interface: String?, address: String?
-        try reader.mapping(item, at: path, unique: false) { (reader, key, line) throws(HostDocumentError) in
-            let field = path.appending(.key(key))
+        try reader.mapping(item, at: path(), unique: false) { (reader, key, line) throws(HostDocumentError) in
             switch key {
-            case "interface" where interface == nil: interface = try reader.scalar(at: field).text
-            case "address" where address == nil: address = try reader.scalar(at: field).text
-            case "interface", "address": throw reader.fail(field, line, "\"\(key)\" given twice in one mapping")
-            default: throw reader.unknown(key, line: line, in: path, allowed: ["interface", "address"])
+            case "interface" where interface == nil: interface = try reader.scalar(at: path().appending(.key(key))).text
+            case "address" where address == nil: address = try reader.scalar(at: path().appending(.key(key))).text
+            case "interface", "address": throw reader.fail(path().appending(.key(key)), line, "\"\(key)\" given twice in one mapping")
+            default: throw reader.unknown(key, line: line, in: path(), allowed: ["interface", "address"])
             }
         }
-        guard let interface else { throw reader.fail(path, item.line, "missing \"interface\"") }
-        guard let address else { throw reader.fail(path, item.line, "missing \"address\"") }
+        guard let interface else { throw reader.fail(path(), item.line, "missing \"interface\"") }
+        guard let address else { throw reader.fail(path(), item.line, "missing \"address\"") }
         return RtnlAddressEntry(interface: interface, address: address)
     }
 
     static let routeKeys = ["destination", "gateway", "interface", "table", "metric"]
 
     private static func route(
-        _ reader: inout DocumentReader, _ item: PositionedEvent, at path: DesiredPath
+        _ reader: inout DocumentReader, _ item: PositionedEvent, in list: DesiredPath, at index: Int
     ) throws(HostDocumentError) -> RtnlRouteEntry {
+        func path() -> DesiredPath { list.appending(.index(index)) }
         var destination: String?, gateway: String?, interface: String?, table: UInt32?, metric: UInt32?
         var seen = 0
-        try reader.mapping(item, at: path, unique: false) { (reader, key, line) throws(HostDocumentError) in
-            let field = path.appending(.key(key))
+        try reader.mapping(item, at: path(), unique: false) { (reader, key, line) throws(HostDocumentError) in
+            func field() -> DesiredPath { path().appending(.key(key)) }
             guard let bit = routeKeys.firstIndex(of: key) else {
-                throw reader.unknown(key, line: line, in: path, allowed: routeKeys)
+                throw reader.unknown(key, line: line, in: path(), allowed: routeKeys)
             }
-            guard seen & (1 << bit) == 0 else { throw reader.fail(field, line, "\"\(key)\" given twice in one mapping") }
+            guard seen & (1 << bit) == 0 else { throw reader.fail(field(), line, "\"\(key)\" given twice in one mapping") }
             seen |= 1 << bit
             switch bit {
-            case 0: destination = try reader.scalar(at: field).text
-            case 1: gateway = try reader.optionalScalar(at: field)
-            case 2: interface = try reader.optionalScalar(at: field)
-            case 3: table = try reader.integer(UInt32.self, at: field)
-            default: metric = try reader.integer(UInt32.self, at: field)
+            case 0: destination = try reader.scalar(at: field()).text
+            case 1: gateway = try reader.optionalScalar(at: field())
+            case 2: interface = try reader.optionalScalar(at: field())
+            case 3: table = try reader.integer(UInt32.self, at: field())
+            default: metric = try reader.integer(UInt32.self, at: field())
             }
         }
-        guard let destination else { throw reader.fail(path, item.line, "missing \"destination\"") }
+        guard let destination else { throw reader.fail(path(), item.line, "missing \"destination\"") }
         return RtnlRouteEntry(destination: destination, gateway: gateway, interface: interface, table: table, metric: metric)
     }
 }

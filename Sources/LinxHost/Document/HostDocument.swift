@@ -141,8 +141,8 @@ public struct HostDocumentOrigin: Sendable {
         keyLines[path] = line
     }
 
-    mutating func recordEntry(in list: DesiredPath, line: Int) {
-        listLines[list, default: []].append(Int32(clamping: line))
+    mutating func recordEntries(in list: DesiredPath, lines: [Int32]) {
+        listLines[list] = lines
     }
 }
 

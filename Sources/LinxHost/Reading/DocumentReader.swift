@@ -36,11 +36,11 @@ struct DocumentReader {
     /// line) to `body`, which must read the key's value. With `unique`, a key
     /// given twice is refused.
     mutating func mapping(
-        _ start: PositionedEvent, at path: DesiredPath, unique: Bool = true,
+        _ start: PositionedEvent, at path: @autoclosure () -> DesiredPath, unique: Bool = true,
         _ body: (inout DocumentReader, String, Int) throws(HostDocumentError) -> Void
     ) throws(HostDocumentError) {
         guard start.event == .mappingStart else {
-            throw fail(path, start.line, "expected a mapping (key: value), got \(start.event.summary)")
+            throw fail(path(), start.line, "expected a mapping (key: value), got \(start.event.summary)")
         }
         var seen = Set<String>()
         while true {
@@ -49,11 +49,11 @@ struct DocumentReader {
             case .mappingEnd: return
             case .scalar(let text, _):
                 if unique && !seen.insert(text).inserted {
-                    throw fail(path.appending(.key(text)), key.line, "\"\(text)\" given twice in one mapping")
+                    throw fail(path().appending(.key(text)), key.line, "\"\(text)\" given twice in one mapping")
                 }
                 try body(&self, text, key.line)
             default:
-                throw fail(path, key.line, "a key must be a single value, got \(key.event.summary)")
+                throw fail(path(), key.line, "a key must be a single value, got \(key.event.summary)")
             }
         }
     }
@@ -61,11 +61,11 @@ struct DocumentReader {
     /// Reads the list that `start` opens, handing each item's first event
     /// and index to `body`, which must read the item.
     mutating func sequence(
-        _ start: PositionedEvent, at path: DesiredPath,
+        _ start: PositionedEvent, at path: @autoclosure () -> DesiredPath,
         _ body: (inout DocumentReader, PositionedEvent, Int) throws(HostDocumentError) -> Void
     ) throws(HostDocumentError) {
         guard start.event == .sequenceStart else {
-            throw fail(path, start.line, "expected a list, got \(start.event.summary)")
+            throw fail(path(), start.line, "expected a list, got \(start.event.summary)")
         }
         var index = 0
         while true {
@@ -77,40 +77,40 @@ struct DocumentReader {
     }
 
     /// Reads one scalar value.
-    mutating func scalar(at path: DesiredPath) throws(HostDocumentError) -> (text: String, plain: Bool, line: Int) {
+    mutating func scalar(at path: @autoclosure () -> DesiredPath) throws(HostDocumentError) -> (text: String, plain: Bool, line: Int) {
         let event = try next()
         guard case .scalar(let text, let plain) = event.event else {
-            throw fail(path, event.line, "expected a single value, got \(event.event.summary)")
+            throw fail(path(), event.line, "expected a single value, got \(event.event.summary)")
         }
         return (text, plain, event.line)
     }
 
     /// Reads an optional scalar: `~`, `null` or nothing (unquoted) mean absent.
-    mutating func optionalScalar(at path: DesiredPath) throws(HostDocumentError) -> String? {
-        let value = try scalar(at: path)
+    mutating func optionalScalar(at path: @autoclosure () -> DesiredPath) throws(HostDocumentError) -> String? {
+        let value = try scalar(at: path())
         if value.plain && (value.text.isEmpty || value.text == "~" || value.text == "null" || value.text == "Null" || value.text == "NULL") {
             return nil
         }
         return value.text
     }
 
-    mutating func integer<T: FixedWidthInteger>(_ type: T.Type, at path: DesiredPath) throws(HostDocumentError) -> T {
-        let value = try scalar(at: path)
+    mutating func integer<T: FixedWidthInteger>(_ type: T.Type, at path: @autoclosure () -> DesiredPath) throws(HostDocumentError) -> T {
+        let value = try scalar(at: path())
         guard let parsed = Int(value.text) else {
-            throw fail(path, value.line, "expected an integer, got \"\(value.text.prefix(40))\"")
+            throw fail(path(), value.line, "expected an integer, got \"\(value.text.prefix(40))\"")
         }
         guard let result = T(exactly: parsed) else {
-            throw fail(path, value.line, "out of range (\(T.min)...\(T.max))")
+            throw fail(path(), value.line, "out of range (\(T.min)...\(T.max))")
         }
         return result
     }
 
-    mutating func bool(at path: DesiredPath) throws(HostDocumentError) -> Bool {
-        let value = try scalar(at: path)
+    mutating func bool(at path: @autoclosure () -> DesiredPath) throws(HostDocumentError) -> Bool {
+        let value = try scalar(at: path())
         switch value.text.lowercased() {
         case "true", "yes", "on": return true
         case "false", "no", "off": return false
-        default: throw fail(path, value.line, "expected true or false, got \"\(value.text.prefix(40))\"")
+        default: throw fail(path(), value.line, "expected true or false, got \"\(value.text.prefix(40))\"")
         }
     }
 

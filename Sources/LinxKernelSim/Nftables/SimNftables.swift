@@ -76,7 +76,7 @@ struct SimNftables: Sendable {
             do throws(KernelError) {
                 try scratch.run(command, port: port)
             } catch {
-                throw NftTransactionError(index: index, object: Self.object(of: command), error: error)
+                throw NftTransactionError(index: index, object: command.object, error: error)
             }
         }
         scratch.generation &+= 1
@@ -113,17 +113,6 @@ struct SimNftables: Sendable {
     static func elementKey(_ element: String, isMap: Bool) -> String {
         guard isMap, let colon = element.firstRange(of: " : ") else { return element }
         return String(element[..<colon.lowerBound])
-    }
-
-    static func object(of command: NftCommand) -> String {
-        switch command {
-        case .addTable(let t, _, _), .deleteTable(let t): "table \(t)"
-        case .addChain(let t, let name, _), .deleteChain(let t, let name): "chain \(t) \(name)"
-        case .addRule(let t, let chain, let rule, _): "rule \(t) \(chain) \(NftSyntax.quoted(rule))"
-        case .deleteRule(let t, let chain, let handle): "rule \(t) \(chain) handle \(handle)"
-        case .addSet(let t, let set): "set \(t) \(set.name)"
-        case .deleteSet(let t, let name), .addElements(let t, let name, _), .deleteElements(let t, let name, _): "set \(t) \(name)"
-        }
     }
 
     private func tableIndex(_ ref: NftTableRef, port: UInt32, writing: Bool = true) throws(KernelError) -> Int {

@@ -20,6 +20,12 @@ final class NamespaceWorker: Sendable {
         var entryError: KernelError?
         /// The request socket, opened lazily inside the namespace.
         var rtnl: RtnlSocket?
+        /// The nf_tables connection, opened lazily inside the namespace.
+        var nft: NftContext?
+        /// Set while the thread must not end when idle: its nf_tables socket
+        /// owns a table (NFT_TABLE_F_OWNER), which the kernel would remove
+        /// with the socket.
+        var pinned = false
         let requestReceiveBuffer: Int
         /// Receive buffers, reused across calls: dumps take one big datagram
         /// at a time, acks come many small ones per recvmmsg.
@@ -133,6 +139,7 @@ final class NamespaceWorker: Sendable {
             if linx_sem_wait_ms(signal, start.idleMilliseconds) != 0 {
                 guard linx_errno() == ETIMEDOUT else { continue }
                 // Idle: end unless a job slipped in (its post wakes the next wait).
+                if context.pinned { continue }
                 let idle = queue.withLock { queue in
                     if queue.jobs.isEmpty { queue.stopped = true }
                     return queue.jobs.isEmpty
@@ -154,24 +161,13 @@ final class NamespaceWorker: Sendable {
             break
         }
         context.rtnl = nil
+        context.nft = nil
     }
 
     // The semaphore lives as long as the object: a late stop() may still post.
     deinit {
         sem_destroy(signal)
         signal.deallocate()
-    }
-}
-
-/// The nsfs inode a namespace file refers to: two files name the same
-/// namespace exactly when these match.
-struct NamespaceIdentity: Sendable, Hashable {
-    var device: UInt64
-    var inode: UInt64
-
-    init(_ info: stat) {
-        device = UInt64(info.st_dev)
-        inode = UInt64(info.st_ino)
     }
 }
 

@@ -80,7 +80,31 @@ public protocol RtnlBackend: Sendable {
     /// Subscribes to link, address and route changes. The stream yields
     /// ``RtnlEvent/overflow`` when events were lost, and finishes with an
     /// error when the monitor dies. Cancelling the iteration closes it.
+    ///
+    /// Like the kernel's, a monitor belongs to the namespace it was opened
+    /// in, not to the name: when that namespace is deleted, the monitor keeps
+    /// it alive and simply hears nothing more (no event, no error), even
+    /// after the name is given to a new namespace. Follow the name with
+    /// ``namespaceIdentities(of:)``.
     func events(in scope: NetnsScope) async throws(KernelError) -> AsyncThrowingStream<RtnlEvent, any Error>
+    /// Follows what `scope` names: yields the identity of the namespace it
+    /// names now (nil when it names none), then a new value each time that
+    /// changes: a name deleted (nil) or given to a new namespace. Finishes
+    /// when it can never change again: at once after the first value for the
+    /// current namespace, after nil for a pid scope whose process exited (a
+    /// pid reused by another process is never followed). Event-driven, not
+    /// polled. Cancelling the iteration ends the watch.
+    ///
+    /// The default yields nothing and finishes: the backend cannot tell, and
+    /// callers then do not follow the name.
+    func namespaceIdentities(of scope: NetnsScope) async -> AsyncStream<NamespaceIdentity?>
+}
+
+extension RtnlBackend {
+    /// A backend that cannot tell which namespace a scope names: an empty stream.
+    public func namespaceIdentities(of scope: NetnsScope) async -> AsyncStream<NamespaceIdentity?> {
+        AsyncStream { $0.finish() }
+    }
 }
 
 /// Runs a dump, retrying it while the kernel reports it interrupted (EINTR),

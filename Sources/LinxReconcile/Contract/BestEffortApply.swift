@@ -7,11 +7,12 @@
 /// ones do:
 ///
 /// ```swift
-/// let (applied, failed) = await BestEffortApply.run(ops, value: { op in
-///     op.isDelete ? nil : op.item.contents            // nil: nothing to write
-/// }, write: { item, text throws(KernelError) in
-///     try store.write(item.name, text)
-/// })
+/// let (applied, failed) = await BestEffortApply.run(ops) { op throws(KernelError) in
+///     switch op {
+///     case .create(let file), .update(let file, _): try store.write(file.name, file.contents)
+///     case .delete(let file): try store.remove(file.name)
+///     }
+/// }
 /// ```
 ///
 /// Ownership stays the caller's: an item whose write failed keeps the
@@ -27,15 +28,24 @@ public enum BestEffortApply {
         value: (ReconcileOp<Item>) -> String?,
         write: (Item, String) async throws(KernelError) -> Void
     ) async -> (applied: [ReconcileOp<Item>], failed: [FailedOp<Item>]) {
+        await run(ops) { op throws(KernelError) in
+            guard let text = value(op) else { return }
+            try await write(op.item, text)
+        }
+    }
+
+    /// Applies `ops` in order with `apply`, for a store where a release is
+    /// not a write (removing a file, deleting a key). An op `apply` returns
+    /// from is applied; one it throws for is failed, and the rest still run.
+    public static func run<Item: Sendable & Hashable>(
+        _ ops: [ReconcileOp<Item>],
+        apply: (ReconcileOp<Item>) async throws(KernelError) -> Void
+    ) async -> (applied: [ReconcileOp<Item>], failed: [FailedOp<Item>]) {
         var applied: [ReconcileOp<Item>] = []
         var failed: [FailedOp<Item>] = []
         for op in ops {
-            guard let text = value(op) else {
-                applied.append(op)
-                continue
-            }
             do {
-                try await write(op.item, text)
+                try await apply(op)
                 applied.append(op)
             } catch {
                 failed.append(FailedOp(op, error: error))

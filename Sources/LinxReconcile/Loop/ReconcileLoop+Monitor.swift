@@ -1,3 +1,5 @@
+import Logging
+
 extension ReconcileLoop {
     /// What the monitor task is doing, so that "idle" can include it.
     enum MonitorPhase: Sendable {
@@ -49,20 +51,19 @@ extension ReconcileLoop {
                 return
             case .success(.hints(let stream)):
                 counters.subscriptions += 1
-                if wasUp || monitorState == .down {
-                    metrics.monitorResubscribes.increment()
-                    logger.info("monitor resubscribed; resyncing")
-                    broadcaster.yield(.monitorResubscribed)
-                    // Changes made while we were deaf left no hint: look now.
-                    schedule.requestImmediate()
-                }
+                if wasUp || monitorState == .down { monitorRegained("monitor resubscribed; resyncing") }
                 wasUp = true
                 monitorState = .up
                 schedule.periodChanged(at: clock.now, period: period)
                 wakeDriver()
                 let failure = await listen(to: stream, resettingBackoff: &attempt)
                 if Task.isCancelled || wake.isStopped { return }
-                monitorLost(failure)
+                if monitorState == .down {
+                    // Already reported lost (its scope went) and then ended for good.
+                    logger.debug("monitor ended while its scope was gone", metadata: ["error": "\(failure.map { "\($0)" } ?? "stream ended")"])
+                } else {
+                    monitorLost(failure)
+                }
             case .failure(let error):
                 if monitorState == .down {
                     logger.debug("monitor resubscription failed", metadata: ["error": "\(error)"])
@@ -113,9 +114,29 @@ extension ReconcileLoop {
             metrics.monitorOverflows.increment()
             logger.debug("monitor overflowed (events lost); resyncing")
             schedule.requestImmediate()
+        case .scopeLost(let error):
+            // The monitor let go of a namespace that lost its name; it goes on
+            // following the name, so this is a loss the stream itself recovers from.
+            if monitorState == .up { monitorLost(error) }
+            return
+        case .scopeReplaced:
+            if monitorState != .up {
+                monitorRegained("monitor follows the re-created scope; resyncing")
+                monitorState = .up
+                schedule.periodChanged(at: clock.now, period: period)
+            }
         }
         wakeDriver()
         probeChanged()
+    }
+
+    /// The monitor listens again after a loss: say so and resync, since
+    /// whatever changed while it was deaf left no hint.
+    private func monitorRegained(_ message: Logger.Message) {
+        metrics.monitorResubscribes.increment()
+        logger.info(message)
+        broadcaster.yield(.monitorResubscribed)
+        schedule.requestImmediate()
     }
 
     /// The monitor failed or ended: never stay deaf.

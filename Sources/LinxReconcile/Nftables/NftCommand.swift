@@ -35,12 +35,25 @@ public enum NftCommand: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// What the command acts on, as nft names it in an error (`chain inet t input`).
+    public var object: String {
+        switch self {
+        case .addTable(let t, _, _), .deleteTable(let t): "table \(t)"
+        case .addChain(let t, let name, _), .deleteChain(let t, let name): "chain \(t) \(name)"
+        case .addRule(let t, let chain, let rule, _): "rule \(t) \(chain) \(NftSyntax.quoted(rule))"
+        case .deleteRule(let t, let chain, let handle): "rule \(t) \(chain) handle \(handle)"
+        case .addSet(let t, let set): "set \(t) \(set.name)"
+        case .deleteSet(let t, let name), .addElements(let t, let name, _), .deleteElements(let t, let name, _): "set \(t) \(name)"
+        }
+    }
+
     /// The command in nft syntax, one line (what `nft -f` would read).
     public var description: String {
         switch self {
         case .addTable(let t, let flags, let comment):
             var body: [String] = []
-            if !flags.names.isEmpty { body.append("flags \(flags.names.joined(separator: ","));") }
+            // nft 1.0.6 takes one flag per `flags` statement.
+            body += flags.names.map { "flags \($0);" }
             if let comment { body.append("comment \(NftSyntax.quoted(comment));") }
             return body.isEmpty ? "add table \(t)" : "add table \(t) { \(body.joined(separator: " ")) }"
         case .deleteTable(let t):

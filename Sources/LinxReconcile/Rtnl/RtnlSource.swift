@@ -3,7 +3,9 @@
 ///
 /// `subscribe` starts an rtnetlink monitor: every change is a ``ReconcileHint/changed``
 /// hint, a lost-events overflow (ENOBUFS) is ``ReconcileHint/resyncNeeded``,
-/// and the hint stream finishes with the monitor's error when it dies.
+/// the namespace's name is followed across deletion and re-creation
+/// (``ReconcileHint/scopeLost(_:)``, ``ReconcileHint/scopeReplaced``), and
+/// the hint stream finishes with the monitor's error when it dies.
 public struct RtnlSource: ReconcileSource {
     /// The network namespace a pass acts in.
     public typealias Scope = NetnsScope
@@ -38,36 +40,17 @@ public struct RtnlSource: ReconcileSource {
         try await reconciler.observe(in: scope, options: options)
     }
 
-    /// Subscribes to the namespace's rtnetlink changes as hints. Cancelling
-    /// the iteration of the hint stream closes the monitor.
+    /// Subscribes to the namespace's rtnetlink changes as hints, following
+    /// the scope's name (see ``RtnlBackend/namespaceIdentities(of:)``): when
+    /// the namespace is deleted or the name re-created, the stream sends
+    /// ``ReconcileHint/scopeLost(_:)`` and, once a namespace of that name
+    /// exists again and is monitored, ``ReconcileHint/scopeReplaced``.
+    /// Cancelling the iteration of the hint stream closes the monitor.
     ///
     /// - Throws: ``ReconcileError/scopeUnavailable(scope:reason:)`` when the
     ///   namespace does not exist, ``ReconcileError/observeFailed(resource:error:)``
     ///   when the monitor cannot start.
     public func subscribe(scope: NetnsScope) async throws(ReconcileError) -> HintSubscription {
-        let events: AsyncThrowingStream<RtnlEvent, any Error>
-        do {
-            events = try await reconciler.backend.events(in: scope)
-        } catch where error.errno == .noSuchFileOrDirectory {
-            throw .scopeUnavailable(scope: scope.description, reason: "the network namespace does not exist (\(error))")
-        } catch {
-            throw .observeFailed(resource: "rtnl events", error: error)
-        }
-        // Hints are level-triggered: when the consumer falls behind, older
-        // hints can go, any one left still triggers a full resync.
-        let (hints, continuation) = AsyncThrowingStream<ReconcileHint, any Error>.makeStream(
-            bufferingPolicy: .bufferingNewest(64))
-        let forwarder = Task {
-            do {
-                for try await event in events {
-                    continuation.yield(event == .overflow ? .resyncNeeded : .changed)
-                }
-                continuation.finish()
-            } catch {
-                continuation.finish(throwing: error)
-            }
-        }
-        continuation.onTermination = { _ in forwarder.cancel() }
-        return .hints(hints)
+        .hints(try await RtnlHintStream.subscribe(backend: reconciler.backend, scope: scope))
     }
 }

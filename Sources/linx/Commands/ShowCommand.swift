@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LinxHost
 import LinxReconcile
 
 /// `linx show`: the observed state, in the desired-state file format.
@@ -8,11 +9,26 @@ struct ShowCommand: AsyncParsableCommand {
         commandName: "show",
         abstract: "Print the kernel's current state in the desired-state format.",
         discussion: """
-            `linx show > host.yaml` is a valid start for a desired-state file. Routes \
-            tagged with linx's protocol are listed as entries; other non-kernel routes \
-            are listed as comments, so applying the output never takes over a route \
-            someone else installed. Loopback and IPv6 link-local addresses, which the \
-            kernel manages, are left out.
+            `linx show > host.yaml` is a valid start for a desired-state file: it is \
+            printed by the same document type `linx apply` reads. Routes tagged with \
+            linx's protocol are listed as entries; other non-kernel routes are listed \
+            as comments, so applying the output never takes over a route someone else \
+            installed. Loopback and IPv6 link-local addresses, which the kernel \
+            manages, are left out of the entries.
+
+            --all also lists, as comments, every object the entries leave out: the \
+            kernel's own routes in every table (type, scope, protocol, table, \
+            metric) and every address (which IPv4 address is its subnet's primary, \
+            which a secondary, its IFA_PROTO tag). The kernel's preferred source \
+            (prefsrc) is not read by linx's backends yet and is not shown.
+
+            A --sysctl key or prefix that does not exist is reported (as a comment, \
+            or in "missingSysctls" with --json) instead of failing the whole command.
+
+            --json prints {"document": the desired-state document as JSON, \
+            "observed": {"addresses": [...], "routes": [...]}, "missingSysctls": [...]}: \
+            the routes that are not entries (each with its owner, foreign or kernel) \
+            and, with --all, every address (owner entry or kernel).
             """)
 
     enum Section: String, ExpressibleByArgument, CaseIterable { case rtnl, sysctl, cgroups }
@@ -32,73 +48,149 @@ struct ShowCommand: AsyncParsableCommand {
     @Option(name: .customLong("cgroup"), help: ArgumentHelp("A cgroup directory to show (repeatable).", valueName: "path"))
     var cgroups: [String] = []
 
+    @Flag(help: "Also list the kernel's own routes (every table) and addresses, with type, scope and primary/secondary.")
+    var all = false
+
+    @Flag(help: "Print JSON instead of YAML.")
+    var json = false
+
     @OptionGroup var scope: ScopeOptions
     @OptionGroup var backend: BackendOptions
 
     func run() async throws {
         try await runReportingErrors {
             let host = try await Host.open(backend, scope, needsRoot: false)
-            var out = ["# observed by linx show in the \(host.scope)"]
-            if section == nil || section == .rtnl { out += try await rtnl(host) }
-            if section == nil || section == .sysctl { out += try await sysctl(host) }
-            if section == nil || section == .cgroups, !cgroups.isEmpty { out += try await cgroupLines(host) }
-            print(out.joined(separator: "\n"))
+            var observed = Observed()
+            if section == nil || section == .rtnl { try await rtnl(host, into: &observed) }
+            if section == nil || section == .sysctl { try await sysctl(host, into: &observed) }
+            if section == nil || section == .cgroups { try await cgroupFiles(host, into: &observed) }
+            if json {
+                try observed.printJSON()
+            } else {
+                print("# observed by linx show in the \(host.scope)")
+                print(observed.document.yaml, terminator: "")
+                observed.printComments()
+            }
         }
     }
 
-    private func rtnl(_ host: Host) async throws -> [String] {
+    /// What show found: the document, what it leaves out, and keys not found.
+    struct Observed {
+        var document = HostDocument()
+        /// Routes outside the document's entries (foreign; with --all the
+        /// kernel's too) and, with --all, every address, as `ip` shows them.
+        var unmanagedAddresses: [[String: Any]] = []
+        var unmanagedRoutes: [[String: Any]] = []
+        var missingSysctls: [String] = []
+
+        func printComments() {
+            if !unmanagedAddresses.isEmpty || !unmanagedRoutes.isEmpty {
+                print("# observed, not entries (owner kernel or foreign), and with --all every address:")
+            }
+            for address in unmanagedAddresses { print("#   " + Self.line(address)) }
+            for route in unmanagedRoutes { print("#   route " + Self.line(route)) }
+            for key in missingSysctls { print("# missing sysctl: \(key) (no such key or prefix)") }
+        }
+
+        func printJSON() throws {
+            let document = try JSONSerialization.jsonObject(with: Data(document.json.utf8))
+            let object: [String: Any] = [
+                "document": document,
+                "observed": ["addresses": unmanagedAddresses, "routes": unmanagedRoutes],
+                "missingSysctls": missingSysctls,
+            ]
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+            print(String(decoding: data, as: UTF8.self))
+        }
+
+        /// `key value` pairs in a fixed order, for a comment line.
+        private static func line(_ fields: [String: Any]) -> String {
+            let order = ["destination", "address", "gateway", "interface", "table", "metric", "type", "scope", "protocol", "primary", "owner"]
+            return order.compactMap { key in fields[key].map { "\(key) \($0)" } }.joined(separator: " ")
+        }
+    }
+
+    private func rtnl(_ host: Host, into observed: inout Observed) async throws {
         let reconciler = RtnlReconciler(backend: host.backend)
-        let observed = try await reconciler.observe(in: host.scope, options: RtnlOptions(routeProtocol: `protocol`))
-        let all = try await host.backend.routes(in: host.scope, matching: RouteFilter(table: RouteTable.main))
-        let names = Dictionary(observed.links.map { ($0.index, $0.name) }, uniquingKeysWith: { a, _ in a })
-        var out = ["rtnl:", "  protocol: \(`protocol`)", "  addresses:"]
-        for address in observed.addresses.sorted(by: { $0.key < $1.key }) {
-            guard let name = names[address.ifindex], name != "lo", !address.address.isIPv6LinkLocal else { continue }
-            out.append("    - { interface: \(name), address: \(address.address)/\(address.prefixLength) }")
+        let state = try await reconciler.observe(in: host.scope, options: RtnlOptions(routeProtocol: `protocol`))
+        let everything = try await host.backend.routes(in: host.scope, matching: all ? .all : RouteFilter(table: RouteTable.main))
+        let names = Dictionary(state.links.map { ($0.index, $0.name) }, uniquingKeysWith: { a, _ in a })
+        var addresses: [RtnlAddressEntry] = []
+        // The kernel dumps a link's IPv4 primaries before its secondaries:
+        // the first address of a subnet on a link is its primary.
+        struct Subnet: Hashable { var ifindex: Int32, length: Int, network: IPAddress }
+        var subnets = Set<Subnet>()
+        for address in state.addresses {
+            let name = names[address.ifindex] ?? "#\(address.ifindex)"
+            var primary: Bool?
+            if case .v4 = address.address {
+                let subnet = Subnet(ifindex: address.ifindex, length: address.prefixLength, network: address.address.masked(to: address.prefixLength))
+                primary = subnets.insert(subnet).inserted
+            }
+            let kernelOwned = name == "lo" || address.address.isIPv6LinkLocal
+            if !kernelOwned {
+                addresses.append(RtnlAddressEntry(interface: name, address: "\(address.address)/\(address.prefixLength)"))
+            }
+            if all {
+                var fields: [String: Any] = ["address": "\(address.address)/\(address.prefixLength)", "interface": name]
+                if let primary { fields["primary"] = primary }
+                if let tag = address.proto { fields["protocol"] = Int(tag) }
+                fields["owner"] = kernelOwned ? "kernel" : "entry"
+                observed.unmanagedAddresses.append(fields)
+            }
         }
-        out.append("  routes:")
-        for route in observed.routes.sorted(by: { $0.key < $1.key }) { out.append("    - " + Self.entry(route, names)) }
-        for route in all.sorted(by: { $0.key < $1.key })
-        where route.proto != `protocol` && route.proto != RouteProtocol.kernel && route.type == .unicast {
-            out.append("    # foreign (proto \(route.proto)): " + Self.entry(route, names))
+        addresses.sort { ($0.interface, $0.address) < ($1.interface, $1.address) }
+        let routes = state.routes.sorted { $0.key < $1.key }.map { Self.entry($0, names) }
+        for route in everything.sorted(by: { $0.key < $1.key }) where route.proto != `protocol` {
+            let foreign = route.proto != RouteProtocol.kernel && route.type == .unicast
+            guard foreign || all else { continue }
+            var fields: [String: Any] = [
+                "destination": route.destination.description, "table": Int(route.table), "metric": Int(route.metric),
+                "type": "\(route.type)", "scope": Int(route.scope), "protocol": Int(route.proto),
+                "owner": foreign ? "foreign" : "kernel",
+            ]
+            if let gateway = route.gateway { fields["gateway"] = gateway.description }
+            if let index = route.ifindex { fields["interface"] = names[index] ?? "#\(index)" }
+            observed.unmanagedRoutes.append(fields)
         }
-        return out
+        var options = RtnlOptions.default
+        options.routeProtocol = `protocol`
+        observed.document.rtnl = .init(desired: RtnlDesiredState(addresses: addresses, routes: routes), options: options)
     }
 
-    static func entry(_ route: Route, _ names: [Int32: String]) -> String {
+    /// A route of ours as a desired entry that reads back to it.
+    static func entry(_ route: Route, _ names: [Int32: String]) -> RtnlRouteEntry {
         // "default" takes its family from the gateway; without one the
         // parser needs 0.0.0.0/0 or ::/0 spelled out.
         let isDefault = route.destination.length == 0 && route.gateway != nil
-        var fields = ["destination: \(isDefault ? "default" : route.destination.description)"]
-        if let gateway = route.gateway { fields.append("gateway: \(gateway)") }
-        if let index = route.ifindex, let name = names[index], route.gateway == nil { fields.append("interface: \(name)") }
-        if route.table != RouteTable.main { fields.append("table: \(route.table)") }
-        if route.metric != Route.normalizedMetric(0, family: route.family) { fields.append("metric: \(route.metric)") }
-        return "{ " + fields.joined(separator: ", ") + " }"
+        return RtnlRouteEntry(
+            destination: isDefault ? "default" : route.destination.description,
+            gateway: route.gateway?.description,
+            interface: route.gateway == nil ? route.ifindex.flatMap { names[$0] } : nil,
+            table: route.table == RouteTable.main ? nil : route.table,
+            metric: route.metric == Route.normalizedMetric(0, family: route.family) ? nil : route.metric)
     }
 
-    private func sysctl(_ host: Host) async throws -> [String] {
+    private func sysctl(_ host: Host, into observed: inout Observed) async throws {
         var values: [SysctlKey: String] = [:]
         for prefix in sysctlPrefixes {
             let key: SysctlKey
             do { key = try SysctlKey(prefix) } catch { throw CommandError("--sysctl \(error)") }
             if let value = try? await host.backend.read(key, in: host.scope) {
                 values[key] = value
+            } else if let under = try? await SysctlReconciler(backend: host.backend).observe(in: host.scope, under: key),
+                      !under.isEmpty {
+                values.merge(under) { a, _ in a }
             } else {
-                values.merge(try await SysctlReconciler(backend: host.backend).observe(in: host.scope, under: key)) { a, _ in a }
+                observed.missingSysctls.append(prefix)
             }
         }
-        var out = ["sysctl:", "  keys:"]
-        for (key, value) in values.sorted(by: { $0.key < $1.key }) {
-            out.append("    \(key): " + Self.yamlValue(value))
+        var desired = SysctlDesiredState()
+        for (key, value) in values {
+            let normalized = SysctlValue.normalized(value)
+            desired[key.description] = Int(normalized).map(SysctlValue.integer) ?? .string(normalized)
         }
-        return out
-    }
-
-    /// A value as the parser reads it back: integers bare, anything else quoted.
-    static func yamlValue(_ value: String) -> String {
-        let normalized = SysctlValue.normalized(value)
-        return Int(normalized) != nil ? normalized : "\"\(normalized)\""
+        observed.document.sysctl = .init(desired: desired)
     }
 
     /// The files a desired state can usefully hold: limits, not statistics.
@@ -107,15 +199,14 @@ struct ShowCommand: AsyncParsableCommand {
         "cpu.max", "cpu.weight", "io.max", "cgroup.max.depth", "cgroup.max.descendants",
     ]
 
-    private func cgroupLines(_ host: Host) async throws -> [String] {
-        var out = ["cgroups:"]
+    private func cgroupFiles(_ host: Host, into observed: inout Observed) async throws {
         for path in cgroups {
             let values = try await CgroupReconciler(backend: host.backend).observe(in: path)
-            out.append("  \(path):")
-            for (file, value) in values.sorted(by: { $0.key < $1.key }) where Self.limitFiles.contains(file) {
-                out.append("    \(file): " + Self.yamlValue(value))
+            var desired = CgroupDesiredState()
+            for (file, value) in values where Self.limitFiles.contains(file) {
+                desired[file] = CgroupValue(parsing: SysctlValue.normalized(value))
             }
+            observed.document.cgroups.append(.init(path: path, desired: desired))
         }
-        return out
     }
 }

@@ -33,6 +33,9 @@ struct FidelityCommand: AsyncParsableCommand {
     @Flag(help: "Go on after a divergence and report them all.")
     var keepGoing = false
 
+    @Flag(help: "Let sysctl steps write every net. key of the catalog, not only the ones whose handlers the simulator models in full.")
+    var allKeys = false
+
     func validate() throws {
         guard seeds > 0 else { throw ValidationError("--seeds must be at least 1") }
         guard steps > 0 else { throw ValidationError("--steps must be at least 1") }
@@ -53,8 +56,9 @@ struct FidelityCommand: AsyncParsableCommand {
             throw CommandError("linx fidelity compares against the real kernel in throwaway namespaces and must run as root")
         }
         let first = seed ?? UInt64.random(in: 1...UInt64(UInt32.max))
-        let options = FidelityCheck.Options(steps: steps, subsystems: try subsystems())
-        let check = FidelityCheck(options: options, sysctlKeys: await FidelityCheck.writableKeys())
+        var options = FidelityCheck.Options(steps: steps, subsystems: try subsystems())
+        options.allKeys = allKeys
+        let check = FidelityCheck(options: options, sysctlKeys: await FidelityCheck.writableKeys(allKeys: allKeys))
         let kernel = LinuxKernel(configuration: .init(idleTimeout: .seconds(1)))
         let clock = ContinuousClock()
         let start = clock.now

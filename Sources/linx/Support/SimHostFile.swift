@@ -41,7 +41,15 @@ struct SimHostFile: Codable {
             for link in links { try kernel.addLink(link, in: scope) }
         }
         for cgroup in cgroups { try kernel.createCgroup(cgroup) }
-        for entry in journal { await entry.replay(on: kernel) }
+        // Every entry was accepted when it was journalled; one the kernel now
+        // refuses means the file was edited or is corrupt: say which, apply nothing more.
+        for (number, entry) in journal.enumerated() {
+            do {
+                try await entry.replay(on: kernel)
+            } catch {
+                throw CommandError("simulated host: journal entry \(number + 1) (\(entry)) fails on replay: \(error)")
+            }
+        }
         return kernel
     }
 }
@@ -55,6 +63,8 @@ enum SimJournalEntry: Codable {
     case deleteRoute(String, Route)
     case sysctl(String, key: SysctlKey, value: String)
     case cgroup(path: String, file: String, value: String)
+    /// A link change made with `linx sim link` (an operator's `ip link`).
+    case link(String, SimLinkChange)
 
     init(_ request: RtnlRequest, namespace: String) {
         switch request {
@@ -66,15 +76,22 @@ enum SimJournalEntry: Codable {
         }
     }
 
-    func replay(on kernel: SimKernel) async {
+    /// Applies the entry again; throws the kernel's refusal.
+    func replay(on kernel: SimKernel) async throws {
+        func run(_ request: RtnlRequest, _ ns: String) async throws {
+            if case .failure(let error) = await kernel.execute([request], in: Self.scope(ns), stopOnError: true).first {
+                throw error
+            }
+        }
         switch self {
-        case .addAddress(let ns, let a): _ = await kernel.execute([.addAddress(a)], in: Self.scope(ns), stopOnError: true)
-        case .deleteAddress(let ns, let a): _ = await kernel.execute([.deleteAddress(a)], in: Self.scope(ns), stopOnError: true)
-        case .addRoute(let ns, let r): _ = await kernel.execute([.addRoute(r)], in: Self.scope(ns), stopOnError: true)
-        case .replaceRoute(let ns, let r): _ = await kernel.execute([.replaceRoute(r)], in: Self.scope(ns), stopOnError: true)
-        case .deleteRoute(let ns, let r): _ = await kernel.execute([.deleteRoute(r)], in: Self.scope(ns), stopOnError: true)
-        case .sysctl(let ns, let key, let value): try? await kernel.write(key, value: value, in: Self.scope(ns))
-        case .cgroup(let path, let file, let value): try? await kernel.write(file, value: value, in: path)
+        case .addAddress(let ns, let a): try await run(.addAddress(a), ns)
+        case .deleteAddress(let ns, let a): try await run(.deleteAddress(a), ns)
+        case .addRoute(let ns, let r): try await run(.addRoute(r), ns)
+        case .replaceRoute(let ns, let r): try await run(.replaceRoute(r), ns)
+        case .deleteRoute(let ns, let r): try await run(.deleteRoute(r), ns)
+        case .sysctl(let ns, let key, let value): try await kernel.write(key, value: value, in: Self.scope(ns))
+        case .cgroup(let path, let file, let value): try await kernel.write(file, value: value, in: path)
+        case .link(let ns, let change): try change.apply(on: kernel, in: Self.scope(ns))
         }
     }
 
@@ -83,6 +100,32 @@ enum SimJournalEntry: Codable {
     static func namespace(_ scope: NetnsScope) -> String {
         if case .path(let path) = scope, path.hasPrefix("/run/netns/") { return String(path.dropFirst("/run/netns/".count)) }
         return ""
+    }
+}
+
+/// A change to a simulated host's links, as `ip link` makes it.
+enum SimLinkChange: Codable, Sendable, CustomStringConvertible {
+    case add(name: String, kind: String, up: Bool)
+    case addVeth(name: String, peer: String, up: Bool)
+    case set(name: String, up: Bool)
+    case delete(name: String)
+
+    func apply(on kernel: SimKernel, in scope: NetnsScope) throws(KernelError) {
+        switch self {
+        case .add(let name, let kind, let up): try kernel.addLink(name, kind: kind, up: up, in: scope)
+        case .addVeth(let name, let peer, let up): try kernel.addVethPair(name, peer, up: up, in: scope)
+        case .set(let name, let up): try kernel.setLink(name, up: up, in: scope)
+        case .delete(let name): try kernel.removeLink(name, in: scope)
+        }
+    }
+
+    var description: String {
+        switch self {
+        case .add(let name, let kind, let up): "link add \(name) type \(kind)\(up ? " up" : "")"
+        case .addVeth(let name, let peer, let up): "link add \(name) type veth peer \(peer)\(up ? " up" : "")"
+        case .set(let name, let up): "link set \(name) \(up ? "up" : "down")"
+        case .delete(let name): "link del \(name)"
+        }
     }
 }
 

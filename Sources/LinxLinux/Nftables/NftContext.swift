@@ -1,0 +1,140 @@
+import CNetlink
+import CNftables
+import Glibc
+import LinxReconcile
+import SystemPackage
+
+/// One namespace's nf_tables connection, owned by that namespace's thread:
+/// a libnftables context (whose netlink socket owns the tables made with
+/// the owner flag, for as long as this object lives) and a raw nfnetlink
+/// socket for the generation id, which libnftables does not expose.
+///
+/// Why libnftables: rules are nft syntax, and only nft's own parser and
+/// printer read and list that syntax exactly as `nft` does; libnftnl would
+/// mean compiling rules to expressions ourselves. Its one gap is the
+/// compare-and-swap: nft 1.0.6 sends no NFNL_BATCH_GENID in its batch
+/// (checked with strace), so ``commit(_:expecting:)`` checks the generation
+/// on its own socket immediately before nft sends the batch.
+final class NftContext {
+    private let ctx: OpaquePointer
+    private let generationSocket: Int32
+
+    /// Opens both sockets; must run on the namespace's thread.
+    init() throws(KernelError) {
+        guard let ctx = nft_ctx_new(UInt32(NFT_CTX_DEFAULT)) else {
+            throw KernelError(.noMemory, "nft_ctx_new failed")
+        }
+        let fd = socket(AF_NETLINK, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 12 /* NETLINK_NETFILTER */)
+        guard fd >= 0 else {
+            let code = linx_errno()
+            nft_ctx_free(ctx)
+            throw KernelError(Errno(rawValue: code), "cannot open an nfnetlink socket")
+        }
+        self.ctx = ctx
+        generationSocket = fd
+        nft_ctx_output_set_flags(
+            ctx, UInt32(NFT_CTX_OUTPUT_STATELESS | NFT_CTX_OUTPUT_HANDLE | NFT_CTX_OUTPUT_NUMERIC_PRIO))
+        _ = nft_ctx_buffer_output(ctx)
+        _ = nft_ctx_buffer_error(ctx)
+    }
+
+    deinit {
+        nft_ctx_free(ctx)
+        close(generationSocket)
+    }
+
+    /// The namespace's generation id (NFT_MSG_GETGEN).
+    func generation() throws(KernelError) -> UInt32 {
+        var request = [UInt8](repeating: 0, count: 20)
+        let type = UInt16(NFNL_SUBSYS_NFTABLES) << 8 | UInt16(NFT_MSG_GETGEN.rawValue)
+        withUnsafeBytes(of: UInt32(20)) { request.replaceSubrange(0..<4, with: $0) }
+        withUnsafeBytes(of: type) { request.replaceSubrange(4..<6, with: $0) }
+        withUnsafeBytes(of: UInt16(NLM_F_REQUEST)) { request.replaceSubrange(6..<8, with: $0) }
+        var address = sockaddr_nl()
+        address.nl_family = sa_family_t(AF_NETLINK)
+        let sent = request.withUnsafeBytes { bytes in
+            withUnsafePointer(to: &address) { pointer in
+                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    sendto(generationSocket, bytes.baseAddress, bytes.count, 0, $0, socklen_t(MemoryLayout<sockaddr_nl>.size))
+                }
+            }
+        }
+        guard sent == 20 else { throw KernelError(Errno(rawValue: linx_errno()), "cannot ask for the nf_tables generation") }
+        var reply = [UInt8](repeating: 0, count: 512)
+        let count = reply.withUnsafeMutableBytes { recv(generationSocket, $0.baseAddress, $0.count, 0) }
+        guard count >= 20 else { throw KernelError(Errno(rawValue: linx_errno()), "no nf_tables generation reply") }
+        let replyType = UInt16(reply[4]) | UInt16(reply[5]) << 8
+        if replyType == UInt16(NLMSG_ERROR) {
+            let code = reply.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 16, as: Int32.self) }
+            throw KernelError(Errno(rawValue: -code), "NFT_MSG_GETGEN refused")
+        }
+        // nlmsghdr (16) + nfgenmsg (4), then attributes: NFTA_GEN_ID is a big-endian u32.
+        var offset = 20
+        while offset + 4 <= count {
+            let length = Int(UInt16(reply[offset]) | UInt16(reply[offset + 1]) << 8)
+            let attribute = (UInt16(reply[offset + 2]) | UInt16(reply[offset + 3]) << 8) & 0x7FFF
+            guard length >= 4 else { break }
+            if attribute == UInt16(NFTA_GEN_ID.rawValue), length >= 8 {
+                return UInt32(reply[offset + 4]) << 24 | UInt32(reply[offset + 5]) << 16 | UInt32(reply[offset + 6]) << 8 | UInt32(reply[offset + 7])
+            }
+            offset += (length + 3) & ~3
+        }
+        throw KernelError(.ioError, "NFT_MSG_GETGEN reply without NFTA_GEN_ID")
+    }
+
+    /// Runs an nft script (one command a line) as one transaction. On
+    /// failure: the 0-based line nft names, the errno (inverted from nft's
+    /// strerror text; EINVAL for nft's own parse and evaluation errors) and
+    /// nft's message.
+    func run(_ lines: [String]) -> (line: Int?, error: KernelError)? {
+        let script = lines.joined(separator: "\n") + "\n"
+        let fd = linx_nft_memfd()
+        guard fd >= 0 else { return (nil, KernelError(Errno(rawValue: linx_errno()), "memfd_create failed")) }
+        defer { close(fd) }
+        var written = 0
+        let bytes = Array(script.utf8)
+        while written < bytes.count {
+            let n = bytes[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            guard n > 0 else { return (nil, KernelError(Errno(rawValue: linx_errno()), "cannot write the nft script")) }
+            written += n
+        }
+        let path = "/proc/self/fd/\(fd)"
+        let rc = nft_run_cmd_from_filename(ctx, path)
+        _ = nft_ctx_get_output_buffer(ctx)
+        let errors = nft_ctx_get_error_buffer(ctx).map { String(cString: $0) } ?? ""
+        guard rc != 0 else { return nil }
+        return Self.parseError(errors, path: path)
+    }
+
+    /// Runs one command and returns what nft printed (for `list`).
+    func output(of command: String) -> Result<String, KernelError> {
+        let rc = nft_run_cmd_from_buffer(ctx, command)
+        let output = nft_ctx_get_output_buffer(ctx).map { String(cString: $0) } ?? ""
+        let errors = nft_ctx_get_error_buffer(ctx).map { String(cString: $0) } ?? ""
+        guard rc == 0 else { return .failure(Self.parseError(errors, path: nil).error) }
+        return .success(output)
+    }
+
+    /// `PATH:LINE:COL-COL: Error: TEXT` (or `Error: TEXT` for a buffer).
+    static func parseError(_ text: String, path: String?) -> (line: Int?, error: KernelError) {
+        let first = text.split(separator: "\n").first { $0.contains("Error: ") }.map(String.init) ?? text
+        var line: Int?
+        if let path, first.hasPrefix(path + ":") {
+            let rest = first.dropFirst(path.count + 1)
+            line = Int(rest.prefix { $0.isNumber }).map { $0 - 1 }
+        }
+        let message = first.split(separator: "Error: ", maxSplits: 1, omittingEmptySubsequences: false).last.map(String.init) ?? first
+        return (line, KernelError(errnoCode(fromMessage: message), message))
+    }
+
+    /// nft prints the kernel's errno as strerror text ("Could not process
+    /// rule: Device or resource busy"); anything else is nft's own refusal.
+    static func errnoCode(fromMessage message: String) -> Errno {
+        let reason = message.split(separator: ": ").last.map(String.init) ?? message
+        let trimmed = reason.split(separator: ";").first.map(String.init) ?? reason
+        for code in Int32(1)...Int32(133) {
+            if let text = strerror(code), String(cString: text) == trimmed { return Errno(rawValue: code) }
+        }
+        return .invalidArgument
+    }
+}
