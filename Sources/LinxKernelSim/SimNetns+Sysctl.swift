@@ -13,10 +13,10 @@ extension SimNetns {
     /// link can carry IPv6), each file copied from the directory's default
     /// (IPv6 conf.mtu is the link's MTU).
     mutating func createConfSysctls(for name: String, ipv6: Bool = true, mtu: UInt32 = 1500) {
-        for directory in SysctlCatalog.perLinkDirectories where ipv6 || directory.hasPrefix("net/ipv4") {
-            for (leaf, spec) in SysctlCatalog.perLink[directory] ?? [:] {
-                let copied = sysctl["\(directory)/default/\(leaf)"]
-                sysctl["\(directory)/\(name)/\(leaf)"] = spec.writable ? (copied ?? spec.boot) : spec.boot
+        for directory in SysctlCatalog.linkDirectories where ipv6 || !directory.needsIPv6 {
+            let prefix = directory.path(of: name)
+            for (suffix, spec, defaultPath) in directory.leaves {
+                sysctl[prefix + suffix] = spec.writable ? (sysctl[defaultPath] ?? spec.boot) : spec.boot
             }
         }
         if ipv6, sysctl["net/ipv6/conf/\(name)/mtu"] != nil { sysctl["net/ipv6/conf/\(name)/mtu"] = String(mtu) }
@@ -25,19 +25,23 @@ extension SimNetns {
     /// ipv4_devconf_setall and neigh_parms_data_state_setall: every IPv4
     /// conf and ARP neigh file of the link counts as written, so default
     /// stops being copied to it (the kernel does this when the link gets an
-    /// IPv4 address, lo's included).
+    /// IPv4 address, lo's included). Marking is idempotent and only removing
+    /// the link unmarks its files, so a link marked once is skipped after.
     mutating func markConfSet(on index: Int32) {
-        guard let name = links[index]?.link.name else { return }
-        for directory in ["net/ipv4/conf", "net/ipv4/neigh"] {
-            for leaf in (SysctlCatalog.perLink[directory] ?? [:]).keys { explicitConf.insert("\(directory)/\(name)/\(leaf)") }
+        guard let name = links[index]?.link.name, confMarked.insert(index).inserted else { return }
+        for directory in SysctlCatalog.linkDirectories where directory.markedByIPv4Address {
+            let prefix = directory.path(of: name)
+            for leaf in directory.leaves { explicitConf.insert(prefix + leaf.suffix) }
         }
     }
 
     mutating func removeConfSysctls(for name: String) {
-        for directory in SysctlCatalog.perLinkDirectories {
-            for leaf in (SysctlCatalog.perLink[directory] ?? [:]).keys {
-                sysctl["\(directory)/\(name)/\(leaf)"] = nil
-                explicitConf.remove("\(directory)/\(name)/\(leaf)")
+        for directory in SysctlCatalog.linkDirectories {
+            let prefix = directory.path(of: name)
+            for leaf in directory.leaves {
+                let path = prefix + leaf.suffix
+                sysctl[path] = nil
+                if !explicitConf.isEmpty { explicitConf.remove(path) }
             }
         }
     }

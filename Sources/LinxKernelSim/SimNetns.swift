@@ -82,6 +82,9 @@ struct SimNetns: Sendable {
     /// Per-interface IPv4 conf files written since the interface appeared:
     /// the kernel's cnf.state bits. The others follow conf.default.
     var explicitConf: Set<String> = []
+    /// Links whose IPv4 conf and neigh files ``markConfSet(on:)`` has
+    /// marked written (indices are never reused; removing a link unmarks it).
+    var confMarked: Set<Int32> = []
     var subscribers: [SimSubscriber<RtnlEvent>] = []
     /// nf_tables: tables, the generation id, the nf_tables monitors.
     var nftables = SimNftables()
@@ -91,7 +94,15 @@ struct SimNetns: Sendable {
     /// A fresh namespace: `lo` (index 1), up or down. The namespace a
     /// machine boots in has lo up with 127.0.0.1/8 and ::1/128; `ip netns
     /// add` gives lo down with no address (checked on Linux 6.18).
-    static func boot(loopbackUp: Bool) -> SimNetns {
+    static func boot(loopbackUp: Bool) -> SimNetns { loopbackUp ? bootedUp : bootedDown }
+
+    /// The two boot states, made once: booting is deterministic (no seed,
+    /// no subscribers), and a fuzzing campaign boots namespaces thousands
+    /// of times, each a copy-on-write share of these.
+    private static let bootedUp = booting(loopbackUp: true)
+    private static let bootedDown = booting(loopbackUp: false)
+
+    private static func booting(loopbackUp: Bool) -> SimNetns {
         var ns = SimNetns()
         // lo is created down, then set up, so its addresses arrive the way the kernel adds them.
         _ = try! ns.addLink(name: "lo", kind: "loopback", up: false, mtu: 65536)
@@ -207,6 +218,7 @@ struct SimNetns: Sendable {
         let gone = routes.removeAll { $0.ifindex == index }
         for route in gone { publish(.route(route, .deleted)) }
         removeConfSysctls(for: state.link.name)
+        confMarked.remove(index)
         links[index] = nil
         indexByName[state.link.name] = nil
         var link = state.link

@@ -45,25 +45,30 @@ struct SimState: Sendable {
     /// Resolves a key to its spec; ENOENT for unknown keys, EISDIR for a
     /// directory.
     func sysctlSpec(_ key: SysctlKey, in scope: NetnsScope) throws(KernelError) -> SysctlSpec {
-        let ns = try netns(scope)
+        try sysctlFile(key, in: scope).spec
+    }
+
+    /// ``sysctlSpec(_:in:)`` with the key's path and stored value, each
+    /// looked up once (snapshots read every watched key twice a pass).
+    func sysctlFile(_ key: SysctlKey, in scope: NetnsScope) throws(KernelError) -> (path: String, spec: SysctlSpec, value: String) {
+        guard namespaces[scope] != nil else { throw KernelError(.noSuchFileOrDirectory, "no \(scope)") }
         let path = key.path
-        let exists = key.isNetworkNamespaced ? ns.sysctl[path] != nil : globalSysctl[path] != nil
-        guard exists, let spec = SysctlCatalog.spec(for: key.components) else {
+        let stored = key.isNetworkNamespaced ? namespaces[scope]?.sysctl[path] : globalSysctl[path]
+        guard let stored, let spec = SysctlCatalog.spec(for: key.components, path: path) else {
             let dir = path + "/"
-            let tree = key.isNetworkNamespaced ? Array(ns.sysctl.keys) : Array(globalSysctl.keys)
+            let tree = key.isNetworkNamespaced ? Array(namespaces[scope]!.sysctl.keys) : Array(globalSysctl.keys)
             if tree.contains(where: { $0.hasPrefix(dir) }) { throw KernelError(.isDirectory, "\(key) is a directory") }
             throw KernelError(.noSuchFileOrDirectory, "no sysctl \(key)")
         }
-        return spec
+        return (path, spec, stored)
     }
 
     func readSysctl(_ key: SysctlKey, in scope: NetnsScope) throws(KernelError) -> String {
-        let spec = try sysctlSpec(key, in: scope)
+        let (path, spec, value) = try sysctlFile(key, in: scope)
         // Even root reads only files with an owner read bit (route/flush is 0200).
-        guard spec.readable else { throw KernelError(.permissionDenied, "cannot open /proc/sys/\(key.path)") }
-        let value = key.isNetworkNamespaced ? namespaces[scope]!.sysctl[key.path]! : globalSysctl[key.path]!
+        guard spec.readable else { throw KernelError(.permissionDenied, "cannot open /proc/sys/\(path)") }
         // A value the kernel refuses to print (an unset stable_secret: EIO).
-        if value == "!EIO" { throw KernelError(.ioError, "cannot read /proc/sys/\(key.path)") }
+        if value == "!EIO" { throw KernelError(.ioError, "cannot read /proc/sys/\(path)") }
         return value
     }
 

@@ -228,6 +228,40 @@ enum SysctlCatalog {
         return out
     }()
 
+    /// One per-link directory's files, laid out so that creating and
+    /// removing a link's copies builds each path once: the directory, its
+    /// leaves as `/leaf` suffixes with their specs, and each leaf's path
+    /// under `default` (what a new link copies). Built once from
+    /// ``perLink``; a link is made and destroyed many times a fuzzing
+    /// scenario, so this is the simulator's hot path.
+    struct LinkDirectory: Sendable {
+        var directory: String
+        /// Only links that can carry IPv6 (MTU >= 1280) get it.
+        var needsIPv6: Bool
+        /// IPv4 conf and neigh: the files an IPv4 address marks written.
+        var markedByIPv4Address: Bool
+        var leaves: [(suffix: String, spec: SysctlSpec, defaultPath: String)]
+
+        /// `directory/name`: a link's directory, its files' common prefix.
+        func path(of name: String) -> String {
+            var text = directory
+            text.reserveCapacity(directory.utf8.count + name.utf8.count + 40)
+            text += "/"
+            text += name
+            return text
+        }
+    }
+
+    /// ``perLinkDirectories`` with their leaves, in that order.
+    static let linkDirectories: [LinkDirectory] = perLinkDirectories.map { directory in
+        LinkDirectory(
+            directory: directory, needsIPv6: !directory.hasPrefix("net/ipv4"),
+            markedByIPv4Address: directory == "net/ipv4/conf" || directory == "net/ipv4/neigh",
+            leaves: (perLink[directory] ?? [:]).sorted { $0.key < $1.key }.map { leaf, spec in
+                ("/" + leaf, spec, "\(directory)/default/\(leaf)")
+            })
+    }
+
     /// `net.ipv4.conf.{all,default,IFACE}.*`.
     static var ipv4Conf: [String: SysctlSpec] { perLink["net/ipv4/conf"] ?? [:] }
     /// `net.ipv6.conf.{all,default,IFACE}.*`.
@@ -254,13 +288,17 @@ enum SysctlCatalog {
 
     /// The spec for a path, or nil when no such file exists in the catalog.
     static func spec(for components: [String]) -> SysctlSpec? {
-        if components.count >= 5, components[0] == "net" {
+        spec(for: components, path: components.joined(separator: "/"))
+    }
+
+    /// ``spec(for:)`` when the caller has the path (`components` joined by `/`) already.
+    static func spec(for components: [String], path: String) -> SysctlSpec? {
+        if components.count >= 5, components[0] == "net", components[3] != "all", components[3] != "default" {
             let directory = components[0...2].joined(separator: "/")
-            if let template = perLink[directory], components[3] != "all", components[3] != "default" {
-                return template[components[4...].joined(separator: "/")]
+            if let template = perLink[directory] {
+                return template[components.count == 5 ? components[4] : components[4...].joined(separator: "/")]
             }
         }
-        let path = components.joined(separator: "/")
         return netns[path] ?? global[path]
     }
 

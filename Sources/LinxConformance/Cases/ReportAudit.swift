@@ -72,9 +72,18 @@ public struct ReportAudit<Subject: ConformanceSubject>: Sendable {
         of report: ReconcileReport<Subject.Source.Item, Subject.Source.LastApplied>
     ) -> [String] {
         var problems: [String] = []
-        var seen = Set<ReconcileOp<Subject.Source.Item>>()
-        for op in report.planned where !seen.insert(op).inserted {
-            problems.append("\(op.symbol) \(op.item) appears more than once across applied, failed and pending; each planned op must appear exactly once")
+        // Walks `planned` bucket by bucket without concatenating it, into a
+        // set sized once: the audit runs on every pass of every scenario.
+        let count = report.applied.count + report.failed.count + report.pending.count
+        if count > 1 {
+            var seen = Set<ReconcileOp<Subject.Source.Item>>(minimumCapacity: count)
+            func once(_ op: ReconcileOp<Subject.Source.Item>) {
+                guard !seen.insert(op).inserted else { return }
+                problems.append("\(op.symbol) \(op.item) appears more than once across applied, failed and pending; each planned op must appear exactly once")
+            }
+            for op in report.applied { once(op) }
+            for failed in report.failed { once(failed.op) }
+            for op in report.pending { once(op) }
         }
         switch report.strategy {
         case .bestEffort:
