@@ -2,6 +2,7 @@ import LinxConformance
 import LinxKernelSim
 import LinxLinux
 import LinxReconcile
+import LinxTestSupport
 
 /// The built-in subject for ``NftablesSource`` on the real kernel, root
 /// and nft only: each case in a throwaway network namespace (so the host's
@@ -14,7 +15,7 @@ import LinxReconcile
 /// pools' listed forms against the kernel. No fault injection, and no
 /// mutation journal: validating a new desired state builds a scratch table
 /// in the namespace, which moves its generation.
-public struct NftablesKernelSubject: ConformanceSubject {
+package struct NftablesKernelSubject: ConformanceSubject {
     public typealias Source = NftablesSource
     public typealias Sandbox = KernelSandbox
     public typealias EntryKey = String
