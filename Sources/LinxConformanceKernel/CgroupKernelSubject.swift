@@ -2,6 +2,7 @@ import LinxConformance
 import LinxKernelSim
 import LinxLinux
 import LinxReconcile
+import LinxTestSupport
 
 /// The built-in subject for ``CgroupSource`` on the real kernel, root only:
 /// each case in a throwaway child of the cgroup2 mount, plus a throwaway
@@ -9,7 +10,7 @@ import LinxReconcile
 /// the core files, so desired states use `cgroup.max.depth` and
 /// `cgroup.max.descendants`, and foreign writers `cgroup.freeze` (harmless:
 /// the cgroup holds no process) and the sibling. No fault injection.
-public struct CgroupKernelSubject: ConformanceSubject {
+package struct CgroupKernelSubject: ConformanceSubject {
     public typealias Source = CgroupSource
     public typealias EntryKey = String
     public typealias EntryValue = String

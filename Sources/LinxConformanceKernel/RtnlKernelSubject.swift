@@ -9,7 +9,7 @@ import LinxReconcile
 /// read through raw backend dumps, never through the Source. No fault
 /// injection, no mutation journal; the monitor cannot be made to lose events
 /// on demand (so no `overflowTrigger`).
-public struct RtnlKernelSubject: ConformanceSubject {
+package struct RtnlKernelSubject: ConformanceSubject {
     public typealias Source = RtnlSource
     public typealias Sandbox = KernelSandbox
     public typealias EntryKey = RtnlEntry

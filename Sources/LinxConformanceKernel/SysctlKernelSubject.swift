@@ -7,7 +7,7 @@ import LinxReconcile
 /// each case in a throwaway namespace, `revertOnRelease` on, the same keys
 /// as ``SysctlSimSubject`` (all isolated by network namespaces, so the host
 /// is never written). No fault injection.
-public struct SysctlKernelSubject: ConformanceSubject {
+package struct SysctlKernelSubject: ConformanceSubject {
     public typealias Source = SysctlSource
     public typealias Sandbox = KernelSandbox
     public typealias EntryKey = String
