@@ -36,7 +36,9 @@ public struct SysctlKernelSubject: ConformanceSubject {
     public func options(for sandbox: KernelSandbox) -> SysctlOptions { SysctlOptions(revertOnRelease: true) }
 
     public func validDesired(in sandbox: KernelSandbox, using random: inout SimRandom) -> SysctlDesiredState {
-        SysctlSimSubject.validDesired(using: &random)
+        SysctlSimSubject.validDesired(using: &random) { key in
+            (try? sandbox.namespace.sysctl(key)).map(SysctlValue.normalized)
+        }
     }
 
     public func invalidDesired(in sandbox: KernelSandbox) -> [InvalidDesired<SysctlDesiredState>] {

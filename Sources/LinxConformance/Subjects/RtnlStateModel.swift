@@ -165,17 +165,21 @@ public enum RtnlStateModel {
         return flushed
     }
 
-    /// Takes out one route, or an address no remaining route goes through.
+    /// Takes out one route, or an address no remaining route goes through;
+    /// a route when every address carries one (nil only for a state with
+    /// neither, which ``validDesired(links:addresses:routes:using:)`` never
+    /// draws).
     public static func release(from desired: RtnlDesiredState, using random: inout SimRandom)
         -> Release<RtnlDesiredState, RtnlEntry, RtnlValue>?
     {
-        var rest = desired
         let routes = desired.routes ?? [], addresses = desired.addresses ?? []
-        if !routes.isEmpty && (addresses.count < 2 || random.chance(0.6)) {
+        func releaseRoute() -> Release<RtnlDesiredState, RtnlEntry, RtnlValue>? {
+            var rest = desired
             let gone = rest.routes!.remove(at: random.below(routes.count))
             guard let route = route(of: gone, routeProtocol: RouteProtocol.linx) else { return nil }
             return Release("\(gone)", desired: rest, expected: [.route(host: false, key: route.key): nil])
         }
+        if !routes.isEmpty && (addresses.count < 2 || random.chance(0.6)) { return releaseRoute() }
         let gateways = routes.compactMap { $0.gateway.flatMap { try? IPAddress($0) } }
         let keys = addressKeys(of: desired)
         let free = keys.indices.filter { index in
@@ -185,9 +189,12 @@ public enum RtnlStateModel {
             }
             return !gateways.contains { subnet.contains($0) }
         }
-        guard !free.isEmpty else { return nil }
+        // Every address is some route's way out (conformance seed 17 drew two
+        // addresses, each with a route through it): release a route instead.
+        guard !free.isEmpty else { return routes.isEmpty ? nil : releaseRoute() }
         let index = random.pick(free)
         let key = keys[index]
+        var rest = desired
         rest.addresses!.remove(at: index)
         return Release(
             "\(addresses[index])", desired: rest,
