@@ -6,7 +6,8 @@ import LinxReconcile
 /// The built-in subject for ``SysctlSource`` on the real kernel, root only:
 /// each case in a throwaway namespace, `revertOnRelease` on, the same keys
 /// as ``SysctlSimSubject`` (all isolated by network namespaces, so the host
-/// is never written). No fault injection.
+/// is never written). No fault injection; the mutation journal counts the
+/// writes the Source sends (``WriteJournal``).
 public struct SysctlKernelSubject: ConformanceSubject {
     public typealias Source = SysctlSource
     public typealias Sandbox = KernelSandbox
@@ -17,6 +18,7 @@ public struct SysctlKernelSubject: ConformanceSubject {
 
     public var name: String { "sysctl/kernel" }
     public var unavailableReason: String? { KernelSandbox.unavailableReason(name) }
+    public var capabilities: Set<SubjectCapability> { [.mutationJournal] }
     public var emptyDesired: SysctlDesiredState { .empty }
     public var emptyLastApplied: SysctlLastApplied { .empty }
 
@@ -31,7 +33,8 @@ public struct SysctlKernelSubject: ConformanceSubject {
 
     public func tearDown(_ sandbox: KernelSandbox) async { sandbox.namespace.remove() }
 
-    public func source(for sandbox: KernelSandbox) -> SysctlSource { SysctlSource(backend: sandbox.kernel) }
+    public func source(for sandbox: KernelSandbox) -> SysctlSource { SysctlSource(backend: JournaledSysctlBackend(base: sandbox.kernel, journal: sandbox.journal))
+    }
     public func scope(of sandbox: KernelSandbox) -> NetnsScope { sandbox.scope }
     public func options(for sandbox: KernelSandbox) -> SysctlOptions { SysctlOptions(revertOnRelease: true) }
 
@@ -69,9 +72,13 @@ public struct SysctlKernelSubject: ConformanceSubject {
         SysctlSimSubject.release(from: desired, boot: sandbox.boot, using: &random)
     }
 
-    public func ownedEntries(in lastApplied: SysctlLastApplied, in sandbox: KernelSandbox) -> Set<String>? {
+    public func ownedEntries(
+        in lastApplied: SysctlLastApplied, scope: ScopeSnapshot<String, String>, in sandbox: KernelSandbox
+    ) -> Set<String>? {
         SysctlSimSubject.ownedEntries(in: lastApplied)
     }
+
+    public func mutationStamp(of sandbox: KernelSandbox) async throws -> MutationStamp? { sandbox.journal.stamp }
 
     public func snapshot(of sandbox: KernelSandbox) async throws -> ScopeSnapshot<String, String> {
         var entries: [String: String] = [:]

@@ -82,14 +82,21 @@ public protocol ConformanceSubject: Sendable {
     func drift(in sandbox: Sandbox, desired: Source.Desired, using random: inout SimRandom)
         async throws -> Drift<EntryKey, EntryValue>
 
-    /// The entries `lastApplied` says the Source owns, in snapshot terms, or
+    /// The entries the Source owns given `lastApplied`, in snapshot terms, or
     /// nil when the subject cannot read its Source's ownership record. With
     /// it the suite checks every pass's lastApplied against the report: a
     /// failed create is not owned (unless it already was), a failed update or
     /// release stays owned, an applied create is owned, an applied release is
     /// not. Without it those checks are skipped; the ones that follow the
     /// reports alone still run. Default: nil.
-    func ownedEntries(in lastApplied: Source.LastApplied, in sandbox: Sandbox) -> Set<EntryKey>?
+    ///
+    /// `scope` is the snapshot taken just after the pass, for a Source that
+    /// keeps part of its ownership in the kernel rather than in lastApplied
+    /// (rtnl tags its routes with `rtm_protocol`): those entries are owned
+    /// when the scope holds them with the Source's tag.
+    func ownedEntries(
+        in lastApplied: Source.LastApplied, scope: ScopeSnapshot<EntryKey, EntryValue>, in sandbox: Sandbox
+    ) -> Set<EntryKey>?
     /// True when an entry must not exist in a scope that satisfies `desired`
     /// (say, a name in the namespace desired states draw from that `desired`
     /// does not list). Checked after every pass that reports convergence, so
@@ -131,7 +138,9 @@ extension ConformanceSubject {
         []
     }
 
-    public func ownedEntries(in lastApplied: Source.LastApplied, in sandbox: Sandbox) -> Set<EntryKey>? { nil }
+    public func ownedEntries(
+        in lastApplied: Source.LastApplied, scope: ScopeSnapshot<EntryKey, EntryValue>, in sandbox: Sandbox
+    ) -> Set<EntryKey>? { nil }
 
     public func mustBeAbsent(
         _ key: EntryKey, value: EntryValue, when desired: Source.Desired, in sandbox: Sandbox

@@ -201,6 +201,32 @@ public enum RtnlStateModel {
             expected: [.address(host: false, interface: key.interface, address: key.address, prefixLength: key.prefixLength): nil])
     }
 
+    /// What an rtnl Source owns after a pass, in snapshot terms: the
+    /// addresses `lastApplied` records, those `scope` holds with
+    /// `options.addressProtocol` (when set), and the routes `scope` holds
+    /// with `options.routeProtocol` (a route's ownership record is its
+    /// `rtm_protocol`, not lastApplied). Only the scope's own namespace
+    /// counts: a tagged object in the host's is never the Source's.
+    public static func ownedEntries(
+        in lastApplied: RtnlLastApplied, scope: ScopeSnapshot<RtnlEntry, RtnlValue>, options: RtnlOptions
+    ) -> Set<RtnlEntry> {
+        var owned = Set<RtnlEntry>()
+        for key in lastApplied.addresses {
+            owned.insert(.address(host: false, interface: key.interface, address: key.address, prefixLength: key.prefixLength))
+        }
+        for (entry, value) in scope.entries {
+            switch (entry, value) {
+            case (.address(false, _, _, _), .address(let proto?)) where proto == options.addressProtocol:
+                owned.insert(entry)
+            case (.route(false, _), .route(_, let proto, _)) where proto == options.routeProtocol:
+                owned.insert(entry)
+            default:
+                break
+            }
+        }
+        return owned
+    }
+
     /// One piece of foreign state to create.
     public enum ForeignStep: Sendable {
         case address(InterfaceAddress)
