@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "LinxLinux", targets: ["LinxLinux"]),
         .library(name: "LinxFidelity", targets: ["LinxFidelity"]),
         .library(name: "LinxHost", targets: ["LinxHost"]),
+        .library(name: "LinxTestSupport", targets: ["LinxTestSupport"]),
         .executable(name: "linx", targets: ["linx"]),
     ],
     dependencies: [
@@ -70,10 +71,17 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
+        // Throwaway network namespaces and cgroups (and the process runner
+        // that makes them) for tests on the real kernel: a testing product,
+        // kept out of the backend a node agent links.
+        .target(
+            name: "LinxTestSupport",
+            dependencies: ["LinxReconcile", "LinxLinux"]
+        ),
         // The differential check of the simulator against the real kernel.
         .target(
             name: "LinxFidelity",
-            dependencies: ["LinxReconcile", "LinxKernelSim", "LinxLinux"]
+            dependencies: ["LinxReconcile", "LinxKernelSim", "LinxLinux", "LinxTestSupport"]
         ),
         // The suite a Source author runs needs no libnl and no root: it
         // stays off LinxLinux the way NIOEmbedded stays off NIOPosix.
@@ -87,7 +95,7 @@ let package = Package(
         // The built-in Sources' subjects on the real kernel (root only).
         .target(
             name: "LinxConformanceKernel",
-            dependencies: ["LinxConformance", "LinxReconcile", "LinxKernelSim", "LinxLinux"]
+            dependencies: ["LinxConformance", "LinxReconcile", "LinxKernelSim", "LinxLinux", "LinxTestSupport"]
         ),
         // The template for a team writing its own Source: a subsystem Linx
         // does not cover, its Source, and its conformance subject.
@@ -128,9 +136,9 @@ let package = Package(
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
-        .testTarget(name: "LinxKernelSimTests", dependencies: ["LinxKernelSim", "LinxLinux"]),
+        .testTarget(name: "LinxKernelSimTests", dependencies: ["LinxKernelSim", "LinxLinux", "LinxTestSupport"]),
         .testTarget(name: "LinxHostTests", dependencies: ["LinxHost", "LinxReconcile", "LinxKernelSim"]),
-        .testTarget(name: "LinxLinuxTests", dependencies: ["LinxLinux", "LinxKernelSim"]),
+        .testTarget(name: "LinxLinuxTests", dependencies: ["LinxLinux", "LinxKernelSim", "LinxTestSupport"]),
         .testTarget(name: "LinxFidelityTests", dependencies: ["LinxFidelity", "LinxKernelSim", "LinxLinux", "LinxReconcile"]),
         .testTarget(
             name: "LinxConformanceTests",
@@ -140,7 +148,7 @@ let package = Package(
             name: "LinxConformanceKernelTests",
             dependencies: ["LinxConformanceKernel", "LinxConformance", "LinxReconcile"]
         ),
-        .testTarget(name: "linxTests", dependencies: ["linx", "LinxLinux", "NodeAgentExample"]),
+        .testTarget(name: "linxTests", dependencies: ["linx", "LinxLinux", "LinxTestSupport", "NodeAgentExample"]),
     ],
     swiftLanguageModes: [.v6]
 )

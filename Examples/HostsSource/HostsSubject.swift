@@ -62,9 +62,7 @@ public struct HostsSubject: ConformanceSubject {
     }
 
     /// lastApplied is the set of owned names, which are the snapshot's keys.
-    public func ownedEntries(
-        in lastApplied: Set<String>, scope: ScopeSnapshot<String, String>, in sandbox: HostsFile
-    ) -> Set<String>? {
+    public func ownedEntries(in lastApplied: Set<String>, in sandbox: HostsFile) -> Set<String>? {
         lastApplied
     }
 

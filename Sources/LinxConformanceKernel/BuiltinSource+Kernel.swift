@@ -8,6 +8,7 @@ extension BuiltinSource {
         case .rtnl: await Conformance.run(RtnlKernelSubject(), options: options)
         case .sysctl: await Conformance.run(SysctlKernelSubject(), options: options)
         case .cgroup: await Conformance.run(CgroupKernelSubject(), options: options)
+        case .nftables: await Conformance.run(NftablesKernelSubject(), options: options)
         }
     }
 }

@@ -2,6 +2,7 @@ import LinxConformance
 import LinxKernelSim
 import LinxLinux
 import LinxReconcile
+import LinxTestSupport
 
 /// The built-in subject for ``CgroupSource`` on the real kernel, root only:
 /// each case in a throwaway child of the cgroup2 mount, plus a throwaway
@@ -10,7 +11,7 @@ import LinxReconcile
 /// `cgroup.max.descendants`, and foreign writers `cgroup.freeze` (harmless:
 /// the cgroup holds no process) and the sibling. No fault injection; the
 /// mutation journal counts the writes the Source sends (``WriteJournal``).
-public struct CgroupKernelSubject: ConformanceSubject {
+package struct CgroupKernelSubject: ConformanceSubject {
     public typealias Source = CgroupSource
     public typealias EntryKey = String
     public typealias EntryValue = String
@@ -100,9 +101,7 @@ public struct CgroupKernelSubject: ConformanceSubject {
         CgroupSimSubject.release(from: desired, using: &random)
     }
 
-    public func ownedEntries(
-        in lastApplied: CgroupLastApplied, scope: ScopeSnapshot<String, String>, in sandbox: Sandbox
-    ) -> Set<String>? {
+    public func ownedEntries(in lastApplied: CgroupLastApplied, in sandbox: Sandbox) -> Set<String>? {
         lastApplied.files
     }
 

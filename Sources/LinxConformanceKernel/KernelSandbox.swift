@@ -2,11 +2,12 @@ import Glibc
 import LinxConformance
 import LinxLinux
 import LinxReconcile
+import LinxTestSupport
 
 /// The sandbox of a built-in subject on the real kernel: a throwaway
 /// network namespace (links `eth0`/`eth1`, a veth pair) made for one case
 /// and always removed, and a backend of its own.
-public struct KernelSandbox: Sendable {
+package struct KernelSandbox: Sendable {
     /// The namespace; ``tearDown`` deletes it.
     public let namespace: ThrowawayNamespace
     /// The backend the Source (and the foreign writer) use.

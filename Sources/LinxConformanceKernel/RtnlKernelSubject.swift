@@ -10,7 +10,7 @@ import LinxReconcile
 /// injection; the mutation journal counts the requests the Source sends
 /// (``WriteJournal``); the monitor cannot be made to lose events on demand
 /// (so no `overflowTrigger`).
-public struct RtnlKernelSubject: ConformanceSubject {
+package struct RtnlKernelSubject: ConformanceSubject {
     public typealias Source = RtnlSource
     public typealias Sandbox = KernelSandbox
     public typealias EntryKey = RtnlEntry

@@ -8,7 +8,7 @@ import LinxReconcile
 /// as ``SysctlSimSubject`` (all isolated by network namespaces, so the host
 /// is never written). No fault injection; the mutation journal counts the
 /// writes the Source sends (``WriteJournal``).
-public struct SysctlKernelSubject: ConformanceSubject {
+package struct SysctlKernelSubject: ConformanceSubject {
     public typealias Source = SysctlSource
     public typealias Sandbox = KernelSandbox
     public typealias EntryKey = String
@@ -72,9 +72,7 @@ public struct SysctlKernelSubject: ConformanceSubject {
         SysctlSimSubject.release(from: desired, boot: sandbox.boot, using: &random)
     }
 
-    public func ownedEntries(
-        in lastApplied: SysctlLastApplied, scope: ScopeSnapshot<String, String>, in sandbox: KernelSandbox
-    ) -> Set<String>? {
+    public func ownedEntries(in lastApplied: SysctlLastApplied, in sandbox: KernelSandbox) -> Set<String>? {
         SysctlSimSubject.ownedEntries(in: lastApplied)
     }
 

@@ -12,7 +12,7 @@ import LinxReconcile
 /// and 255, metrics, default routes, route types, routes holding an
 /// address's subnet key, deletes of the kernel's own routes, IPv6
 /// forwarding and disable_ipv6, and links going down, up, away and back.
-public struct FidelityGenerator: Sendable {
+package struct FidelityGenerator: Sendable {
     /// The links every sequence starts with (besides lo), all up.
     public static let links = ["v0", "v1", "br0"]
 

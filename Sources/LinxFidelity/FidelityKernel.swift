@@ -1,6 +1,7 @@
 import LinxKernelSim
 import LinxLinux
 import LinxReconcile
+import LinxTestSupport
 
 /// One side of the differential check: a kernel behind the backend
 /// protocols, one namespace in it shaped like every sequence expects (lo,

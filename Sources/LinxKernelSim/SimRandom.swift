@@ -72,8 +72,9 @@ public struct SimRandom: RandomNumberGenerator, Sendable, Hashable {
     private func rotl(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
 }
 
-/// SplitMix64: the recommended seeder for xoshiro; also usable on its own.
-public struct SplitMix64: RandomNumberGenerator, Sendable, Hashable {
+/// SplitMix64: the recommended seeder for xoshiro, and the package's mixer
+/// for deriving per-case and per-scenario seeds.
+package struct SplitMix64: RandomNumberGenerator, Sendable, Hashable {
     private var state: UInt64
 
     /// A generator whose state starts at `seed`.

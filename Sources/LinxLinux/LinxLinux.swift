@@ -4,7 +4,8 @@ import SystemPackage
 
 /// The real-kernel backend: rtnetlink through libnl-route, sysctl through
 /// /proc/sys, cgroup limits through cgroupfs. ``LinuxKernel`` is the backend;
-/// ``ThrowawayNamespace`` and ``ThrowawayCgroup`` are for real-kernel tests.
+/// the throwaway namespaces and cgroups real-kernel tests run in are the
+/// `LinxTestSupport` product's.
 public enum LinxLinux {
     /// The libnl version this binary was built against, proving the link.
     public static var libnlVersion: String {

@@ -23,9 +23,14 @@ struct KernelSubjectTests {
         try await Conformance.check(CgroupKernelSubject(), case: testCase, options: ConformanceOptions(seedCount: 2))
     }
 
+    @Test("nftables/kernel", .enabled(if: NftablesKernelSubject().unavailableReason == nil, "needs the nft command"), arguments: Conformance.runnableCases(NftablesKernelSubject()))
+    func nftables(_ testCase: ConformanceCase) async throws {
+        try await Conformance.check(NftablesKernelSubject(), case: testCase, options: ConformanceOptions(seedCount: 2))
+    }
+
     @Test("real kernel: cases not run", .disabled(Comment(rawValue: [
         Conformance.skipSummary(RtnlKernelSubject()), Conformance.skipSummary(SysctlKernelSubject()),
-        Conformance.skipSummary(CgroupKernelSubject()),
+        Conformance.skipSummary(CgroupKernelSubject()), Conformance.skipSummary(NftablesKernelSubject()),
     ].joined(separator: " | "))))
     func skipped() {}
 }

@@ -23,7 +23,7 @@ struct FuzzTests {
     /// The bounded fuzz run of the test suite: a few thousand scenarios over
     /// the three Sources; every fault kind fires, histories replay, and
     /// nothing fails.
-    @Test("bounded campaign", arguments: [(BuiltinSource.cgroup, 2000), (.sysctl, 1000), (.rtnl, 150)])
+    @Test("bounded campaign", arguments: [(BuiltinSource.cgroup, 2000), (.sysctl, 1000), (.rtnl, 150), (.nftables, 500)])
     func boundedCampaign(source: BuiltinSource, scenarios: Int) async {
         let results = await source.fuzz(options: FuzzOptions(seed: 20_261_127, scenarios: scenarios, shrinkBudget: 20))
         let text = FuzzReporter.render(results) { "\($0)" }

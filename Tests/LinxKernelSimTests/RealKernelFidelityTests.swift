@@ -1,8 +1,9 @@
 #if os(Linux)
 import Foundation
-import LinxLinux
 import LinxKernelSim
+import LinxLinux
 import LinxReconcile
+import LinxTestSupport
 import Testing
 
 /// Replays seeded random IPv4 operation sequences on the simulator and, with

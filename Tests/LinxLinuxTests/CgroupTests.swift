@@ -1,5 +1,6 @@
 import LinxLinux
 import LinxReconcile
+import LinxTestSupport
 import SystemPackage
 import Testing
 

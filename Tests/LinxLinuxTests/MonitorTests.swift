@@ -1,6 +1,7 @@
 import Glibc
 import LinxLinux
 import LinxReconcile
+import LinxTestSupport
 import Synchronization
 import Testing
 

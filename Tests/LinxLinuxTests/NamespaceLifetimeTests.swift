@@ -2,6 +2,7 @@ import Glibc
 import LinxKernelSim
 import LinxLinux
 import LinxReconcile
+import LinxTestSupport
 import Logging
 import Testing
 

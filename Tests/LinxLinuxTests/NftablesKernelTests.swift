@@ -1,6 +1,7 @@
 import LinxKernelSim
 import LinxLinux
 import LinxReconcile
+import LinxTestSupport
 import Synchronization
 import SystemPackage
 import Testing

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import LinxLinux
 import LinxReconcile
+import LinxTestSupport
 import Testing
 
 /// The guards of issue 11 (findings 9 and 10) checked against the real

@@ -1,5 +1,6 @@
 @testable import LinxLinux
 import LinxReconcile
+import LinxTestSupport
 import Testing
 
 // Real kernel: needs root for `ip netns add`; skipped (with the reason

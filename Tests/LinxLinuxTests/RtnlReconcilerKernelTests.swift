@@ -1,5 +1,6 @@
 import LinxLinux
 import LinxReconcile
+import LinxTestSupport
 import Testing
 
 // Real kernel: the rtnl reconciler against LinuxKernel in a throwaway

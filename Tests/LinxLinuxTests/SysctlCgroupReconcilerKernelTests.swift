@@ -1,5 +1,6 @@
 import LinxLinux
 import LinxReconcile
+import LinxTestSupport
 import Testing
 
 // Real kernel: the sysctl reconciler in a throwaway namespace (net. keys

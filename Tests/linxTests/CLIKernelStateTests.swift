@@ -1,5 +1,6 @@
 import Foundation
 import LinxLinux
+import LinxTestSupport
 import Testing
 
 private let isRoot = geteuid() == 0

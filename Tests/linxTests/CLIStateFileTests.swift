@@ -3,6 +3,7 @@ import LinxLinux
 import Testing
 
 @testable import linx
+import LinxTestSupport
 
 /// The state file holds ownership, so it must only ever be used for its own
 /// scope, only by one apply at a time, and written without following

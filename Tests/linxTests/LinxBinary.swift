@@ -1,5 +1,6 @@
 import Foundation
 import LinxLinux
+import LinxTestSupport
 
 /// Runs the built `linx` binary the way an operator does, in a scratch
 /// directory that holds the simulated host and the state files.

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import LinxLinux
+import LinxTestSupport
 import Testing
 
 /// The README's agent, run as a process: its ServiceGroup (two loops and an

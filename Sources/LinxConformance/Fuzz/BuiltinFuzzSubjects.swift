@@ -65,3 +65,63 @@ extension CgroupSimSubject: SimKernelFuzzableSubject {
         lastApplied.files.sorted()
     }
 }
+
+/// nf_tables faults are the simulator's own (``SimKernel/failNftFraction(_:errnos:races:)``),
+/// not a ``SimFaultPlan``: an errno on a commit or an observation, or a
+/// concurrent writer committing just before ours, which the kernel answers
+/// with ERESTART. Both are counted as ``SimFaultKind/errno``: what the
+/// Source sees is the kernel refusing the operation with an errno.
+extension NftablesSimSubject: FuzzableSubject {
+    public var fuzzKinds: Set<SimFaultKind> { [.errno, .drift, .reboot] }
+
+    public func armFaults(_ faults: FuzzFaults, in sandbox: Sandbox) async throws {
+        guard faults.kinds.contains(.errno) else { return }
+        sandbox.kernel.failNftFraction(faults.rate, errnos: [.noBufferSpace, .resourceBusy, .noMemory], races: true)
+    }
+
+    public func disarmFaults(in sandbox: Sandbox) async throws {
+        sandbox.kernel.clearNftFaults()
+        sandbox.kernel.clearFaults()
+    }
+
+    public func faultsFired(in sandbox: Sandbox) -> [SimFaultKind: Int] {
+        var fired = sandbox.kernel.faultsFired
+        let nft = sandbox.kernel.nftFaultsFired
+        let errnos = nft[.errno, default: 0] + nft[.generationRace, default: 0]
+        if errnos > 0 { fired[.errno, default: 0] += errnos }
+        if let overflows = nft[.overflow] { fired[.overflow, default: 0] += overflows }
+        return fired
+    }
+
+    public func reboot(_ sandbox: Sandbox) async throws {
+        sandbox.kernel.reboot()
+    }
+
+    public func openMonitor(in sandbox: Sandbox) async -> MonitorProbe? {
+        guard let events = try? await sandbox.kernel.nftEvents(in: sandbox.scope.netns) else { return nil }
+        return MonitorProbe {
+            do {
+                for try await _ in events {}
+                return false
+            } catch {
+                return true
+            }
+        }
+    }
+
+    public func recordsHistory(_ enabled: Bool, in sandbox: Sandbox) {
+        sandbox.kernel.recordsHistory = enabled
+    }
+
+    public func history(of sandbox: Sandbox) -> [String] {
+        sandbox.kernel.history.map(\.description)
+    }
+
+    public func faultLog(of sandbox: Sandbox) -> [String] {
+        sandbox.kernel.history.filter { $0.actor == .fault }.map(\.description)
+    }
+
+    public func describe(_ lastApplied: NftLastApplied) -> [String] {
+        [lastApplied.ownsTable ? "owns table \(NftablesStateModel.table)" : "owns nothing"]
+    }
+}

@@ -82,18 +82,19 @@ public protocol ConformanceSubject: Sendable {
     func drift(in sandbox: Sandbox, desired: Source.Desired, using random: inout SimRandom)
         async throws -> Drift<EntryKey, EntryValue>
 
-    /// The entries the Source owns given `lastApplied`, in snapshot terms, or
+    /// The entries `lastApplied` says the Source owns, in snapshot terms, or
     /// nil when the subject cannot read its Source's ownership record. With
     /// it the suite checks every pass's lastApplied against the report: a
     /// failed create is not owned (unless it already was), a failed update or
     /// release stays owned, an applied create is owned, an applied release is
     /// not. Without it those checks are skipped; the ones that follow the
     /// reports alone still run. Default: nil.
-    ///
-    /// `scope` is the snapshot taken just after the pass, for a Source that
-    /// keeps part of its ownership in the kernel rather than in lastApplied
-    /// (rtnl tags its routes with `rtm_protocol`): those entries are owned
-    /// when the scope holds them with the Source's tag.
+    func ownedEntries(in lastApplied: Source.LastApplied, in sandbox: Sandbox) -> Set<EntryKey>?
+    /// The same for a Source that keeps part of its ownership in the kernel
+    /// rather than in lastApplied (rtnl tags its routes with `rtm_protocol`):
+    /// `scope` is the snapshot taken just after the pass, and entries it
+    /// holds with the Source's tag are owned. The suite calls this one.
+    /// Default: ``ownedEntries(in:in:)``.
     func ownedEntries(
         in lastApplied: Source.LastApplied, scope: ScopeSnapshot<EntryKey, EntryValue>, in sandbox: Sandbox
     ) -> Set<EntryKey>?
@@ -138,9 +139,13 @@ extension ConformanceSubject {
         []
     }
 
+    public func ownedEntries(in lastApplied: Source.LastApplied, in sandbox: Sandbox) -> Set<EntryKey>? { nil }
+
     public func ownedEntries(
         in lastApplied: Source.LastApplied, scope: ScopeSnapshot<EntryKey, EntryValue>, in sandbox: Sandbox
-    ) -> Set<EntryKey>? { nil }
+    ) -> Set<EntryKey>? {
+        ownedEntries(in: lastApplied, in: sandbox)
+    }
 
     public func mustBeAbsent(
         _ key: EntryKey, value: EntryValue, when desired: Source.Desired, in sandbox: Sandbox

@@ -1,7 +1,7 @@
 /// The Sources that ship with Linx, by the name `linx conformance --source`
 /// and `linx fuzz --source` take.
 public enum BuiltinSource: String, Sendable, Hashable, CaseIterable, Codable {
-    case rtnl, sysctl, cgroup
+    case rtnl, sysctl, cgroup, nftables
 
     /// Runs the suite against this Source on the simulated kernel.
     public func runOnSimulator(options: ConformanceOptions = ConformanceOptions()) async -> ConformanceResults {
@@ -9,6 +9,7 @@ public enum BuiltinSource: String, Sendable, Hashable, CaseIterable, Codable {
         case .rtnl: await Conformance.run(RtnlSimSubject(), options: options)
         case .sysctl: await Conformance.run(SysctlSimSubject(), options: options)
         case .cgroup: await Conformance.run(CgroupSimSubject(), options: options)
+        case .nftables: await Conformance.run(NftablesSimSubject(), options: options)
         }
     }
 }
@@ -20,6 +21,7 @@ extension BuiltinSource {
         case .rtnl: await FuzzCampaign.run(RtnlSimSubject(), options: options, progress: progress)
         case .sysctl: await FuzzCampaign.run(SysctlSimSubject(), options: options, progress: progress)
         case .cgroup: await FuzzCampaign.run(CgroupSimSubject(), options: options, progress: progress)
+        case .nftables: await FuzzCampaign.run(NftablesSimSubject(), options: options, progress: progress)
         }
     }
 
@@ -29,6 +31,7 @@ extension BuiltinSource {
         case .rtnl: await FuzzRunner.run(RtnlSimSubject(), scenario: scenario, maxPasses: maxPasses, traced: true)
         case .sysctl: await FuzzRunner.run(SysctlSimSubject(), scenario: scenario, maxPasses: maxPasses, traced: true)
         case .cgroup: await FuzzRunner.run(CgroupSimSubject(), scenario: scenario, maxPasses: maxPasses, traced: true)
+        case .nftables: await FuzzRunner.run(NftablesSimSubject(), scenario: scenario, maxPasses: maxPasses, traced: true)
         }
     }
 
@@ -38,6 +41,7 @@ extension BuiltinSource {
         case .rtnl: await FuzzCampaign.shrink(RtnlSimSubject(), outcome, maxPasses: maxPasses)
         case .sysctl: await FuzzCampaign.shrink(SysctlSimSubject(), outcome, maxPasses: maxPasses)
         case .cgroup: await FuzzCampaign.shrink(CgroupSimSubject(), outcome, maxPasses: maxPasses)
+        case .nftables: await FuzzCampaign.shrink(NftablesSimSubject(), outcome, maxPasses: maxPasses)
         }
     }
 }

@@ -145,9 +145,7 @@ public struct CgroupSimSubject: ConformanceSubject {
             foreign: { try await makeForeignState(in: sandbox, avoiding: desired, using: &$0) })
     }
 
-    public func ownedEntries(
-        in lastApplied: CgroupLastApplied, scope: ScopeSnapshot<String, String>, in sandbox: Sandbox
-    ) -> Set<String>? {
+    public func ownedEntries(in lastApplied: CgroupLastApplied, in sandbox: Sandbox) -> Set<String>? {
         lastApplied.files
     }
 

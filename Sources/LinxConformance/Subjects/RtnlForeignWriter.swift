@@ -5,7 +5,7 @@ import LinxReconcile
 /// addresses and routes: what the rtnl subjects use to make foreign state
 /// and drift, on the simulated kernel (its foreign writer) or a real one
 /// (raw requests through the backend, as another agent would send them).
-public struct RtnlForeignWriter: Sendable {
+package struct RtnlForeignWriter: Sendable {
     /// The namespace's links, addresses and routes.
     let dump: @Sendable () async throws -> (links: [Link], addresses: [InterfaceAddress], routes: [Route])
     /// Sends one request; true when the kernel accepted it.

@@ -5,7 +5,7 @@ import LinxReconcile
 /// backend: how to draw valid ones, which are invalid, and what a scope that
 /// satisfies one holds. Shared so the simulated and the real-kernel subject
 /// test one and the same thing.
-public enum RtnlStateModel {
+package enum RtnlStateModel {
     /// One address the model owns, parsed from a desired entry.
     public struct AddressKey: Hashable, Sendable {
         public var interface: String

@@ -226,9 +226,7 @@ public struct SysctlSimSubject: ConformanceSubject {
             foreign: { try await makeForeignState(in: sandbox, avoiding: desired, using: &$0) })
     }
 
-    public func ownedEntries(
-        in lastApplied: SysctlLastApplied, scope: ScopeSnapshot<String, String>, in sandbox: Sandbox
-    ) -> Set<String>? {
+    public func ownedEntries(in lastApplied: SysctlLastApplied, in sandbox: Sandbox) -> Set<String>? {
         Self.ownedEntries(in: lastApplied)
     }
 

@@ -108,12 +108,16 @@ extension SimKernel: NftablesBackend {
         }
     }
 
-    /// Each nf_tables commit and observation fails with probability
-    /// `fraction` with one of `errnos`, or (for commits) races a concurrent
-    /// writer, until ``clearNftFaults()``.
-    public func failNftFraction(_ fraction: Double, errnos: [Errno] = [.noBufferSpace, .resourceBusy], races: Bool = true) {
+    /// Each nf_tables commit fails with probability `fraction` with one of
+    /// `errnos`, or (half of them, when `races`) races a concurrent writer;
+    /// each observation fails with probability `observing` (default:
+    /// `fraction`) with one of `errnos`; until ``clearNftFaults()``.
+    public func failNftFraction(
+        _ fraction: Double, errnos: [Errno] = [.noBufferSpace, .resourceBusy], races: Bool = true, observing: Double? = nil
+    ) {
         state.withLock { s in
             s.nftFaults.fraction = fraction
+            s.nftFaults.observeFraction = observing ?? fraction
             s.nftFaults.fractionErrnos = errnos.isEmpty ? [.ioError] : errnos
             s.nftFaults.fractionRaces = races
         }
@@ -200,6 +204,7 @@ struct SimNftFaults: Sendable {
     var races: [(scope: NetnsScope, commands: [NftCommand])] = []
     var errors: [(SimNftOperation, KernelError)] = []
     var fraction: Double = 0
+    var observeFraction: Double = 0
     var fractionErrnos: [Errno] = []
     var fractionRaces = false
     var fired: [SimNftFault: Int] = [:]
@@ -220,7 +225,8 @@ extension SimState {
             history.record(.fault, scope, .note("fault nft errno \(op.rawValue) \(error.errno.symbolicName)"), .ok)
             return error
         }
-        guard nftFaults.fraction > 0, rng.chance(nftFaults.fraction) else { return nil }
+        let fraction = op == .observe ? nftFaults.observeFraction : nftFaults.fraction
+        guard fraction > 0, rng.chance(fraction) else { return nil }
         if op == .commit, nftFaults.fractionRaces, rng.chance(0.5), namespaces[scope] != nil {
             raceNftCommit([], in: scope)
             return nil

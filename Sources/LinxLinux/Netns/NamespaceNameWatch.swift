@@ -78,13 +78,14 @@ extension NamespaceIdentity {
     /// nsfs's magic (statfs f_type): only such a file names a namespace.
     static let nsfsMagic = 0x6E73_6673
 
-    init(_ info: stat) {
+    /// The identity of the namespace file `info` was read from.
+    package init(_ info: stat) {
         self.init(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
     }
 
     /// The namespace `path` names now: nil when the path is missing or is
     /// not a namespace file (a name being created, before its bind mount).
-    static func named(by path: String) -> NamespaceIdentity? {
+    package static func named(by path: String) -> NamespaceIdentity? {
         var info = stat()
         guard stat(path, &info) == 0, linx_fs_type(path) == nsfsMagic else { return nil }
         return NamespaceIdentity(info)

@@ -6,9 +6,9 @@ import SystemPackage
 /// Whole-file reads and writes on procfs / cgroupfs, with the errno the
 /// kernel gave kept as a ``KernelError``. Blocking, short calls: run them on
 /// the thread whose namespace should resolve the path.
-enum ProcFiles {
+package enum ProcFiles {
     /// Reads the file, trailing newline removed.
-    static func read(_ path: String) throws(KernelError) -> String {
+    package static func read(_ path: String) throws(KernelError) -> String {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw error("cannot open \(path)") }
         defer { close(fd) }
@@ -43,7 +43,7 @@ enum ProcFiles {
     }
 
     /// Entries of a directory (no "." or ".."), each with whether it is a directory.
-    static func list(_ path: String) throws(KernelError) -> [(name: String, isDirectory: Bool)] {
+    package static func list(_ path: String) throws(KernelError) -> [(name: String, isDirectory: Bool)] {
         guard let directory = opendir(path) else { throw error("cannot list \(path)") }
         defer { closedir(directory) }
         var entries: [(String, Bool)] = []

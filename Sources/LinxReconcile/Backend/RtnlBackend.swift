@@ -109,7 +109,7 @@ extension RtnlBackend {
 
 /// Runs a dump, retrying it while the kernel reports it interrupted (EINTR),
 /// at most `attempts` times, so a partial snapshot is never diffed.
-public func retryingInterruptedDumps<T>(
+package func retryingInterruptedDumps<T>(
     attempts: Int = 5, _ dump: () async throws(KernelError) -> T
 ) async throws(KernelError) -> T {
     var attempt = 1

@@ -1,7 +1,7 @@
 /// What the library knows about cgroup interface files: how the kernel
 /// stores a written value (so desired and observed compare without
 /// flapping) and which value releasing a file writes back.
-public enum CgroupFileRules {
+package enum CgroupFileRules {
     /// Files holding a byte count that the kernel rounds down to the page
     /// size (cgroup v2, then v1).
     public static let pageRoundedFiles: Set<String> = [

@@ -150,24 +150,36 @@ public enum NftDiff {
                 recreated.contains { rule.contains("@\($0)") }
             }
 
-            // Rule plan per kept chain.
-            var inserts: [(chain: String, rule: String, before: UInt64?)] = []
+            // Rule plan per kept chain. A rule that only changes place is
+            // deleted and inserted again (the kernel cannot move a rule): one
+            // op, an update whose previous carries the old handle.
+            var inserts: [(chain: String, rule: String, before: UInt64?, move: Int?)] = []
             for chain in desired.chains {
                 guard let old = observedChains[chain.name], !replacesChain(chain) else { continue }
                 let keepable = old.rules.map { refersToRecreatedSet($0.text) ? "\u{0}" : $0.text }
                 let matches = NftDiff.match(desired: chain.rules, observed: keepable)
                 let kept = Set(matches.compactMap { $0 })
+                var added: [String: Int] = [:]
+                for (index, rule) in chain.rules.enumerated() where matches[index] == nil { added[rule, default: 0] += 1 }
+                var moves: [String: [Int]] = [:]
                 for (index, rule) in old.rules.enumerated() where !kept.contains(index) {
-                    add(.delete(.rule(chain: chain.name, text: rule.text, handle: rule.handle)),
-                        .deleteRule(ref, chain: chain.name, handle: rule.handle))
+                    let previous = NftObject.rule(chain: chain.name, text: rule.text, handle: rule.handle)
+                    if keepable[index] == rule.text, let count = added[rule.text], count > 0 {
+                        added[rule.text] = count - 1
+                        moves[rule.text, default: []].append(ops.count)
+                        add(.update(.rule(chain: chain.name, text: rule.text, handle: nil), previous: previous),
+                            .deleteRule(ref, chain: chain.name, handle: rule.handle))
+                    } else {
+                        add(.delete(previous), .deleteRule(ref, chain: chain.name, handle: rule.handle))
+                    }
                 }
                 var nextKept: UInt64? = nil
-                var pending: [(String, String, UInt64?)] = []
+                var pending: [(String, String, UInt64?, Int?)] = []
                 for (index, rule) in chain.rules.enumerated().reversed() {
                     if let match = matches[index] {
                         nextKept = old.rules[match].handle
                     } else {
-                        pending.append((chain.name, rule, nextKept))
+                        pending.append((chain.name, rule, nextKept, moves[rule]?.popLast()))
                     }
                 }
                 inserts += pending.reversed()
@@ -235,8 +247,13 @@ public enum NftDiff {
                 }
             }
             for insert in inserts {
-                add(.create(.rule(chain: insert.chain, text: insert.rule, handle: nil)),
-                    .addRule(ref, chain: insert.chain, rule: insert.rule, before: insert.before))
+                let command = NftCommand.addRule(ref, chain: insert.chain, rule: insert.rule, before: insert.before)
+                if let move = insert.move {
+                    commands.append(command)
+                    opOfCommand.append(move)
+                } else {
+                    add(.create(.rule(chain: insert.chain, text: insert.rule, handle: nil)), command)
+                }
             }
         }
     }

@@ -15,7 +15,7 @@
 /// link-local). IPv4 link-local (169.254.0.0/16) is not among them: the
 /// kernel never makes one, they are configured by someone (a node-local DNS
 /// cache, say), and one Linx added is Linx's to release.
-public enum AddressProtocol {
+package enum AddressProtocol {
     /// IFAPROT_UNSPEC: untagged.
     public static let unspecified: UInt8 = 0
     /// IFAPROT_KERNEL_LO: the loopback addresses the kernel adds to lo.

@@ -15,7 +15,7 @@ struct ConformanceCommand: AsyncParsableCommand {
             exits 1 when any case failed. Replay a failure with the --seed and --filter it prints.
             """)
 
-    @Option(help: "Which Source to test: rtnl, sysctl, cgroup or all.")
+    @Option(help: "Which Source to test: rtnl, sysctl, cgroup, nftables or all.")
     var source: SourceChoice = .all
 
     @Option(help: "Where to run: sim (simulated kernel) or kernel (the real one, root only).")
@@ -70,13 +70,14 @@ struct ConformanceCommand: AsyncParsableCommand {
 
 /// `--source`: one built-in Source or all of them.
 enum SourceChoice: String, ExpressibleByArgument, CaseIterable {
-    case rtnl, sysctl, cgroup, all
+    case rtnl, sysctl, cgroup, nftables, all
 
     var sources: [BuiltinSource] {
         switch self {
         case .rtnl: [.rtnl]
         case .sysctl: [.sysctl]
         case .cgroup: [.cgroup]
+        case .nftables: [.nftables]
         case .all: BuiltinSource.allCases
         }
     }

@@ -32,7 +32,7 @@ struct FuzzRunCommand: AsyncParsableCommand {
             parts' --json files up into the summary of the whole campaign.
             """)
 
-    @Option(help: "Which Source to fuzz: rtnl, sysctl, cgroup or all.")
+    @Option(help: "Which Source to fuzz: rtnl, sysctl, cgroup, nftables or all.")
     var source: SourceChoice = .all
 
     @Option(help: "The campaign seed (default: a random one, printed).")

@@ -61,8 +61,8 @@ where
     func stopFaults(in sandbox: HostsFile) async throws { try await base.stopFaults(in: sandbox) }
     func triggerChange(in sandbox: HostsFile) async throws { try await base.triggerChange(in: sandbox) }
     func triggerOverflow(in sandbox: HostsFile) async throws { try await base.triggerOverflow(in: sandbox) }
-    func ownedEntries(in lastApplied: Set<String>, scope: ScopeSnapshot<String, String>, in sandbox: HostsFile) -> Set<String>? {
-        base.ownedEntries(in: lastApplied, scope: scope, in: sandbox)
+    func ownedEntries(in lastApplied: Set<String>, in sandbox: HostsFile) -> Set<String>? {
+        base.ownedEntries(in: lastApplied, in: sandbox)
     }
     func mustBeAbsent(_ key: String, value: String, when desired: [HostsEntry], in sandbox: HostsFile) -> Bool {
         base.mustBeAbsent(key, value: value, when: desired, in: sandbox)

@@ -1,4 +1,5 @@
 import Glibc
+import LinxLinux
 import Synchronization
 
 /// A cgroup made for one test in every hierarchy this machine has that

@@ -1,4 +1,5 @@
 import Glibc
+import LinxLinux
 import LinxReconcile
 
 /// What in this process holds which network namespace: for tests that

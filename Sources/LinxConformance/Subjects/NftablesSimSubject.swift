@@ -1,0 +1,154 @@
+import LinxKernelSim
+import LinxReconcile
+
+/// The built-in subject for ``NftablesSource`` on the simulated kernel: the
+/// table `inet linx` in a fresh namespace per case.
+///
+/// Desired states draw chains, rules (written as users type them, compared
+/// as nft lists them), sets and elements from ``NftablesStateModel``.
+/// Foreign state is other tables: `inet other`, our name in another family
+/// (`ip linx`), and our very name with our marker in the host namespace,
+/// which a pass that leaks out of its namespace would take for its own.
+/// Drift is a foreign socket writing *inside* our table (a rule or element
+/// added or deleted, a policy flipped, a chain or the whole table deleted):
+/// everything in our table is ours, so drift is healed, never kept.
+///
+/// The all-or-nothing strategy shows in the audit: a refused transaction
+/// reports one failed op and the rest pending, and the scope must be
+/// unchanged. The journal is the namespace's nf_tables generation, which
+/// every commit bumps, even one that changes nothing.
+public struct NftablesSimSubject: ConformanceSubject {
+    public typealias Source = NftablesSource
+    public typealias Sandbox = SimSandbox<NftScope>
+    public typealias EntryKey = String
+    public typealias EntryValue = String
+
+    static let namespace = NetnsScope.named("linx-conformance")
+
+    public init() {}
+
+    public var name: String { "nftables/sim" }
+    public var capabilities: Set<SubjectCapability> { [.faultInjection, .mutationJournal, .monitorTriggers, .overflowTrigger] }
+    public var emptyDesired: NftTable? { nil }
+    public var emptyLastApplied: NftLastApplied { .empty }
+
+    public func makeSandbox(seed: UInt64) async throws -> Sandbox {
+        let kernel = SimKernel(seed: seed)
+        try kernel.createNamespace(Self.namespace)
+        return SimSandbox(kernel: kernel, scope: NftScope(Self.namespace, table: NftablesStateModel.table))
+    }
+
+    public func tearDown(_ sandbox: Sandbox) async {}
+
+    public func source(for sandbox: Sandbox) -> NftablesSource { NftablesSource(backend: sandbox.kernel) }
+    public func scope(of sandbox: Sandbox) -> NftScope { sandbox.scope }
+    public func options(for sandbox: Sandbox) -> NftablesOptions { .default }
+
+    public func validDesired(in sandbox: Sandbox, using random: inout SimRandom) -> NftTable? {
+        NftablesStateModel.validDesired(using: &random)
+    }
+
+    public func invalidDesired(in sandbox: Sandbox) -> [InvalidDesired<NftTable?>] {
+        NftablesStateModel.invalidDesired()
+    }
+
+    public func expectedEntries(for desired: NftTable?, in sandbox: Sandbox) -> [String: String] {
+        NftablesStateModel.expectedEntries(for: desired)
+    }
+
+    public func effect(of op: ReconcileOp<NftObject>, in sandbox: Sandbox) -> OpEffect<String, String> {
+        NftablesStateModel.effect(of: op)
+    }
+
+    public func release(from desired: NftTable?, in sandbox: Sandbox, using random: inout SimRandom)
+        -> Release<NftTable?, String, String>?
+    {
+        NftablesStateModel.release(from: desired, using: &random)
+    }
+
+    public func mustBeAbsent(_ key: String, value: String, when desired: NftTable?, in sandbox: Sandbox) -> Bool {
+        NftablesStateModel.mustBeAbsent(key, when: desired)
+    }
+
+    /// `lastApplied` records one thing, that the table is ours; everything
+    /// in a table of ours is ours. So it owns the table's entries as the
+    /// kernel holds them now (nothing when it does not own the table).
+    public func ownedEntries(in lastApplied: NftLastApplied, in sandbox: Sandbox) -> Set<String>? {
+        guard lastApplied.ownsTable else { return [] }
+        return Set(NftablesStateModel.ownEntries(of: sandbox.kernel.nftTable(sandbox.scope.table, in: sandbox.scope.netns)).keys)
+    }
+
+    public func snapshot(of sandbox: Sandbox) async throws -> ScopeSnapshot<String, String> {
+        let kernel = sandbox.kernel, netns = sandbox.scope.netns
+        var entries = NftablesStateModel.ownEntries(of: kernel.nftTable(sandbox.scope.table, in: netns))
+        for foreign in Self.foreignTables {
+            let table = kernel.nftTable(foreign.ref, in: foreign.scope ?? netns)
+            entries.merge(NftablesStateModel.entries(of: table, prefix: foreign.prefix)) { a, _ in a }
+        }
+        return ScopeSnapshot(entries)
+    }
+
+    static let foreignTables = NftablesStateModel.foreignTables + [NftablesStateModel.hostTable]
+
+    public func makeForeignState(in sandbox: Sandbox, avoiding desired: NftTable?, using random: inout SimRandom)
+        async throws -> [String: String]
+    {
+        let socket = sandbox.kernel.nftSocket()
+        var made: [String: String] = [:]
+        for (foreign, commands) in NftablesStateModel.foreignWrites(tables: Self.foreignTables, using: &random) {
+            let scope = foreign.scope ?? sandbox.scope.netns
+            try socket.commit(commands, in: scope)
+            made.merge(NftablesStateModel.entries(of: sandbox.kernel.nftTable(foreign.ref, in: scope), prefix: foreign.prefix)) { _, new in new }
+        }
+        return made
+    }
+
+    public func drift(in sandbox: Sandbox, desired: NftTable?, using random: inout SimRandom) async throws -> Drift<String, String> {
+        let socket = sandbox.kernel.nftSocket()
+        var labels: [String] = []
+        var added: [String: String] = [:]
+        for _ in 0..<random.int(in: 1...3) {
+            if random.chance(0.8), let table = sandbox.kernel.nftTable(sandbox.scope.table, in: sandbox.scope.netns),
+                let (label, commands) = NftablesStateModel.driftStep(on: table, using: &random)
+            {
+                do {
+                    try socket.commit(commands, in: sandbox.scope.netns)
+                    labels.append(label)
+                } catch {
+                    labels.append("\(label) refused (\(error))")
+                }
+            } else {
+                let made = try await makeForeignState(in: sandbox, avoiding: desired, using: &random)
+                added.merge(made) { _, new in new }
+                labels.append("foreign \(made.count) entries")
+            }
+        }
+        return Drift(labels.joined(separator: "; "), addedForeign: added)
+    }
+
+    /// The namespace's nf_tables generation: every commit bumps it.
+    public func mutationStamp(of sandbox: Sandbox) async throws -> MutationStamp? {
+        sandbox.kernel.nftGeneration(in: sandbox.scope.netns).map { MutationStamp("generation \($0)") }
+    }
+
+    /// Six commits in ten fail, half with an errno, half because a
+    /// concurrent writer's empty commit got in just before ours (ERESTART,
+    /// which the pass retries); one observation in ten fails.
+    public func injectFaults(in sandbox: Sandbox, using random: inout SimRandom) async throws {
+        sandbox.kernel.failNftFraction(0.6, errnos: [random.pick([.noBufferSpace, .resourceBusy])], races: true, observing: 0.1)
+    }
+
+    public func stopFaults(in sandbox: Sandbox) async throws {
+        sandbox.kernel.clearNftFaults()
+    }
+
+    /// Another table in the namespace changes: every commit is an event.
+    public func triggerChange(in sandbox: Sandbox) async throws {
+        let other = NftablesStateModel.foreignTables[0].ref
+        try sandbox.kernel.nftSocket().commit([.addTable(other, flags: [], comment: nil)], in: sandbox.scope.netns)
+    }
+
+    public func triggerOverflow(in sandbox: Sandbox) async throws {
+        sandbox.kernel.overflowNftMonitors(in: sandbox.scope.netns)
+    }
+}
