@@ -66,6 +66,25 @@ struct CLISimTests {
         #expect(try linx.sim(["show", "--section", "rtnl"]).stdout.contains("10.70.0.0/24"))
     }
 
+    @Test("the firewall example: plan (exit 2), apply, a re-plan is empty across runs, show prints the table back")
+    func firewall() throws {
+        defer { linx.cleanUp() }
+        let file = LinxBinary.examples.appendingPathComponent("firewall.yaml").path
+        let plan = try linx.sim(["plan", file])
+        #expect(plan.status == 2, "\(plan.stdout)\(plan.stderr)")
+        #expect(plan.stdout.contains("nftables inet linx") && plan.stdout.contains("+ rule input \"tcp dport { 80, 443 } accept\""), "\(plan.stdout)")
+        let apply = try linx.sim(["apply", file])
+        #expect(apply.status == 0 && apply.stdout.contains("converged"), "\(apply.stdout)\(apply.stderr)")
+        // The simulated host replays the committed transactions on the next run.
+        let replan = try linx.sim(["plan", file])
+        #expect(replan.status == 0, "\(replan.stdout)\(replan.stderr)")
+        let show = try linx.sim(["show", "--section", "nftables"])
+        #expect(show.status == 0 && show.stdout.contains("\"inet linx\":") && show.stdout.contains("policy: drop"), "\(show.stdout)")
+        #expect(!show.stdout.contains("no linx marker"))
+        let shown = try linx.write("shown.yaml", show.stdout)
+        #expect(try linx.sim(["plan", shown]).status == 0)
+    }
+
     @Test("show prints a desired-state file that plans to no change")
     func showRoundTrips() throws {
         defer { linx.cleanUp() }

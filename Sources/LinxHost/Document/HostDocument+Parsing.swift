@@ -78,6 +78,7 @@ extension HostDocument {
                 case "rtnl": document.rtnl = try Rtnl.read(&reader)
                 case "sysctl": document.sysctl = try Sysctl.read(&reader)
                 case "cgroups": document.cgroups = try Cgroup.read(&reader)
+                case "nftables": document.nftables = try Nftables.read(&reader)
                 default: throw reader.unknown(key, line: line, in: [], allowed: sectionKeys)
                 }
             }
@@ -89,7 +90,7 @@ extension HostDocument {
     }
 
     /// The top-level keys, in apply order.
-    static let sectionKeys = ["rtnl", "sysctl", "cgroups"]
+    static let sectionKeys = ["rtnl", "sysctl", "cgroups", "nftables"]
 }
 
 extension HostDocument.Rtnl {

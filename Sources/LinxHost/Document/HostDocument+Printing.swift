@@ -34,6 +34,7 @@ extension HostDocument {
                 out.map(1, cgroup.path, cgroup.desired.files.sorted { $0.key < $1.key }.map { ($0.key, Self.scalar($0.value)) })
             }
         }
+        nftables?.writeYAML(to: &out)
         return out.text
     }
 
@@ -70,6 +71,7 @@ extension HostDocument {
                 (cgroup.path, .object(cgroup.desired.files.sorted { $0.key < $1.key }.map { ($0.key, Self.scalar($0.value).json) }))
             })))
         }
+        if let nftables { sections.append(("nftables", nftables.json)) }
         var text = ""
         JSONValue.object(sections).write(to: &text, indent: 0)
         return text + "\n"

@@ -19,6 +19,16 @@ import LinxReconcile
 ///   /sys/fs/cgroup/web:
 ///     memory.max: 268435456
 ///     cpu.max: { quota: 50000, period: 100000 }
+/// nftables:
+///   tables:
+///     inet linx:
+///       chains:
+///         input:
+///           hook: input
+///           policy: drop
+///           rules:
+///             - ct state established,related accept
+///             - tcp dport { 22, 443 } accept
 /// ```
 ///
 /// Every section is optional and so is every kind in it: what is not
@@ -70,38 +80,76 @@ public struct HostDocument: Sendable, Hashable {
         }
     }
 
+    /// The `nftables` section: whole nf_tables tables in the document's
+    /// network namespace, each reconciled as one transaction.
+    public struct Nftables: Sendable, Hashable {
+        /// One table of the section.
+        public struct Table: Sendable, Hashable {
+            /// Family and name (`inet linx`, as the section's key).
+            public var ref: NftTableRef
+            /// The table's content; nil (`absent`) wants it gone: deleted
+            /// when it is Linx's (it carries the marker), else left alone.
+            public var desired: NftTable?
+
+            /// A table entry.
+            public init(ref: NftTableRef, desired: NftTable?) {
+                self.ref = ref
+                self.desired = desired
+            }
+        }
+
+        /// The tables, in the order written.
+        public var tables: [Table]
+        /// `marker`, `lifetime` and `maxRetries`, for every table.
+        public var options: NftablesOptions
+
+        /// A section; by default it manages no table.
+        public init(tables: [Table] = [], options: NftablesOptions = .default) {
+            self.tables = tables
+            self.options = options
+        }
+    }
+
     /// The `rtnl` section, nil when absent.
     public var rtnl: Rtnl?
     /// The `sysctl` section, nil when absent.
     public var sysctl: Sysctl?
     /// The `cgroups` section's cgroups, in the order written.
     public var cgroups: [Cgroup]
+    /// The `nftables` section, nil when absent.
+    public var nftables: Nftables?
     /// Where the document was read from, with the line of every entry; nil
     /// for a document built in code. Not part of equality: two documents
     /// are equal when they declare the same state.
     public var origin: HostDocumentOrigin?
 
     /// A document; by default it declares nothing.
-    public init(rtnl: Rtnl? = nil, sysctl: Sysctl? = nil, cgroups: [Cgroup] = [], origin: HostDocumentOrigin? = nil) {
+    public init(
+        rtnl: Rtnl? = nil, sysctl: Sysctl? = nil, cgroups: [Cgroup] = [], nftables: Nftables? = nil,
+        origin: HostDocumentOrigin? = nil
+    ) {
         self.rtnl = rtnl
         self.sysctl = sysctl
         self.cgroups = cgroups
+        self.nftables = nftables
         self.origin = origin
     }
 
     /// The section names this document declares, in apply order.
     public var sectionNames: [String] {
         (rtnl == nil ? [] : ["rtnl"]) + (sysctl == nil ? [] : ["sysctl"]) + (cgroups.isEmpty ? [] : ["cgroups"])
+            + (nftables == nil ? [] : ["nftables"])
     }
 
     public static func == (lhs: HostDocument, rhs: HostDocument) -> Bool {
-        lhs.rtnl == rhs.rtnl && lhs.sysctl == rhs.sysctl && lhs.cgroups == rhs.cgroups
+        lhs.rtnl == rhs.rtnl && lhs.sysctl == rhs.sysctl && lhs.cgroups == rhs.cgroups && lhs.nftables == rhs.nftables
     }
 
     public func hash(into hasher: inout Hasher) {
         hasher.combine(rtnl)
         hasher.combine(sysctl)
         hasher.combine(cgroups)
+        hasher.combine(nftables)
     }
 }
 

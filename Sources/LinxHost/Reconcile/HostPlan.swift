@@ -7,6 +7,7 @@ public struct HostPlan: Sendable {
         var rtnl: ReconcileGroup.Member<RtnlSource>?
         var sysctl: ReconcileGroup.Member<SysctlSource>?
         var cgroups: [ReconcileGroup.Member<CgroupSource>] = []
+        var nftables: [ReconcileGroup.Member<NftablesSource>] = []
     }
 
     /// The document planned.
@@ -25,11 +26,17 @@ public struct HostPlan: Sendable {
         zip(document.cgroups, members.cgroups).map { ($0.path, plan[$1]) }
     }
 
+    /// Each nf_tables table's plan, in document order.
+    public var nftables: [(table: NftTableRef, plan: NftPlan)] {
+        zip(document.nftables?.tables ?? [], members.nftables).map { ($0.ref, plan[$1]) }
+    }
+
     /// How many ops the plans hold together.
     public var changeCount: Int { plan.changeCount }
 
     /// Applies every section's plan, in document order (rtnl, sysctl, each
-    /// cgroup), and returns the reports with the ownership to keep.
+    /// cgroup, each nf_tables table), and returns the reports with the
+    /// ownership to keep.
     public func apply() async -> HostReport {
         let result = await plan.apply()
         var report = HostReport(lastApplied: lastApplied)
@@ -45,6 +52,10 @@ public struct HostPlan: Sendable {
             report.cgroups.append((cgroup.path, result[member]))
             report.lastApplied.cgroups[cgroup.path] = result[member].lastApplied
         }
+        for (table, member) in zip(document.nftables?.tables ?? [], members.nftables) {
+            report.nftables.append((table.ref, result[member]))
+            report.lastApplied.nftables[table.ref.description] = result[member].lastApplied
+        }
         return report
     }
 }
@@ -57,6 +68,8 @@ public struct HostReport: Sendable {
     public var sysctl: ReconcileReport<SysctlSetting, SysctlLastApplied>?
     /// Each cgroup's report, in document order.
     public var cgroups: [(path: String, report: ReconcileReport<CgroupSetting, CgroupLastApplied>)] = []
+    /// Each nf_tables table's report, in document order.
+    public var nftables: [(table: NftTableRef, report: ReconcileReport<NftObject, NftLastApplied>)] = []
     /// The ownership to thread into the next pass: each section's new
     /// record, and what the previous one held for sections not declared.
     public var lastApplied: HostLastApplied
@@ -69,11 +82,12 @@ public struct HostReport: Sendable {
     /// True when every section converged.
     public var converged: Bool {
         (rtnl?.converged ?? true) && (sysctl?.converged ?? true) && cgroups.allSatisfy(\.report.converged)
+            && nftables.allSatisfy(\.report.converged)
     }
 }
 
 extension HostPlan: Encodable {
-    private enum CodingKeys: String, CodingKey { case section, cgroup, manages, ops }
+    private enum CodingKeys: String, CodingKey { case section, cgroup, table, manages, ops }
 
     /// `[{"section": "rtnl", "manages": ["addresses", "routes"], "ops": [...]},
     ///   {"section": "sysctl", "ops": [...]}, {"section": "cgroups", "cgroup": "/sys/fs/cgroup/web", "ops": [...]}]`.
@@ -96,11 +110,17 @@ extension HostPlan: Encodable {
             try entry.encode(path, forKey: .cgroup)
             try entry.encode(plan.ops, forKey: .ops)
         }
+        for (table, plan) in nftables {
+            var entry = list.nestedContainer(keyedBy: CodingKeys.self)
+            try entry.encode("nftables", forKey: .section)
+            try entry.encode(table.description, forKey: .table)
+            try entry.encode(plan.ops, forKey: .ops)
+        }
     }
 }
 
 extension HostReport: Encodable {
-    private enum CodingKeys: String, CodingKey { case section, cgroup, report }
+    private enum CodingKeys: String, CodingKey { case section, cgroup, table, report }
 
     /// `[{"section": "rtnl", "report": {...}}, ..., {"section": "cgroups", "cgroup": path, "report": {...}}]`,
     /// each report as ``ReconcileReport`` encodes.
@@ -120,6 +140,12 @@ extension HostReport: Encodable {
             var entry = list.nestedContainer(keyedBy: CodingKeys.self)
             try entry.encode("cgroups", forKey: .section)
             try entry.encode(path, forKey: .cgroup)
+            try entry.encode(report, forKey: .report)
+        }
+        for (table, report) in nftables {
+            var entry = list.nestedContainer(keyedBy: CodingKeys.self)
+            try entry.encode("nftables", forKey: .section)
+            try entry.encode(table.description, forKey: .table)
             try entry.encode(report, forKey: .report)
         }
     }

@@ -1,7 +1,8 @@
 import LinxReconcile
 
 /// Reconciles a ``HostDocument``: one Source per section (rtnl and sysctl in
-/// the network namespace `scope`, each cgroup in its directory), all of them
+/// the network namespace `scope`, each cgroup in its directory, each
+/// nf_tables table in `scope`), all of them
 /// planned before any is applied, so an invalid entry anywhere in the
 /// document changes nothing. A section or kind the document does not
 /// declare is not managed.
@@ -15,11 +16,11 @@ import LinxReconcile
 /// ```
 public struct HostReconciler: Sendable {
     /// The kernels a host document needs: every built-in subsystem.
-    public typealias Backend = RtnlBackend & SysctlBackend & CgroupBackend
+    public typealias Backend = RtnlBackend & SysctlBackend & CgroupBackend & NftablesBackend
 
     /// The kernel acted on.
     public let backend: any Backend
-    /// The network namespace of the rtnl and sysctl sections.
+    /// The network namespace of the rtnl, sysctl and nftables sections.
     public let scope: NetnsScope
 
     /// A reconciler for documents on `backend`, in `scope`.
@@ -51,6 +52,14 @@ public struct HostReconciler: Sendable {
                 "cgroups.\(position)", CgroupSource(backend: backend), scope: cgroup.path, desired: cgroup.desired,
                 lastApplied: lastApplied.cgroups[cgroup.path] ?? .empty, options: .default))
         }
+        if let nftables = document.nftables {
+            let source = NftablesSource(backend: backend)
+            for (position, table) in nftables.tables.enumerated() {
+                members.nftables.append(group.add(
+                    "nftables.\(position)", source, scope: NftScope(scope, table: table.ref), desired: table.desired,
+                    lastApplied: lastApplied.nftables[table.ref.description] ?? .empty, options: nftables.options))
+            }
+        }
         do {
             return HostPlan(document: document, lastApplied: lastApplied, members: members, plan: try await group.plan())
         } catch {
@@ -71,6 +80,9 @@ public struct HostReconciler: Sendable {
         switch failure.member {
         case "rtnl": section = ["rtnl"]
         case "sysctl": section = ["sysctl", "keys"]
+        case let member where member.hasPrefix("nftables."):
+            let position = Int(member.dropFirst("nftables.".count)) ?? 0
+            section = ["nftables", "tables", .key(document.nftables?.tables[position].ref.description ?? "")]
         default:
             let position = Int(failure.member.dropFirst("cgroups.".count)) ?? 0
             section = ["cgroups", .key(document.cgroups[position].path)]

@@ -83,3 +83,23 @@ extension CgroupSource: PlanningSource {
     /// The plan's ops.
     public func ops(of plan: CgroupPlan) -> [ReconcileOp<CgroupSetting>] { plan.ops }
 }
+
+extension NftablesSource: PlanningSource {
+    /// The table's ops; see ``NftablesReconciler/plan(in:desired:options:)``.
+    public func plan(
+        scope: NftScope, desired: NftTable?, lastApplied: NftLastApplied, options: NftablesOptions
+    ) async throws(ReconcileError) -> NftPlan {
+        try await reconciler.plan(in: scope, desired: desired, options: options)
+    }
+
+    /// Commits `plan` as one transaction, re-planning on ERESTART; see
+    /// ``NftablesReconciler/apply(_:options:)``.
+    public func apply(
+        _ plan: NftPlan, scope: NftScope, lastApplied: NftLastApplied, options: NftablesOptions
+    ) async -> ReconcileReport<NftObject, NftLastApplied> {
+        await reconciler.apply(plan, options: options)
+    }
+
+    /// The plan's ops.
+    public func ops(of plan: NftPlan) -> [ReconcileOp<NftObject>] { plan.ops }
+}

@@ -97,3 +97,35 @@ extension CgroupSetting: Encodable {
         try container.encode(value, forKey: .value)
     }
 }
+
+extension NftObject: Encodable {
+    private enum CodingKeys: String, CodingKey { case kind, table, flags, chain, base, rule, handle, set, element }
+
+    /// `{"kind": "rule", "chain": "input", "rule": "tcp dport 22 accept", "handle": 7}`;
+    /// likewise `table` (with its flags), `chain` (with `base`), `set`, `element`.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        switch self {
+        case .table(let ref, let flags):
+            try container.encode("table", forKey: .kind)
+            try container.encode(ref.description, forKey: .table)
+            try container.encode(flags.names, forKey: .flags)
+        case .chain(let name, let base):
+            try container.encode("chain", forKey: .kind)
+            try container.encode(name, forKey: .chain)
+            try container.encodeIfPresent(base, forKey: .base)
+        case .rule(let chain, let text, let handle):
+            try container.encode("rule", forKey: .kind)
+            try container.encode(chain, forKey: .chain)
+            try container.encode(text, forKey: .rule)
+            try container.encodeIfPresent(handle, forKey: .handle)
+        case .set(let set):
+            try container.encode(set.kind, forKey: .kind)
+            try container.encode(set, forKey: .set)
+        case .element(let set, let value):
+            try container.encode("element", forKey: .kind)
+            try container.encode(set, forKey: .set)
+            try container.encode(value, forKey: .element)
+        }
+    }
+}

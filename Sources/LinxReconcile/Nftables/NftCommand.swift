@@ -3,7 +3,7 @@
 ///
 /// Every command names its table explicitly, so a backend never needs
 /// context to send it, and rules are referred to by the kernel's handle.
-public enum NftCommand: Sendable, Hashable, CustomStringConvertible {
+public enum NftCommand: Sendable, Hashable, Codable, CustomStringConvertible {
     /// Creates the table (or leaves it if it exists), with `flags` and a `comment`.
     case addTable(NftTableRef, flags: NftTableFlags, comment: String?)
     /// Deletes the table with everything in it.

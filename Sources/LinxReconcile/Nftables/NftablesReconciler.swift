@@ -32,32 +32,36 @@ public struct NftablesReconciler: Sendable {
     /// kernel's to judge (``NftablesBackend/canonicalize(_:as:in:)``).
     public static func validate(_ desired: NftTable?, table: NftTableRef) throws(ReconcileError) {
         guard let desired else { return }
-        func refuse(_ entry: String, _ reason: String) -> ReconcileError {
-            .invalidDesired(entry: "nftables table \(table) \(entry)", reason: reason)
+        func refuse(_ entry: String, _ reason: String, at path: DesiredPath) -> ReconcileError {
+            .invalidDesired(entry: "nftables table \(table) \(entry)", reason: reason, path: path)
         }
-        guard Self.isName(table.name) else { throw refuse("", "invalid table name \(NftSyntax.quoted(table.name))") }
+        guard Self.isName(table.name) else { throw refuse("", "invalid table name \(NftSyntax.quoted(table.name))", at: []) }
         var chains: Set<String> = []
         for chain in desired.chains {
-            guard Self.isName(chain.name) else { throw refuse("chain \(NftSyntax.quoted(chain.name))", "invalid chain name") }
-            guard chains.insert(chain.name).inserted else { throw refuse("chain \(chain.name)", "declared twice") }
+            let path: DesiredPath = ["chains", .key(chain.name)]
+            guard Self.isName(chain.name) else { throw refuse("chain \(NftSyntax.quoted(chain.name))", "invalid chain name", at: path) }
+            guard chains.insert(chain.name).inserted else { throw refuse("chain \(chain.name)", "declared twice", at: path) }
             if let base = chain.base, let reason = Self.hookProblem(base, family: table.family) {
-                throw refuse("chain \(chain.name)", reason)
+                throw refuse("chain \(chain.name)", reason, at: path)
             }
             for (index, rule) in chain.rules.enumerated() {
                 let trimmed = rule.trimmingWhitespace
-                if trimmed.isEmpty { throw refuse("chain \(chain.name) rule \(index + 1)", "empty rule") }
+                let rulePath = path.appending("rules").appending(.index(index))
+                if trimmed.isEmpty { throw refuse("chain \(chain.name) rule \(index + 1)", "empty rule", at: rulePath) }
                 if trimmed.contains("\n") || trimmed.contains(";") {
-                    throw refuse("chain \(chain.name) rule \(index + 1)", "one rule per entry (no newline or ';'): \(NftSyntax.quoted(trimmed))")
+                    throw refuse("chain \(chain.name) rule \(index + 1)", "one rule per entry (no newline or ';'): \(NftSyntax.quoted(trimmed))", at: rulePath)
                 }
             }
         }
         var sets: Set<String> = []
         for set in desired.sets {
-            guard Self.isName(set.name) else { throw refuse("set \(NftSyntax.quoted(set.name))", "invalid set name") }
-            guard sets.insert(set.name).inserted else { throw refuse("set \(set.name)", "declared twice") }
-            guard !set.type.trimmingWhitespace.isEmpty else { throw refuse("set \(set.name)", "no type") }
-            for element in set.elements where element.trimmingWhitespace.isEmpty || element.contains(",") || element.contains("}") {
-                throw refuse("set \(set.name)", "one element per entry: \(NftSyntax.quoted(element))")
+            let path: DesiredPath = ["sets", .key(set.name)]
+            guard Self.isName(set.name) else { throw refuse("set \(NftSyntax.quoted(set.name))", "invalid set name", at: path) }
+            guard sets.insert(set.name).inserted else { throw refuse("set \(set.name)", "declared twice", at: path) }
+            guard !set.type.trimmingWhitespace.isEmpty else { throw refuse("set \(set.name)", "no type", at: path.appending("type")) }
+            for (index, element) in set.elements.enumerated()
+            where element.trimmingWhitespace.isEmpty || element.contains(",") || element.contains("}") {
+                throw refuse("set \(set.name)", "one element per entry: \(NftSyntax.quoted(element))", at: path.appending("elements").appending(.index(index)))
             }
         }
     }
@@ -93,6 +97,30 @@ public struct NftablesReconciler: Sendable {
         return nil
     }
 
+    /// Where the object a backend names in a refusal (`chain input rule 2
+    /// "..."`, `set allow element "10.0.0.1"`, `chain web`) is in `desired`,
+    /// as ``validate(_:table:)`` names its paths.
+    static func path(of object: String, in desired: NftTable) -> DesiredPath? {
+        let words = object.split(separator: " ", maxSplits: 3, omittingEmptySubsequences: true).map(String.init)
+        guard words.count >= 2 else { return nil }
+        switch words[0] {
+        case "chain":
+            let chain: DesiredPath = ["chains", .key(words[1])]
+            guard words.count >= 3, words[2] == "rule", let number = words.count > 3 ? Int(words[3].prefix { $0.isNumber }) : nil else {
+                return chain
+            }
+            return chain.appending("rules").appending(.index(number - 1))
+        case "set", "map":
+            let set: DesiredPath = ["sets", .key(words[1])]
+            guard words.count > 3, words[2] == "element",
+                let index = desired.sets.first(where: { $0.name == words[1] })?.elements.firstIndex(where: { NftSyntax.quoted($0) == words[3] })
+            else { return set }
+            return set.appending("elements").appending(.index(index))
+        default:
+            return nil
+        }
+    }
+
     /// Validates and canonicalises `desired` (memoised: the same desired
     /// table is canonicalised once).
     func canonical(_ desired: NftTable?, scope: NftScope) async throws(ReconcileError) -> NftTable? {
@@ -105,7 +133,7 @@ public struct NftablesReconciler: Sendable {
         } catch {
             throw .invalidDesired(
                 entry: "nftables table \(scope.table)" + (error.object.map { " \($0)" } ?? ""),
-                reason: "the kernel refuses it: \(error.error)")
+                reason: "the kernel refuses it: \(error.error)", path: error.object.flatMap { Self.path(of: $0, in: desired) })
         }
         memo.store(desired, table: scope.table, canonical: canonical)
         return canonical
@@ -142,20 +170,32 @@ public struct NftablesReconciler: Sendable {
         options: NftablesOptions = .default
     ) async throws(ReconcileError) -> ReconcileReport<NftObject, NftLastApplied> {
         let wanted = try await canonical(desired, scope: scope)
+        let observation = try await observe(in: scope)
+        return await apply(NftDiff.plan(desired: wanted, observed: observation, scope: scope, options: options), options: options)
+    }
+
+    /// Commits a plan as one transaction carrying its generation. When
+    /// another writer committed since the plan's observation (ERESTART),
+    /// re-observes and re-plans the same desired table, at most
+    /// `options.maxRetries` times; a re-observation that fails ends the
+    /// pass with the refused report.
+    public func apply(_ plan: NftPlan, options: NftablesOptions = .default) async -> ReconcileReport<NftObject, NftLastApplied> {
+        var plan = plan
         var retries = 0
         while true {
-            let observation = try await observe(in: scope)
-            let plan = NftDiff.plan(desired: wanted, observed: observation, scope: scope, options: options)
-            let report = await apply(plan, retries: retries)
-            guard let failure = report.failed.first, failure.error.errno == .restart, retries < options.maxRetries else {
+            let report = await commit(plan, retries: retries)
+            guard let failure = report.failed.first, failure.error.errno == .restart, retries < options.maxRetries,
+                let observation = try? await observe(in: plan.scope)
+            else {
                 return report
             }
             retries += 1
+            plan = NftDiff.plan(desired: plan.desired, observed: observation, scope: plan.scope, options: options)
         }
     }
 
-    /// Commits a plan as one transaction carrying its generation.
-    public func apply(_ plan: NftPlan, retries: Int = 0) async -> ReconcileReport<NftObject, NftLastApplied> {
+    /// One attempt at committing `plan`.
+    private func commit(_ plan: NftPlan, retries: Int) async -> ReconcileReport<NftObject, NftLastApplied> {
         let owned = NftLastApplied(ownsTable: plan.observation.table.map { _ in plan.refusal == nil } ?? false)
         if let refusal = plan.refusal, let first = plan.ops.first {
             return ReconcileReport(

@@ -12,10 +12,16 @@ struct MonitorCommand: AsyncParsableCommand {
             because the monitor fell behind (ENOBUFS), a line says so: the events \
             in between are lost and a full re-read is the only safe reaction, \
             which is what the reconcile loop does.
+
+            With --nftables it prints nf_tables commits instead (NFNLGRP_NFTABLES): \
+            one line per commit to the namespace's ruleset, by anyone.
             """)
 
     @Flag(help: "Print one JSON object per line.")
     var json = false
+
+    @Flag(help: "Print nf_tables commits instead of rtnetlink changes.")
+    var nftables = false
 
     @OptionGroup var scope: ScopeOptions
     @OptionGroup var backend: BackendOptions
@@ -23,6 +29,7 @@ struct MonitorCommand: AsyncParsableCommand {
     func run() async throws {
         try await runReportingErrors {
             let host = try await Host.open(backend, scope, needsRoot: false)
+            if nftables { return try await monitorNftables(host) }
             let events = try await host.backend.events(in: host.scope)
             do {
                 for try await event in events {
@@ -32,6 +39,23 @@ struct MonitorCommand: AsyncParsableCommand {
             } catch {
                 throw CommandError("the monitor stopped: \(error)")
             }
+        }
+    }
+
+    private func monitorNftables(_ host: Host) async throws {
+        let events = try await host.backend.nftEvents(in: host.scope)
+        do {
+            for try await event in events {
+                switch event {
+                case .changed:
+                    print(json ? #"{"event":"changed","kind":"nftables"}"# : "nftables: the ruleset changed (a commit)")
+                case .overflow:
+                    print(json ? #"{"errno":"ENOBUFS","event":"overflow","kind":"nftables"}"# : "ENOBUFS: the kernel dropped nf_tables events; state must be re-read")
+                }
+                fflush(nil)
+            }
+        } catch {
+            throw CommandError("the monitor stopped: \(error)")
         }
     }
 

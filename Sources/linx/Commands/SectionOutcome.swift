@@ -18,7 +18,7 @@ struct SectionOutcome: Sendable {
         var error: String?
     }
 
-    /// `rtnl`, `sysctl`, or `cgroup /sys/fs/cgroup/web`.
+    /// `rtnl`, `sysctl`, `cgroup /sys/fs/cgroup/web` or `nftables inet linx`.
     var section: String
     /// For a plan of a section that manages only some of its kinds, which.
     var manages: String?
@@ -63,6 +63,7 @@ struct SectionOutcome: Sendable {
         }
         if let sysctl = plan.sysctl { result.append(SectionOutcome(section: "sysctl", plan: sysctl.ops)) }
         for (path, cgroup) in plan.cgroups { result.append(SectionOutcome(section: "cgroup \(path)", plan: cgroup.ops)) }
+        for (table, nft) in plan.nftables { result.append(SectionOutcome(section: "nftables \(table)", plan: nft.ops)) }
         return result
     }
 
@@ -72,6 +73,7 @@ struct SectionOutcome: Sendable {
         if let rtnl = report.rtnl { result.append(SectionOutcome(section: "rtnl", report: rtnl)) }
         if let sysctl = report.sysctl { result.append(SectionOutcome(section: "sysctl", report: sysctl)) }
         for (path, cgroup) in report.cgroups { result.append(SectionOutcome(section: "cgroup \(path)", report: cgroup)) }
+        for (table, nft) in report.nftables { result.append(SectionOutcome(section: "nftables \(table)", report: nft)) }
         return result
     }
 

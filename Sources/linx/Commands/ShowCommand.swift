@@ -25,13 +25,17 @@ struct ShowCommand: AsyncParsableCommand {
             A --sysctl key or prefix that does not exist is reported (as a comment, \
             or in "missingSysctls" with --json) instead of failing the whole command.
 
+            --nftables FAMILY/NAME shows an nf_tables table (default inet/linx) when it \
+            exists, as nft lists it; one without linx's marker is flagged.
+
             --json prints {"document": the desired-state document as JSON, \
-            "observed": {"addresses": [...], "routes": [...]}, "missingSysctls": [...]}: \
+            "observed": {"addresses": [...], "routes": [...]}, "missingSysctls": [...], \
+            "unmarkedTables": [...]}: \
             the routes that are not entries (each with its owner, foreign or kernel) \
             and, with --all, every address (owner entry or kernel).
             """)
 
-    enum Section: String, ExpressibleByArgument, CaseIterable { case rtnl, sysctl, cgroups }
+    enum Section: String, ExpressibleByArgument, CaseIterable { case rtnl, sysctl, cgroups, nftables }
 
     @Option(help: "Show only this section.")
     var section: Section?
@@ -47,6 +51,9 @@ struct ShowCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("cgroup"), help: ArgumentHelp("A cgroup directory to show (repeatable).", valueName: "path"))
     var cgroups: [String] = []
+
+    @Option(name: .customLong("nftables"), help: ArgumentHelp("An nf_tables table to show, FAMILY/NAME (repeatable).", valueName: "table"))
+    var nftTables: [String] = ["inet/linx"]
 
     @Flag(help: "Also list the kernel's own routes (every table) and addresses, with type, scope and primary/secondary.")
     var all = false
@@ -64,6 +71,7 @@ struct ShowCommand: AsyncParsableCommand {
             if section == nil || section == .rtnl { try await rtnl(host, into: &observed) }
             if section == nil || section == .sysctl { try await sysctl(host, into: &observed) }
             if section == nil || section == .cgroups { try await cgroupFiles(host, into: &observed) }
+            if section == nil || section == .nftables { try await nftables(host, into: &observed) }
             if json {
                 try observed.printJSON()
             } else {
@@ -82,6 +90,8 @@ struct ShowCommand: AsyncParsableCommand {
         var unmanagedAddresses: [[String: Any]] = []
         var unmanagedRoutes: [[String: Any]] = []
         var missingSysctls: [String] = []
+        /// Tables shown that do not carry linx's marker (not linx's to change).
+        var unmarkedTables: [String] = []
 
         func printComments() {
             if !unmanagedAddresses.isEmpty || !unmanagedRoutes.isEmpty {
@@ -90,6 +100,7 @@ struct ShowCommand: AsyncParsableCommand {
             for address in unmanagedAddresses { print("#   " + Self.line(address)) }
             for route in unmanagedRoutes { print("#   route " + Self.line(route)) }
             for key in missingSysctls { print("# missing sysctl: \(key) (no such key or prefix)") }
+            for table in unmarkedTables { print("# nftables table \(table) has no linx marker: an apply would refuse it (EEXIST)") }
         }
 
         func printJSON() throws {
@@ -98,6 +109,7 @@ struct ShowCommand: AsyncParsableCommand {
                 "document": document,
                 "observed": ["addresses": unmanagedAddresses, "routes": unmanagedRoutes],
                 "missingSysctls": missingSysctls,
+                "unmarkedTables": unmarkedTables,
             ]
             let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
             print(String(decoding: data, as: UTF8.self))
@@ -191,6 +203,23 @@ struct ShowCommand: AsyncParsableCommand {
             desired[key.description] = Int(normalized).map(SysctlValue.integer) ?? .string(normalized)
         }
         observed.document.sysctl = .init(desired: desired)
+    }
+
+    /// The `--nftables` tables that exist, as the kernel lists them.
+    private func nftables(_ host: Host, into observed: inout Observed) async throws {
+        let reconciler = NftablesReconciler(backend: host.backend)
+        var section = HostDocument.Nftables()
+        for text in nftTables {
+            let parts = text.split(whereSeparator: { $0 == "/" || $0 == " " }).map(String.init)
+            guard parts.count == 2, let family = NftFamily(rawValue: parts[0]) else {
+                throw CommandError("--nftables \(text): expected FAMILY/NAME, such as inet/linx")
+            }
+            let ref = NftTableRef(family, parts[1])
+            guard let table = try await reconciler.observe(in: NftScope(host.scope, table: ref)).table else { continue }
+            if table.comment != section.options.marker { observed.unmarkedTables.append(ref.description) }
+            section.tables.append(.init(ref: ref, desired: table.content))
+        }
+        if !section.tables.isEmpty { observed.document.nftables = section }
     }
 
     /// The files a desired state can usefully hold: limits, not statistics.

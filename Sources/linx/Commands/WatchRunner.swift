@@ -42,6 +42,14 @@ struct WatchRunner {
                 lastApplied: state.cgroups[path] ?? .empty, label: "cgroup \(path)"
             ) { owned in await recorder.update { $0.cgroups[path] = owned } }
         }
+        for table in document.nftables?.tables ?? [] {
+            let key = table.ref.description
+            loops.add(
+                NftablesSource(backend: host.backend), scope: NftScope(host.scope, table: table.ref), desired: table.desired,
+                options: document.nftables?.options ?? .default, lastApplied: state.owned.nftables[key] ?? .empty,
+                label: "nftables \(key)"
+            ) { owned in await recorder.update { $0.owned.nftables[key] = owned } }
+        }
         let (services, watchers) = (loops.services, loops.watchers)
         var logger = Logger(label: "linx")
         logger.logLevel = .notice

@@ -1,4 +1,5 @@
 import Foundation
+import LinxHost
 import LinxKernelSim
 import LinxLinux
 import LinxReconcile
@@ -6,7 +7,7 @@ import LinxReconcile
 /// The kernel a command acts on, chosen by `--backend`, with the checks that
 /// turn the usual operator mistakes into one clear line before anything runs.
 struct Host {
-    typealias Backend = RtnlBackend & SysctlBackend & CgroupBackend
+    typealias Backend = HostReconciler.Backend
 
     let backend: any Backend
     let scope: NetnsScope

@@ -8,4 +8,7 @@ struct HostState: Codable, Sendable, Equatable {
     var rtnl: RtnlLastApplied = .empty
     var sysctl: SysctlLastApplied = .empty
     var cgroups: [String: CgroupLastApplied] = [:]
+    /// Owned nf_tables tables by table; nil in a file written before linx
+    /// had an nftables section (it owns none).
+    var nftables: [String: NftLastApplied]?
 }

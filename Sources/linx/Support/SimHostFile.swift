@@ -1,4 +1,5 @@
 import Foundation
+import LinxHost
 import LinxKernelSim
 import LinxReconcile
 
@@ -65,6 +66,8 @@ enum SimJournalEntry: Codable {
     case cgroup(path: String, file: String, value: String)
     /// A link change made with `linx sim link` (an operator's `ip link`).
     case link(String, SimLinkChange)
+    /// An nf_tables transaction the kernel carried out.
+    case nft(String, [NftCommand])
 
     init(_ request: RtnlRequest, namespace: String) {
         switch request {
@@ -92,6 +95,9 @@ enum SimJournalEntry: Codable {
         case .sysctl(let ns, let key, let value): try await kernel.write(key, value: value, in: Self.scope(ns))
         case .cgroup(let path, let file, let value): try await kernel.write(file, value: value, in: path)
         case .link(let ns, let change): try change.apply(on: kernel, in: Self.scope(ns))
+        case .nft(let ns, let commands):
+            let scope = Self.scope(ns)
+            _ = try await kernel.commit(commands, expecting: kernel.nftGeneration(in: scope) ?? 0, in: scope)
         }
     }
 
@@ -131,7 +137,7 @@ enum SimLinkChange: Codable, Sendable, CustomStringConvertible {
 
 /// A simulated kernel that journals the changes it accepts, so the
 /// `--sim-state` file can be rewritten after the command.
-final class JournalingSimKernel: RtnlBackend, SysctlBackend, CgroupBackend, @unchecked Sendable {
+final class JournalingSimKernel: HostReconciler.Backend, @unchecked Sendable {
     // @unchecked: the journal is guarded by `lock`; the kernel is Sendable.
     let kernel: SimKernel
     private let lock = NSLock()
@@ -180,4 +186,19 @@ final class JournalingSimKernel: RtnlBackend, SysctlBackend, CgroupBackend, @unc
         record([.cgroup(path: cgroup, file: file, value: value)])
     }
     func files(in cgroup: String) async throws(KernelError) -> [String] { try await kernel.files(in: cgroup) }
+
+    func observeTable(_ table: NftTableRef, in scope: NetnsScope) async throws(KernelError) -> NftObservation {
+        try await kernel.observeTable(table, in: scope)
+    }
+    func commit(_ commands: [NftCommand], expecting generation: UInt32, in scope: NetnsScope) async throws(NftTransactionError) -> UInt32 {
+        let after = try await kernel.commit(commands, expecting: generation, in: scope)
+        record([.nft(SimJournalEntry.namespace(scope), commands)])
+        return after
+    }
+    func canonicalize(_ table: NftTable, as ref: NftTableRef, in scope: NetnsScope) async throws(NftTransactionError) -> NftTable {
+        try await kernel.canonicalize(table, as: ref, in: scope)
+    }
+    func nftEvents(in scope: NetnsScope) async throws(KernelError) -> AsyncThrowingStream<NftEvent, any Error> {
+        try await kernel.nftEvents(in: scope)
+    }
 }

@@ -1,0 +1,21 @@
+// swift-tools-version: 6.1
+// The real-kernel nf_tables benchmark's driver (see bench-nft.sh): its own
+// tiny package so it builds in release mode without touching the main
+// build, and needs root, which package-benchmark runs don't have.
+import PackageDescription
+
+let package = Package(
+    name: "NftBench",
+    platforms: [.macOS(.v15)],
+    dependencies: [.package(name: "Linx", path: "../..")],
+    targets: [
+        .executableTarget(
+            name: "NftBench",
+            dependencies: [
+                .product(name: "LinxLinux", package: "Linx"),
+                .product(name: "LinxReconcile", package: "Linx"),
+            ]
+        )
+    ],
+    swiftLanguageModes: [.v6]
+)
