@@ -123,7 +123,7 @@ public struct FidelityCheck: Sendable {
     public let options: Options
     let generator: FidelityGenerator
 
-    /// A check with `options`, writing only `sysctlKeys` (see ``writableKeys()``).
+    /// A check with `options`, writing only `sysctlKeys` (see ``writableKeys(allKeys:)``).
     public init(options: Options = Options(), sysctlKeys: [SysctlKey]) {
         self.options = options
         generator = FidelityGenerator(subsystems: options.subsystems, sysctlKeys: sysctlKeys)

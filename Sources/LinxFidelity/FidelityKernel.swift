@@ -23,7 +23,7 @@ public protocol FidelityKernel: Sendable {
     func close()
 }
 
-/// The simulator's side: a fresh ``SimKernel`` and namespace per sequence.
+/// The simulator's side: a fresh ``/LinxKernelSim/SimKernel`` and namespace per sequence.
 public struct SimFidelityKernel: FidelityKernel {
     /// The simulated kernel.
     public let backend: SimKernel
@@ -57,8 +57,8 @@ public struct SimFidelityKernel: FidelityKernel {
     public func close() {}
 }
 
-/// The real kernel's side: ``LinxLinux/LinuxKernel`` in a
-/// ``LinxLinux/ThrowawayNamespace`` made for the sequence and removed by
+/// The real kernel's side: ``/LinxLinux/LinuxKernel`` in a
+/// ``/LinxTestSupport/ThrowawayNamespace`` made for the sequence and removed by
 /// ``close()``. Needs root.
 public struct LinuxFidelityKernel: FidelityKernel {
     public let backend: LinuxKernel

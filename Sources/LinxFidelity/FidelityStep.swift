@@ -13,11 +13,11 @@ public enum FidelitySubsystem: String, Sendable, Hashable, CaseIterable, Codable
 /// understand it: links by name (each side resolves its own ifindex), the
 /// rest exactly as a backend request carries it.
 public enum FidelityStep: Sendable, Hashable, CustomStringConvertible {
-    /// A request through ``RtnlBackend/execute(_:in:stopOnError:)``. Its
+    /// A request through ``/LinxReconcile/RtnlBackend/execute(_:in:stopOnError:)``. Its
     /// addresses' and routes' `interfaceName` names the link; the ifindex
     /// is filled in per side (an unknown name gets an index no link has).
     case rtnl(RtnlRequest)
-    /// A write through ``SysctlBackend/write(_:value:in:)``.
+    /// A write through ``/LinxReconcile/SysctlBackend/write(_:value:in:)``.
     case sysctl(SysctlKey, String)
     /// A foreign link change, made the way `ip` makes it.
     case link(FidelityLinkChange)
@@ -53,7 +53,7 @@ public enum FidelityStep: Sendable, Hashable, CustomStringConvertible {
 
 /// A change to the links themselves, which no backend protocol makes: on
 /// the real kernel it runs `ip link ...`, on the simulator the matching
-/// ``LinxKernelSim/SimKernel`` call.
+/// ``/LinxKernelSim/SimKernel`` call.
 public enum FidelityLinkChange: Sendable, Hashable, CustomStringConvertible {
     /// `ip link set NAME up|down`.
     case set(String, up: Bool)

@@ -2,7 +2,7 @@ import LinxReconcile
 
 /// cgroup v2 through the backend protocol: faults apply, calls are logged.
 extension SimKernel: CgroupBackend {
-    /// Always ``CgroupHierarchy/v2`` for an existing cgroup; ENOTDIR for a file, ENOENT when missing.
+    /// Always ``/LinxReconcile/CgroupHierarchy/v2`` for an existing cgroup; ENOTDIR for a file, ENOENT when missing.
     public func hierarchy(of cgroup: String) async throws(KernelError) -> CgroupHierarchy {
         try cgroupCall(.cgroupHierarchy, file: "", value: nil, cgroup: cgroup) { s throws(KernelError) in
             let h = try s.cgroupHierarchy(cgroup)

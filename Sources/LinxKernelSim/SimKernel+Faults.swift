@@ -49,7 +49,7 @@ extension SimKernel {
     }
 
     /// Every subscriber of `scope` loses events now: each reads
-    /// ``RtnlEvent/overflow`` next (a netlink socket's ENOBUFS).
+    /// ``/LinxReconcile/RtnlEvent/overflow`` next (a netlink socket's ENOBUFS).
     public func overflowSubscribers(in scope: NetnsScope = .current) {
         state.withLock { s in s.overflowSubscribers(in: scope) }
     }

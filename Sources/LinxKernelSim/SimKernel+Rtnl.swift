@@ -19,7 +19,7 @@ extension SimKernel: RtnlBackend {
 
     /// Sends the requests in order, one result each; with `stopOnError` it
     /// stops after the first failure and the rest are never sent (as the
-    /// real backend does: see ``RtnlBackend/execute(_:in:stopOnError:)``).
+    /// real backend does: see ``/LinxReconcile/RtnlBackend/execute(_:in:stopOnError:)``).
     public func execute(_ requests: [RtnlRequest], in scope: NetnsScope, stopOnError: Bool) async -> [Result<Void, KernelError>] {
         state.withLock { s in
             var results: [Result<Void, KernelError>] = []

@@ -11,7 +11,7 @@ import Synchronization
 /// because it is the engine under fuzzing and must stay fast; its async
 /// methods never suspend (except reading an event stream).
 ///
-/// Direct methods (``snapshot(of:)``, ``sysctlValue(_:in:)``,
+/// Direct methods (``snapshot(of:)``, `sysctlValue(_:in:)`,
 /// ``cgroupValue(_:in:)``) inspect state without going through the backend
 /// protocols and never fire faults; ``foreign`` changes state as someone
 /// else would.

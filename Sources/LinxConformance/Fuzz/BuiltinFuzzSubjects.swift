@@ -66,10 +66,10 @@ extension CgroupSimSubject: SimKernelFuzzableSubject {
     }
 }
 
-/// nf_tables faults are the simulator's own (``SimKernel/failNftFraction(_:errnos:races:)``),
+/// nf_tables faults are the simulator's own (``/LinxKernelSim/SimKernel/failNftFraction(_:errnos:races:)``),
 /// not a ``SimFaultPlan``: an errno on a commit or an observation, or a
 /// concurrent writer committing just before ours, which the kernel answers
-/// with ERESTART. Both are counted as ``SimFaultKind/errno``: what the
+/// with ERESTART. Both are counted as ``/LinxKernelSim/SimFaultKind/errno``: what the
 /// Source sees is the kernel refusing the operation with an errno.
 extension NftablesSimSubject: FuzzableSubject {
     public var fuzzKinds: Set<SimFaultKind> { [.errno, .drift, .reboot] }

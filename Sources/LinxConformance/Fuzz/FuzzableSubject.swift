@@ -8,7 +8,7 @@ import LinxReconcile
 /// On top of ``ConformanceSubject`` (a fresh sandbox, desired states, an
 /// independent snapshot, foreign state and drift), fuzzing needs a fault mix
 /// it can arm at a rate and disarm, and counts of what fired. A subject
-/// whose sandbox is a ``SimKernel`` gets all of that from
+/// whose sandbox is a ``/LinxKernelSim/SimKernel`` gets all of that from
 /// ``SimKernelFuzzableSubject`` by naming the kernel; a subject over its own
 /// store (like `Examples/HostsSource`) implements the three fault calls.
 ///
@@ -18,9 +18,9 @@ import LinxReconcile
 /// is audited as the conformance suite audits it.
 public protocol FuzzableSubject: ConformanceSubject {
     /// The fault kinds that can fire for this Source, and so the kinds a
-    /// campaign requires to fire. Include ``SimFaultKind/drift`` to have
+    /// campaign requires to fire. Include ``/LinxKernelSim/SimFaultKind/drift`` to have
     /// ``ConformanceSubject/drift(in:desired:using:)`` scheduled, and
-    /// ``SimFaultKind/reboot`` to have ``reboot(_:)`` scheduled.
+    /// ``/LinxKernelSim/SimFaultKind/reboot`` to have ``reboot(_:)`` scheduled.
     var fuzzKinds: Set<SimFaultKind> { get }
 
     /// A desired state sized for fuzzing. Default: ``ConformanceSubject/validDesired(in:using:)``.
@@ -40,7 +40,7 @@ public protocol FuzzableSubject: ConformanceSubject {
     func faultsFired(in sandbox: Sandbox) -> [SimFaultKind: Int]
 
     /// Reboots the sandbox (state that does not survive a reboot is lost).
-    /// Called only when ``fuzzKinds`` holds ``SimFaultKind/reboot``.
+    /// Called only when ``fuzzKinds`` holds ``/LinxKernelSim/SimFaultKind/reboot``.
     func reboot(_ sandbox: Sandbox) async throws
 
     /// Puts back what a fault took away as an operator would (interfaces
@@ -119,7 +119,7 @@ extension FuzzableSubject {
     public func describe(_ lastApplied: Source.LastApplied) -> [String] { [String(describing: lastApplied)] }
 }
 
-/// A fuzzable subject whose sandbox is a ``SimKernel``: naming the kernel
+/// A fuzzable subject whose sandbox is a ``/LinxKernelSim/SimKernel``: naming the kernel
 /// is enough, the kernel's fault plans, reboot and history do the rest.
 public protocol SimKernelFuzzableSubject: FuzzableSubject {
     /// The simulated kernel behind `sandbox`.

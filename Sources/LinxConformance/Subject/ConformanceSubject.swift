@@ -1,7 +1,7 @@
 import LinxKernelSim
 import LinxReconcile
 
-/// What the conformance suite needs to know about a ``ReconcileSource`` it
+/// What the conformance suite needs to know about a ``/LinxReconcile/ReconcileSource`` it
 /// cannot know on its own: how to make an isolated scope for one case, what
 /// valid and invalid desired states look like, and how to look at, disturb
 /// and populate the scope *without* going through the Source.
@@ -13,7 +13,7 @@ import LinxReconcile
 ///
 /// Each case gets a fresh sandbox from ``makeSandbox(seed:)`` and hands it to
 /// ``tearDown(_:)`` when it ends, passed or failed. Everything random is drawn
-/// from the ``SimRandom`` the suite passes in, so a case's seed replays it.
+/// from the ``/LinxKernelSim/SimRandom`` the suite passes in, so a case's seed replays it.
 public protocol ConformanceSubject: Sendable {
     /// The Source under test.
     associatedtype Source: ReconcileSource
@@ -107,7 +107,7 @@ public protocol ConformanceSubject: Sendable {
     /// even one that leaves the bytes as they were (a write counter, a
     /// journal's length, a file's inode and mtime). Needs `.mutationJournal`;
     /// with it, the suite checks that a pass reporting no op wrote nothing.
-    /// ``MutationStamp/backendWrites(of:)`` gives one for a ``SimKernel``.
+    /// ``MutationStamp/backendWrites(of:)`` gives one for a ``/LinxKernelSim/SimKernel``.
     /// Default: nil.
     func mutationStamp(of sandbox: Sandbox) async throws -> MutationStamp?
 

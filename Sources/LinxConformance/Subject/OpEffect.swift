@@ -1,5 +1,5 @@
 /// What one op does to a scope, in snapshot terms: the subject's translation
-/// of a ``ReconcileOp`` into the entries it writes, removes or may disturb.
+/// of a ``/LinxReconcile/ReconcileOp`` into the entries it writes, removes or may disturb.
 ///
 /// The suite uses it to check that a report is honest: an applied op's effect
 /// must be visible afterwards, a pending op's must not, and every change seen

@@ -1,7 +1,7 @@
 import LinxKernelSim
 import LinxReconcile
 
-/// The built-in subject for ``CgroupSource`` on the simulated kernel.
+/// The built-in subject for ``/LinxReconcile/CgroupSource`` on the simulated kernel.
 ///
 /// Each case gets a fresh kernel with the cgroup under test and a sibling.
 /// Desired states draw from the memory, pids and cpu limits; foreign writers

@@ -7,7 +7,7 @@ package typealias FlatKeyTable<Value> = [(key: String, value: @Sendable (inout S
 
 /// The draws the flat key -> value subjects (sysctl and cgroup, simulated and
 /// real) share, so their cases are built one way. Each helper draws from the
-/// ``SimRandom`` in a fixed order: changing that order changes what every seed
+/// ``/LinxKernelSim/SimRandom`` in a fixed order: changing that order changes what every seed
 /// means, so callers rely on it staying as it is.
 package enum FlatKeyDraws {
     /// A desired map of `count` draws from `table` (a key drawn twice keeps its

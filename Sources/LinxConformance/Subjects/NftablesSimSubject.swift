@@ -1,11 +1,11 @@
 import LinxKernelSim
 import LinxReconcile
 
-/// The built-in subject for ``NftablesSource`` on the simulated kernel: the
+/// The built-in subject for ``/LinxReconcile/NftablesSource`` on the simulated kernel: the
 /// table `inet linx` in a fresh namespace per case.
 ///
 /// Desired states draw chains, rules (written as users type them, compared
-/// as nft lists them), sets and elements from ``NftablesStateModel``.
+/// as nft lists them), sets and elements from `NftablesStateModel`.
 /// Foreign state is other tables: `inet other`, our name in another family
 /// (`ip linx`), and our very name with our marker in the host namespace,
 /// which a pass that leaks out of its namespace would take for its own.

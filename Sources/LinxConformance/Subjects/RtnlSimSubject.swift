@@ -1,7 +1,7 @@
 import LinxKernelSim
 import LinxReconcile
 
-/// The built-in subject for ``RtnlSource`` on the simulated kernel.
+/// The built-in subject for ``/LinxReconcile/RtnlSource`` on the simulated kernel.
 ///
 /// Each case gets a fresh kernel with a namespace holding `eth0` and `eth1`.
 /// Desired states use 10.1-2.x.x addresses and routes to 10.200.x.0/24 (and

@@ -1,7 +1,7 @@
 import LinxKernelSim
 import LinxReconcile
 
-/// The built-in subject for ``SysctlSource`` on the simulated kernel, with
+/// The built-in subject for ``/LinxReconcile/SysctlSource`` on the simulated kernel, with
 /// `revertOnRelease` on (so a release is visible: the original comes back).
 ///
 /// Each case gets a fresh kernel with a namespace holding `eth0` and `eth1`.

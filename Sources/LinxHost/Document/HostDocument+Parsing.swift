@@ -57,7 +57,10 @@ extension HostDocument {
 
     /// Reads a document from its text.
     ///
-    /// - Parameter file: the name errors give (nil: none).
+    /// - Parameters:
+    ///   - text: the document, whole.
+    ///   - format: YAML or JSON.
+    ///   - file: the name errors give (nil: none).
     /// - Throws: ``HostDocumentError``.
     public static func parse(_ text: String, format: Format, file: String? = nil) throws(HostDocumentError) -> HostDocument {
         let bytes = Array(text.utf8)

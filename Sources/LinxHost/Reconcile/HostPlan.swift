@@ -123,7 +123,7 @@ extension HostReport: Encodable {
     private enum CodingKeys: String, CodingKey { case section, cgroup, table, report }
 
     /// `[{"section": "rtnl", "report": {...}}, ..., {"section": "cgroups", "cgroup": path, "report": {...}}]`,
-    /// each report as ``ReconcileReport`` encodes.
+    /// each report as ``/LinxReconcile/ReconcileReport`` encodes.
     public func encode(to encoder: any Encoder) throws {
         var list = encoder.unkeyedContainer()
         if let rtnl {

@@ -61,7 +61,7 @@ public enum RtnlEvent: Sendable, Hashable {
 /// Errors: every refusal is a ``KernelError`` carrying the kernel's errno. A
 /// missing namespace is ENOENT. A dump that the kernel marked interrupted
 /// (NLM_F_DUMP_INTR) is thrown as EINTR and never returned partially; callers
-/// retry it (see ``retryingInterruptedDumps(attempts:_:)``).
+/// retry it.
 public protocol RtnlBackend: Sendable {
     /// Dumps the namespace's links.
     func links(in scope: NetnsScope) async throws(KernelError) -> [Link]

@@ -4,16 +4,16 @@
 ///
 /// Ownership is three-way (``CgroupLastApplied``); files are independent, so
 /// a pass is best-effort: every op attempted, failures collected, nothing
-/// pending. Values compare as the kernel stores them (see
-/// ``CgroupFileRules``), so a limit the kernel rounds converges instead of
+/// pending. Values compare as the kernel stores them (for
+/// the files whose kernel rounds or rewrites what is written), so a limit the kernel rounds converges instead of
 /// being rewritten every pass. Releasing a file writes its known default
-/// back (``CgroupFileRules/defaultValue(of:)``), or only drops ownership
+/// back, or only drops ownership
 /// when it has none.
 ///
 /// Refused before anything is written: a file name that is empty or holds
 /// `/` or `..`, a file that is not a limit (``CgroupManagedFiles``: no
 /// `cgroup.procs`, `cgroup.freeze` and the like)
-/// (``ReconcileError/invalidDesired(entry:reason:)``), the same for a file
+/// (``ReconcileError/invalidDesired(entry:reason:path:)``), the same for a file
 /// `lastApplied` owns and the pass would release, a file the
 /// cgroup does not have (a controller not enabled, or not in this v1
 /// hierarchy), and a scope that is not an absolute path to an existing

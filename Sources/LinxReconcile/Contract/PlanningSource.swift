@@ -11,7 +11,7 @@ public protocol PlanningSource: ReconcileSource {
     associatedtype Plan: Sendable
 
     /// Observes `scope`, validates `desired` and computes the ops, applying
-    /// nothing. Throws ``ReconcileError`` exactly when ``reconcile(scope:desired:lastApplied:options:)``
+    /// nothing. Throws ``ReconcileError`` exactly when ``ReconcileSource/reconcile(scope:desired:lastApplied:options:)``
     /// would.
     func plan(
         scope: Scope, desired: Desired, lastApplied: LastApplied, options: Options

@@ -84,9 +84,13 @@ public actor ReconcileLoop<Source: ReconcileSource, C: Clock>: Service where C.D
     /// A loop over `source` in `scope`, converging on `desired`.
     ///
     /// - Parameters:
+    ///   - source: the Source each pass runs.
+    ///   - scope: where it acts (a namespace, a cgroup directory ...).
+    ///   - desired: the state to converge on; replace it with ``setDesired(_:)``.
     ///   - options: forwarded verbatim to every `reconcile` call.
     ///   - lastApplied: initial ownership (what earlier runs installed), so a
     ///     restarted agent keeps releasing what it owns.
+    ///   - configuration: pacing (interval, debounce, backoffs), label, logger, metrics.
     ///   - clock: where time comes from; inject a virtual clock in tests.
     public init(
         source: Source,

@@ -59,7 +59,7 @@ public struct ReconcileLoopEvents<Item: Sendable & Hashable, LastApplied: Sendab
                 base = event == nil ? .done : .plain(iterator)
                 return event
             case .guarded(var iterator):
-                if let event = (try? await iterator.next()) ?? nil {
+                if let event = await iterator.next() {
                     base = .guarded(iterator)
                     return event
                 }

@@ -3,7 +3,7 @@
 ///
 /// Rules are written in nft syntax, as `nft list` prints them. Before a
 /// pass compares them with the kernel, the backend rewrites them into the
-/// form the kernel prints (``NftablesBackend/canonicalize(_:table:in:)``),
+/// form the kernel prints (``NftablesBackend/canonicalize(_:as:in:)``),
 /// so a rule written `tcp dport {80,443} accept` never differs from the
 /// `tcp dport { 80, 443 } accept` that `nft list` shows.
 public struct NftTable: Sendable, Hashable, Codable {

@@ -141,7 +141,7 @@ public struct NftablesReconciler: Sendable {
 
     /// Observes the table and computes the pass's ops, changing nothing.
     ///
-    /// - Throws: ``ReconcileError/invalidDesired(entry:reason:)`` for a
+    /// - Throws: ``ReconcileError/invalidDesired(entry:reason:path:)`` for a
     ///   desired table that fails ``validate(_:table:)`` or that the kernel
     ///   refuses; ``ReconcileError/scopeUnavailable(scope:reason:)`` when
     ///   the namespace is gone; ``ReconcileError/observeFailed(resource:error:)``.

@@ -24,10 +24,11 @@ public enum RtnlNormalizer {
     /// Validates and resolves `desired`.
     ///
     /// - Parameters:
+    ///   - desired: the state as written.
     ///   - links: the namespace's links, observed in this pass (names are
     ///     resolved against them, never against a stale list).
     ///   - options: the ownership tags stamped on what will be created.
-    /// - Throws: ``ReconcileError/invalidDesired(entry:reason:)`` for an
+    /// - Throws: ``ReconcileError/invalidDesired(entry:reason:path:)`` for an
     ///   unknown interface, an unparseable address, a family mismatch, host
     ///   bits in a route destination, a prefix length out of range, or the
     ///   same identity written twice with different values.

@@ -15,7 +15,7 @@ public struct RtnlOptions: Sendable, Hashable, Codable {
     /// still recognised and released. Nil (the default) keeps three-way
     /// ownership through ``RtnlLastApplied`` alone, which works on every
     /// kernel (an older kernel ignores the tag, and ownership falls back to
-    /// the record). The kernel's own tags, 0-3 (``AddressProtocol``), are
+    /// the record). The kernel's own tags, 0-3, are
     /// refused: they would claim addresses the kernel made.
     public var addressProtocol: UInt8?
     /// When true, a desired address that is already in the kernel (added by
@@ -23,7 +23,7 @@ public struct RtnlOptions: Sendable, Hashable, Codable {
     /// so it is deleted once no longer desired. False (the default): it is
     /// left as it is and never recorded, because an object that existed
     /// before Linx wanted it is not Linx's. Loopback and link-local addresses
-    /// are never adopted (see ``AddressProtocol``).
+    /// are never adopted.
     public var adoptExistingAddresses: Bool
 
     /// Options with the defaults: routes tagged 76, addresses three-way, nothing adopted.

@@ -13,7 +13,7 @@
 /// ``RtnlOptions/addressProtocol`` is set, two-way by that IFA_PROTO tag).
 /// A desired address that was already there is used, never recorded (unless
 /// ``RtnlOptions/adoptExistingAddresses``). The kernel's own addresses
-/// (loopback, IPv6 link-local, tagged 1-3: ``AddressProtocol``) are never
+/// (loopback, IPv6 link-local, tagged 1-3 by the kernel) are never
 /// owned or deleted. Nothing else is ever updated or deleted, including
 /// when the desired state is emptied.
 ///
@@ -112,7 +112,7 @@ public struct RtnlReconciler: Sendable {
     /// Observes `scope` and computes the ops a pass would apply, without
     /// applying anything.
     ///
-    /// - Throws: ``ReconcileError/invalidDesired(entry:reason:)`` naming the
+    /// - Throws: ``ReconcileError/invalidDesired(entry:reason:path:)`` naming the
     ///   first invalid entry (see ``RtnlNormalizer``), or an observe error.
     public func plan(
         in scope: NetnsScope, desired: RtnlDesiredState,

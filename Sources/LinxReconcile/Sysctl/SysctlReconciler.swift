@@ -91,7 +91,7 @@ public struct SysctlReconciler: Sendable {
 
     /// Reads the keys a pass involves and computes its ops, writing nothing.
     ///
-    /// - Throws: ``ReconcileError/invalidDesired(entry:reason:)`` (see
+    /// - Throws: ``ReconcileError/invalidDesired(entry:reason:path:)`` (see
     ///   ``validate(_:scope:options:)``, plus a desired key that does not
     ///   exist), ``ReconcileError/scopeUnavailable(scope:reason:)`` when the
     ///   namespace is gone, ``ReconcileError/observeFailed(resource:error:)``
