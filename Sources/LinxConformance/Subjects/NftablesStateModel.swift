@@ -262,7 +262,9 @@ package enum NftablesStateModel {
         case (.delete, .rule(let chain, let text, _)):
             return OpEffect(removes: ["\(prefix)rule \(chain) \(text)"], mayChange: ["\(prefix)rules \(chain)"])
         case (_, .rule(let chain, let text, _)):
-            return OpEffect(sets: ["\(prefix)rule \(chain) \(text)": "present"], mayChange: ["\(prefix)rules \(chain)"])
+            // A table created as written reports its rules as written.
+            let listed = canonical[text] ?? text
+            return OpEffect(sets: ["\(prefix)rule \(chain) \(listed)": "present"], mayChange: ["\(prefix)rules \(chain)"])
         case (.delete, .set(let set)):
             let elements = allOwnKeys.filter { $0.hasPrefix("\(prefix)element \(set.name) ") }
             return OpEffect(removes: elements.union(["\(prefix)set \(set.name)"]))
