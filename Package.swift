@@ -141,7 +141,7 @@ let package = Package(
         .testTarget(name: "LinxKernelSimTests", dependencies: ["LinxKernelSim", "LinxLinux", "LinxTestSupport"]),
         .testTarget(name: "LinxHostTests", dependencies: ["LinxHost", "LinxReconcile", "LinxKernelSim"]),
         .testTarget(name: "LinxLinuxTests", dependencies: ["LinxLinux", "LinxKernelSim", "LinxTestSupport"]),
-        .testTarget(name: "LinxFidelityTests", dependencies: ["LinxFidelity", "LinxKernelSim", "LinxLinux", "LinxReconcile"]),
+        .testTarget(name: "LinxFidelityTests", dependencies: ["LinxFidelity", "LinxKernelSim", "LinxLinux", "LinxReconcile", "LinxTestSupport"]),
         .testTarget(
             name: "LinxConformanceTests",
             dependencies: ["LinxConformance", "LinxKernelSim", "LinxReconcile", "HostsSourceExample"]

@@ -9,7 +9,8 @@ import LinxTestSupport
 /// sibling for foreign state. A child with no controllers enabled has only
 /// the core files, so desired states use `cgroup.max.depth` and
 /// `cgroup.max.descendants`, and foreign writers `cgroup.freeze` (harmless:
-/// the cgroup holds no process) and the sibling. No fault injection.
+/// the cgroup holds no process) and the sibling. No fault injection; the
+/// mutation journal counts the writes the Source sends (``WriteJournal``).
 package struct CgroupKernelSubject: ConformanceSubject {
     public typealias Source = CgroupSource
     public typealias EntryKey = String
@@ -20,6 +21,8 @@ package struct CgroupKernelSubject: ConformanceSubject {
         public let cgroup: ThrowawayCgroup
         public let sibling: ThrowawayCgroup
         public let kernel: LinuxKernel
+        /// The writes the Source under test sent (its mutation journal).
+        let journal = WriteJournal()
         public var path: String { cgroup.unified ?? "" }
         public var siblingPath: String { sibling.unified ?? "" }
     }
@@ -31,6 +34,7 @@ package struct CgroupKernelSubject: ConformanceSubject {
 
     public var name: String { "cgroup/kernel" }
     public var unavailableReason: String? { KernelSandbox.unavailableReason(name) }
+    public var capabilities: Set<SubjectCapability> { [.mutationJournal] }
     public var emptyDesired: CgroupDesiredState { .empty }
     public var emptyLastApplied: CgroupLastApplied { .empty }
 
@@ -60,7 +64,10 @@ package struct CgroupKernelSubject: ConformanceSubject {
         sandbox.sibling.remove()
     }
 
-    public func source(for sandbox: Sandbox) -> CgroupSource { CgroupSource(backend: sandbox.kernel) }
+    public func source(for sandbox: Sandbox) -> CgroupSource {
+        CgroupSource(backend: JournaledCgroupBackend(base: sandbox.kernel, journal: sandbox.journal))
+    }
+    public func mutationStamp(of sandbox: Sandbox) async throws -> MutationStamp? { sandbox.journal.stamp }
     public func scope(of sandbox: Sandbox) -> String { sandbox.path }
     public func options(for sandbox: Sandbox) -> CgroupOptions { .default }
 

@@ -14,6 +14,8 @@ package struct KernelSandbox: Sendable {
     public let kernel: LinuxKernel
     /// Values read right after set-up, for releases that restore them.
     public let boot: [String: String]
+    /// The writes the Source under test sent (its mutation journal).
+    let journal = WriteJournal()
 
     public var scope: NetnsScope { namespace.scope }
 

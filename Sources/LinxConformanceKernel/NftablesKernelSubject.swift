@@ -97,25 +97,10 @@ package struct NftablesKernelSubject: ConformanceSubject {
     }
 
     public func drift(in sandbox: KernelSandbox, desired: NftTable?, using random: inout SimRandom) async throws -> Drift<String, String> {
-        var labels: [String] = []
-        var added: [String: String] = [:]
-        for _ in 0..<random.int(in: 1...3) {
-            if random.chance(0.8), let table = try await table(NftablesStateModel.table, in: sandbox),
-                let (label, commands) = NftablesStateModel.driftStep(on: table, using: &random)
-            {
-                do {
-                    try nft(commands, in: sandbox)
-                    labels.append(label)
-                } catch {
-                    labels.append("\(label) refused (\(error))")
-                }
-            } else {
-                let made = try await makeForeignState(in: sandbox, avoiding: desired, using: &random)
-                added.merge(made) { _, new in new }
-                labels.append("foreign \(made.count) entries")
-            }
-        }
-        return Drift(labels.joined(separator: "; "), addedForeign: added)
+        try await NftablesStateModel.drift(
+            using: &random, table: { try await table(NftablesStateModel.table, in: sandbox) },
+            commit: { try nft($0, in: sandbox) },
+            foreign: { try await makeForeignState(in: sandbox, avoiding: desired, using: &$0) })
     }
 
     /// `nft add table` of another table: a commit, so a monitor event.

@@ -7,8 +7,9 @@ import LinxReconcile
 /// each case in a throwaway namespace with a veth pair `eth0`/`eth1`, the
 /// same desired states and foreign state as ``RtnlSimSubject``. The scope is
 /// read through raw backend dumps, never through the Source. No fault
-/// injection, no mutation journal; the monitor cannot be made to lose events
-/// on demand (so no `overflowTrigger`).
+/// injection; the mutation journal counts the requests the Source sends
+/// (``WriteJournal``); the monitor cannot be made to lose events on demand
+/// (so no `overflowTrigger`).
 package struct RtnlKernelSubject: ConformanceSubject {
     public typealias Source = RtnlSource
     public typealias Sandbox = KernelSandbox
@@ -19,14 +20,15 @@ package struct RtnlKernelSubject: ConformanceSubject {
 
     public var name: String { "rtnl/kernel" }
     public var unavailableReason: String? { KernelSandbox.unavailableReason(name) }
-    public var capabilities: Set<SubjectCapability> { [.monitorTriggers] }
+    public var capabilities: Set<SubjectCapability> { [.monitorTriggers, .mutationJournal] }
     public var emptyDesired: RtnlDesiredState { .empty }
     public var emptyLastApplied: RtnlLastApplied { .empty }
 
     public func makeSandbox(seed: UInt64) async throws -> KernelSandbox { try KernelSandbox.make(subject: name) }
     public func tearDown(_ sandbox: KernelSandbox) async { sandbox.namespace.remove() }
 
-    public func source(for sandbox: KernelSandbox) -> RtnlSource { RtnlSource(backend: sandbox.kernel) }
+    public func source(for sandbox: KernelSandbox) -> RtnlSource { RtnlSource(backend: JournaledRtnlBackend(base: sandbox.kernel, journal: sandbox.journal))
+    }
     public func scope(of sandbox: KernelSandbox) -> NetnsScope { sandbox.scope }
     public func options(for sandbox: KernelSandbox) -> RtnlOptions { .default }
 
@@ -57,6 +59,14 @@ package struct RtnlKernelSubject: ConformanceSubject {
     {
         RtnlStateModel.release(from: desired, using: &random)
     }
+
+    public func ownedEntries(
+        in lastApplied: RtnlLastApplied, scope: ScopeSnapshot<RtnlEntry, RtnlValue>, in sandbox: KernelSandbox
+    ) -> Set<RtnlEntry>? {
+        RtnlStateModel.ownedEntries(in: lastApplied, scope: scope, options: options(for: sandbox))
+    }
+
+    public func mutationStamp(of sandbox: KernelSandbox) async throws -> MutationStamp? { sandbox.journal.stamp }
 
     public func snapshot(of sandbox: KernelSandbox) async throws -> ScopeSnapshot<RtnlEntry, RtnlValue> {
         ScopeSnapshot(try await writer(sandbox).entries())

@@ -6,7 +6,8 @@ import LinxReconcile
 /// The built-in subject for ``SysctlSource`` on the real kernel, root only:
 /// each case in a throwaway namespace, `revertOnRelease` on, the same keys
 /// as ``SysctlSimSubject`` (all isolated by network namespaces, so the host
-/// is never written). No fault injection.
+/// is never written). No fault injection; the mutation journal counts the
+/// writes the Source sends (``WriteJournal``).
 package struct SysctlKernelSubject: ConformanceSubject {
     public typealias Source = SysctlSource
     public typealias Sandbox = KernelSandbox
@@ -17,6 +18,7 @@ package struct SysctlKernelSubject: ConformanceSubject {
 
     public var name: String { "sysctl/kernel" }
     public var unavailableReason: String? { KernelSandbox.unavailableReason(name) }
+    public var capabilities: Set<SubjectCapability> { [.mutationJournal] }
     public var emptyDesired: SysctlDesiredState { .empty }
     public var emptyLastApplied: SysctlLastApplied { .empty }
 
@@ -31,12 +33,15 @@ package struct SysctlKernelSubject: ConformanceSubject {
 
     public func tearDown(_ sandbox: KernelSandbox) async { sandbox.namespace.remove() }
 
-    public func source(for sandbox: KernelSandbox) -> SysctlSource { SysctlSource(backend: sandbox.kernel) }
+    public func source(for sandbox: KernelSandbox) -> SysctlSource { SysctlSource(backend: JournaledSysctlBackend(base: sandbox.kernel, journal: sandbox.journal))
+    }
     public func scope(of sandbox: KernelSandbox) -> NetnsScope { sandbox.scope }
     public func options(for sandbox: KernelSandbox) -> SysctlOptions { SysctlOptions(revertOnRelease: true) }
 
     public func validDesired(in sandbox: KernelSandbox, using random: inout SimRandom) -> SysctlDesiredState {
-        SysctlSimSubject.validDesired(using: &random)
+        SysctlSimSubject.validDesired(using: &random) { key in
+            (try? sandbox.namespace.sysctl(key)).map(SysctlValue.normalized)
+        }
     }
 
     public func invalidDesired(in sandbox: KernelSandbox) -> [InvalidDesired<SysctlDesiredState>] {
@@ -70,6 +75,8 @@ package struct SysctlKernelSubject: ConformanceSubject {
     public func ownedEntries(in lastApplied: SysctlLastApplied, in sandbox: KernelSandbox) -> Set<String>? {
         SysctlSimSubject.ownedEntries(in: lastApplied)
     }
+
+    public func mutationStamp(of sandbox: KernelSandbox) async throws -> MutationStamp? { sandbox.journal.stamp }
 
     public func snapshot(of sandbox: KernelSandbox) async throws -> ScopeSnapshot<String, String> {
         var entries: [String: String] = [:]

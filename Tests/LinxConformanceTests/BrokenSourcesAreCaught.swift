@@ -76,6 +76,26 @@ struct BrokenSourcesAreCaught {
     }
 }
 
+/// rtnl keeps its address ownership in lastApplied and its route ownership
+/// in the kernel (rtm_protocol); the rtnl subjects read both, so an address
+/// a failed create left recorded as owned is caught.
+@Suite("rtnl ownership is checked against the reports")
+struct RtnlOwnershipCaught {
+    @Test("an rtnl Source that owns the addresses it failed to add is caught on every default seed")
+    func ownsFailedCreates() async {
+        let subject = ownsFailedCreatesRtnlSubject()
+        for index in 0..<ConformanceOptions.defaultSeedCount {
+            let result = await Conformance.run(
+                subject, case: .failedOpsKeepOwnership, options: ConformanceOptions(seed: UInt64(index), seedCount: 1))
+            guard case .failed(let failure) = result.outcome else {
+                Issue.record("failed-ops-keep-ownership missed it on seed \(index): \(result.outcome)")
+                continue
+            }
+            #expect("\(failure)".contains("yet lastApplied now owns it"), "\(failure)")
+        }
+    }
+}
+
 /// The gallery: each defect a report can hide is caught by the case meant
 /// for it on every seed the suite runs by default, and the same Source
 /// without the defect passes that case on those seeds.

@@ -121,9 +121,18 @@ struct NftablesKernelTests {
             let delete = Command.run(["ip", "netns", "exec", ns.name, "nft", "delete", "table", "inet", "linx"])
             #expect(delete.status != 0 && delete.stderr.contains("Operation not permitted"))
             // The namespace's thread outlives its idle timeout (50 ms) while it
-            // owns the table. Proving that something did not happen takes a
-            // wait; it can only miss the bug, never fail a correct backend.
-            try await Task.sleep(for: .milliseconds(200))
+            // owns the table. The control: a thread of the same kernel in a
+            // second namespace, started after ours went idle, with the same
+            // timeout and no table. Once it has ended, ours would have too.
+            try await ThrowawayNamespace.with(links: []) { control in
+                let ours = try #require(NamespaceHolders.identity(of: "/run/netns/\(ns.name)"))
+                let theirs = try #require(NamespaceHolders.identity(of: "/run/netns/\(control.name)"))
+                // A job there starts its thread (it may end before we look: then so much the sooner).
+                _ = try await kernel!.observeTable(table, in: control.scope)
+                let controlEnded = await RealKernel.poll(for: .seconds(5)) { NamespaceHolders.threads()[theirs] == nil }
+                #expect(controlEnded, "the control namespace's idle thread never ended")
+                #expect(NamespaceHolders.threads()[ours] != nil, "the thread owning the table ended when idle")
+            }
             #expect(try ns.exec("nft", "list", "tables").contains("inet linx"))
             let persist = try await NftablesReconciler(backend: kernel!).reconcile(
                 in: NftScope(ns.scope, table: NftTableRef(.inet, "kept")), desired: desired, options: NftablesOptions(lifetime: .ownedPersistent))

@@ -199,6 +199,37 @@ struct SysctlReconcilerTests {
         #expect(kernel.sysctlValue("net.ipv4.ip_local_port_range") == "1100\t4000")
     }
 
+    @Test("a release's write-back of one of the port pair and the other's new value land in one pass, in either order")
+    func portPairReleaseAndUpdateOrder() async throws {
+        let kernel = SimKernel(seed: 1)
+        let reconciler = SysctlReconciler(backend: kernel)
+        let options = SysctlOptions(revertOnRelease: true)
+        let first = try await reconciler.reconcile(
+            in: .current, desired: ["net.ipv4.ip_unprivileged_port_start": 1000, "net.ipv4.ip_local_port_range": "1475 11654"],
+            options: options)
+        #expect(first.converged)
+        // Found by `linx conformance --seeds 100` (sysctl seed 56): the range is released (its boot value
+        // 32768 comes back) while the start rises to 1482, above the range's current low end. The plan lists
+        // the start's update before the range's release, and the start was written first: EINVAL.
+        let raised = try await reconciler.reconcile(
+            in: .current, desired: ["net.ipv4.ip_unprivileged_port_start": 1482], lastApplied: first.lastApplied,
+            options: options)
+        #expect(raised.converged && raised.failed.isEmpty, "\(raised.failed)")
+        #expect(kernel.sysctlValue("net.ipv4.ip_local_port_range") == "32768\t60999")
+        #expect(kernel.sysctlValue("net.ipv4.ip_unprivileged_port_start") == "1482")
+        // The mirror: the start is released (back to 1024) while the range drops below the start it holds.
+        let second = try await reconciler.reconcile(
+            in: .current, desired: ["net.ipv4.ip_unprivileged_port_start": 2000, "net.ipv4.ip_local_port_range": "3000 4000"],
+            lastApplied: raised.lastApplied, options: options)
+        #expect(second.converged)
+        let lowered = try await reconciler.reconcile(
+            in: .current, desired: ["net.ipv4.ip_local_port_range": "1500 4000"], lastApplied: second.lastApplied,
+            options: options)
+        #expect(lowered.converged && lowered.failed.isEmpty, "\(lowered.failed)")
+        #expect(kernel.sysctlValue("net.ipv4.ip_unprivileged_port_start") == "1024")
+        #expect(kernel.sysctlValue("net.ipv4.ip_local_port_range") == "1500\t4000")
+    }
+
     @Test("a release never writes back a port range (or start) the kernel would refuse next to the desired partner")
     func impossibleRevertIsDropped() async throws {
         let kernel = SimKernel(seed: 1)

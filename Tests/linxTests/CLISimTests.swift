@@ -114,6 +114,8 @@ struct CLISimTests {
         let observed = try #require(object["observed"] as? [String: Any])
         let routes = try #require(observed["routes"] as? [[String: Any]])
         #expect(routes.contains { $0["type"] as? String == "local" && $0["table"] as? Int == 255 && $0["owner"] as? String == "kernel" })
+        // The kernel's prefix route of an address prefers that address as its source.
+        #expect(routes.contains { $0["destination"] as? String == "192.0.2.0/24" && $0["prefsrc"] as? String == "192.0.2.10" }, "\(routes)")
         let addresses = try #require(observed["addresses"] as? [[String: Any]])
         #expect(addresses.contains { $0["address"] as? String == "192.0.2.10/24" && $0["primary"] as? Bool == true })
         // The document part is a desired-state file as it is.

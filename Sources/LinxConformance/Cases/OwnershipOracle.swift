@@ -82,19 +82,22 @@ struct OwnershipOracle<Subject: ConformanceSubject>: Sendable {
             }
         }
         problems += Self.lastAppliedViolations(
-            of: report, from: lastApplied, subject: subject, sandbox: sandbox, expected: expected)
+            of: report, from: lastApplied, subject: subject, sandbox: sandbox, expected: expected, after: after)
         ledger.append((report.lastApplied, made))
         return problems
     }
 
     /// What the report's lastApplied gets wrong about its own ops, when the
-    /// subject can read lastApplied (``ConformanceSubject/ownedEntries(in:in:)``).
+    /// subject can read lastApplied (``ConformanceSubject/ownedEntries(in:scope:in:)``).
+    /// Ownership the kernel records (read from `after`, the scope after the
+    /// pass) is the same on both sides, so only the lastApplied part can
+    /// disagree with a failed op; an applied op is checked against both.
     static func lastAppliedViolations(
         of report: Report, from lastApplied: LastApplied, subject: Subject, sandbox: Subject.Sandbox,
-        expected: [Key: Subject.EntryValue]
+        expected: [Key: Subject.EntryValue], after scope: Snapshot
     ) -> [String] {
-        guard let before = subject.ownedEntries(in: lastApplied, in: sandbox),
-            let after = subject.ownedEntries(in: report.lastApplied, in: sandbox)
+        guard let before = subject.ownedEntries(in: lastApplied, scope: scope, in: sandbox),
+            let after = subject.ownedEntries(in: report.lastApplied, scope: scope, in: sandbox)
         else { return [] }
         var problems: [String] = []
         func keys(of op: ReconcileOp<Subject.Source.Item>) -> [Key] {

@@ -90,6 +90,14 @@ public protocol ConformanceSubject: Sendable {
     /// not. Without it those checks are skipped; the ones that follow the
     /// reports alone still run. Default: nil.
     func ownedEntries(in lastApplied: Source.LastApplied, in sandbox: Sandbox) -> Set<EntryKey>?
+    /// The same for a Source that keeps part of its ownership in the kernel
+    /// rather than in lastApplied (rtnl tags its routes with `rtm_protocol`):
+    /// `scope` is the snapshot taken just after the pass, and entries it
+    /// holds with the Source's tag are owned. The suite calls this one.
+    /// Default: ``ownedEntries(in:in:)``.
+    func ownedEntries(
+        in lastApplied: Source.LastApplied, scope: ScopeSnapshot<EntryKey, EntryValue>, in sandbox: Sandbox
+    ) -> Set<EntryKey>?
     /// True when an entry must not exist in a scope that satisfies `desired`
     /// (say, a name in the namespace desired states draw from that `desired`
     /// does not list). Checked after every pass that reports convergence, so
@@ -132,6 +140,12 @@ extension ConformanceSubject {
     }
 
     public func ownedEntries(in lastApplied: Source.LastApplied, in sandbox: Sandbox) -> Set<EntryKey>? { nil }
+
+    public func ownedEntries(
+        in lastApplied: Source.LastApplied, scope: ScopeSnapshot<EntryKey, EntryValue>, in sandbox: Sandbox
+    ) -> Set<EntryKey>? {
+        ownedEntries(in: lastApplied, in: sandbox)
+    }
 
     public func mustBeAbsent(
         _ key: EntryKey, value: EntryValue, when desired: Source.Desired, in sandbox: Sandbox

@@ -105,25 +105,10 @@ public struct NftablesSimSubject: ConformanceSubject {
 
     public func drift(in sandbox: Sandbox, desired: NftTable?, using random: inout SimRandom) async throws -> Drift<String, String> {
         let socket = sandbox.kernel.nftSocket()
-        var labels: [String] = []
-        var added: [String: String] = [:]
-        for _ in 0..<random.int(in: 1...3) {
-            if random.chance(0.8), let table = sandbox.kernel.nftTable(sandbox.scope.table, in: sandbox.scope.netns),
-                let (label, commands) = NftablesStateModel.driftStep(on: table, using: &random)
-            {
-                do {
-                    try socket.commit(commands, in: sandbox.scope.netns)
-                    labels.append(label)
-                } catch {
-                    labels.append("\(label) refused (\(error))")
-                }
-            } else {
-                let made = try await makeForeignState(in: sandbox, avoiding: desired, using: &random)
-                added.merge(made) { _, new in new }
-                labels.append("foreign \(made.count) entries")
-            }
-        }
-        return Drift(labels.joined(separator: "; "), addedForeign: added)
+        return try await NftablesStateModel.drift(
+            using: &random, table: { sandbox.kernel.nftTable(sandbox.scope.table, in: sandbox.scope.netns) },
+            commit: { try socket.commit($0, in: sandbox.scope.netns) },
+            foreign: { try await makeForeignState(in: sandbox, avoiding: desired, using: &$0) })
     }
 
     /// The namespace's nf_tables generation: every commit bumps it.

@@ -262,7 +262,9 @@ package enum NftablesStateModel {
         case (.delete, .rule(let chain, let text, _)):
             return OpEffect(removes: ["\(prefix)rule \(chain) \(text)"], mayChange: ["\(prefix)rules \(chain)"])
         case (_, .rule(let chain, let text, _)):
-            return OpEffect(sets: ["\(prefix)rule \(chain) \(text)": "present"], mayChange: ["\(prefix)rules \(chain)"])
+            // A table created as written reports its rules as written.
+            let listed = canonical[text] ?? text
+            return OpEffect(sets: ["\(prefix)rule \(chain) \(listed)": "present"], mayChange: ["\(prefix)rules \(chain)"])
         case (.delete, .set(let set)):
             let elements = allOwnKeys.filter { $0.hasPrefix("\(prefix)element \(set.name) ") }
             return OpEffect(removes: elements.union(["\(prefix)set \(set.name)"]))
@@ -356,6 +358,34 @@ package enum NftablesStateModel {
             ]))
         }
         return writes
+    }
+
+    /// One to three drift steps: mostly a step on our table as `table` reads
+    /// it now, sent with `commit` (a foreign socket; a refusal changes
+    /// nothing and is labelled so), otherwise a round of `foreign` state.
+    package static func drift(
+        using random: inout SimRandom,
+        table: () async throws -> NftObservedTable?,
+        commit: ([NftCommand]) throws -> Void,
+        foreign: (inout SimRandom) async throws -> [String: String]
+    ) async throws -> Drift<String, String> {
+        var labels: [String] = []
+        var added: [String: String] = [:]
+        for _ in 0..<random.int(in: 1...3) {
+            if random.chance(0.8), let table = try await table(), let (label, commands) = driftStep(on: table, using: &random) {
+                do {
+                    try commit(commands)
+                    labels.append(label)
+                } catch {
+                    labels.append("\(label) refused (\(error))")
+                }
+            } else {
+                let made = try await foreign(&random)
+                added.merge(made) { _, new in new }
+                labels.append("foreign \(made.count) entries")
+            }
+        }
+        return Drift(labels.joined(separator: "; "), addedForeign: added)
     }
 
     /// One drift step on our table as it is now, as the commands a foreign

@@ -73,6 +73,12 @@ public struct RtnlSimSubject: ConformanceSubject {
         RtnlStateModel.release(from: desired, using: &random)
     }
 
+    public func ownedEntries(
+        in lastApplied: RtnlLastApplied, scope: ScopeSnapshot<RtnlEntry, RtnlValue>, in sandbox: Sandbox
+    ) -> Set<RtnlEntry>? {
+        RtnlStateModel.ownedEntries(in: lastApplied, scope: scope, options: options(for: sandbox))
+    }
+
     public func snapshot(of sandbox: Sandbox) async throws -> ScopeSnapshot<RtnlEntry, RtnlValue> {
         // Unsorted dumps: every non-kernel route has a key of its own (only
         // kernel routes share one, and those are left out), so the map is

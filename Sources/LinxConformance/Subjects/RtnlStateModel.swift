@@ -165,17 +165,21 @@ package enum RtnlStateModel {
         return flushed
     }
 
-    /// Takes out one route, or an address no remaining route goes through.
+    /// Takes out one route, or an address no remaining route goes through;
+    /// a route when every address carries one (nil only for a state with
+    /// neither, which ``validDesired(links:addresses:routes:using:)`` never
+    /// draws).
     public static func release(from desired: RtnlDesiredState, using random: inout SimRandom)
         -> Release<RtnlDesiredState, RtnlEntry, RtnlValue>?
     {
-        var rest = desired
         let routes = desired.routes ?? [], addresses = desired.addresses ?? []
-        if !routes.isEmpty && (addresses.count < 2 || random.chance(0.6)) {
+        func releaseRoute() -> Release<RtnlDesiredState, RtnlEntry, RtnlValue>? {
+            var rest = desired
             let gone = rest.routes!.remove(at: random.below(routes.count))
             guard let route = route(of: gone, routeProtocol: RouteProtocol.linx) else { return nil }
             return Release("\(gone)", desired: rest, expected: [.route(host: false, key: route.key): nil])
         }
+        if !routes.isEmpty && (addresses.count < 2 || random.chance(0.6)) { return releaseRoute() }
         let gateways = routes.compactMap { $0.gateway.flatMap { try? IPAddress($0) } }
         let keys = addressKeys(of: desired)
         let free = keys.indices.filter { index in
@@ -185,13 +189,42 @@ package enum RtnlStateModel {
             }
             return !gateways.contains { subnet.contains($0) }
         }
-        guard !free.isEmpty else { return nil }
+        // Every address is some route's way out (conformance seed 17 drew two
+        // addresses, each with a route through it): release a route instead.
+        guard !free.isEmpty else { return routes.isEmpty ? nil : releaseRoute() }
         let index = random.pick(free)
         let key = keys[index]
+        var rest = desired
         rest.addresses!.remove(at: index)
         return Release(
             "\(addresses[index])", desired: rest,
             expected: [.address(host: false, interface: key.interface, address: key.address, prefixLength: key.prefixLength): nil])
+    }
+
+    /// What an rtnl Source owns after a pass, in snapshot terms: the
+    /// addresses `lastApplied` records, those `scope` holds with
+    /// `options.addressProtocol` (when set), and the routes `scope` holds
+    /// with `options.routeProtocol` (a route's ownership record is its
+    /// `rtm_protocol`, not lastApplied). Only the scope's own namespace
+    /// counts: a tagged object in the host's is never the Source's.
+    public static func ownedEntries(
+        in lastApplied: RtnlLastApplied, scope: ScopeSnapshot<RtnlEntry, RtnlValue>, options: RtnlOptions
+    ) -> Set<RtnlEntry> {
+        var owned = Set<RtnlEntry>()
+        for key in lastApplied.addresses {
+            owned.insert(.address(host: false, interface: key.interface, address: key.address, prefixLength: key.prefixLength))
+        }
+        for (entry, value) in scope.entries {
+            switch (entry, value) {
+            case (.address(false, _, _, _), .address(let proto?)) where proto == options.addressProtocol:
+                owned.insert(entry)
+            case (.route(false, _), .route(_, let proto, _)) where proto == options.routeProtocol:
+                owned.insert(entry)
+            default:
+                break
+            }
+        }
+        return owned
     }
 
     /// One piece of foreign state to create.

@@ -70,23 +70,59 @@ public struct SysctlSimSubject: ConformanceSubject {
     public func options(for sandbox: Sandbox) -> SysctlOptions { SysctlOptions(revertOnRelease: true) }
 
     public func validDesired(in sandbox: Sandbox, using random: inout SimRandom) -> SysctlDesiredState {
-        Self.validDesired(using: &random)
+        Self.validDesired(using: &random) { key in sandbox.kernel.sysctlValue(key, in: sandbox.scope) }
     }
 
     /// A desired state of one to five keys from ``desirable`` (shared with
-    /// the kernel subject). The kernel refuses an unprivileged port start
-    /// above the local port range's low end, so when both are drawn the start
-    /// is capped at the low end: drawn independently, the pair made desired
-    /// states no kernel can hold (the fuzzer's sysctl non-convergence). The
-    /// cap draws nothing, so every other seed keeps its meaning.
-    package static func validDesired(using random: inout SimRandom) -> SysctlDesiredState {
+    /// the kernel subject), fitted to the kernel's rule that the unprivileged
+    /// port start never exceeds the local port range's low end
+    /// (``fitPortPair(_:held:)``). `held` reads what the scope holds now.
+    package static func validDesired(using random: inout SimRandom, held: (String) -> String?) -> SysctlDesiredState {
         var values = FlatKeyDraws.desired(from: desirable, count: 1...5, using: &random)
-        if case .integer(let start) = values[portStart], let range = values[portRange],
-            let low = SysctlValue.normalized(range.text).split(separator: " ").first.flatMap({ Int($0) }), start > low
-        {
-            values[portStart] = .integer(low)
-        }
+        fitPortPair(&values, held: held)
         return SysctlDesiredState(values)
+    }
+
+    /// Makes a drawn desired state one the kernel can hold next to what the
+    /// scope holds, drawing nothing (so every other seed keeps its meaning).
+    ///
+    /// The kernel refuses a start above the range's low end, whichever is
+    /// written (`ipv4_privileged_ports`, `ipv4_local_port_range`): with both
+    /// drawn, the start is capped at the low end (drawn independently, the
+    /// pair made states no kernel can hold: the fuzzer's first sysctl
+    /// non-convergence). With only one drawn, the other is a value the Source
+    /// does not own (or is releasing) and must not touch: a desired range
+    /// whose low end is below the start the scope holds, or a desired start
+    /// above the range's held low end, could never be held (the fuzzer's
+    /// sibling 2: a start drifted to 1922 was written back on release, then a
+    /// range from 1749 was desired and refused EINVAL on every pass). So the
+    /// range's low end is raised to the held start (its high end with it
+    /// when needed), and the start capped at the held low end. A released
+    /// partner's write-back is no obstacle: the Source drops a write-back
+    /// the kernel would refuse next to the desired value, and the held value
+    /// already fits.
+    package static func fitPortPair(_ values: inout [String: SysctlValue], held: (String) -> String?) {
+        let heldStart = held(portStart).flatMap(firstField)
+        let heldLow = held(portRange).flatMap(firstField)
+        switch (values[portStart], values[portRange]) {
+        case (.integer(let start)?, let range?):
+            if let low = firstField(range.text), start > low { values[portStart] = .integer(low) }
+        case (.integer(let start)?, nil):
+            if let heldLow, start > heldLow { values[portStart] = .integer(heldLow) }
+        case (nil, let range?):
+            let bounds = SysctlValue.normalized(range.text).split(separator: " ").compactMap { Int($0) }
+            if let heldStart, bounds.count == 2, bounds[0] < heldStart {
+                values[portRange] = .string("\(heldStart) \(max(bounds[1], heldStart))")
+            }
+        default:
+            break
+        }
+    }
+
+    /// The first whitespace-separated field as an integer: the start itself,
+    /// the range's low end.
+    private static func firstField(_ text: String) -> Int? {
+        SysctlValue.normalized(text).split(separator: " ").first.flatMap { Int($0) }
     }
 
     package static let portStart = "net.ipv4.ip_unprivileged_port_start"

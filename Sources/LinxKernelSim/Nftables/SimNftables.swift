@@ -71,6 +71,7 @@ struct SimNftables: Sendable {
         if let generation, generation != self.generation {
             throw NftTransactionError(error: KernelError(.restart, "generation \(generation) is stale (now \(self.generation))"))
         }
+        try userspaceCheck(commands)
         var scratch = self
         for (index, command) in commands.enumerated() {
             do throws(KernelError) {
@@ -85,6 +86,52 @@ struct SimNftables: Sendable {
         self = scratch
         self.subscribers = subscribers
         publish(.changed)
+    }
+
+    /// What nft refuses before the kernel sees the batch: a rule it cannot
+    /// parse, an element that is not of its set's type. nft evaluates the
+    /// whole batch first, so such a refusal wins over any the kernel would
+    /// make at an earlier command (observed with nft 1.0.6: `delete chain
+    /// missing; delete element s { 10.1.0.1 }` on an inet_service set is
+    /// EINVAL for the element, not ENOENT for the chain).
+    private func userspaceCheck(_ commands: [NftCommand]) throws(NftTransactionError) {
+        var types: [NftTableRef: [String: NftSet]] = [:]
+        for (index, command) in commands.enumerated() {
+            let ref = command.table
+            if types[ref] == nil {
+                types[ref] = Dictionary(table(ref)?.sets.map { ($0.name, $0) } ?? [], uniquingKeysWith: { a, _ in a })
+            }
+            func refuse(_ message: String) -> NftTransactionError {
+                NftTransactionError(index: index, object: command.object, error: KernelError(.invalidArgument, message))
+            }
+            switch command {
+            case .addSet(_, let set):
+                types[ref]![set.name] = set
+            case .deleteSet(_, let name):
+                types[ref]![name] = nil
+            case .addRule(_, _, let rule, _):
+                do { _ = try SimNftSyntax.parse(rule, family: ref.family) } catch { throw refuse(error.message) }
+                // A set used where a value of another type is matched (`ip saddr @ports`).
+                let words = rule.split(separator: " ").map(String.init)
+                for (i, word) in words.enumerated() where word.hasPrefix("@") && i >= 2 {
+                    guard let set = types[ref]![String(word.dropFirst())] else { continue }
+                    let wanted: String? = switch (words[i - 2], words[i - 1]) {
+                    case ("ip", "saddr"), ("ip", "daddr"): "ipv4_addr"
+                    case ("ip6", "saddr"), ("ip6", "daddr"): "ipv6_addr"
+                    case (_, "sport"), (_, "dport"): "inet_service"
+                    default: nil
+                    }
+                    if let wanted, set.type != wanted { throw refuse("datatype mismatch, expected \(wanted), set has type \(set.type)") }
+                }
+            case .addElements(_, let name, let elements), .deleteElements(_, let name, let elements):
+                guard let set = types[ref]![name] else { continue }
+                for element in elements {
+                    do { _ = try SimNftSyntax.element(element, type: set.type, isMap: set.dataType != nil) } catch { throw refuse(error.message) }
+                }
+            default:
+                continue
+            }
+        }
     }
 
     mutating func publish(_ event: NftEvent) {
@@ -107,6 +154,17 @@ struct SimNftables: Sendable {
         generation &+= 1
         publish(.changed)
         return true
+    }
+
+    /// True when following jumps from a base chain comes back to a chain
+    /// already on the path.
+    static func baseChainsReachLoop(_ chains: [Chain]) -> Bool {
+        let jumps = Dictionary(chains.map { ($0.name, $0.rules.flatMap(\.parsed.jumps)) }, uniquingKeysWith: { a, _ in a })
+        func loops(from chain: String, path: Set<String>) -> Bool {
+            guard !path.contains(chain) else { return true }
+            return (jumps[chain] ?? []).contains { loops(from: $0, path: path.union([chain])) }
+        }
+        return chains.contains { $0.base != nil && loops(from: $0.name, path: []) }
     }
 
     /// A map element is deleted by its key alone.
@@ -174,7 +232,8 @@ struct SimNftables: Sendable {
             guard let c = tables[t].chains.firstIndex(where: { $0.name == name }) else {
                 throw KernelError(.noSuchFileOrDirectory, "No such file or directory")
             }
-            if tables[t].chains.enumerated().contains(where: { i, chain in i != c && chain.rules.contains { $0.parsed.jumps.contains(name) } }) {
+            // Its own `jump` to itself counts too (observed on 6.18: EBUSY).
+            if tables[t].chains.contains(where: { chain in chain.rules.contains { $0.parsed.jumps.contains(name) } }) {
                 throw KernelError(.resourceBusy, "Device or resource busy")
             }
             tables[t].chains.remove(at: c)
@@ -193,8 +252,8 @@ struct SimNftables: Sendable {
                 guard let jumped = tables[t].chains.first(where: { $0.name == target }) else {
                     throw KernelError(.noSuchFileOrDirectory, "No such file or directory")
                 }
-                // A jump to a base chain, or a loop back to itself, is refused.
-                if jumped.base != nil || target == chain { throw KernelError(.invalidArgument, "Invalid argument") }
+                // A jump to a base chain is refused.
+                if jumped.base != nil { throw KernelError(.invalidArgument, "Invalid argument") }
             }
             for set in parsed.sets where !tables[t].sets.contains(where: { $0.name == set }) {
                 throw KernelError(.noSuchFileOrDirectory, "No such file or directory")
@@ -208,6 +267,12 @@ struct SimNftables: Sendable {
                 tables[t].chains[c].rules.insert(new, at: position)
             } else {
                 tables[t].chains[c].rules.append(new)
+            }
+            // A loop is refused only once a base chain reaches it (observed on
+            // 6.18: `jump c` inside an unattached chain c is accepted; the
+            // rule that makes a base chain reach it is EMLINK).
+            if !parsed.jumps.isEmpty, Self.baseChainsReachLoop(tables[t].chains) {
+                throw KernelError(.tooManyLinks, "Too many links")
             }
         case .deleteRule(let ref, let chain, let handle):
             let t = try tableIndex(ref, port: port)
@@ -260,7 +325,13 @@ struct SimNftables: Sendable {
             let set = tables[t].sets[s]
             var all = set.elements
             for element in elements {
-                let canonical = (try? SimNftSyntax.element(element, type: set.type, isMap: set.dataType != nil)) ?? element
+                // nft parses the element by the set's type before it asks the kernel.
+                let canonical: String
+                do {
+                    canonical = try SimNftSyntax.element(element, type: set.type, isMap: set.dataType != nil)
+                } catch {
+                    throw KernelError(.invalidArgument, error.message)
+                }
                 let key = Self.elementKey(canonical, isMap: set.dataType != nil)
                 guard let i = all.firstIndex(where: { Self.elementKey($0, isMap: set.dataType != nil) == key }) else {
                     throw KernelError(.noSuchFileOrDirectory, "No such file or directory")

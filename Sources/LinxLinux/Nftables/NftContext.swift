@@ -116,13 +116,16 @@ final class NftContext {
     }
 
     /// `PATH:LINE:COL-COL: Error: TEXT` (or `Error: TEXT` for a buffer).
+    /// When several commands failed, nft lists the last one first: the
+    /// refusal named is the one of the earliest line.
     static func parseError(_ text: String, path: String?) -> (line: Int?, error: KernelError) {
-        let first = text.split(separator: "\n").first { $0.contains("Error: ") }.map(String.init) ?? text
-        var line: Int?
-        if let path, first.hasPrefix(path + ":") {
-            let rest = first.dropFirst(path.count + 1)
-            line = Int(rest.prefix { $0.isNumber }).map { $0 - 1 }
+        let errors = text.split(separator: "\n").filter { $0.contains("Error: ") }.map { entry -> (line: Int?, text: String) in
+            guard let path, entry.hasPrefix(path + ":") else { return (nil, String(entry)) }
+            return (Int(entry.dropFirst(path.count + 1).prefix { $0.isNumber }).map { $0 - 1 }, String(entry))
         }
+        let earliest = errors.min { ($0.line ?? .max) < ($1.line ?? .max) }
+        let first = earliest?.text ?? text
+        let line = earliest?.line
         let message = first.split(separator: "Error: ", maxSplits: 1, omittingEmptySubsequences: false).last.map(String.init) ?? first
         return (line, KernelError(errnoCode(fromMessage: message), message))
     }

@@ -17,6 +17,8 @@ enum NftListing {
             let line = raw.trimmed
             if line.isEmpty { continue }
             if var elements = pendingElements {
+                // Let go of the stored copy first, so appending does not copy the text (10,000 elements).
+                pendingElements = nil
                 elements += " " + line
                 if line.hasSuffix("}") {
                     guard case .set(var set) = block else { throw Malformed(line: line) }
@@ -83,6 +85,8 @@ enum NftListing {
                     block = .chain(chain)
                 } else if let mark = line.lastRange(of: " # handle ") {
                     let handle = UInt64(line[mark.upperBound...]) ?? 0
+                    // The same: without this the append copies every rule so far (quadratic).
+                    block = .table
                     chain.rules.append(NftObservedRule(handle: handle, text: String(line[..<mark.lowerBound])))
                     block = .chain(chain)
                 } else {

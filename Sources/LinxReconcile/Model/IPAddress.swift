@@ -71,13 +71,25 @@ public enum IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible {
         }
     }
 
-    /// The canonical text form (`inet_ntop`).
+    /// The canonical text form (`inet_ntop`'s).
     public var description: String {
-        var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
         switch self {
         case .v4(let v):
-            var raw = in_addr(s_addr: v.bigEndian)
-            inet_ntop(AF_INET, &raw, &buffer, socklen_t(buffer.count))
+            // The dotted quad by hand: inet_ntop formats through sprintf, and
+            // a report of 65,536 routes prints twice as many addresses.
+            var text = String(v >> 24)
+            for shift: UInt32 in [16, 8, 0] {
+                text += "."
+                text += String(v >> shift & 0xFF)
+            }
+            return text
+        case .v6:
+            break
+        }
+        var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+        switch self {
+        case .v4:
+            break
         case .v6:
             var raw = in6_addr()
             let b = bytes

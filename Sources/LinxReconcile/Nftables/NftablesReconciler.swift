@@ -169,6 +169,34 @@ public struct NftablesReconciler: Sendable {
         in scope: NftScope, desired: NftTable?, lastApplied: NftLastApplied = .empty,
         options: NftablesOptions = .default
     ) async throws(ReconcileError) -> ReconcileReport<NftObject, NftLastApplied> {
+        try Self.validate(desired, table: scope.table)
+        if let desired, memo.lookup(desired, table: scope.table) == nil {
+            // Canonicalising checks the desired table in a scratch table, as
+            // costly as creating it. A table that does not exist yet is
+            // created as written instead (the kernel's parser judges it, all
+            // or nothing), and its listing on the next pass, if nobody wrote
+            // in between, is the canonical form.
+            let observation = try await observe(in: scope)
+            if let learned = memo.learn(desired, table: scope.table, from: observation) {
+                return await apply(NftDiff.plan(desired: learned, observed: observation, scope: scope, options: options), options: options)
+            }
+            if observation.table == nil {
+                let plan = NftDiff.plan(desired: desired, observed: observation, scope: scope, options: options)
+                let (report, generation) = await commit(plan, retries: 0)
+                if let generation {
+                    memo.committed(desired, table: scope.table, at: generation)
+                    return report
+                }
+                // Refused: say why when the desired table is invalid (it
+                // throws); otherwise a stale generation is retried as usual
+                // and any other refusal is the report.
+                let wanted = try await canonical(desired, scope: scope)
+                guard report.failed.first?.error.errno == .restart, options.maxRetries > 0 else { return report }
+                let fresh = try await observe(in: scope)
+                return await apply(
+                    NftDiff.plan(desired: wanted, observed: fresh, scope: scope, options: options), options: options, retries: 1)
+            }
+        }
         let wanted = try await canonical(desired, scope: scope)
         let observation = try await observe(in: scope)
         return await apply(NftDiff.plan(desired: wanted, observed: observation, scope: scope, options: options), options: options)
@@ -180,10 +208,14 @@ public struct NftablesReconciler: Sendable {
     /// `options.maxRetries` times; a re-observation that fails ends the
     /// pass with the refused report.
     public func apply(_ plan: NftPlan, options: NftablesOptions = .default) async -> ReconcileReport<NftObject, NftLastApplied> {
+        await apply(plan, options: options, retries: 0)
+    }
+
+    private func apply(_ plan: NftPlan, options: NftablesOptions, retries: Int) async -> ReconcileReport<NftObject, NftLastApplied> {
         var plan = plan
-        var retries = 0
+        var retries = retries
         while true {
-            let report = await commit(plan, retries: retries)
+            let (report, _) = await commit(plan, retries: retries)
             guard let failure = report.failed.first, failure.error.errno == .restart, retries < options.maxRetries,
                 let observation = try? await observe(in: plan.scope)
             else {
@@ -194,51 +226,92 @@ public struct NftablesReconciler: Sendable {
         }
     }
 
-    /// One attempt at committing `plan`.
-    private func commit(_ plan: NftPlan, retries: Int) async -> ReconcileReport<NftObject, NftLastApplied> {
+    /// One attempt at committing `plan`, with the generation after the
+    /// commit when the kernel carried one out (nil: nothing committed).
+    private func commit(_ plan: NftPlan, retries: Int) async -> (ReconcileReport<NftObject, NftLastApplied>, UInt32?) {
         let owned = NftLastApplied(ownsTable: plan.observation.table.map { _ in plan.refusal == nil } ?? false)
         if let refusal = plan.refusal, let first = plan.ops.first {
-            return ReconcileReport(
+            return (ReconcileReport(
                 failed: [FailedOp(first, error: refusal)], pending: Array(plan.ops.dropFirst()),
-                lastApplied: .empty, strategy: .allOrNothing, retries: retries)
+                lastApplied: .empty, strategy: .allOrNothing, retries: retries), nil)
         }
         guard !plan.commands.isEmpty else {
-            return ReconcileReport(
+            return (ReconcileReport(
                 applied: plan.ops, lastApplied: NftLastApplied(ownsTable: plan.leavesOwnedTable),
-                strategy: .allOrNothing, retries: retries)
+                strategy: .allOrNothing, retries: retries), nil)
         }
         do {
-            _ = try await backend.commit(plan.commands, expecting: plan.observation.generation, in: plan.scope.netns)
-            return ReconcileReport(
+            let generation = try await backend.commit(plan.commands, expecting: plan.observation.generation, in: plan.scope.netns)
+            return (ReconcileReport(
                 applied: plan.ops, lastApplied: NftLastApplied(ownsTable: plan.leavesOwnedTable),
-                strategy: .allOrNothing, retries: retries)
+                strategy: .allOrNothing, retries: retries), generation)
         } catch {
             let failing = error.index.flatMap { plan.opOfCommand.indices.contains($0) ? plan.opOfCommand[$0] : nil } ?? 0
             var pending = plan.ops
             let op = pending.remove(at: failing)
             var kernelError = error.error
             if let object = error.object, kernelError.message == nil { kernelError.message = object }
-            return ReconcileReport(
+            return (ReconcileReport(
                 failed: [FailedOp(op, error: kernelError)], pending: pending,
-                lastApplied: owned, strategy: .allOrNothing, retries: retries)
+                lastApplied: owned, strategy: .allOrNothing, retries: retries), nil)
         }
     }
 }
 
 /// The last desired table canonicalised, per table: a loop re-checks the
-/// same desired state every pass, and canonicalising asks the kernel.
+/// same desired state every pass, and canonicalising asks the kernel. Or,
+/// for a table the reconciler created as written, the generation its commit
+/// left: the table listed at that generation is exactly what the kernel
+/// made of the desired table, its canonical form.
 private final class CanonicalMemo: Sendable {
-    private let entries = Mutex<[NftTableRef: (desired: NftTable, canonical: NftTable)]>([:])
+    private enum Entry {
+        case canonical(NftTable)
+        case committed(generation: UInt32)
+    }
+
+    private let entries = Mutex<[NftTableRef: (desired: NftTable, entry: Entry)]>([:])
 
     func lookup(_ desired: NftTable, table: NftTableRef) -> NftTable? {
         entries.withLock { entries in
-            guard let entry = entries[table], entry.desired == desired else { return nil }
-            return entry.canonical
+            guard let found = entries[table], found.desired == desired, case .canonical(let canonical) = found.entry else { return nil }
+            return canonical
         }
     }
 
     func store(_ desired: NftTable, table: NftTableRef, canonical: NftTable) {
-        entries.withLock { $0[table] = (desired, canonical) }
+        entries.withLock { $0[table] = (desired, .canonical(canonical)) }
+    }
+
+    func committed(_ desired: NftTable, table: NftTableRef, at generation: UInt32) {
+        entries.withLock { $0[table] = (desired, .committed(generation: generation)) }
+    }
+
+    /// The canonical form of `desired` read from `observation`, when it is
+    /// the listing of the table this reconciler created from `desired`, at
+    /// the generation that commit left, and holds as many chains, rules,
+    /// sets and elements; then it is remembered. Nil otherwise.
+    func learn(_ desired: NftTable, table: NftTableRef, from observation: NftObservation) -> NftTable? {
+        entries.withLock { entries in
+            guard let found = entries[table], found.desired == desired, case .committed(let generation) = found.entry,
+                generation == observation.generation, let listed = observation.table?.content,
+                let canonical = Self.match(desired, listed)
+            else { return nil }
+            entries[table] = (desired, .canonical(canonical))
+            return canonical
+        }
+    }
+
+    private static func match(_ desired: NftTable, _ listed: NftTable) -> NftTable? {
+        guard listed.chains.count == desired.chains.count, listed.sets.count == desired.sets.count else { return nil }
+        for (want, have) in zip(desired.chains, listed.chains) where want.name != have.name || want.rules.count != have.rules.count {
+            return nil
+        }
+        var sets: [NftSet] = []
+        for want in desired.sets {
+            guard let have = listed.sets.first(where: { $0.name == want.name }), have.elements.count == want.elements.count else { return nil }
+            sets.append(have)
+        }
+        return NftTable(chains: listed.chains, sets: sets)
     }
 }
 

@@ -22,23 +22,29 @@ enum SysctlCoupling {
             reason: "\(start) is above the low end of \(portRange) (\(low)); the kernel refuses that in either order")
     }
 
-    /// `ops` with the start's write moved before the range's when the new
-    /// start fits under the range's current low end; otherwise the range goes
-    /// first (the default order), which then fits whenever the pair's new
-    /// values do. `value` is what an
-    /// op writes (nil: nothing).
+    /// `ops` with the pair's two writes in the order the kernel accepts:
+    /// the start first when its new value fits under the range's current
+    /// low end, otherwise the range first (which then fits whenever the
+    /// pair's new values do: the kernel's current pair already satisfies
+    /// the rule). Either write may be a create, an update or a release's
+    /// write-back, so the plan's order (creates and updates by key, then
+    /// releases) can put either first. `value` is what an op writes (nil:
+    /// nothing, and then the order does not matter).
     static func ordered(
         _ ops: [ReconcileOp<SysctlSetting>], observed: [SysctlKey: String],
         value: (ReconcileOp<SysctlSetting>) -> String?
     ) -> [ReconcileOp<SysctlSetting>] {
         guard let startIndex = ops.firstIndex(where: { $0.item.key == portStart }),
-            let rangeIndex = ops.firstIndex(where: { $0.item.key == portRange }), startIndex > rangeIndex,
-            let start = value(ops[startIndex]).flatMap(firstField),
-            let low = observed[portRange].flatMap(firstField), start <= low
+            let rangeIndex = ops.firstIndex(where: { $0.item.key == portRange }),
+            let start = value(ops[startIndex]).flatMap(firstField), value(ops[rangeIndex]) != nil,
+            let low = observed[portRange].flatMap(firstField)
         else { return ops }
+        let startFirst = start <= low
+        guard startFirst != (startIndex < rangeIndex) else { return ops }
+        let (later, earlier) = startIndex > rangeIndex ? (startIndex, rangeIndex) : (rangeIndex, startIndex)
         var result = ops
-        let op = result.remove(at: startIndex)
-        result.insert(op, at: rangeIndex)
+        let op = result.remove(at: later)
+        result.insert(op, at: earlier)
         return result
     }
 

@@ -77,10 +77,12 @@ struct SectionOutcome: Sendable {
         return result
     }
 
-    /// The lines a terminal shows: `+`, `~ old -> new`, `-`, failures and pending marked.
-    func render(_ terminal: Terminal) -> [String] {
-        var output = [terminal.bold(section) + (manages.map { terminal.dim(" (manages only \($0))") } ?? "")]
-        if lines.isEmpty { output.append("  " + terminal.dim("no changes")) }
+    /// The lines a terminal shows: `+`, `~ old -> new`, `-`, failures and
+    /// pending marked, handed to `output` one by one (a report of 65,536
+    /// routes is as many lines: they are written as they are made).
+    func render(_ terminal: Terminal, to output: (String) -> Void) {
+        output(terminal.bold(section) + (manages.map { terminal.dim(" (manages only \($0))") } ?? ""))
+        if lines.isEmpty { output("  " + terminal.dim("no changes")) }
         for line in lines {
             var text: String
             switch line.op {
@@ -93,21 +95,33 @@ struct SectionOutcome: Sendable {
             case .pending: text += terminal.dim("  (pending: not reached)")
             case .planned, .applied: break
             }
-            output.append(text)
+            output(text)
         }
         if let converged {
             let failed = lines.filter { $0.status == .failed }.count
             let pending = lines.filter { $0.status == .pending }.count
             let summary = "  \(lines.count - failed - pending) applied, \(failed) failed, \(pending) pending"
-            output.append(converged ? summary + ", " + terminal.green("converged") : summary + ", " + terminal.red("not converged"))
+            output(converged ? summary + ", " + terminal.green("converged") : summary + ", " + terminal.red("not converged"))
         }
-        return output
     }
 }
 
 /// Prints section outcomes for a human, coloured on a terminal.
 func print(outcomes: [SectionOutcome]) {
-    for outcome in outcomes { outcome.render(.standardOutput).forEach { print($0) } }
+    // Written 64 KiB at a time rather than one `print` a line.
+    var chunk = ""
+    chunk.reserveCapacity(68 << 10)
+    for outcome in outcomes {
+        outcome.render(.standardOutput) { line in
+            chunk += line
+            chunk += "\n"
+            if chunk.utf8.count >= 64 << 10 {
+                print(chunk, terminator: "")
+                chunk.removeAll(keepingCapacity: true)
+            }
+        }
+    }
+    print(chunk, terminator: "")
 }
 
 /// Prints a value as JSON (a plan or a report as the library encodes it).

@@ -19,8 +19,8 @@ struct ShowCommand: AsyncParsableCommand {
             --all also lists, as comments, every object the entries leave out: the \
             kernel's own routes in every table (type, scope, protocol, table, \
             metric) and every address (which IPv4 address is its subnet's primary, \
-            which a secondary, its IFA_PROTO tag). The kernel's preferred source \
-            (prefsrc) is not read by linx's backends yet and is not shown.
+            which a secondary, its IFA_PROTO tag), and a route's preferred source \
+            address (prefsrc) when it has one.
 
             A --sysctl key or prefix that does not exist is reported (as a comment, \
             or in "missingSysctls" with --json) instead of failing the whole command.
@@ -117,7 +117,7 @@ struct ShowCommand: AsyncParsableCommand {
 
         /// `key value` pairs in a fixed order, for a comment line.
         private static func line(_ fields: [String: Any]) -> String {
-            let order = ["destination", "address", "gateway", "interface", "table", "metric", "type", "scope", "protocol", "primary", "owner"]
+            let order = ["destination", "address", "gateway", "interface", "prefsrc", "table", "metric", "type", "scope", "protocol", "primary", "owner"]
             return order.compactMap { key in fields[key].map { "\(key) \($0)" } }.joined(separator: " ")
         }
     }
@@ -163,6 +163,7 @@ struct ShowCommand: AsyncParsableCommand {
             ]
             if let gateway = route.gateway { fields["gateway"] = gateway.description }
             if let index = route.ifindex { fields["interface"] = names[index] ?? "#\(index)" }
+            if let prefsrc = route.prefsrc { fields["prefsrc"] = prefsrc.description }
             observed.unmanagedRoutes.append(fields)
         }
         var options = RtnlOptions.default

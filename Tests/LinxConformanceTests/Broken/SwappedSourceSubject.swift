@@ -67,8 +67,10 @@ where
     {
         try await base.drift(in: sandbox, desired: desired, using: &random)
     }
-    func ownedEntries(in lastApplied: Broken.LastApplied, in sandbox: Sandbox) -> Set<EntryKey>? {
-        base.ownedEntries(in: lastApplied, in: sandbox)
+    func ownedEntries(
+        in lastApplied: Broken.LastApplied, scope: ScopeSnapshot<EntryKey, EntryValue>, in sandbox: Sandbox
+    ) -> Set<EntryKey>? {
+        base.ownedEntries(in: lastApplied, scope: scope, in: sandbox)
     }
     func mustBeAbsent(_ key: EntryKey, value: EntryValue, when desired: Broken.Desired, in sandbox: Sandbox) -> Bool {
         base.mustBeAbsent(key, value: value, when: desired, in: sandbox)
