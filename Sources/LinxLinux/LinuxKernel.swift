@@ -106,11 +106,13 @@ public final class LinuxKernel: RtnlBackend, SysctlBackend, CgroupBackend {
     public func routes(in scope: NetnsScope, matching filter: RouteFilter) async throws(KernelError) -> [Route] {
         try await perform(in: scope) { context throws(KernelError) in
             do throws(KernelError) {
-                let routes = try context.socket().dump(
+                var routes = try context.socket().dump(
                     { () throws(KernelError) in try RtnlDumpRequest.routes(filter) },
                     arena: context.dumpArena, parse: RtnlParser.route)
-                // Strict checking filters; this also covers kernels that ignore a filter.
-                return routes.filter(filter.matches)
+                // Strict checking filters; this also covers kernels that ignore
+                // a filter. In place: a copy of 65,536 routes is 8 MB.
+                routes.removeAll { !filter.matches($0) }
+                return routes
             } catch where error.errno == .noSuchFileOrDirectory && filter.table != nil && filter.family != nil {
                 // A table that does not exist (yet) holds no routes.
                 return []

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import LinxReconcile
 
 extension HostDocument {
@@ -42,16 +43,47 @@ extension HostDocument {
         guard access(path, R_OK) == 0 else {
             throw fail("cannot read it (\(String(cString: strerror(errno))))")
         }
-        switch Format(path: path) {
-        case .yaml:
-            let events: YAMLEvents
-            do { events = try YAMLEvents(path: path) } catch { throw fail(error.reason) }
-            return try decode(DocumentReader(.yaml(events), file: path))
-        case .json:
-            guard let data = FileManager.default.contents(atPath: path) else {
-                throw fail("cannot read it")
+        let bytes = try read(path, size: Int(info.st_size), fail: fail)
+        return try decode(bytes, format: Format(path: path), file: path)
+    }
+
+    /// The whole file, read straight into one array (it is at most
+    /// ``maximumFileSize`` bytes).
+    private static func read(
+        _ path: String, size: Int, fail: (String) -> HostDocumentError
+    ) throws(HostDocumentError) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw fail("cannot read it (\(String(cString: strerror(errno))))") }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = max(size, 4096)
+        while true {
+            // The file may have grown since it was measured: read until EOF,
+            // still within the bound.
+            let start = bytes.count
+            var failure: Int32 = 0
+            bytes.append(contentsOf: repeatElement(0, count: chunk))
+            let got = bytes.withUnsafeMutableBytes { buffer in
+                var total = 0
+                while total < chunk {
+                    let n = Glibc.read(fd, buffer.baseAddress! + start + total, chunk - total)
+                    if n < 0 {
+                        if errno == EINTR { continue }
+                        failure = errno
+                        return total
+                    }
+                    if n == 0 { break }
+                    total += n
+                }
+                return total
             }
-            return try decode(DocumentReader(.json(JSONEvents(bytes: Array(data))), file: path))
+            bytes.removeLast(chunk - got)
+            if failure != 0 { throw fail("cannot read it (\(String(cString: strerror(failure))))") }
+            if got < chunk { return bytes }
+            guard bytes.count <= maximumFileSize else {
+                throw fail("is over \(maximumFileSize) bytes; a desired-state file is at most \(maximumFileSize) bytes")
+            }
+            chunk = 64 << 10
         }
     }
 
@@ -63,14 +95,27 @@ extension HostDocument {
     ///   - file: the name errors give (nil: none).
     /// - Throws: ``HostDocumentError``.
     public static func parse(_ text: String, format: Format, file: String? = nil) throws(HostDocumentError) -> HostDocument {
-        let bytes = Array(text.utf8)
-        let input: DocumentReader.Input = format == .yaml ? .yaml(YAMLEvents(text: bytes)) : .json(JSONEvents(bytes: bytes))
-        var document = try decode(DocumentReader(input, file: file ?? ""))
+        var document = try decode(Array(text.utf8), format: format, file: file ?? "")
         if file == nil { document.origin?.file = "" }
         return document
     }
 
-    private static func decode(_ start: DocumentReader) throws(HostDocumentError) -> HostDocument {
+    /// YAML goes through ``YAMLFastEvents`` first; a file outside its subset,
+    /// and every refusal, is read again with libyaml, whose result stands
+    /// (so errors are libyaml's and the decoders', never the fast scanner's).
+    static func decode(_ bytes: [UInt8], format: Format, file: String) throws(HostDocumentError) -> HostDocument {
+        switch format {
+        case .json:
+            return try decode(DocumentReader(.json(JSONEvents(bytes: bytes)), file: file))
+        case .yaml:
+            if let document = try? decode(DocumentReader(.fastYAML(YAMLFastEvents(bytes: bytes)), file: file)) {
+                return document
+            }
+            return try decode(DocumentReader(.yaml(YAMLEvents(text: bytes)), file: file))
+        }
+    }
+
+    static func decode(_ start: DocumentReader) throws(HostDocumentError) -> HostDocument {
         var reader = start
         var document = HostDocument()
         let first = try reader.next()

@@ -6,6 +6,7 @@ import LinxReconcile
 struct DocumentReader {
     enum Input {
         case yaml(YAMLEvents)
+        case fastYAML(YAMLFastEvents)
         case json(JSONEvents)
     }
 
@@ -18,10 +19,15 @@ struct DocumentReader {
     }
 
     mutating func next() throws(HostDocumentError) -> PositionedEvent {
-        do {
+        do throws(SyntaxError) {
             switch input {
             case .yaml(let events): return try events.next()
             case .json(let events): return try events.next()
+            case .fastYAML(let events):
+                do { return try events.next() } catch {
+                    // Never shown: the caller reads the file again with libyaml.
+                    throw SyntaxError(line: nil, reason: "outside the YAML subset the fast scanner reads")
+                }
             }
         } catch {
             throw HostDocumentError(file: origin.file, line: error.line, path: [], reason: error.reason)

@@ -1,43 +1,28 @@
 import CYAML
 import Foundation
 
-/// YAML events from libyaml's streaming parser, reading the file as it goes
-/// (the parser holds a small buffer, never the document).
+/// YAML events from libyaml's streaming parser: the whole of YAML, for the
+/// files ``YAMLFastEvents`` does not read, and every YAML error message.
 ///
 /// Aliases are refused: a desired state has no use for them, and expanding
 /// them is how a small file becomes a huge one.
 final class YAMLEvents {
     private var parser = yaml_parser_t()
-    private let file: UnsafeMutablePointer<FILE>?
-    private let bytes: UnsafeMutableRawBufferPointer?
+    private let bytes: UnsafeMutableRawBufferPointer
     private var finished = false
-
-    /// Events of the file at `path`, which the caller has checked is a
-    /// readable regular file.
-    init(path: String) throws(SyntaxError) {
-        guard let file = fopen(path, "rb") else {
-            throw SyntaxError(line: nil, reason: "cannot open it (\(String(cString: strerror(errno))))")
-        }
-        self.file = file
-        self.bytes = nil
-        yaml_parser_initialize(&parser)
-        yaml_parser_set_input_file(&parser, file)
-    }
 
     /// Events of `text`.
     init(text: some Collection<UInt8>) {
         let bytes = UnsafeMutableRawBufferPointer.allocate(byteCount: max(text.count, 1), alignment: 1)
         _ = bytes.initializeMemory(as: UInt8.self, from: text)
         self.bytes = bytes
-        self.file = nil
         yaml_parser_initialize(&parser)
         yaml_parser_set_input_string(&parser, bytes.baseAddress!.assumingMemoryBound(to: UInt8.self), text.count)
     }
 
     deinit {
         yaml_parser_delete(&parser)
-        if let file { fclose(file) }
-        bytes?.deallocate()
+        bytes.deallocate()
     }
 
     /// The next structural event; stream and document markers are skipped.

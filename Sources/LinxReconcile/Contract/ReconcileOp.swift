@@ -9,7 +9,10 @@ public enum ReconcileOp<Item: Sendable & Hashable>: Sendable, Hashable {
     case create(Item)
     /// The item is present under the same identity with a different value.
     /// `previous` is what was observed, kept for plans ("old -> new").
-    case update(Item, previous: Item)
+    /// Boxed (`indirect`): holding two items inline made every op, in
+    /// plans mostly creates, twice the size of one (a plan of 65,536 route
+    /// creates was 16 MB instead of 8).
+    indirect case update(Item, previous: Item)
     /// An owned item is no longer wanted (for sysctl and cgroup files:
     /// released, which may mean writing the original value back).
     case delete(Item)

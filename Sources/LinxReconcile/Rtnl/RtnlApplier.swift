@@ -10,9 +10,10 @@
 /// consecutive ops of one layer (address creates, route creates and updates,
 /// route deletes, address deletes, in the plan's order; the primary swap's
 /// early deletes make stages of their own). No op of a stage depends on
-/// another of it, so a stage goes out as one pipelined batch and every op of
-/// it is attempted, whatever the kernel answers to the others; every answer
-/// is read before the next stage is sent. A stage with a refusal is the
+/// another of it, so a stage goes out pipelined (in batches of at most
+/// ``batchLimit`` requests, to bound its memory) and every op of it is
+/// attempted, whatever the kernel answers to the others; every answer is
+/// read before the next stage is sent. A stage with a refusal is the
 /// pass's last: `failed` holds each refusal of it, `applied` each op the
 /// kernel carried out (wherever it stood in the stage), `pending` the later
 /// stages, which the kernel never saw. So a delete never runs after a create
@@ -25,6 +26,7 @@ struct RtnlApplier {
     let options: RtnlOptions
 
     struct Outcome {
+        /// Complete once ``run(_:refused:)`` returns.
         var applied: [ReconcileOp<RtnlObject>] = []
         var failed: [FailedOp<RtnlObject>] = []
         var pending: [ReconcileOp<RtnlObject>] = []
@@ -33,7 +35,32 @@ struct RtnlApplier {
         var added = Set<InterfaceAddress.Key>()
         /// Addresses this pass deleted, or found already gone.
         var removed = Set<InterfaceAddress.Key>()
+        /// While every op so far was applied, `applied` is the plan's first
+        /// `appliedInOrder` ops: kept as a count, and the report shares the
+        /// plan's array (65,536 creates are 16 MB; a second copy doubled the
+        /// peak memory of a cold pass).
+        private var appliedInOrder = 0
+        private var diverged = false
+
+        mutating func recordApplied(_ op: ReconcileOp<RtnlObject>) {
+            if diverged { applied.append(op) } else { appliedInOrder += 1 }
+        }
+
+        /// Before an op of `ops` that was not applied.
+        mutating func diverge(from ops: [ReconcileOp<RtnlObject>]) {
+            guard !diverged else { return }
+            diverged = true
+            applied = Array(ops[..<appliedInOrder])
+        }
+
+        mutating func finish(_ ops: [ReconcileOp<RtnlObject>]) {
+            guard !diverged else { return }
+            applied = appliedInOrder == ops.count ? ops : Array(ops[..<appliedInOrder])
+        }
     }
+
+    /// The most requests handed to the backend in one `execute`.
+    static let batchLimit = 8_192
 
     /// The dependency layers a plan's ops come in.
     enum Layer { case addressAdd, routeAdd, routeDelete, addressDelete }
@@ -66,25 +93,45 @@ struct RtnlApplier {
             let layer = Self.layer(of: ops[start])
             var end = start + 1
             while end < ops.count && Self.layer(of: ops[end]) == layer { end += 1 }
-            let complete = await runStage(ops[start..<end], refused: refused, into: &outcome)
+            let complete = await runStage(ops[start..<end], of: ops, refused: refused, into: &outcome)
             if !complete {
                 outcome.pending.append(contentsOf: ops[end...])
                 break
             }
             start = end
         }
+        outcome.finish(ops)
         return outcome
     }
 
     /// Sends one stage as one batch and records every op's outcome. Returns
     /// false when the pass must stop after it (an op failed or was not sent).
     private func runStage(
-        _ stage: ArraySlice<ReconcileOp<RtnlObject>>, refused: [ReconcileOp<RtnlObject>: KernelError],
+        _ stage: ArraySlice<ReconcileOp<RtnlObject>>, of ops: [ReconcileOp<RtnlObject>],
+        refused: [ReconcileOp<RtnlObject>: KernelError],
         into outcome: inout Outcome
     ) async -> Bool {
-        let sendable = refused.isEmpty ? Array(stage) : stage.filter { refused[$0] == nil }
-        let results = sendable.isEmpty
-            ? [] : await backend.execute(sendable.map(Self.request), in: scope, stopOnError: false)
+        // In batches of at most batchLimit requests, each answered before
+        // the next goes: the requests of a 65,536-route stage at once are
+        // 8 MB (and their answers 2 MB), while the kernel takes at most a
+        // receive buffer's worth (about 2,000) in flight anyway. Every
+        // request of the stage is still sent, whatever the answers; only a
+        // batch the backend could not send in full ends it (the rest of the
+        // stage is then never attempted, as for one short batch).
+        var results: [Result<Void, KernelError>] = []
+        var next = stage.startIndex
+        while next < stage.endIndex {
+            var batch: [RtnlRequest] = []
+            batch.reserveCapacity(min(Self.batchLimit, stage.endIndex - next))
+            while next < stage.endIndex && batch.count < Self.batchLimit {
+                if refused.isEmpty || refused[stage[next]] == nil { batch.append(Self.request(for: stage[next])) }
+                next += 1
+            }
+            guard !batch.isEmpty else { continue }
+            let answers = await backend.execute(batch, in: scope, stopOnError: false)
+            results.append(contentsOf: answers)
+            if answers.count < batch.count { break }
+        }
         var verdicts: [Verdict] = []
         verdicts.reserveCapacity(stage.count)
         var answered = 0
@@ -125,7 +172,7 @@ struct RtnlApplier {
         for (op, verdict) in zip(stage, verdicts) {
             switch verdict {
             case .carriedOut, .alreadyAsWanted:
-                outcome.applied.append(op)
+                outcome.recordApplied(op)
                 if case .address(let address) = op.item {
                     if op.isDelete {
                         outcome.removed.insert(address.key)
@@ -134,9 +181,11 @@ struct RtnlApplier {
                     }
                 }
             case .refused(let error):
+                outcome.diverge(from: ops)
                 outcome.failed.append(FailedOp(op, error: error))
                 complete = false
             case .notSent:
+                outcome.diverge(from: ops)
                 outcome.pending.append(op)
                 complete = false
             }

@@ -11,7 +11,10 @@ public struct RtnlPlan: Sendable {
     /// the kernel's own flush never races ours. Address deletes the
     /// reconciler refuses (``refused``) come after every other op.
     public var ops: [ReconcileOp<RtnlObject>]
-    /// The observation the plan was made from.
+    /// The observation the plan was made from. From
+    /// ``RtnlReconciler/plan(in:desired:lastApplied:options:)`` its routes
+    /// carry no interface names (the ops' routes do; ``RtnlReconciler/observe(in:options:)``
+    /// names them all): naming every route would copy them all.
     public var observed: RtnlObserved
     /// The desired state, resolved against ``observed``'s links.
     public var desired: RtnlResolvedState

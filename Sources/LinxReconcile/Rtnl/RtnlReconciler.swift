@@ -70,31 +70,62 @@ public struct RtnlReconciler: Sendable {
     }
 
     func observeRaw(in scope: NetnsScope, options: RtnlOptions) async throws(ReconcileError) -> RtnlRawObservation {
-        let links = try await dump("links", scope) { () async throws(KernelError) in
-            try await backend.links(in: scope)
-        }
-        let addresses = try await dump("addresses", scope) { () async throws(KernelError) in
-            try await backend.addresses(in: scope)
-        }
-        let filter = RouteFilter(proto: options.routeProtocol)
-        let routes = try await dump("routes", scope) { () async throws(KernelError) in
-            try await backend.routes(in: scope, matching: filter)
-        }
+        let links = try await observeLinks(in: scope)
+        let (addresses, routes) = try await observeAddressesAndRoutes(in: scope, options: options).get()
         return RtnlRawObservation(links: links, addresses: addresses, routes: routes)
     }
 
-    /// Fills in interface names, for reports.
-    static func named(_ raw: RtnlRawObservation) -> RtnlObserved {
-        var names: [Int32: String] = [:]
-        names.reserveCapacity(raw.links.count)
-        for link in raw.links { names[link.index] = link.name }
+    private func observeLinks(in scope: NetnsScope) async throws(ReconcileError) -> [Link] {
+        try await dump("links", scope) { () async throws(KernelError) in
+            try await backend.links(in: scope)
+        }
+    }
+
+    private func observeAddressesAndRoutes(
+        in scope: NetnsScope, options: RtnlOptions
+    ) async -> Result<([InterfaceAddress], [Route]), ReconcileError> {
+        do throws(ReconcileError) {
+            let addresses = try await dump("addresses", scope) { () async throws(KernelError) in
+                try await backend.addresses(in: scope)
+            }
+            let filter = RouteFilter(proto: options.routeProtocol)
+            let routes = try await dump("routes", scope) { () async throws(KernelError) in
+                try await backend.routes(in: scope, matching: filter)
+            }
+            return .success((addresses, routes))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// Desired states with at least this many entries are validated while
+    /// the kernel dumps addresses and routes (on another core): at 65,536
+    /// routes each takes tens of milliseconds. Smaller ones are not worth a
+    /// child task (a fuzzer runs thousands of small passes a second).
+    static let concurrentResolutionThreshold = 2_048
+
+    /// Fills in interface names, for reports; with `routes` false the
+    /// routes are left as read (a plan names the routes in its ops only:
+    /// naming every one copies 65,536 routes, 8 MB, for nothing).
+    static func named(_ raw: RtnlRawObservation, routes namingRoutes: Bool = true) -> RtnlObserved {
+        let names = names(raw.links)
         var addresses = raw.addresses
         for i in addresses.indices { addresses[i].interfaceName = names[addresses[i].ifindex] }
+        guard namingRoutes else { return RtnlObserved(links: raw.links, addresses: addresses, routes: raw.routes) }
         var routes = raw.routes
-        for i in routes.indices {
-            if let index = routes[i].ifindex { routes[i].interfaceName = names[index] }
-        }
+        for i in routes.indices { name(&routes[i], names) }
         return RtnlObserved(links: raw.links, addresses: addresses, routes: routes)
+    }
+
+    private static func names(_ links: [Link]) -> [Int32: String] {
+        var names: [Int32: String] = [:]
+        names.reserveCapacity(links.count)
+        for link in links { names[link.index] = link.name }
+        return names
+    }
+
+    private static func name(_ route: inout Route, _ names: [Int32: String]) {
+        if route.interfaceName == nil, let index = route.ifindex { route.interfaceName = names[index] }
     }
 
     private func dump<T>(
@@ -119,19 +150,39 @@ public struct RtnlReconciler: Sendable {
         lastApplied: RtnlLastApplied = .empty, options: RtnlOptions = .default
     ) async throws(ReconcileError) -> RtnlPlan {
         try options.validate()
-        let raw = try await observeRaw(in: scope, options: options)
+        let links = try await observeLinks(in: scope)
+        // Names resolve against this pass's links, so the desired state can
+        // be checked as soon as they are read.
+        let remembered = memo.resolution(desired: desired, options: options, links: links)
+        var resolution = remembered.map { Result<(RtnlResolvedState, RtnlDesiredIndex), ReconcileError>.success($0) }
+        let addresses: [InterfaceAddress], routes: [Route]
+        let entries = (desired.addresses?.count ?? 0) + (desired.routes?.count ?? 0)
+        if resolution == nil && entries >= Self.concurrentResolutionThreshold {
+            async let rest = observeAddressesAndRoutes(in: scope, options: options)
+            resolution = Result { () throws(ReconcileError) in
+                try RtnlNormalizer.resolveIndexed(desired, links: links, options: options)
+            }
+            // A failed dump is reported before an invalid entry, as when the
+            // two run one after the other.
+            (addresses, routes) = try await rest.get()
+        } else {
+            (addresses, routes) = try await observeAddressesAndRoutes(in: scope, options: options).get()
+        }
+        let raw = RtnlRawObservation(links: links, addresses: addresses, routes: routes)
         if let plan = memo.plan(scope: scope, options: options, desired: desired, lastApplied: lastApplied, raw: raw) {
             return plan
         }
         let resolved: RtnlResolvedState, index: RtnlDesiredIndex
-        if let remembered = memo.resolution(desired: desired, options: options, links: raw.links) {
-            (resolved, index) = remembered
+        if let resolution {
+            (resolved, index) = try resolution.get()
         } else {
-            (resolved, index) = try RtnlNormalizer.resolveIndexed(desired, links: raw.links, options: options)
-            memo.remember(desired: desired, options: options, links: raw.links, resolved: resolved, index: index)
+            (resolved, index) = try RtnlNormalizer.resolveIndexed(desired, links: links, options: options)
+        }
+        if remembered == nil {
+            memo.remember(desired: desired, options: options, links: links, resolved: resolved, index: index)
         }
         let plan = Self.plan(
-            observed: Self.named(raw), desired: resolved, index: index, lastApplied: lastApplied, options: options)
+            observed: Self.named(raw, routes: false), desired: resolved, index: index, lastApplied: lastApplied, options: options)
         memo.remember(plan: plan, scope: scope, options: options, desired: desired, lastApplied: lastApplied, raw: raw)
         return plan
     }
@@ -169,9 +220,17 @@ public struct RtnlReconciler: Sendable {
         // released; an owned address stays owned while present).
         let addressOps = !desired.managed.contains(.addresses) ? [] : RtnlDiff.addresses(
             desired: desired.addresses, index: index, observed: observed.addresses, owned: owned)
+        // The routes an op carries get their interface names here (the
+        // plan's observation may leave them unnamed).
+        let names = names(observed.links)
+        func named(_ route: Route) -> Route {
+            var route = route
+            name(&route, names)
+            return route
+        }
         let routeOps = !desired.managed.contains(.routes) ? [] : RtnlDiff.routes(
             desired: desired.routes, index: index, observed: observed.routes, protocol: options.routeProtocol,
-            as: RtnlObject.route)
+            as: { RtnlObject.route(named($0)) })
 
         let refused = refusedDeletes(addressOps, observed: observed.addresses, owned: owned)
         let swap = RtnlPrimarySwap(
@@ -192,7 +251,7 @@ public struct RtnlReconciler: Sendable {
         } else {
             ops.append(contentsOf: early)
             ops.append(contentsOf: routeOps.lazy.filter { !$0.isDelete })
-            for route in swap.routeRecreates { ops.append(.create(.route(route))) }
+            for route in swap.routeRecreates { ops.append(.create(.route(named(route)))) }
             ops.append(contentsOf: routeOps.lazy.filter { $0.isDelete && !early.contains($0) })
         }
         let addressDeletes = addressOps.lazy.filter { $0.isDelete && !swap.moves($0.item) }
