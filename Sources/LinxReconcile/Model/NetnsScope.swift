@@ -59,7 +59,7 @@ public enum NetnsScope: Sendable, Hashable, Codable, CustomStringConvertible {
         }
     }
 
-    /// Hashes what ``==`` compares.
+    /// Hashes what `==` compares.
     public func hash(into hasher: inout Hasher) {
         if let process {
             hasher.combine(1 as UInt8)
