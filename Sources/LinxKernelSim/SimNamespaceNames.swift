@@ -69,7 +69,7 @@ struct SimNamespaceNames: Sendable {
         case .current:
             continuation.finish()
             return (stream, continuation, nil)
-        case .pid where identities[scope] == nil:
+        case _ where scope.process != nil && identities[scope] == nil:
             continuation.finish()
             return (stream, continuation, nil)
         default:
@@ -87,8 +87,7 @@ struct SimNamespaceNames: Sendable {
 }
 
 extension NetnsScope {
-    fileprivate var isPid: Bool {
-        if case .pid = self { return true }
-        return false
-    }
+    /// A process's namespace (`.pid`, or `/proc/PID/ns/net`): it ends with
+    /// the process and is never named again.
+    fileprivate var isPid: Bool { process != nil }
 }

@@ -16,8 +16,10 @@ import Synchronization
 ///
 /// Scopes: a pid is resolved to its namespace once, on first use, and pinned
 /// with a pidfd, so a reused pid is never taken for the process first named;
-/// once that process exits the scope answers ENOENT. A path is re-checked on every call, so a namespace
-/// deleted and re-created under the same name is noticed.
+/// once that process exits the scope answers ENOENT. `/proc/PID/ns/net` as a
+/// path is that same pid scope (see ``/LinxReconcile/NetnsScope``). Any other
+/// path is re-checked on every call, so a namespace deleted and re-created
+/// under the same name is noticed.
 public final class LinuxKernel: RtnlBackend, SysctlBackend, CgroupBackend {
     /// Tunables.
     public struct Configuration: Sendable, Hashable {
@@ -164,7 +166,7 @@ public final class LinuxKernel: RtnlBackend, SysctlBackend, CgroupBackend {
     /// a reused pid is another process, never followed); the current
     /// namespace never changes (one value, then finished).
     public func namespaceIdentities(of scope: NetnsScope) async -> AsyncStream<NamespaceIdentity?> {
-        switch scope {
+        switch scope.resolvingProcessPath {
         case .current:
             let identity = NamespaceIdentity.named(by: "/proc/self/ns/net")
             return AsyncStream { continuation in
@@ -293,7 +295,7 @@ public final class LinuxKernel: RtnlBackend, SysctlBackend, CgroupBackend {
                 return worker
             }
             let cached = registry.workers[scope].flatMap { $0.isStopped ? nil : $0 }
-            switch scope {
+            switch scope.resolvingProcessPath {
             case .current:
                 if let cached { return cached }
                 return try start(nil, nil)
@@ -349,5 +351,14 @@ public final class LinuxKernel: RtnlBackend, SysctlBackend, CgroupBackend {
             throw error
         }
         return (fd, NamespaceIdentity(info))
+    }
+}
+
+extension NetnsScope {
+    /// `.pid(PID)` for `/proc/PID/ns/net`: a process's namespace is pinned
+    /// with its pidfd however it is spelled.
+    fileprivate var resolvingProcessPath: NetnsScope {
+        if case .path = self, let process { return .pid(process) }
+        return self
     }
 }

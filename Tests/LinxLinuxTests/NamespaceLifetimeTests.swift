@@ -122,4 +122,63 @@ struct NamespaceLifetimeTests {
             }
         }
     }
+
+    /// `/proc/PID/ns/net` as a path scope is the pid scope: when the process
+    /// exits, the loop's monitor is lost and released (although the
+    /// namespace itself lives on under its name), passes fail with the scope
+    /// unavailable, and nothing follows the pid to whichever process gets it next.
+    @Test func aProcessPathScopeEndsWithItsProcess() async throws {
+        try await ThrowawayNamespace.with(links: []) { ns in
+            let child = try #require(Command.spawn(["ip", "netns", "exec", ns.name, "sleep", "600"]))
+            // Killed and reaped once: after the reap the pid may be another process's.
+            var reaped = false
+            defer {
+                if !reaped {
+                    kill(child, SIGKILL)
+                    Command.wait(child)
+                }
+            }
+            let path = "/proc/\(child)/ns/net"
+            let named = try #require(NamespaceHolders.identity(of: "/run/netns/\(ns.name)"))
+            // `ip netns exec` enters the namespace, then execs sleep under the same pid.
+            #expect(await RealKernel.poll(for: .seconds(3)) { NamespaceHolders.identity(of: path) == named })
+            let desired: RtnlDesiredState = [.address("10.78.0.2/24", on: "lo")]
+            let clock = VirtualClock()
+            let loop = ReconcileLoop(
+                source: RtnlSource(backend: LinuxKernel()), scope: .path(path), desired: desired, options: RtnlOptions(),
+                lastApplied: .empty,
+                configuration: ReconcileLoopConfiguration(
+                    interval: .never, jitterSeed: 1, label: "process",
+                    logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })),
+                clock: clock)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await loop.run() }
+                defer { loop.stop() }
+                await loop.waitUntil { $0.passesCompleted == 1 && $0.monitorUp && $0.isIdle }
+                #expect(try ns.ip("-4", "-o", "addr", "show", "dev", "lo").contains("10.78.0.2/24"))
+                #expect(NamespaceHolders.sockets()[named, default: 0] >= 1)
+
+                kill(child, SIGKILL)
+                Command.wait(child)
+                reaped = true
+                // The pidfd turning readable is the signal: no clock advance.
+                await loop.waitUntil { $0.monitorLosses == 1 && !$0.monitorUp && $0.failures >= 1 && $0.isIdle }
+                let down = await loop.health
+                #expect(down.monitor == .down)
+                guard case .failed(.scopeUnavailable)? = down.lastPass?.outcome else {
+                    Issue.record("expected the pass to find the process gone, got \(String(describing: down.lastPass))")
+                    return
+                }
+                // Released, although the namespace lives on under its name.
+                let released = await RealKernel.poll(for: .seconds(5)) {
+                    NamespaceHolders.sockets()[named] == nil && NamespaceHolders.threads()[named] == nil
+                }
+                #expect(released, "still in the process's namespace: sockets \(NamespaceHolders.sockets()[named] ?? 0), threads \(NamespaceHolders.threads()[named] ?? 0)")
+                // A retry fails the same way: the pidfd pins the process, never the pid.
+                await #expect(throws: ReconcileError.self) { try await loop.reconcileNow() }
+                loop.stop()
+                try await group.waitForAll()
+            }
+        }
+    }
 }

@@ -98,4 +98,39 @@ struct LoopNamespaceLifetimeTests {
             #expect(await loop.health.converged)
         }
     }
+
+    @Test("a /proc/PID/ns/net path ends with its process, as the pid scope does: monitor lost, passes fail, the name is not watched on")
+    func processPathEndsWithTheProcess() async throws {
+        let kernel = SimKernel(seed: 5)
+        // A process's namespace: the simulator's `.pid` namespace, which
+        // deleting ends as the process's exit does.
+        let process = NetnsScope.pid(4242)
+        let scope = NetnsScope.path("/proc/4242/ns/net")
+        try kernel.createNamespace(process)
+        try kernel.addLink("v0", in: process)
+        var identities = await kernel.namespaceIdentities(of: scope).makeAsyncIterator()
+        #expect(await identities.next() == .some(kernel.identity(of: process)))
+        let clock = VirtualClock()
+        let loop = ReconcileLoop(
+            source: RtnlSource(backend: kernel), scope: scope, desired: Self.network, options: RtnlOptions(),
+            lastApplied: .empty, configuration: toyConfiguration(interval: .never), clock: clock)
+        try await withRunningLoop(loop) {
+            await loop.waitUntil { $0.passesCompleted == 1 && $0.monitorUp && $0.isIdle }
+            #expect(try await RtnlReconciler(backend: kernel).plan(
+                in: process, desired: Self.network, lastApplied: loop.lastApplied).isEmpty)
+            try kernel.deleteNamespace(process)
+            // No clock advance: the exit is noticed at once.
+            await loop.waitUntil { $0.monitorLosses == 1 && !$0.monitorUp && $0.failures >= 1 && $0.isIdle }
+            let down = await loop.health
+            #expect(down.monitor == .down)
+            guard case .failed(.scopeUnavailable)? = down.lastPass?.outcome else {
+                Issue.record("expected the pass to find the process gone, got \(String(describing: down.lastPass))")
+                return
+            }
+            #expect(kernel.pinnedNamespaces.isEmpty, "the process's namespace is still held: \(kernel.pinnedNamespaces)")
+        }
+        // The watch of the path ended with the process, as a pid watch does.
+        #expect(await identities.next() == .some(nil))
+        #expect(await identities.next() == nil)
+    }
 }

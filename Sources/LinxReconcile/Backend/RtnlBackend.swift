@@ -91,8 +91,9 @@ public protocol RtnlBackend: Sendable {
     /// names now (nil when it names none), then a new value each time that
     /// changes: a name deleted (nil) or given to a new namespace. Finishes
     /// when it can never change again: at once after the first value for the
-    /// current namespace, after nil for a pid scope whose process exited (a
-    /// pid reused by another process is never followed). Event-driven, not
+    /// current namespace, after nil for a pid scope (`.pid`, or a
+    /// `/proc/PID/ns/net` path: ``NetnsScope/process``) whose process exited
+    /// (a pid reused by another process is never followed). Event-driven, not
     /// polled. Cancelling the iteration ends the watch.
     ///
     /// The default yields nothing and finishes: the backend cannot tell, and
