@@ -2,7 +2,7 @@ import LinxKernelSim
 import LinxReconcile
 
 /// The nf_tables differential: one seeded sequence of transactions on one
-/// table, committed through ``NftablesBackend`` to two kernels (the
+/// table, committed through ``/LinxReconcile/NftablesBackend`` to two kernels (the
 /// simulator and the real one), compared after every step: the outcome
 /// (carried out, or refused with which errno at which command) and the
 /// table as each lists it (chains with hooks and policies, rules in order,
@@ -21,7 +21,8 @@ import LinxReconcile
 /// another type, a base chain's hook changed, a missing element deleted, a
 /// chain a rule jumps to deleted, and batches where a later command fails.
 public struct NftFidelityCheck: Sendable {
-    /// One abstract command; ``commands(for:)`` makes it concrete for a kernel.
+    /// One abstract command; the check makes it a concrete command for each
+    /// kernel from the table that kernel holds at that step.
     public enum Step: Sendable, Hashable, CustomStringConvertible {
         case addTable
         case deleteTable
