@@ -61,7 +61,10 @@ struct CLIKernelTests {
         let linx = try LinxBinary()
         defer { linx.cleanUp() }
         try await ThrowawayNamespace.with { ns in
-            let before = (try ns.ip("-j", "addr"), try ns.ip("-j", "route", "show", "table", "all"))
+            // Settled snapshots: a fresh veth's IPv6 link-local address stays
+            // tentative until deferred kernel work clears it, which on a busy
+            // machine can fall between the two snapshots.
+            let before = (try ns.settledAddresses(timeout: .seconds(10)), try ns.ip("-j", "route", "show", "table", "all"))
             let file = try linx.write("bad.yaml", """
                 rtnl:
                   addresses:
@@ -70,7 +73,7 @@ struct CLIKernelTests {
                 """)
             let result = try linx.run(["apply", file, "--netns", ns.name, "--state", linx.path("s.json")])
             #expect(result.status == 1 && result.stderr.contains("bad.yaml:4"), "\(result.stderr)")
-            #expect((try ns.ip("-j", "addr"), try ns.ip("-j", "route", "show", "table", "all")) == before)
+            #expect((try ns.settledAddresses(timeout: .seconds(10)), try ns.ip("-j", "route", "show", "table", "all")) == before)
         }
     }
 }
