@@ -8,7 +8,7 @@ extension SimKernel {
         state.withLock { try? $0.readSysctl(key, in: scope) }
     }
 
-    /// ``sysctlValue(_:in:)`` for several keys at once, under one lock: one
+    /// `sysctlValue(_:in:)` for several keys at once, under one lock: one
     /// value (or nil) per key, in order. A fuzzing snapshot reads two dozen
     /// keys twice a pass.
     public func sysctlValues(_ keys: [SysctlKey], in scope: NetnsScope = .current) -> [String?] {

@@ -34,7 +34,7 @@ struct SimNamespaceNames: Sendable {
     }
 
     /// No deleted namespace kept alive and no watcher: nothing that belongs
-    /// to one kernel's readers (see ``SimKernel/init(copying:seed:)``).
+    /// to one kernel's readers (see `SimKernel.init(copying:seed:)`).
     var isQuiet: Bool { orphans.isEmpty && watchers.isEmpty }
 
     /// A namespace got `scope` as its name: a fresh identity, which the
