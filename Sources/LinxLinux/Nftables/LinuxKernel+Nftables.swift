@@ -133,7 +133,7 @@ extension LinuxKernel: NftablesBackend {
         let buffer = configuration.monitorReceiveBuffer
         let monitor = try await perform(in: scope) { context throws(KernelError) in
             if let entryError = context.entryError { throw entryError }
-            return try NftMonitor(receiveBuffer: buffer)
+            return try NftMonitor.open(receiveBuffer: buffer)
         }
         return AsyncThrowingStream(unfolding: { try await monitor.next() })
     }
