@@ -193,7 +193,8 @@ public struct NftablesReconciler: Sendable {
         if let desired, memo.lookup(desired, table: scope.table) == nil {
             let observation = try await observe(in: scope)
             if observation.table == nil {
-                let plan = NftDiff.plan(desired: desired, observed: observation, scope: scope, options: options)
+                var plan = NftDiff.plan(desired: desired, observed: observation, scope: scope, options: options)
+                plan.desiredIsCanonical = false
                 do {
                     if try await backend.checkTransaction(plan.commands, in: scope.netns) { return plan }
                 } catch {
@@ -237,12 +238,10 @@ public struct NftablesReconciler: Sendable {
                 return await apply(NftDiff.plan(desired: learned, observed: observation, scope: scope, options: options), options: options)
             }
             if observation.table == nil {
-                let plan = NftDiff.plan(desired: desired, observed: observation, scope: scope, options: options)
+                var plan = NftDiff.plan(desired: desired, observed: observation, scope: scope, options: options)
+                plan.desiredIsCanonical = false
                 let (report, generation) = await commit(plan, retries: 0)
-                if let generation {
-                    memo.committed(desired, table: scope.table, at: generation)
-                    return report
-                }
+                if generation != nil { return report }
                 // Refused: say why when the desired table is invalid (it
                 // throws); otherwise a stale generation is retried as usual
                 // and any other refusal is the report.
@@ -278,7 +277,14 @@ public struct NftablesReconciler: Sendable {
                 return report
             }
             retries += 1
-            plan = NftDiff.plan(desired: plan.desired, observed: observation, scope: plan.scope, options: options)
+            var desired = plan.desired
+            if !plan.desiredIsCanonical {
+                // Planned as written for a table that did not exist; someone
+                // wrote since, so compare in the canonical form.
+                guard let wanted = try? await canonical(desired, scope: plan.scope) else { return report }
+                desired = wanted
+            }
+            plan = NftDiff.plan(desired: desired, observed: observation, scope: plan.scope, options: options)
         }
     }
 
@@ -298,6 +304,9 @@ public struct NftablesReconciler: Sendable {
         }
         do {
             let generation = try await backend.commit(plan.commands, expecting: plan.observation.generation, in: plan.scope.netns)
+            if !plan.desiredIsCanonical, let desired = plan.desired {
+                memo.committed(desired, table: plan.scope.table, at: generation)
+            }
             return (ReconcileReport(
                 applied: plan.ops, lastApplied: NftLastApplied(ownsTable: plan.leavesOwnedTable),
                 strategy: .allOrNothing, retries: retries), generation)
