@@ -95,7 +95,7 @@ extension SimState {
 
     /// Writes a small value (0...2) into a random single-integer `net.` key.
     private mutating func driftSysctl(_ scope: NetnsScope) -> Bool {
-        let keys = namespaces[scope]!.sysctl.keys.sorted().filter { path in
+        let keys = namespaces[scope]!.sysctl.paths.sorted().filter { path in
             guard let spec = SysctlCatalog.spec(for: path.split(separator: "/").map(String.init)), spec.writable,
                 case .ints(1, _, _) = spec.kind
             else { return false }

@@ -177,11 +177,15 @@ struct RouteStore: Sendable {
     func dump(_ filter: RouteFilter) -> [Route] {
         var out: [Route] = []
         out.reserveCapacity(filter == .all ? count : 16)
-        for case let route? in slots where filter.matches(route) {
-            out.append(route)
-        }
-        for route in shadows where filter.matches(route) { out.append(route) }
+        forEach(filter) { out.append($0) }
         return out
+    }
+
+    /// Calls `body` with each route matching `filter`, in dump order,
+    /// without building the dump (gateway checks walk a table per request).
+    func forEach(_ filter: RouteFilter, _ body: (Route) -> Void) {
+        for case let route? in slots where filter.matches(route) { body(route) }
+        for route in shadows where filter.matches(route) { body(route) }
     }
 
     /// Every route, in dump order.

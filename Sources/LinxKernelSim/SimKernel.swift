@@ -50,6 +50,28 @@ public final class SimKernel: Sendable {
         state = Mutex(SimState(seed: seed, recordsHistory: recordsHistory, eventCapacity: eventBufferCapacity))
     }
 
+    /// A kernel holding what `template` holds now, with its own seed: the
+    /// kernel that `SimKernel(seed: seed)` plus the admin operations made on
+    /// `template` would give, without redoing them. Fuzzing makes the same
+    /// sandbox (a namespace, two links) thousands of times a second; its
+    /// states share storage copy-on-write until one of them writes.
+    ///
+    /// - Precondition: `template` drew nothing from its random stream (so
+    ///   the seed's stream starts where a fresh kernel's does), has no
+    ///   subscriber, monitor or name watcher (they belong to one kernel), no
+    ///   fault armed and no nf_tables socket handed out.
+    package init(copying template: SimKernel, seed: UInt64) {
+        self.seed = seed
+        var copy = template.state.withLock { $0 }
+        precondition(
+            copy.rng == SimRandom(seed: template.seed) && !copy.faults.isArmed && copy.faults.fired.isEmpty
+                && copy.nextNftPort == 2
+                && copy.names.isQuiet && copy.namespaces.values.allSatisfy { $0.subscribers.isEmpty && $0.nftables.subscribers.isEmpty },
+            "SimKernel(copying:) needs a template that drew nothing and has no subscriber, fault or socket")
+        copy.rng = SimRandom(seed: seed)
+        state = Mutex(copy)
+    }
+
     // MARK: namespaces
 
     /// Creates a namespace as `ip netns add` does: `lo` down, no address.

@@ -33,6 +33,10 @@ struct SimNamespaceNames: Sendable {
         }
     }
 
+    /// No deleted namespace kept alive and no watcher: nothing that belongs
+    /// to one kernel's readers (see `SimKernel.init(copying:seed:)`).
+    var isQuiet: Bool { orphans.isEmpty && watchers.isEmpty }
+
     /// A namespace got `scope` as its name: a fresh identity, which the
     /// name's watchers are to hear.
     mutating func named(_ scope: NetnsScope) -> Notice {

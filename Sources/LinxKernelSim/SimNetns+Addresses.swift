@@ -198,7 +198,7 @@ extension SimNetns {
     /// IN_DEV_PROMOTE_SECONDARIES: conf.all or the link's conf.
     func promotesSecondaries(_ index: Int32) -> Bool {
         guard let name = links[index]?.link.name else { return false }
-        return sysctl["net/ipv4/conf/all/promote_secondaries"] != "0" || sysctl["net/ipv4/conf/\(name)/promote_secondaries"] != "0"
+        return sysctl["net/ipv4/conf/all/promote_secondaries"] != "0" || sysctl.linkValue(SysctlCatalog.ipv4ConfDirectory, SysctlCatalog.ipv4PromoteSecondaries, of: name) != "0"
     }
 
     /// True when an address still on link `index` derives `route` with the

@@ -52,11 +52,11 @@ extension SimNetns {
         let loopback = links.first { $0.value.isLoopback }?.key
         func lookup(_ t: UInt32) -> Route? {
             var best: Route?
-            for route in routes.dump(RouteFilter(family: .ipv6, table: t))
-            where route.destination.contains(gateway) && (ifindex == nil || route.ifindex == ifindex) {
+            routes.forEach(RouteFilter(family: .ipv6, table: t)) { route in
+                guard route.destination.contains(gateway) && (ifindex == nil || route.ifindex == ifindex) else { return }
                 guard let current = best else {
                     best = route
-                    continue
+                    return
                 }
                 if (route.destination.length, current.metric) > (current.destination.length, route.metric) { best = route }
             }

@@ -9,41 +9,13 @@ import LinxReconcile
 /// conf.all.{forwarding,disable_ipv6} for IPv6 set default and every interface; a new
 /// interface copies conf.default; an interface's directory vanishes with it.
 extension SimNetns {
-    /// A new link's directories (conf and neigh, IPv6 ones only when the
-    /// link can carry IPv6), each file copied from the directory's default
-    /// (IPv6 conf.mtu is the link's MTU).
-    mutating func createConfSysctls(for name: String, ipv6: Bool = true, mtu: UInt32 = 1500) {
-        for directory in SysctlCatalog.linkDirectories where ipv6 || !directory.needsIPv6 {
-            let prefix = directory.path(of: name)
-            for (suffix, spec, defaultPath) in directory.leaves {
-                sysctl[prefix + suffix] = spec.writable ? (sysctl[defaultPath] ?? spec.boot) : spec.boot
-            }
-        }
-        if ipv6, sysctl["net/ipv6/conf/\(name)/mtu"] != nil { sysctl["net/ipv6/conf/\(name)/mtu"] = String(mtu) }
-    }
-
     /// ipv4_devconf_setall and neigh_parms_data_state_setall: every IPv4
     /// conf and ARP neigh file of the link counts as written, so default
     /// stops being copied to it (the kernel does this when the link gets an
-    /// IPv4 address, lo's included). Marking is idempotent and only removing
-    /// the link unmarks its files, so a link marked once is skipped after.
+    /// IPv4 address, lo's included). Only removing the link unmarks them.
     mutating func markConfSet(on index: Int32) {
-        guard let name = links[index]?.link.name, confMarked.insert(index).inserted else { return }
-        for directory in SysctlCatalog.linkDirectories where directory.markedByIPv4Address {
-            let prefix = directory.path(of: name)
-            for leaf in directory.leaves { explicitConf.insert(prefix + leaf.suffix) }
-        }
-    }
-
-    mutating func removeConfSysctls(for name: String) {
-        for directory in SysctlCatalog.linkDirectories {
-            let prefix = directory.path(of: name)
-            for leaf in directory.leaves {
-                let path = prefix + leaf.suffix
-                sysctl[path] = nil
-                if !explicitConf.isEmpty { explicitConf.remove(path) }
-            }
-        }
+        guard let name = links[index]?.link.name else { return }
+        sysctl.markIPv4Written(name)
     }
 
     /// Writes a `net.` key (components already resolved to a known file).
@@ -54,7 +26,7 @@ extension SimNetns {
         // when parsing fails.
         let copiesDefault = components.count == 5 && (components[2] == "neigh" || (components[1] == "ipv4" && components[2] == "conf"))
         if spec.writable, !text.isEmpty, copiesDefault, components[3] != "all", components[3] != "default" {
-            explicitConf.insert(path)
+            sysctl.markWritten(path)
         }
         guard var value = try spec.parse(text, current: current) else { return }
         switch path {
@@ -87,7 +59,7 @@ extension SimNetns {
             // becomes !forwarding (checked on Linux 6.18).
             sysctl["net/ipv4/ip_forward"] = value
             setEveryConf("ipv4", "forwarding", value)
-            for state in links.values { explicitConf.insert("net/ipv4/conf/\(state.link.name)/forwarding") }
+            for state in links.values { sysctl.markWritten("net/ipv4/conf/\(state.link.name)/forwarding") }
             sysctl["net/ipv4/conf/all/accept_redirects"] = value == "0" ? "1" : "0"
             return
         }
@@ -117,10 +89,10 @@ extension SimNetns {
                 // written follow default.
                 for state in links.values {
                     let file = "\(directory)/\(state.link.name)/\(components[4])"
-                    if sysctl[file] != nil && !explicitConf.contains(file) { sysctl[file] = value }
+                    if sysctl[file] != nil && !sysctl.isWritten(file) { sysctl[file] = value }
                 }
             case "all", "default": break
-            default: explicitConf.insert(path)
+            default: sysctl.markWritten(path)
             }
         }
         if components.count == 5, components[1] == "ipv6", components[4] == "disable_ipv6",

@@ -78,13 +78,10 @@ struct SimNetns: Sendable {
     /// fib_new_table runs before the route is checked). A delete in a
     /// table that does not exist is ESRCH "FIB table does not exist".
     var tables: [AddressFamily: Set<UInt32>] = [.ipv4: [RouteTable.main, RouteTable.local], .ipv6: [RouteTable.main, RouteTable.local]]
-    var sysctl: [String: String] = SysctlCatalog.bootNetns()
-    /// Per-interface IPv4 conf files written since the interface appeared:
-    /// the kernel's cnf.state bits. The others follow conf.default.
-    var explicitConf: Set<String> = []
-    /// Links whose IPv4 conf and neigh files ``markConfSet(on:)`` has
-    /// marked written (indices are never reused; removing a link unmarks it).
-    var confMarked: Set<Int32> = []
+    /// The `net.` files, and which per-interface files were written since
+    /// the interface appeared (the kernel's cnf.state bits: the others
+    /// follow conf.default).
+    var sysctl = SimSysctlFiles(SysctlCatalog.bootNetns())
     var subscribers: [SimSubscriber<RtnlEvent>] = []
     /// nf_tables: tables, the generation id, the nf_tables monitors.
     var nftables = SimNftables()
@@ -148,13 +145,13 @@ struct SimNetns: Sendable {
         nextIndex += 1
         links[index] = SimLinkState(link: Link(index: index, name: name, kind: kind, isUp: false, mtu: mtu), peer: peer)
         indexByName[name] = index
-        createConfSysctls(for: name, ipv6: mtu >= 1280, mtu: mtu)
+        sysctl.createLink(name, ipv6: mtu >= 1280, mtu: mtu)
         if kind == "loopback" {
             // inetdev_init sets NOXFRM and NOPOLICY on lo (marked as written); ipv6_add_dev gives lo
             // accept_dad and use_tempaddr -1 (Linux 6.18).
             for leaf in ["disable_policy", "disable_xfrm"] {
                 sysctl["net/ipv4/conf/\(name)/\(leaf)"] = "1"
-                explicitConf.insert("net/ipv4/conf/\(name)/\(leaf)")
+                sysctl.markWritten("net/ipv4/conf/\(name)/\(leaf)")
             }
             for leaf in ["accept_dad", "use_tempaddr"] where sysctl["net/ipv6/conf/\(name)/\(leaf)"] != nil {
                 sysctl["net/ipv6/conf/\(name)/\(leaf)"] = "-1"
@@ -217,8 +214,7 @@ struct SimNetns: Sendable {
         }
         let gone = routes.removeAll { $0.ifindex == index }
         for route in gone { publish(.route(route, .deleted)) }
-        removeConfSysctls(for: state.link.name)
-        confMarked.remove(index)
+        sysctl.removeLink(state.link.name)
         links[index] = nil
         indexByName[state.link.name] = nil
         var link = state.link
@@ -230,7 +226,7 @@ struct SimNetns: Sendable {
 
     func ipv6Disabled(on index: Int32) -> Bool {
         guard let name = links[index]?.link.name else { return true }
-        return (sysctl["net/ipv6/conf/\(name)/disable_ipv6"] ?? "0") != "0"
+        return (sysctl.linkValue(SysctlCatalog.ipv6ConfDirectory, SysctlCatalog.ipv6DisableIPv6, of: name) ?? "0") != "0"
     }
 
     /// IPv6 needs an MTU of at least 1280: below it the kernel keeps no IPv6
@@ -290,7 +286,7 @@ struct SimNetns: Sendable {
     /// (checked on Linux 6.18). Brings the link's anycast routes in line.
     mutating func syncAnycast(on index: Int32) {
         guard let state = links[index] else { return }
-        let forwarding = (sysctl["net/ipv6/conf/\(state.link.name)/forwarding"] ?? "0") != "0"
+        let forwarding = (sysctl.linkValue(SysctlCatalog.ipv6ConfDirectory, SysctlCatalog.ipv6Forwarding, of: state.link.name) ?? "0") != "0"
         var wanted: [Route] = []
         if forwarding && ipv6Capable(index) && !ipv6Disabled(on: index) {
             for entry in addressesOrdered(on: index) where entry.address.family == .ipv6 && entry.address.prefixLength < 127 {

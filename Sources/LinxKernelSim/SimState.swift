@@ -36,8 +36,9 @@ struct SimState: Sendable {
 
     /// Runs `body` on the namespace in place (no copy of its storage).
     mutating func withNetns<T>(_ scope: NetnsScope, _ body: (inout SimNetns) throws(KernelError) -> T) throws(KernelError) -> T {
-        guard namespaces[scope] != nil else { throw KernelError(.noSuchFileOrDirectory, "no \(scope)") }
-        return try body(&namespaces[scope]!)
+        // One lookup, then the value in place.
+        guard let slot = namespaces.index(forKey: scope) else { throw KernelError(.noSuchFileOrDirectory, "no \(scope)") }
+        return try body(&namespaces.values[slot])
     }
 
     // MARK: sysctl
@@ -56,7 +57,7 @@ struct SimState: Sendable {
         let stored = key.isNetworkNamespaced ? namespaces[scope]?.sysctl[path] : globalSysctl[path]
         guard let stored, let spec = SysctlCatalog.spec(for: key.components, path: path) else {
             let dir = path + "/"
-            let tree = key.isNetworkNamespaced ? Array(namespaces[scope]!.sysctl.keys) : Array(globalSysctl.keys)
+            let tree = key.isNetworkNamespaced ? namespaces[scope]!.sysctl.paths : Array(globalSysctl.keys)
             if tree.contains(where: { $0.hasPrefix(dir) }) { throw KernelError(.isDirectory, "\(key) is a directory") }
             throw KernelError(.noSuchFileOrDirectory, "no sysctl \(key)")
         }
@@ -86,9 +87,9 @@ struct SimState: Sendable {
 
     func sysctlKeys(under prefix: SysctlKey, in scope: NetnsScope) throws(KernelError) -> [SysctlKey] {
         let ns = try netns(scope)
-        let tree = prefix.isNetworkNamespaced ? ns.sysctl : globalSysctl
+        let tree = prefix.isNetworkNamespaced ? ns.sysctl.paths : Array(globalSysctl.keys)
         let path = prefix.path
-        let found = tree.keys.filter { $0 == path || $0.hasPrefix(path + "/") }
+        let found = tree.filter { $0 == path || $0.hasPrefix(path + "/") }
         guard !found.isEmpty else { throw KernelError(.noSuchFileOrDirectory, "no sysctl \(prefix)") }
         return found.map { SysctlKey(components: $0.split(separator: "/").map(String.init)) }.sorted()
     }

@@ -228,6 +228,20 @@ enum SysctlCatalog {
         return out
     }()
 
+    /// ``perLink``'s `net/X/Y` directories (all of them today) keyed by X
+    /// and Y: what ``spec(for:path:)`` looks up for every per-link key,
+    /// without joining a directory name first. Another shape could never
+    /// match a key's first three components anyway.
+    static let perLinkByParts: [String: [String: [String: SysctlSpec]]] = {
+        var out: [String: [String: [String: SysctlSpec]]] = [:]
+        for (directory, template) in perLink {
+            let parts = directory.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+            guard parts.count == 3, parts[0] == "net" else { continue }
+            out[parts[1], default: [:]][parts[2]] = template
+        }
+        return out
+    }()
+
     /// One per-link directory's files, laid out so that creating and
     /// removing a link's copies builds each path once: the directory, its
     /// leaves as `/leaf` suffixes with their specs, and each leaf's path
@@ -294,8 +308,7 @@ enum SysctlCatalog {
     /// ``spec(for:)`` when the caller has the path (`components` joined by `/`) already.
     static func spec(for components: [String], path: String) -> SysctlSpec? {
         if components.count >= 5, components[0] == "net", components[3] != "all", components[3] != "default" {
-            let directory = components[0...2].joined(separator: "/")
-            if let template = perLink[directory] {
+            if let template = perLinkByParts[components[1]]?[components[2]] {
                 return template[components.count == 5 ? components[4] : components[4...].joined(separator: "/")]
             }
         }

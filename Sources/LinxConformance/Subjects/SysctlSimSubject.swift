@@ -53,15 +53,22 @@ public struct SysctlSimSubject: ConformanceSubject {
     public var emptyLastApplied: SysctlLastApplied { .empty }
 
     public func makeSandbox(seed: UInt64) async throws -> Sandbox {
-        let kernel = SimKernel(seed: seed)
-        try kernel.createNamespace(Self.namespace)
-        for link in ["eth0", "eth1"] { try kernel.addLink(link, kind: "veth", up: true, in: Self.namespace) }
-        var boot: [String: String] = [:]
-        for key in Self.desirable.map(\.key) {
-            boot[key] = kernel.sysctlValue(key, in: Self.namespace).map(SysctlValue.normalized)
-        }
-        return SimSandbox(kernel: kernel, scope: Self.namespace, boot: boot)
+        SimSandbox(kernel: SimKernel(copying: Self.template.kernel, seed: seed), scope: Self.namespace, boot: Self.template.boot)
     }
+
+    /// The kernel every sandbox starts from (booted, the namespace and its
+    /// two links made; seedless, so one serves every seed) and the boot values
+    /// of the desired keys in it.
+    private static let template: (kernel: SimKernel, boot: [String: String]) = {
+        let kernel = SimKernel(seed: 0)
+        try! kernel.createNamespace(namespace)
+        for link in ["eth0", "eth1"] { try! kernel.addLink(link, kind: "veth", up: true, in: namespace) }
+        var boot: [String: String] = [:]
+        for key in desirable.map(\.key) {
+            boot[key] = kernel.sysctlValue(key, in: namespace).map(SysctlValue.normalized)
+        }
+        return (kernel, boot)
+    }()
 
     public func tearDown(_ sandbox: Sandbox) async {}
 
@@ -196,15 +203,16 @@ public struct SysctlSimSubject: ConformanceSubject {
         .filter { entry in !entry.name.contains(".conf.") && desirable.contains { $0.key == entry.name } }
         .map { ("host: \($0.name)", $0.key) }
 
+    private static let scopeKeyList = scopeKeys.map(\.key)
+    private static let hostKeyList = hostKeys.map(\.key)
+
     public func snapshot(of sandbox: Sandbox) async throws -> ScopeSnapshot<String, String> {
         var entries: [String: String] = [:]
         entries.reserveCapacity(Self.scopeKeys.count + Self.hostKeys.count)
-        for (name, key) in Self.scopeKeys {
-            entries[name] = sandbox.kernel.sysctlValue(key, in: sandbox.scope).map(SysctlValue.normalized)
-        }
-        for (name, key) in Self.hostKeys {
-            entries[name] = sandbox.kernel.sysctlValue(key, in: .current).map(SysctlValue.normalized)
-        }
+        let scopeValues = sandbox.kernel.sysctlValues(Self.scopeKeyList, in: sandbox.scope)
+        for ((name, _), value) in zip(Self.scopeKeys, scopeValues) { entries[name] = value.map(SysctlValue.normalized) }
+        let hostValues = sandbox.kernel.sysctlValues(Self.hostKeyList, in: .current)
+        for ((name, _), value) in zip(Self.hostKeys, hostValues) { entries[name] = value.map(SysctlValue.normalized) }
         return ScopeSnapshot(entries)
     }
 

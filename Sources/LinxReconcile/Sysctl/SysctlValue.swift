@@ -31,6 +31,23 @@ public enum SysctlValue: Sendable, Hashable, Codable, CustomStringConvertible,
     /// Whitespace runs collapsed to one space, ends trimmed: the form two
     /// values are compared in.
     public static func normalized(_ text: String) -> String {
+        // Most values are already normal (single spaces between words, no
+        // tab, CR or LF, nothing at either end): those come back as they are.
+        // A Character that is a separator is one of these bytes alone, so text
+        // without them at those places splits and joins back to itself.
+        var afterSpace = true
+        for byte in text.utf8 {
+            if byte == 0x09 || byte == 0x0A || byte == 0x0D || (byte == 0x20 && afterSpace) {
+                return splitAndJoined(text)
+            }
+            afterSpace = byte == 0x20
+        }
+        return afterSpace && !text.isEmpty ? splitAndJoined(text) : text
+    }
+
+    /// The general form of ``normalized(_:)``: split on whitespace
+    /// Characters, joined by single spaces.
+    static func splitAndJoined(_ text: String) -> String {
         text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" })
             .joined(separator: " ")
     }
