@@ -218,12 +218,15 @@ package enum NftablesStateModel {
     private static func add(chain: String, base: NftBaseChain?, rules: [String], prefix: String, to entries: inout [String: String]) {
         entries["\(prefix)chain \(chain)"] = chainValue(base)
         entries["\(prefix)rules \(chain)"] = rulesValue(rules)
-        for rule in rules { entries["\(prefix)rule \(chain) \(rule)"] = "present" }
+        // Every snapshot lists every rule: the key's head built once per chain.
+        let head = "\(prefix)rule \(chain) "
+        for rule in rules { entries[head + rule] = "present" }
     }
 
     private static func add(set: NftSet, prefix: String, to entries: inout [String: String]) {
         entries["\(prefix)set \(set.name)"] = set.declarationText
-        for element in set.elements { entries["\(prefix)element \(set.name) \(element)"] = "present" }
+        let head = "\(prefix)element \(set.name) "
+        for element in set.elements { entries[head + element] = "present" }
     }
 
     /// Every key our table can have: what deleting (or re-creating) it touches.

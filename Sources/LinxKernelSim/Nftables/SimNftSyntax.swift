@@ -166,9 +166,16 @@ enum SimNftSyntax {
         ValueKind(setType: type).sorted(elements)
     }
 
+    /// An ASCII letter, then ASCII letters, digits, `_`, `-`, `.`, `/`.
+    /// Checked byte by byte: every scalar must be ASCII, and the ASCII
+    /// scalars with the Unicode Alphabetic property are exactly the letters.
     static func isName(_ name: String) -> Bool {
-        guard let first = name.unicodeScalars.first, first.properties.isAlphabetic else { return false }
-        return name.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "_-./".unicodeScalars.contains($0)) }
+        func isLetter(_ byte: UInt8) -> Bool { (byte | 0x20) >= UInt8(ascii: "a") && (byte | 0x20) <= UInt8(ascii: "z") }
+        guard let first = name.utf8.first, isLetter(first) else { return false }
+        return name.utf8.allSatisfy { byte in
+            isLetter(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "_")
+                || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "/")
+        }
     }
 
     static func quote(_ text: String) -> String {

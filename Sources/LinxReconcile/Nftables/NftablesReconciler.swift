@@ -48,7 +48,7 @@ public struct NftablesReconciler: Sendable {
                 let trimmed = rule.trimmingWhitespace
                 let rulePath = path.appending("rules").appending(.index(index))
                 if trimmed.isEmpty { throw refuse("chain \(chain.name) rule \(index + 1)", "empty rule", at: rulePath) }
-                if trimmed.contains("\n") || trimmed.contains(";") {
+                if Self.mayContain(trimmed, UInt8(ascii: "\n"), UInt8(ascii: ";")) && (trimmed.contains("\n") || trimmed.contains(";")) {
                     throw refuse("chain \(chain.name) rule \(index + 1)", "one rule per entry (no newline or ';'): \(NftSyntax.quoted(trimmed))", at: rulePath)
                 }
             }
@@ -60,16 +60,34 @@ public struct NftablesReconciler: Sendable {
             guard sets.insert(set.name).inserted else { throw refuse("set \(set.name)", "declared twice", at: path) }
             guard !set.type.trimmingWhitespace.isEmpty else { throw refuse("set \(set.name)", "no type", at: path.appending("type")) }
             for (index, element) in set.elements.enumerated()
-            where element.trimmingWhitespace.isEmpty || element.contains(",") || element.contains("}") {
+            where element.trimmingWhitespace.isEmpty || Self.mayContain(element, UInt8(ascii: ","), UInt8(ascii: "}")) && (element.contains(",") || element.contains("}")) {
                 throw refuse("set \(set.name)", "one element per entry: \(NftSyntax.quoted(element))", at: path.appending("elements").appending(.index(index)))
             }
         }
     }
 
-    /// nft's identifiers: a letter first, then letters, digits, `_`, `-`, `.`, `/`.
+    /// nft's identifiers: an ASCII letter first, then ASCII letters, digits,
+    /// `_`, `-`, `.`, `/`; at most 255 bytes. Checked byte by byte: every
+    /// scalar must be ASCII, and the ASCII scalars with the Unicode
+    /// Alphabetic property are exactly the letters.
     static func isName(_ name: String) -> Bool {
-        guard let first = name.unicodeScalars.first, first.properties.isAlphabetic, first.isASCII, name.utf8.count <= 255 else { return false }
-        return name.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "_-./".unicodeScalars.contains($0)) }
+        let utf8 = name.utf8
+        guard let first = utf8.first, isASCIILetter(first), utf8.count <= 255 else { return false }
+        return utf8.allSatisfy { byte in
+            isASCIILetter(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "_")
+                || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "/")
+        }
+    }
+
+    private static func isASCIILetter(_ byte: UInt8) -> Bool {
+        (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+    }
+
+    /// False when `text` holds neither byte, so that it holds no Character
+    /// that is either one (a one-byte Character is that byte alone): the
+    /// Character-by-Character `contains` checks run only when it might.
+    private static func mayContain(_ text: String, _ a: UInt8, _ b: UInt8) -> Bool {
+        text.utf8.contains { $0 == a || $0 == b }
     }
 
     /// Why `base` cannot exist in `family`, as the kernel answers it
@@ -125,6 +143,12 @@ public struct NftablesReconciler: Sendable {
     /// table is canonicalised once).
     func canonical(_ desired: NftTable?, scope: NftScope) async throws(ReconcileError) -> NftTable? {
         try Self.validate(desired, table: scope.table)
+        return try await canonical(validated: desired, scope: scope)
+    }
+
+    /// ``canonical(_:scope:)`` for a desired table that already passed
+    /// ``validate(_:table:)`` (a pass validates once).
+    private func canonical(validated desired: NftTable?, scope: NftScope) async throws(ReconcileError) -> NftTable? {
         guard let desired else { return nil }
         if let cached = memo.lookup(desired, table: scope.table) { return cached }
         let canonical: NftTable
@@ -190,14 +214,14 @@ public struct NftablesReconciler: Sendable {
                 // Refused: say why when the desired table is invalid (it
                 // throws); otherwise a stale generation is retried as usual
                 // and any other refusal is the report.
-                let wanted = try await canonical(desired, scope: scope)
+                let wanted = try await canonical(validated: desired, scope: scope)
                 guard report.failed.first?.error.errno == .restart, options.maxRetries > 0 else { return report }
                 let fresh = try await observe(in: scope)
                 return await apply(
                     NftDiff.plan(desired: wanted, observed: fresh, scope: scope, options: options), options: options, retries: 1)
             }
         }
-        let wanted = try await canonical(desired, scope: scope)
+        let wanted = try await canonical(validated: desired, scope: scope)
         let observation = try await observe(in: scope)
         return await apply(NftDiff.plan(desired: wanted, observed: observation, scope: scope, options: options), options: options)
     }
@@ -317,6 +341,8 @@ private final class CanonicalMemo: Sendable {
 
 extension String {
     var trimmingWhitespace: String {
+        // Most text has nothing to trim: no copy then.
+        if let first, let last, !first.isWhitespace, !last.isWhitespace { return self }
         var scalars = Substring(self)
         while let first = scalars.first, first.isWhitespace { scalars.removeFirst() }
         while let last = scalars.last, last.isWhitespace { scalars.removeLast() }
