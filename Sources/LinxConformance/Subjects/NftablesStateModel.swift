@@ -193,13 +193,22 @@ package enum NftablesStateModel {
 
     /// The entries of `table` (nil: absent), under `prefix`.
     package static func entries(of table: NftObservedTable?, prefix: String) -> [String: String] {
-        guard let table else { return [:] }
-        var entries = ["\(prefix)table": tableValue(comment: table.comment, flags: table.flags)]
+        var entries: [String: String] = [:]
+        add(table, prefix: prefix, to: &entries)
+        return entries
+    }
+
+    /// Adds the entries of `table` (nil: absent) under `prefix` to
+    /// `entries`: what merging ``entries(of:prefix:)`` in gives when no
+    /// key of `entries` starts with `prefix` (tables of one snapshot have
+    /// distinct prefixes), without a dictionary per table.
+    package static func add(_ table: NftObservedTable?, prefix: String, to entries: inout [String: String]) {
+        guard let table else { return }
+        entries["\(prefix)table"] = tableValue(comment: table.comment, flags: table.flags)
         for chain in table.chains {
             add(chain: chain.name, base: chain.base, rules: chain.rules.map(\.text), prefix: prefix, to: &entries)
         }
         for set in table.sets { add(set: set, prefix: prefix, to: &entries) }
-        return entries
     }
 
     /// Our table's entries (`table` of the scope's namespace).

@@ -116,6 +116,7 @@ struct SimNftables: Sendable {
             case .addRule(_, _, let rule, _):
                 do { parsedRules[index] = try SimNftSyntax.parse(rule, family: ref.family) } catch { throw refuse(error.message) }
                 // A set used where a value of another type is matched (`ip saddr @ports`).
+                guard rule.utf8.contains(UInt8(ascii: "@")) else { continue }
                 let words = rule.split(separator: " ").map(String.init)
                 for (i, word) in words.enumerated() where word.hasPrefix("@") && i >= 2 {
                     guard let set = types[ref]![String(word.dropFirst())] else { continue }

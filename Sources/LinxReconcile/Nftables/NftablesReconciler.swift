@@ -340,9 +340,22 @@ private final class CanonicalMemo: Sendable {
 }
 
 extension String {
+    /// Whitespace Characters trimmed from both ends.
     var trimmingWhitespace: String {
-        // Most text has nothing to trim: no copy then.
-        if let first, let last, !first.isWhitespace, !last.isWhitespace { return self }
+        // Most text is ASCII with nothing to trim: no copy then. In ASCII a
+        // Character is one byte (or CR LF, whose bytes are whitespace), and
+        // the whitespace bytes are tab, LF, VT, FF, CR and space.
+        func isWhitespace(_ byte: UInt8) -> Bool { byte == 0x20 || (0x09...0x0D).contains(byte) }
+        if let first = utf8.first, let last = utf8.last, !isWhitespace(first), !isWhitespace(last),
+            utf8.allSatisfy({ $0 < 0x80 })
+        {
+            return self
+        }
+        return trimmingWhitespaceCharacters
+    }
+
+    /// ``trimmingWhitespace``, Character by Character.
+    var trimmingWhitespaceCharacters: String {
         var scalars = Substring(self)
         while let first = scalars.first, first.isWhitespace { scalars.removeFirst() }
         while let last = scalars.last, last.isWhitespace { scalars.removeLast() }
