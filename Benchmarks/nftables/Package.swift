@@ -7,13 +7,17 @@ import PackageDescription
 let package = Package(
     name: "NftBench",
     platforms: [.macOS(.v15)],
-    dependencies: [.package(name: "Linx", path: "../..")],
+    dependencies: [
+        .package(name: "Linx", path: "../.."),
+        .package(name: "BenchSupport", path: "../lib"),
+    ],
     targets: [
         .executableTarget(
             name: "NftBench",
             dependencies: [
                 .product(name: "LinxLinux", package: "Linx"),
                 .product(name: "LinxReconcile", package: "Linx"),
+                .product(name: "BenchSupport", package: "BenchSupport"),
             ]
         )
     ],

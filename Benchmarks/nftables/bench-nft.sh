@@ -6,14 +6,11 @@
 #
 # In a fresh namespace (linx-nft-<pid>, always deleted on exit), the table
 # `inet linx` with one base chain (filter input) holding COUNT rules
-# `ip saddr 10.A.B.C tcp dport P accept`. Medians over REPEATS, seconds:
-# - cold:  `nft -f FILE` creating the table vs a Linx reconcile pass
-#          creating it (a new reconciler: validation, observe, diff, one
-#          transaction);
-# - no-op: `nft list table inet linx` vs a Linx pass that finds nothing to do
-#          (observe + diff), five back to back per repetition.
-# nft's figures include starting the process; Linx's are timed inside one
-# process (libnftables, the same parser and printer nft uses).
+# `ip saddr 10.A.B.C tcp dport P accept`. The driver (NftBench) times each
+# `nft` reference run interleaved with the Linx pass it is compared with
+# (medians over REPEATS, seconds): cold (`nft -f` vs a cold reconcile
+# pass), no-op (`nft list table` vs a pass with nothing to do), plan (a
+# plan of the absent table vs `nft -c -f`). See its header for details.
 set -euo pipefail
 COUNT=${1:-10000}
 REPEATS=${2:-5}
@@ -39,37 +36,6 @@ bench_make_netns "$NS"
   echo "}"
 } > "$WORK/table.nft"
 
-now() { date +%s.%N; }
-median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-nftns() { ip netns exec "$NS" nft "$@"; }
-
-for _ in $(seq "$REPEATS"); do
-  t0=$(now); nftns -f "$WORK/table.nft"; t1=$(now)
-  echo "$t1 - $t0" | bc >> "$WORK/nft_f"
-  for _ in 1 2 3 4 5; do
-    t0=$(now); nftns list table inet linx > /dev/null; t1=$(now)
-    echo "$t1 - $t0" | bc >> "$WORK/nft_list"
-  done
-  [ "$(nftns -a list chain inet linx input | grep -c ' handle ')" -gt "$COUNT" ] || { echo "nft -f did not add $COUNT rules" >&2; exit 1; }
-  nftns delete table inet linx
-done
-NFT_F=$(median < "$WORK/nft_f")
-NFT_LIST=$(median < "$WORK/nft_list")
-
-"$HERE/.build/release/NftBench" "$NS" "$COUNT" "$REPEATS" > "$WORK/linx"
-cat "$WORK/linx" >&2
-grep -q '^error' "$WORK/linx" && exit 1
-value() { awk -v k="$1" '$1 == k { print $2 }' "$WORK/linx"; }
-COLD=$(value linx_cold_pass)
-NOOP=$(value linx_noop_pass)
-PLAN=$(value linx_plan_validating)
-
-ratio() { echo "scale=2; $1 / $2" | bc; }
-cat <<REPORT
-rules: $COUNT, repeats: $REPEATS (medians, seconds), kernel $(uname -r), $(nft --version)
-nft -f (create the table):      $NFT_F
-linx cold pass:                 $COLD   ($(ratio "$COLD" "$NFT_F")x nft -f; goal <= 1.0x)
-linx plan (validation alone):   $PLAN   ($(ratio "$PLAN" "$NFT_F")x nft -f)
-nft list table inet linx:       $NFT_LIST
-linx no-op pass:                $NOOP   ($(ratio "$NOOP" "$NFT_LIST")x nft list; goal <= 2x)
-REPORT
+echo "rules: $COUNT, repeats: $REPEATS, kernel $(uname -r), $(nft --version), load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+"$HERE/.build/release/NftBench" "$NS" "$COUNT" "$REPEATS" "$WORK/table.nft"
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"

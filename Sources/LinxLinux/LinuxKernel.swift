@@ -154,7 +154,7 @@ public final class LinuxKernel: RtnlBackend, SysctlBackend, CgroupBackend {
         // Subscribed before returning: a dump made after this call misses nothing.
         let monitor = try await perform(in: scope) { context throws(KernelError) in
             if let entryError = context.entryError { throw entryError }
-            return try RtnlMonitor(receiveBuffer: buffer)
+            return try RtnlMonitor.open(receiveBuffer: buffer)
         }
         return AsyncThrowingStream(unfolding: { try await monitor.next() })
     }

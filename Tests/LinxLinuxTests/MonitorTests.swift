@@ -8,15 +8,15 @@ import Testing
 /// Collects a monitor's events on a background task, each with the time it
 /// came out of the stream, so tests can wait for one with a deadline
 /// (polling, never a fixed sleep) and check how late it came.
-final class EventRecorder: Sendable {
+final class EventRecorder<Event: Sendable>: Sendable {
     private final class Log: Sendable {
-        let events = Mutex<[(event: RtnlEvent, at: ContinuousClock.Instant)]>([])
+        let events = Mutex<[(event: Event, at: ContinuousClock.Instant)]>([])
     }
 
     private let log = Log()
     private let reader: Task<Void, Never>
 
-    init(_ stream: AsyncThrowingStream<RtnlEvent, any Error>) {
+    init(_ stream: AsyncThrowingStream<Event, any Error>) {
         let log = self.log
         // On its own thread: see ThreadExecutor.
         reader = Task(executorPreference: ThreadExecutor.shared) {
@@ -30,7 +30,7 @@ final class EventRecorder: Sendable {
     }
 
     /// Whether an event matching `predicate` arrives (or has arrived) within `budget`.
-    func sees(within budget: Duration, _ predicate: @escaping @Sendable (RtnlEvent) -> Bool) async -> Bool {
+    func sees(within budget: Duration, _ predicate: @escaping @Sendable (Event) -> Bool) async -> Bool {
         await RealKernel.poll(for: budget) { self.log.events.withLock { $0.contains { predicate($0.event) } } }
     }
 
@@ -39,7 +39,7 @@ final class EventRecorder: Sendable {
     /// when it never came.
     func latency(
         since start: ContinuousClock.Instant, waiting wait: Duration = .seconds(2),
-        _ predicate: @escaping @Sendable (RtnlEvent) -> Bool
+        _ predicate: @escaping @Sendable (Event) -> Bool
     ) async -> Duration? {
         func arrival() -> ContinuousClock.Instant? {
             log.events.withLock { $0.first { predicate($0.event) }?.at }

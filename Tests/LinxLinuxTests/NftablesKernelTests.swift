@@ -156,6 +156,21 @@ struct NftablesKernelTests {
             #expect(try await iterator.next() == .changed)
         }
     }
+
+    @Test("a monitor that falls behind reports an overflow, then keeps reporting commits")
+    func monitorOverflow() async throws {
+        try await ThrowawayNamespace.with { ns in
+            let kernel = LinuxKernel(configuration: .init(monitorReceiveBuffer: 4096))
+            let events = try await kernel.nftEvents(in: ns.scope)
+            // Nobody reads while one transaction announces 500 rules: the tiny buffer must overflow.
+            try ns.exec("nft", (["add table ip flood", "add chain ip flood c"] + (1...500).map { "add rule ip flood c tcp dport \($0) accept" }).joined(separator: "; "))
+            let recorder = EventRecorder(events)
+            defer { recorder.stop() }
+            #expect(await recorder.sees(within: .seconds(2)) { $0 == .overflow })
+            try ns.exec("nft", "add table ip later")
+            #expect(await recorder.sees(within: .seconds(2)) { $0 == .changed })
+        }
+    }
 }
 
 enum NftKernel {

@@ -13,6 +13,18 @@ struct NftablesColdPassTests {
     final class Counting: NftablesBackend {
         let kernel = SimKernel(seed: 3)
         let checks = Mutex(0)
+        /// Whether it offers a dry run (which here checks nothing: these
+        /// tests are about what the reconciler does around it).
+        let dryRuns: Bool
+        let dryRunCount = Mutex(0)
+
+        init(dryRuns: Bool = false) { self.dryRuns = dryRuns }
+
+        func checkTransaction(_ commands: [NftCommand], in scope: NetnsScope) async throws(NftTransactionError) -> Bool {
+            guard dryRuns else { return false }
+            dryRunCount.withLock { $0 += 1 }
+            return true
+        }
 
         func observeTable(_ table: NftTableRef, in scope: NetnsScope) async throws(KernelError) -> NftObservation {
             try await kernel.observeTable(table, in: scope)
@@ -73,6 +85,39 @@ struct NftablesColdPassTests {
             return entry.contains("chain input rule 3") && path == ["chains", "input", "rules", 2]
         }
         #expect(backend.kernel.nftTables().isEmpty && backend.kernel.nftGeneration() == generation)
+    }
+
+    @Test("a plan of a new table is checked by the dry run, not canonicalised; applied, the next pass learns the listing")
+    func planNewTableByDryRun() async throws {
+        let backend = Counting(dryRuns: true)
+        let reconciler = NftablesReconciler(backend: backend)
+        let plan = try await reconciler.plan(in: scope, desired: desired)
+        #expect(backend.dryRunCount.withLock { $0 } == 1 && backend.checks.withLock { $0 } == 0)
+        #expect(plan.desired == desired, "planned as written")
+        let report = await reconciler.apply(plan)
+        #expect(report.converged && report.applied.count == 7, "\(report)")
+        let noop = try await reconciler.reconcile(in: scope, desired: desired)
+        #expect(noop.converged && noop.planned.isEmpty, "\(noop.planned)")
+        #expect(backend.checks.withLock { $0 } == 0)
+    }
+
+    @Test("a dry-run-checked plan that loses the race is canonicalised before it is re-planned, and converges")
+    func dryRunPlanRace() async throws {
+        let backend = Counting(dryRuns: true)
+        let reconciler = NftablesReconciler(backend: backend)
+        let plan = try await reconciler.plan(in: scope, desired: desired)
+        // The racer creates our table (marked) with a rule as written differently.
+        try backend.kernel.nftSocket().commit([
+            .addTable(scope.table, flags: [], comment: "linx"),
+            .addChain(scope.table, name: "input", base: NftBaseChain(type: .filter, hook: .input)),
+            .addRule(scope.table, chain: "input", rule: "iifname \"lo\" accept", before: nil),
+        ])
+        let report = await reconciler.apply(plan)
+        #expect(report.converged && report.retries == 1, "\(report)")
+        #expect(backend.checks.withLock { $0 } == 1)
+        // Compared canonically: the racer's `iifname "lo" accept` is kept, one rule added before it, one set made.
+        #expect(report.applied.map(\.symbol).sorted() == ["+", "+", "+", "+"], "\(report.applied)")
+        #expect(backend.kernel.nftTable(scope.table)?.chains[0].rules.map(\.text) == ["tcp dport { 80, 443 } accept", "iifname \"lo\" accept"])
     }
 
     @Test("a cold commit that loses the race is retried, counted, and converges")

@@ -25,6 +25,10 @@ extension LinuxKernel: NftablesBackend {
             // nothing committed in between, so the pair is consistent.
             for _ in 0..<8 {
                 let before = try nft.generation()
+                if try !nft.tableExists(table) {
+                    guard try nft.generation() == before else { continue }
+                    return NftObservation(generation: before, table: nil)
+                }
                 let listing = nft.output(of: "list table \(table)")
                 guard try nft.generation() == before else { continue }
                 switch listing {
@@ -45,13 +49,7 @@ extension LinuxKernel: NftablesBackend {
     }
 
     public func commit(_ commands: [NftCommand], expecting generation: UInt32, in scope: NetnsScope) async throws(NftTransactionError) -> UInt32 {
-        for (index, command) in commands.enumerated() {
-            if case .addTable(_, let flags, _) = command, flags.contains(.persist) {
-                throw NftTransactionError(
-                    index: index, object: command.object,
-                    error: KernelError(.notSupported, "nft 1.0.6 cannot set NFT_TABLE_F_PERSIST"))
-            }
-        }
+        if let refusal = Self.persistRefusal(commands) { throw refusal }
         let result: Result<UInt32, NftTransactionError>
         do {
             result = try await perform(in: scope) { context throws(KernelError) in
@@ -60,9 +58,8 @@ extension LinuxKernel: NftablesBackend {
                 guard now == generation else {
                     return .failure(NftTransactionError(error: KernelError(.restart, "generation \(generation) is stale (now \(now))")))
                 }
-                if let failure = nft.run(commands.map(\.description)) {
-                    let index = failure.line.flatMap { commands.indices.contains($0) ? $0 : nil }
-                    return .failure(NftTransactionError(index: index, object: index.map { commands[$0].object }, error: failure.error))
+                if let failure = nft.run(NftScript(commands)) {
+                    return .failure(NftTransactionError(index: failure.command, object: failure.command.map { commands[$0].object }, error: failure.error))
                 }
                 if commands.contains(where: { if case .addTable(_, let flags, _) = $0 { flags.contains(.owner) } else { false } }) {
                     context.pinned = true
@@ -75,43 +72,63 @@ extension LinuxKernel: NftablesBackend {
         return try result.get()
     }
 
+    /// libnftables' dry run (`nft -c`): nft sends the batch and the kernel
+    /// checks every command, including loops, then aborts it (checked on
+    /// Linux 6.18: see NftablesKernelTests' dry-run test for the refusals
+    /// it and a commit meet alike).
+    public func checkTransaction(_ commands: [NftCommand], in scope: NetnsScope) async throws(NftTransactionError) -> Bool {
+        if let refusal = Self.persistRefusal(commands) { throw refusal }
+        let failure: NftTransactionError?
+        do {
+            failure = try await perform(in: scope) { context throws(KernelError) in
+                let nft = try context.nftContext()
+                guard let failure = nft.run(NftScript(commands), dryRun: true) else { return nil }
+                return NftTransactionError(index: failure.command, object: failure.command.map { commands[$0].object }, error: failure.error)
+            }
+        } catch {
+            throw NftTransactionError(error: error)
+        }
+        if let failure { throw failure }
+        return true
+    }
+
     public func canonicalize(_ table: NftTable, as ref: NftTableRef, in scope: NetnsScope) async throws(NftTransactionError) -> NftTable {
         // Checked where it will live (iif names resolve against this
         // namespace's links), in a dormant table owned by our socket, so it
         // never filters a packet, nobody else can touch it, and the kernel
         // removes it should we die before deleting it.
         let scratch = NftTableRef(ref.family, "linx-check-\(getpid())-\(scratchCounter.add(1, ordering: .relaxed).newValue)")
-        var lines = ["add table \(scratch) { flags owner; flags dormant; }"]
+        var commands: [NftCommand] = [.addTable(scratch, flags: [.owner, .dormant], comment: nil)]
         var objects = [""]
         for set in table.sets {
-            lines.append(NftCommand.addSet(scratch, set.declaration).description)
+            commands.append(.addSet(scratch, set.declaration))
             objects.append("\(set.kind) \(set.name)")
             for element in set.elements {
-                lines.append(NftCommand.addElements(scratch, set: set.name, [element]).description)
+                commands.append(.addElements(scratch, set: set.name, [element]))
                 objects.append("\(set.kind) \(set.name) element \(NftSyntax.quoted(element))")
             }
         }
         for chain in table.chains {
-            lines.append(NftCommand.addChain(scratch, name: chain.name, base: chain.base).description)
+            commands.append(.addChain(scratch, name: chain.name, base: chain.base))
             objects.append("chain \(chain.name)")
         }
         for chain in table.chains {
             for (index, rule) in chain.rules.enumerated() {
-                lines.append(NftCommand.addRule(scratch, chain: chain.name, rule: rule, before: nil).description)
+                commands.append(.addRule(scratch, chain: chain.name, rule: rule, before: nil))
                 objects.append("chain \(chain.name) rule \(index + 1) \(NftSyntax.quoted(rule))")
             }
         }
         let result: Result<NftTable, NftTransactionError>
-        let (script, named) = (lines, objects)
+        let (script, named) = (NftScript(commands), objects)
         do {
             result = try await perform(in: scope) { context throws(KernelError) in
-                let (lines, objects) = (script, named)
+                let objects = named
                 let nft = try context.nftContext()
-                if let failure = nft.run(lines) {
-                    let object = failure.line.flatMap { objects.indices.contains($0) ? objects[$0] : nil }
+                if let failure = nft.run(script) {
+                    let object = failure.command.flatMap { objects.indices.contains($0) ? objects[$0] : nil }
                     return .failure(NftTransactionError(index: nil, object: object, error: failure.error))
                 }
-                defer { _ = nft.run(["delete table \(scratch)"]) }
+                defer { _ = nft.run(NftScript(lines: ["delete table \(scratch)"])) }
                 switch nft.output(of: "list table \(scratch)") {
                 case .success(let text):
                     do throws(NftListing.Malformed) {
@@ -129,11 +146,19 @@ extension LinuxKernel: NftablesBackend {
         return try result.get()
     }
 
+    /// nft 1.0.6 has no syntax for NFT_TABLE_F_PERSIST: a transaction that
+    /// would set it is refused before anything is sent.
+    private static func persistRefusal(_ commands: [NftCommand]) -> NftTransactionError? {
+        guard let index = commands.firstIndex(where: { if case .addTable(_, let flags, _) = $0 { flags.contains(.persist) } else { false } })
+        else { return nil }
+        return NftTransactionError(index: index, object: commands[index].object, error: KernelError(.notSupported, "nft 1.0.6 cannot set NFT_TABLE_F_PERSIST"))
+    }
+
     public func nftEvents(in scope: NetnsScope) async throws(KernelError) -> AsyncThrowingStream<NftEvent, any Error> {
         let buffer = configuration.monitorReceiveBuffer
         let monitor = try await perform(in: scope) { context throws(KernelError) in
             if let entryError = context.entryError { throw entryError }
-            return try NftMonitor(receiveBuffer: buffer)
+            return try NftMonitor.open(receiveBuffer: buffer)
         }
         return AsyncThrowingStream(unfolding: { try await monitor.next() })
     }

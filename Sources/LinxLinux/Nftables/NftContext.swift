@@ -45,29 +45,8 @@ final class NftContext {
 
     /// The namespace's generation id (NFT_MSG_GETGEN).
     func generation() throws(KernelError) -> UInt32 {
-        var request = [UInt8](repeating: 0, count: 20)
-        let type = UInt16(NFNL_SUBSYS_NFTABLES) << 8 | UInt16(NFT_MSG_GETGEN.rawValue)
-        withUnsafeBytes(of: UInt32(20)) { request.replaceSubrange(0..<4, with: $0) }
-        withUnsafeBytes(of: type) { request.replaceSubrange(4..<6, with: $0) }
-        withUnsafeBytes(of: UInt16(NLM_F_REQUEST)) { request.replaceSubrange(6..<8, with: $0) }
-        var address = sockaddr_nl()
-        address.nl_family = sa_family_t(AF_NETLINK)
-        let sent = request.withUnsafeBytes { bytes in
-            withUnsafePointer(to: &address) { pointer in
-                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    sendto(generationSocket, bytes.baseAddress, bytes.count, 0, $0, socklen_t(MemoryLayout<sockaddr_nl>.size))
-                }
-            }
-        }
-        guard sent == 20 else { throw KernelError(Errno(rawValue: linx_errno()), "cannot ask for the nf_tables generation") }
-        var reply = [UInt8](repeating: 0, count: 512)
-        let count = reply.withUnsafeMutableBytes { recv(generationSocket, $0.baseAddress, $0.count, 0) }
-        guard count >= 20 else { throw KernelError(Errno(rawValue: linx_errno()), "no nf_tables generation reply") }
-        let replyType = UInt16(reply[4]) | UInt16(reply[5]) << 8
-        if replyType == UInt16(NLMSG_ERROR) {
-            let code = reply.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 16, as: Int32.self) }
-            throw KernelError(Errno(rawValue: -code), "NFT_MSG_GETGEN refused")
-        }
+        let (reply, count) = try ask(NFT_MSG_GETGEN.rawValue, family: 0, attributes: [], what: "the nf_tables generation")
+        if let code = reply.errorCode { throw KernelError(Errno(rawValue: code), "NFT_MSG_GETGEN refused") }
         // nlmsghdr (16) + nfgenmsg (4), then attributes: NFTA_GEN_ID is a big-endian u32.
         var offset = 20
         while offset + 4 <= count {
@@ -82,28 +61,79 @@ final class NftContext {
         throw KernelError(.ioError, "NFT_MSG_GETGEN reply without NFTA_GEN_ID")
     }
 
-    /// Runs an nft script (one command a line) as one transaction. On
-    /// failure: the 0-based line nft names, the errno (inverted from nft's
-    /// strerror text; EINVAL for nft's own parse and evaluation errors) and
-    /// nft's message.
-    func run(_ lines: [String]) -> (line: Int?, error: KernelError)? {
-        let script = lines.joined(separator: "\n") + "\n"
+    /// Whether `table` exists (NFT_MSG_GETTABLE by name): far cheaper than
+    /// letting libnftables fill its cache and list, which is what an
+    /// observation would otherwise cost for a table that is not there.
+    func tableExists(_ table: NftTableRef) throws(KernelError) -> Bool {
+        // NFTA_TABLE_NAME: a NUL-terminated string.
+        var name = Array(table.name.utf8) + [0]
+        let length = 4 + name.count
+        name += [UInt8](repeating: 0, count: (4 - length % 4) % 4)
+        let attribute = withUnsafeBytes(of: UInt16(length)) { Array($0) } + withUnsafeBytes(of: UInt16(NFTA_TABLE_NAME.rawValue)) { Array($0) } + name
+        let (reply, _) = try ask(NFT_MSG_GETTABLE.rawValue, family: table.family.nfproto, attributes: attribute, what: "table \(table)")
+        switch reply.errorCode {
+        case nil: return true
+        case ENOENT: return false
+        case let code?: throw KernelError(Errno(rawValue: code), "NFT_MSG_GETTABLE \(table) refused")
+        }
+    }
+
+    /// Sends one nf_tables request (NLM_F_REQUEST, no dump) on the
+    /// generation socket and reads its one reply.
+    private func ask(_ message: UInt32, family: UInt8, attributes: [UInt8], what: String) throws(KernelError) -> (reply: [UInt8], count: Int) {
+        var request = [UInt8](repeating: 0, count: 20) + attributes
+        let type = UInt16(NFNL_SUBSYS_NFTABLES) << 8 | UInt16(message)
+        withUnsafeBytes(of: UInt32(request.count)) { request.replaceSubrange(0..<4, with: $0) }
+        withUnsafeBytes(of: type) { request.replaceSubrange(4..<6, with: $0) }
+        withUnsafeBytes(of: UInt16(NLM_F_REQUEST)) { request.replaceSubrange(6..<8, with: $0) }
+        request[16] = family
+        var address = sockaddr_nl()
+        address.nl_family = sa_family_t(AF_NETLINK)
+        let sent = request.withUnsafeBytes { bytes in
+            withUnsafePointer(to: &address) { pointer in
+                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    sendto(generationSocket, bytes.baseAddress, bytes.count, 0, $0, socklen_t(MemoryLayout<sockaddr_nl>.size))
+                }
+            }
+        }
+        guard sent == request.count else { throw KernelError(Errno(rawValue: linx_errno()), "cannot ask for \(what)") }
+        // A table's reply carries its name, flags, use count, handle and
+        // comment: 512 bytes is enough unless the comment is long; MSG_TRUNC
+        // says so, and only whether it exists is read then.
+        var reply = [UInt8](repeating: 0, count: 512)
+        let count = reply.withUnsafeMutableBytes { recv(generationSocket, $0.baseAddress, $0.count, Int32(MSG_TRUNC)) }
+        guard count >= 20 else { throw KernelError(Errno(rawValue: linx_errno()), "no reply about \(what)") }
+        return (reply, min(count, reply.count))
+    }
+
+    /// Runs `script` as one transaction (`dryRun`: checked by the kernel,
+    /// then aborted). On failure: the command of the
+    /// line nft names, the errno (inverted from nft's strerror text; EINVAL
+    /// for nft's own parse and evaluation errors) and nft's message.
+    func run(_ script: NftScript, dryRun: Bool = false) -> (command: Int?, error: KernelError)? {
         let fd = linx_nft_memfd()
         guard fd >= 0 else { return (nil, KernelError(Errno(rawValue: linx_errno()), "memfd_create failed")) }
         defer { close(fd) }
-        var written = 0
-        let bytes = Array(script.utf8)
-        while written < bytes.count {
-            let n = bytes[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            guard n > 0 else { return (nil, KernelError(Errno(rawValue: linx_errno()), "cannot write the nft script")) }
-            written += n
+        var text = script.text
+        let failed: KernelError? = text.withUTF8 { bytes in
+            var written = 0
+            while written < bytes.count {
+                let n = write(fd, bytes.baseAddress! + written, bytes.count - written)
+                guard n > 0 else { return KernelError(Errno(rawValue: linx_errno()), "cannot write the nft script") }
+                written += n
+            }
+            return nil
         }
+        if let failed { return (nil, failed) }
         let path = "/proc/self/fd/\(fd)"
+        nft_ctx_set_dry_run(ctx, dryRun)
+        defer { nft_ctx_set_dry_run(ctx, false) }
         let rc = nft_run_cmd_from_filename(ctx, path)
         _ = nft_ctx_get_output_buffer(ctx)
         let errors = nft_ctx_get_error_buffer(ctx).map { String(cString: $0) } ?? ""
         guard rc != 0 else { return nil }
-        return Self.parseError(errors, path: path)
+        let (line, error) = Self.parseError(errors, path: path)
+        return (line.flatMap { script.commandOfLine.indices.contains($0) ? script.commandOfLine[$0] : nil }, error)
     }
 
     /// Runs one command and returns what nft printed (for `list`).
@@ -139,5 +169,15 @@ final class NftContext {
             if let text = strerror(code), String(cString: text) == trimmed { return Errno(rawValue: code) }
         }
         return .invalidArgument
+    }
+}
+
+extension [UInt8] {
+    /// The errno of an NLMSG_ERROR reply (nil for any other message, and for
+    /// an error code 0, which is an ack).
+    fileprivate var errorCode: Int32? {
+        guard count >= 20, UInt16(self[4]) | UInt16(self[5]) << 8 == UInt16(NLMSG_ERROR) else { return nil }
+        let code = withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 16, as: Int32.self) }
+        return code == 0 ? nil : -code
     }
 }

@@ -6,7 +6,10 @@ public struct NftPlan: Sendable {
     public var scope: NftScope
     /// The observation (generation and table) the plan was made from.
     public var observation: NftObservation
-    /// The desired table in the kernel's canonical form (nil: wanted absent).
+    /// The desired table (nil: wanted absent), in the kernel's canonical
+    /// form, or as written when the plan creates the table from nothing
+    /// (nothing to compare it with; the kernel's listing after the commit
+    /// is its canonical form).
     public var desired: NftTable?
     /// The ops in transaction order.
     public var ops: [ReconcileOp<NftObject>]
@@ -18,6 +21,10 @@ public struct NftPlan: Sendable {
     /// Set when the pass must not commit: the table exists without our
     /// marker (it is not ours). The op is refused with this error.
     public var refusal: KernelError?
+
+    /// False when ``desired`` is as written: a re-plan against a table
+    /// that exists must canonicalise it first.
+    var desiredIsCanonical = true
 
     /// True when the table already is as desired.
     public var isEmpty: Bool { ops.isEmpty }

@@ -26,10 +26,27 @@ public protocol NftablesBackend: Sendable {
     func canonicalize(_ table: NftTable, as ref: NftTableRef, in scope: NetnsScope)
         async throws(NftTransactionError) -> NftTable
 
+    /// Has the kernel check `commands` as one transaction without
+    /// committing it (libnftables' dry run: nft parses and evaluates the
+    /// batch, the kernel carries out every command and then aborts the
+    /// transaction): the refusal the commit would meet, naming the command
+    /// in ``NftTransactionError/index``, or nothing. Changes nothing and
+    /// moves no generation. Returns false when the backend cannot do this
+    /// (the default), in which case nothing was checked.
+    func checkTransaction(_ commands: [NftCommand], in scope: NetnsScope) async throws(NftTransactionError) -> Bool
+
     /// nf_tables change events of the namespace (NFNLGRP_NFTABLES). Lost
     /// events (ENOBUFS) are an ``NftEvent/overflow``; the stream finishes
     /// with an error when the monitor dies.
     func nftEvents(in scope: NetnsScope) async throws(KernelError) -> AsyncThrowingStream<NftEvent, any Error>
+}
+
+extension NftablesBackend {
+    /// No dry run: ``NftablesReconciler`` checks a plan by canonicalising
+    /// the desired table instead.
+    public func checkTransaction(_ commands: [NftCommand], in scope: NetnsScope) async throws(NftTransactionError) -> Bool {
+        false
+    }
 }
 
 /// One observation: the namespace's generation and the table at it.

@@ -3,6 +3,7 @@
 // pass over them (five in a row per repetition), and the backend's
 // pipelined execute alone. Prints one line per measurement: `name seconds`
 // (median of the repetitions).
+import BenchSupport
 import Glibc
 import LinxLinux
 import LinxReconcile
@@ -25,17 +26,6 @@ let desired = RtnlDesiredState((0..<count).map { .route(to: destination($0), via
 let kernel = LinuxKernel()
 let reconciler = RtnlReconciler(backend: kernel)
 let clock = ContinuousClock()
-
-func seconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-}
-
-func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
-
-func fail(_ message: String) -> Never {
-    print("error: \(message)")
-    exit(1)
-}
 
 var cold: [Double] = [], noop: [Double] = [], execute: [Double] = [], release: [Double] = []
 for _ in 0..<repeats {

@@ -5,6 +5,7 @@
 // sends) and times until the loop reports the pass that put it back. Once
 // with the default debounce (100 ms), once with debounce 0. Prints one line
 // per measurement: `name median_seconds p90_seconds`.
+import BenchSupport
 import Glibc
 import LinxLinux
 import LinxReconcile
@@ -23,15 +24,6 @@ func destination(_ i: Int) -> String { "10.\(100 + i / 62500).\(i / 250 % 250).\
 
 let desired = RtnlDesiredState((0..<count).map { .route(to: destination($0), via: "10.0.0.1") })
 let clock = ContinuousClock()
-
-func fail(_ message: String) -> Never {
-    print("error: \(message)")
-    exit(1)
-}
-
-func seconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-}
 
 /// The loop's reports as they arrive: how many, and what the latest applied.
 final class Reports: Sendable {
@@ -126,10 +118,7 @@ func measure(debounce: Duration) async throws -> [Double] {
 }
 
 func summary(_ name: String, _ values: [Double]) {
-    let sorted = values.sorted()
-    let median = sorted[sorted.count / 2]
-    let p90 = sorted[min(sorted.count - 1, sorted.count * 9 / 10)]
-    print(name, (median * 10_000).rounded() / 10_000, (p90 * 10_000).rounded() / 10_000)
+    print(name, (median(values) * 10_000).rounded() / 10_000, (percentile(values, 0.9) * 10_000).rounded() / 10_000)
 }
 
 summary("loop_heal_debounce_100ms", try await measure(debounce: .milliseconds(100)))

@@ -1,0 +1,73 @@
+import LinxReconcile
+
+/// A transaction as the nft script libnftables reads, one line per command,
+/// and which command each line carries (nft names the failing line).
+///
+/// The rules a batch adds to a chain the same batch creates are written as
+/// that chain's block (`add chain T C {`, one rule a line, `}`), the way
+/// `nft -f` input is usually written: nft then parses each rule without
+/// the `add rule T C` prefix, which is most of what a cold pass of
+/// thousands of rules costs in nft's parser besides the rules themselves.
+/// Re-declaring the chain changes nothing in it (no type, hook or policy is
+/// given; checked on Linux 6.18: a `policy drop` base chain keeps it). A
+/// chain that existed before the batch is never re-declared: if it vanished
+/// meanwhile, its block would create it, where `add rule` fails.
+struct NftScript {
+    /// The script, newline-terminated lines.
+    var text = ""
+    /// For each 0-based line, the index of the command it carries.
+    var commandOfLine: [Int] = []
+
+    init(_ commands: [NftCommand]) {
+        text.reserveCapacity(commands.count * 64)
+        var created: Set<ChainKey> = []
+        var index = 0
+        while index < commands.count {
+            let command = commands[index]
+            if case .addChain(let table, let name, _) = command { created.insert(ChainKey(table: table, chain: name)) }
+            guard case .addRule(let table, let chain, let rule, nil) = command,
+                created.contains(ChainKey(table: table, chain: chain)), Self.foldable(rule)
+            else {
+                append(command.description, for: index)
+                index += 1
+                continue
+            }
+            append("add chain \(table) \(chain) {", for: index)
+            var last = index
+            while last < commands.count, case .addRule(table, chain, let rule, nil) = commands[last], Self.foldable(rule) {
+                append(rule, for: last)
+                last += 1
+            }
+            append("}", for: last - 1)
+            index = last
+        }
+    }
+
+    /// A script of `lines` as they are, one command each.
+    init(lines: [String]) {
+        for (index, line) in lines.enumerated() { append(line, for: index) }
+    }
+
+    private mutating func append(_ line: String, for command: Int) {
+        text += line
+        text += "\n"
+        commandOfLine.append(command)
+    }
+
+    /// Whether a rule reads the same inside a chain block: there, a line
+    /// starting with a chain property's keyword would be that property.
+    static func foldable(_ rule: String) -> Bool {
+        let first = rule.utf8.prefix { $0 != 0x20 && $0 != 0x09 }
+        return !chainKeywords.contains { $0.utf8.elementsEqual(first) }
+    }
+
+    private static let chainKeywords = [
+        "type", "hook", "priority", "policy", "comment", "flags", "device", "devices",
+        "define", "redefine", "undefine", "include", "}",
+    ]
+
+    private struct ChainKey: Hashable {
+        var table: NftTableRef
+        var chain: String
+    }
+}

@@ -1,0 +1,38 @@
+@testable import LinxLinux
+import LinxReconcile
+import Testing
+
+/// How a transaction is written for libnftables (no kernel needed).
+@Suite("nft script")
+struct NftScriptTests {
+    let t = NftTableRef(.inet, "linx")
+
+    @Test("rules added to a chain the batch creates are that chain's block; each line names its command")
+    func folds() {
+        let commands: [NftCommand] = [
+            .addTable(t, flags: [], comment: "linx"),
+            .addChain(t, name: "input", base: NftBaseChain(type: .filter, hook: .input)),
+            .addRule(t, chain: "input", rule: "tcp dport 22 accept", before: nil),
+            .addRule(t, chain: "input", rule: "comment \"only a comment\"", before: nil),
+            .addRule(t, chain: "input", rule: "udp dport 53 accept", before: nil),
+            .addRule(t, chain: "old", rule: "counter", before: nil),
+            .addRule(t, chain: "input", rule: "drop", before: 7),
+        ]
+        let script = NftScript(commands)
+        #expect(script.text == """
+            add table inet linx { comment "linx"; }
+            add chain inet linx input { type filter hook input priority 0; policy accept; }
+            add chain inet linx input {
+            tcp dport 22 accept
+            }
+            add rule inet linx input comment "only a comment"
+            add chain inet linx input {
+            udp dport 53 accept
+            }
+            add rule inet linx old counter
+            insert rule inet linx input position 7 drop
+
+            """)
+        #expect(script.commandOfLine == [0, 1, 2, 2, 2, 3, 4, 4, 4, 5, 6])
+    }
+}
