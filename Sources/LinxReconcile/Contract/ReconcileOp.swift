@@ -9,12 +9,16 @@ public enum ReconcileOp<Item: Sendable & Hashable>: Sendable, Hashable {
     case create(Item)
     /// The item is present under the same identity with a different value.
     /// `previous` is what was observed, kept for plans ("old -> new").
-    /// Not boxed: `indirect` here (to make an op the size of one item)
-    /// crashed the debug test build in RtnlReconciler.wildcardDeletes
-    /// (swift_retain on a bad pointer copying an op, Swift 6.3.1; found by
-    /// the rtnl conformance fault cases), so it stays inline until that is
-    /// understood.
-    case update(Item, previous: Item)
+    /// Boxed (`indirect`): two items inline made every op, in plans mostly
+    /// creates, twice the size of one (65,536 route creates were 16 MB, not
+    /// 8).
+    // Changing `indirect` changes the layout of every op but not the
+    // interface of the files that only pass ops along (RtnlPlan, the
+    // conformance cases), so an incremental debug build keeps their stale
+    // object files, which then crash copying an op (swift_retain on a bad
+    // pointer in RtnlReconciler.wildcardDeletes): rebuild clean after such a
+    // change (`rm -rf .build/*/debug/*.build`). A clean build passes.
+    indirect case update(Item, previous: Item)
     /// An owned item is no longer wanted (for sysctl and cgroup files:
     /// released, which may mean writing the original value back).
     case delete(Item)
