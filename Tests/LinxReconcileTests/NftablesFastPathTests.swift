@@ -13,17 +13,7 @@ struct NftablesFastPathTests {
     ]
 
     static func texts(count: Int, seed: UInt64) -> [String] {
-        var state = seed
-        func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        return (0..<count).map { _ in
-            (0..<Int(next() % 7)).map { _ in pieces[Int(next() % UInt64(pieces.count))] }.joined()
-        }
+        generatedTexts(from: pieces, count: count, maxPieces: 7, seed: seed)
     }
 
     /// nft's identifier rule as first written, on Unicode scalars.
