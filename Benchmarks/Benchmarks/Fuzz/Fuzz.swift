@@ -49,7 +49,21 @@ let benchmarks: @Sendable () -> Void = {
         "fuzz campaign, rtnl/sim, 200 scenarios, 2 workers",
         configuration: .init(metrics: [.wallClock, .cpuUser], maxDuration: .seconds(20), maxIterations: 10)
     ) { benchmark in await campaign(RtnlSimSubject(), benchmark) }
+    // The same campaign for the other built-in Sources (issue #14: 1,000 scenarios/s each).
+    Benchmark(
+        "fuzz campaign, sysctl/sim, 200 scenarios, 2 workers",
+        configuration: .init(metrics: [.wallClock, .cpuUser], maxDuration: .seconds(20), maxIterations: 20)
+    ) { benchmark in await campaign(SysctlSimSubject(), benchmark) }
+    Benchmark(
+        "fuzz campaign, cgroup/sim, 200 scenarios, 2 workers",
+        configuration: .init(metrics: [.wallClock, .cpuUser], maxDuration: .seconds(20), maxIterations: 20)
+    ) { benchmark in await campaign(CgroupSimSubject(), benchmark) }
+    Benchmark(
+        "fuzz campaign, nftables/sim, 200 scenarios, 2 workers",
+        configuration: .init(metrics: [.wallClock, .cpuUser], maxDuration: .seconds(20), maxIterations: 20)
+    ) { benchmark in await campaign(NftablesSimSubject(), benchmark) }
     Benchmark("fuzz scenario, rtnl/sim (20-160 routes)") { benchmark in await fuzz(RtnlSimSubject(), benchmark) }
     Benchmark("fuzz scenario, sysctl/sim") { benchmark in await fuzz(SysctlSimSubject(), benchmark) }
     Benchmark("fuzz scenario, cgroup/sim") { benchmark in await fuzz(CgroupSimSubject(), benchmark) }
+    Benchmark("fuzz scenario, nftables/sim") { benchmark in await fuzz(NftablesSimSubject(), benchmark) }
 }
