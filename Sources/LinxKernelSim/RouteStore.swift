@@ -31,6 +31,17 @@ struct RouteStore: Sendable {
     /// with metric 0, so a delete that names no metric (a wildcard for the
     /// kernel) finds them without a scan. Metric-0 adds never touch it.
     private var otherMetrics: [Route.Key: [UInt32]] = [:]
+    /// Stored IPv6 routes by table and destination, as slots: an IPv6
+    /// gateway check looks up the gateway's prefix per present length instead
+    /// of walking the table.
+    private var v6Slots: [TableDestination: [Int]] = [:]
+    /// The prefix lengths present among stored IPv6 routes, with their counts, sorted by length.
+    private var v6Lengths: [(length: Int, count: Int)] = []
+
+    private struct TableDestination: Hashable {
+        var table: UInt32
+        var destination: IPPrefix
+    }
 
     var count: Int { slotOf.count + shadows.count }
 
@@ -63,6 +74,7 @@ struct RouteStore: Sendable {
             slots.append(route)
         }
         slotOf[key] = slot
+        if route.family == .ipv6 { indexV6(route, slot: slot) }
         if !indexed, Self.isOnLink(route) { indexOnLink(route) }
         if key.metric != 0, route.family == .ipv4 {
             otherMetrics[Self.base(key), default: []].append(key.metric)
@@ -78,6 +90,7 @@ struct RouteStore: Sendable {
         let old = slots[slot]!
         slots[slot] = nil
         free.append(slot)
+        if old.family == .ipv6 { unindexV6(old, slot: slot) }
         if Self.isOnLink(old) { unindexOnLink(old) }
         if key.metric != 0, old.family == .ipv4 {
             let base = Self.base(key)
@@ -191,6 +204,41 @@ struct RouteStore: Sendable {
     /// Every route, in dump order.
     var all: [Route] { dump(.all) }
 
+    /// The route an IPv6 lookup in `table` lands on for `gateway`, of any
+    /// type, through `ifindex` when given: the longest prefix containing it,
+    /// then the lowest metric, then the first in dump order. The same answer
+    /// as walking ``dump(_:)`` of the table in order, keeping a route only
+    /// when it beats the best so far, without the walk.
+    func bestIPv6(containing gateway: IPAddress, table: UInt32, via ifindex: Int32?) -> Route? {
+        var best: Route?
+        var bestSlot = Int.max
+        for (length, _) in v6Lengths.reversed() {
+            guard let candidates = v6Slots[TableDestination(table: table, destination: try! IPPrefix(gateway.masked(to: length), length: length))]
+            else { continue }
+            for slot in candidates {
+                let route = slots[slot]!
+                guard ifindex == nil || route.ifindex == ifindex else { continue }
+                if let current = best, current.metric < route.metric || (current.metric == route.metric && bestSlot < slot) { continue }
+                best = route
+                bestSlot = slot
+            }
+            if best != nil { break }
+        }
+        // Shadows come after every stored route in a dump: one replaces the
+        // best only when strictly better, as in the walk.
+        for route in shadows
+        where route.family == .ipv6 && route.table == table && route.destination.contains(gateway)
+            && (ifindex == nil || route.ifindex == ifindex)
+        {
+            guard let current = best else {
+                best = route
+                continue
+            }
+            if (route.destination.length, current.metric) > (current.destination.length, route.metric) { best = route }
+        }
+        return best
+    }
+
     /// Longest-prefix match among the on-link routes of `table` that contain
     /// `gateway` and satisfy `accept`.
     func firstOnLink(reaching gateway: IPAddress, table: UInt32, where accept: (Route) -> Bool) -> Route? {
@@ -261,13 +309,36 @@ struct RouteStore: Sendable {
         onLinkLengths[route.family] = lengths
     }
 
+    private mutating func indexV6(_ route: Route, slot: Int) {
+        v6Slots[TableDestination(table: route.table, destination: route.destination), default: []].append(slot)
+        let length = route.destination.length
+        if let i = v6Lengths.firstIndex(where: { $0.length >= length }), v6Lengths[i].length == length {
+            v6Lengths[i].count += 1
+        } else {
+            v6Lengths.insert((length, 1), at: v6Lengths.firstIndex(where: { $0.length > length }) ?? v6Lengths.endIndex)
+        }
+    }
+
+    private mutating func unindexV6(_ route: Route, slot: Int) {
+        let bucket = TableDestination(table: route.table, destination: route.destination)
+        v6Slots[bucket]?.removeAll { $0 == slot }
+        if v6Slots[bucket]?.isEmpty == true { v6Slots[bucket] = nil }
+        let length = route.destination.length
+        guard let j = v6Lengths.firstIndex(where: { $0.length == length }) else { return }
+        v6Lengths[j].count -= 1
+        if v6Lengths[j].count == 0 { v6Lengths.remove(at: j) }
+    }
+
     /// Drops the holes left by deletes, keeping dump order.
     private mutating func compact() {
         var packed: [Route?] = []
         packed.reserveCapacity(slotOf.count)
         slotOf.removeAll(keepingCapacity: true)
+        v6Slots.removeAll(keepingCapacity: true)
+        v6Lengths.removeAll(keepingCapacity: true)
         for case let route? in slots {
             slotOf[route.key] = packed.count
+            if route.family == .ipv6 { indexV6(route, slot: packed.count) }
             packed.append(route)
         }
         slots = packed

@@ -50,18 +50,7 @@ extension SimNetns {
     /// Linux 6.18). Nil when it fails (EHOSTUNREACH).
     func reaching6(_ gateway: IPAddress, table: UInt32, via ifindex: Int32?) -> Int32? {
         let loopback = links.first { $0.value.isLoopback }?.key
-        func lookup(_ t: UInt32) -> Route? {
-            var best: Route?
-            routes.forEach(RouteFilter(family: .ipv6, table: t)) { route in
-                guard route.destination.contains(gateway) && (ifindex == nil || route.ifindex == ifindex) else { return }
-                guard let current = best else {
-                    best = route
-                    return
-                }
-                if (route.destination.length, current.metric) > (current.destination.length, route.metric) { best = route }
-            }
-            return best
-        }
+        func lookup(_ t: UInt32) -> Route? { routes.bestIPv6(containing: gateway, table: t, via: ifindex) }
         func usable(_ route: Route) -> Int32? {
             switch route.type {
             case .blackhole, .unreachable, .prohibit: return nil

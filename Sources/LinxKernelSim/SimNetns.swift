@@ -113,10 +113,10 @@ struct SimNetns: Sendable {
         guard !subscribers.isEmpty else { return }
         var anyClosed = false
         for subscriber in subscribers {
-            if subscriber.isClosed {
-                anyClosed = true
-            } else if !subscriber.deliver(event) {
-                eventsLost += 1
+            switch subscriber.offer(event) {
+            case .accepted: break
+            case .lost: eventsLost += 1
+            case .closed: anyClosed = true
             }
         }
         if anyClosed { subscribers.removeAll { $0.isClosed } }

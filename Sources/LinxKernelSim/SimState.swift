@@ -54,7 +54,8 @@ struct SimState: Sendable {
     func sysctlFile(_ key: SysctlKey, in scope: NetnsScope) throws(KernelError) -> (path: String, spec: SysctlSpec, value: String) {
         guard namespaces[scope] != nil else { throw KernelError(.noSuchFileOrDirectory, "no \(scope)") }
         let path = key.path
-        let stored = key.isNetworkNamespaced ? namespaces[scope]?.sysctl[path] : globalSysctl[path]
+        let stored = key.isNetworkNamespaced
+            ? namespaces[scope]?.sysctl[components: key.components, path: path] : globalSysctl[path]
         guard let stored, let spec = SysctlCatalog.spec(for: key.components, path: path) else {
             let dir = path + "/"
             let tree = key.isNetworkNamespaced ? namespaces[scope]!.sysctl.paths : Array(globalSysctl.keys)

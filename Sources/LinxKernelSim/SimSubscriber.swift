@@ -45,6 +45,31 @@ final class SimSubscriber<Event: SimEvent>: Sendable {
     /// forgets the subscriber.
     var isClosed: Bool { state.withLock { $0.closed || $0.failure != nil } }
 
+    /// What ``offer(_:)`` did with an event.
+    enum Offer { case accepted, lost, closed }
+
+    /// ``deliver(_:)`` and ``isClosed`` under one lock: `closed` when the
+    /// reader is gone (nothing queued), `lost` when the buffer is full (the
+    /// reader will see an overflow), else `accepted`. Every rtnl mutation
+    /// offers its events to each monitor of the namespace.
+    func offer(_ event: Event) -> Offer {
+        let (waiter, offer) = state.withLock { s -> (CheckedContinuation<Event?, any Error>?, Offer) in
+            if s.closed || s.failure != nil { return (nil, .closed) }
+            if let waiter = s.waiter {
+                s.waiter = nil
+                return (waiter, .accepted)
+            }
+            if s.buffer.count >= capacity {
+                s.overflowPending = true
+                return (nil, .lost)
+            }
+            s.buffer.append(event)
+            return (nil, .accepted)
+        }
+        waiter?.resume(returning: event)
+        return offer
+    }
+
     /// Queues `event`; returns false when it was dropped (buffer full).
     @discardableResult
     func deliver(_ event: Event) -> Bool {

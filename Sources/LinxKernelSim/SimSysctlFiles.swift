@@ -168,7 +168,7 @@ struct SimSysctlFiles: Sendable {
     private static let noneWritten = [UInt64](repeating: 0, count: (SysctlCatalog.linkSlots + 63) / 64)
 
     /// A link named like one of the namespace's own directories shares its paths.
-    private static func isNamespaceDirectory(_ name: String) -> Bool { name == "all" || name == "default" }
+    fileprivate static func isNamespaceDirectory(_ name: String) -> Bool { name == "all" || name == "default" }
 
     private mutating func setFlat(_ path: String, _ value: String?) {
         if value != nil { noteStray(path) }
@@ -326,4 +326,37 @@ extension SysctlCatalog {
     static let ipv6DisableIPv6 = LinkLeaf(ipv6ConfDirectory, "disable_ipv6")
     static let ipv6Forwarding = LinkLeaf(ipv6ConfDirectory, "forwarding")
     static let ipv4PromoteSecondaries = LinkLeaf(ipv4ConfDirectory, "promote_secondaries")
+}
+
+extension SimSysctlFiles {
+    /// ``subscript(_:)`` for a key already split (`path` is `components`
+    /// joined by `/`): the same value, with the link slot found from the
+    /// components instead of by parsing the path. Every read of a key goes
+    /// through here (fuzzing snapshots read two dozen keys twice a pass).
+    subscript(components components: [String], path path: String) -> String? {
+        if let (name, directory, slot) = Self.linkSlot(of: components), let files = links[name], files.has(directory) {
+            return files.values[slot]
+        }
+        return flat[path]
+    }
+
+    /// ``linkSlot(of:)`` (a `String` path) for the path's components: a
+    /// component holds no `/`, so `net/ipvN/{conf,neigh}/NAME/LEAF` is
+    /// exactly five components with those first three.
+    static func linkSlot(of components: [String]) -> (name: String, directory: Int, slot: Int)? {
+        guard components.count == 5, components[0] == "net" else { return nil }
+        let directory: Int
+        switch (components[1], components[2]) {
+        case ("ipv4", "conf"): directory = SysctlCatalog.ipv4ConfDirectory
+        case ("ipv6", "conf"): directory = SysctlCatalog.ipv6ConfDirectory
+        case ("ipv4", "neigh"): directory = SysctlCatalog.ipv4NeighDirectory
+        case ("ipv6", "neigh"): directory = SysctlCatalog.ipv6NeighDirectory
+        default: return nil
+        }
+        let name = components[3]
+        guard !isNamespaceDirectory(name), let slot = SysctlCatalog.leafSlots[directory][Substring(components[4])] else {
+            return nil
+        }
+        return (name, directory, slot)
+    }
 }

@@ -34,6 +34,11 @@ final class EventRecorder<Event: Sendable>: Sendable {
         await RealKernel.poll(for: budget) { self.log.events.withLock { $0.contains { predicate($0.event) } } }
     }
 
+    /// How many events matching `predicate` came so far.
+    func count(_ predicate: (Event) -> Bool) -> Int {
+        log.events.withLock { $0.filter { predicate($0.event) }.count }
+    }
+
     /// How long after `start` the first event matching `predicate` came out
     /// of the stream (negative if before), waiting up to `wait` for it; nil
     /// when it never came.

@@ -157,6 +157,28 @@ struct NftablesKernelTests {
         }
     }
 
+    @Test("the Source's hints follow a named namespace across ip netns del and add")
+    func hintsFollowTheName() async throws {
+        try await ThrowawayNamespace.with { ns in
+            guard case .hints(let hints) = try await NftablesSource(backend: LinuxKernel()).subscribe(scope: NftScope(ns.scope, table: table)) else {
+                Issue.record("no monitor")
+                return
+            }
+            let recorder = EventRecorder(hints)
+            defer { recorder.stop() }
+            try ns.exec("nft", "add table ip before")
+            #expect(await recorder.sees(within: .seconds(5)) { $0 == .changed })
+            try Command.check(["ip", "netns", "del", ns.name])
+            try Command.check(["ip", "netns", "add", ns.name])
+            #expect(await recorder.sees(within: .seconds(5)) { if case .scopeLost = $0 { true } else { false } })
+            #expect(await recorder.sees(within: .seconds(5)) { $0 == .scopeReplaced })
+            // Heard from the new namespace: its first commit after the resubscription.
+            let seen = recorder.count { $0 == .changed }
+            try ns.exec("nft", "add table ip after")
+            #expect(await RealKernel.poll(for: .seconds(5)) { recorder.count { $0 == .changed } > seen })
+        }
+    }
+
     @Test("a monitor that falls behind reports an overflow, then keeps reporting commits")
     func monitorOverflow() async throws {
         try await ThrowawayNamespace.with { ns in

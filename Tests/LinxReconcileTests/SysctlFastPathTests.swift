@@ -15,20 +15,8 @@ struct SysctlFastPathTests {
         "\r\n", "\0", "é", "e\u{301}", ".\u{301}", "/\u{301}", " \u{301}", "\u{600}", "-", "0",
     ]
 
-    /// A deterministic stream of texts (SplitMix64), so a failure replays.
     static func texts(count: Int, seed: UInt64) -> [String] {
-        var state = seed
-        func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        return (0..<count).map { _ in
-            let length = Int(next() % 9)
-            return (0..<length).map { _ in pieces[Int(next() % UInt64(pieces.count))] }.joined()
-        }
+        generatedTexts(from: pieces, count: count, maxPieces: 9, seed: seed)
     }
 
     @Test("the ASCII key fast path splits as the general rules do, and takes every ASCII key they accept")

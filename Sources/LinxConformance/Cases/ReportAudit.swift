@@ -30,7 +30,7 @@ public struct ReportAudit<Subject: ConformanceSubject>: Sendable {
         expected: [Subject.EntryKey: Subject.EntryValue]? = nil
     ) -> [String] {
         var problems = Self.shapeViolations(of: report)
-        var explained = Set<Subject.EntryKey>()
+        var explained = Set<Subject.EntryKey>(minimumCapacity: report.applied.count + report.failed.count)
         for op in report.applied {
             let effect = subject.effect(of: op, in: sandbox)
             effect.addTouchedKeys(to: &explained)
@@ -48,14 +48,19 @@ public struct ReportAudit<Subject: ConformanceSubject>: Sendable {
             explained.formUnion(subject.sideEffects(of: failed.op, before: before, in: sandbox))
         }
         let changed = before.changedKeys(to: after)
-        for op in report.pending where quiet && !changed.isEmpty {
+        // Only a change no attempted op explains can convict a pending op.
+        let unexplained = quiet ? changed.filter { !explained.contains($0) } : []
+        for op in report.pending where !unexplained.isEmpty {
             let effect = subject.effect(of: op, in: sandbox)
-            for key in Set(effect.sets.keys).union(effect.removes) where changed.contains(key) && !explained.contains(key) {
+            for key in effect.sets.keys where unexplained.contains(key) {
+                problems.append("\(describe(op)) is pending (never attempted) but \(key) changed")
+            }
+            for key in effect.removes where effect.sets[key] == nil && unexplained.contains(key) {
                 problems.append("\(describe(op)) is pending (never attempted) but \(key) changed")
             }
         }
         if quiet {
-            for key in changed where !explained.contains(key) {
+            for key in unexplained {
                 problems.append(
                     "\(key) changed (\(before[key].map { "\($0)" } ?? "absent") -> \(after[key].map { "\($0)" } ?? "absent")) but no op in the report touches it")
             }
@@ -72,18 +77,31 @@ public struct ReportAudit<Subject: ConformanceSubject>: Sendable {
         of report: ReconcileReport<Subject.Source.Item, Subject.Source.LastApplied>
     ) -> [String] {
         var problems: [String] = []
-        // Walks `planned` bucket by bucket without concatenating it, into a
-        // set sized once: the audit runs on every pass of every scenario.
+        // Walks `planned` bucket by bucket without concatenating it. Ops are
+        // remembered by hash value and position, not copied into a set (an
+        // op holds up to two items): only ops with equal hashes are compared.
+        // The audit runs on every pass of every scenario.
         let count = report.applied.count + report.failed.count + report.pending.count
         if count > 1 {
-            var seen = Set<ReconcileOp<Subject.Source.Item>>(minimumCapacity: count)
-            func once(_ op: ReconcileOp<Subject.Source.Item>) {
-                guard !seen.insert(op).inserted else { return }
-                problems.append("\(op.symbol) \(op.item) appears more than once across applied, failed and pending; each planned op must appear exactly once")
+            var first = [Int: Int](minimumCapacity: count)
+            var collided: [(hash: Int, position: Int)] = []
+            func once(_ op: ReconcileOp<Subject.Source.Item>, at position: Int) {
+                let hash = op.hashValue
+                guard let earlier = first[hash] else {
+                    first[hash] = position
+                    return
+                }
+                let seen = op == Self.op(at: earlier, in: report)
+                    || collided.contains { $0.hash == hash && op == Self.op(at: $0.position, in: report) }
+                if seen {
+                    problems.append("\(op.symbol) \(op.item) appears more than once across applied, failed and pending; each planned op must appear exactly once")
+                } else {
+                    collided.append((hash, position))
+                }
             }
-            for op in report.applied { once(op) }
-            for failed in report.failed { once(failed.op) }
-            for op in report.pending { once(op) }
+            for (i, op) in report.applied.enumerated() { once(op, at: i) }
+            for (i, failed) in report.failed.enumerated() { once(failed.op, at: report.applied.count + i) }
+            for (i, op) in report.pending.enumerated() { once(op, at: report.applied.count + report.failed.count + i) }
         }
         switch report.strategy {
         case .bestEffort:
@@ -115,6 +133,16 @@ public struct ReportAudit<Subject: ConformanceSubject>: Sendable {
             }
         }
         return problems
+    }
+
+    /// The op at `position` of applied, then failed, then pending.
+    private static func op(
+        at position: Int, in report: ReconcileReport<Subject.Source.Item, Subject.Source.LastApplied>
+    ) -> ReconcileOp<Subject.Source.Item> {
+        if position < report.applied.count { return report.applied[position] }
+        let failed = position - report.applied.count
+        if failed < report.failed.count { return report.failed[failed].op }
+        return report.pending[failed - report.failed.count]
     }
 
     private func describe(_ op: ReconcileOp<Subject.Source.Item>) -> String {

@@ -193,15 +193,19 @@ struct ScenarioRun<Subject: FuzzableSubject> {
         try await disarmFaults()
         try repair()
         if scenario.faultPasses > 0 { note("faults disarmed") }
+        // Nothing touches the scope between quiet passes: each one's "after"
+        // is the next one's "before".
+        var scope: Snapshot?
         for index in 1...maxPasses {
             step = "quiet pass \(index)"
-            let pass = try await quietPass(desired, lastApplied: lastApplied)
+            let pass = try await quietPass(desired, lastApplied: lastApplied, before: scope)
+            scope = pass.after
             try run.expectForeignIntact(foreign, in: pass.after, step: step)
             lastApplied = pass.report.lastApplied
             if pass.report.converged {
                 try run.expectConverged(pass, desired: desired, step: step, expected: expected)
                 step = "after convergence"
-                let again = try await quietPass(desired, lastApplied: lastApplied)
+                let again = try await quietPass(desired, lastApplied: lastApplied, before: pass.after)
                 try run.expectNoOp(again, after: pass, step: step)
                 return
             }
@@ -211,11 +215,17 @@ struct ScenarioRun<Subject: FuzzableSubject> {
     }
 
     /// One audited quiet-phase pass, recorded in the trace before the audit
-    /// can fail it.
-    mutating func quietPass(_ desired: Subject.Source.Desired, lastApplied: Subject.Source.LastApplied)
-        async throws -> CaseRun<Subject>.Pass
-    {
-        let before = try await run.snapshot()
+    /// can fail it; `before` is the scope as the last pass left it, nil to
+    /// read it.
+    mutating func quietPass(
+        _ desired: Subject.Source.Desired, lastApplied: Subject.Source.LastApplied, before known: Snapshot? = nil
+    ) async throws -> CaseRun<Subject>.Pass {
+        let before: Snapshot
+        if let known {
+            before = known
+        } else {
+            before = try await run.snapshot()
+        }
         let report: Report
         do {
             report = try await source.reconcile(

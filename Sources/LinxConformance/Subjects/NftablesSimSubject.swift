@@ -80,10 +80,12 @@ public struct NftablesSimSubject: ConformanceSubject {
 
     public func snapshot(of sandbox: Sandbox) async throws -> ScopeSnapshot<String, String> {
         let kernel = sandbox.kernel, netns = sandbox.scope.netns
-        var entries = NftablesStateModel.ownEntries(of: kernel.nftTable(sandbox.scope.table, in: netns))
+        var entries: [String: String] = [:]
+        entries.reserveCapacity(64)
+        NftablesStateModel.add(kernel.nftTable(sandbox.scope.table, in: netns), prefix: NftablesStateModel.prefix, to: &entries)
+        // Every table has its own prefix, so no key is written twice.
         for foreign in Self.foreignTables {
-            let table = kernel.nftTable(foreign.ref, in: foreign.scope ?? netns)
-            entries.merge(NftablesStateModel.entries(of: table, prefix: foreign.prefix)) { a, _ in a }
+            NftablesStateModel.add(kernel.nftTable(foreign.ref, in: foreign.scope ?? netns), prefix: foreign.prefix, to: &entries)
         }
         return ScopeSnapshot(entries)
     }

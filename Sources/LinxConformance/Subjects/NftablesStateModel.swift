@@ -193,13 +193,22 @@ package enum NftablesStateModel {
 
     /// The entries of `table` (nil: absent), under `prefix`.
     package static func entries(of table: NftObservedTable?, prefix: String) -> [String: String] {
-        guard let table else { return [:] }
-        var entries = ["\(prefix)table": tableValue(comment: table.comment, flags: table.flags)]
+        var entries: [String: String] = [:]
+        add(table, prefix: prefix, to: &entries)
+        return entries
+    }
+
+    /// Adds the entries of `table` (nil: absent) under `prefix` to
+    /// `entries`: what merging ``entries(of:prefix:)`` in gives when no
+    /// key of `entries` starts with `prefix` (tables of one snapshot have
+    /// distinct prefixes), without a dictionary per table.
+    package static func add(_ table: NftObservedTable?, prefix: String, to entries: inout [String: String]) {
+        guard let table else { return }
+        entries["\(prefix)table"] = tableValue(comment: table.comment, flags: table.flags)
         for chain in table.chains {
             add(chain: chain.name, base: chain.base, rules: chain.rules.map(\.text), prefix: prefix, to: &entries)
         }
         for set in table.sets { add(set: set, prefix: prefix, to: &entries) }
-        return entries
     }
 
     /// Our table's entries (`table` of the scope's namespace).
@@ -218,12 +227,15 @@ package enum NftablesStateModel {
     private static func add(chain: String, base: NftBaseChain?, rules: [String], prefix: String, to entries: inout [String: String]) {
         entries["\(prefix)chain \(chain)"] = chainValue(base)
         entries["\(prefix)rules \(chain)"] = rulesValue(rules)
-        for rule in rules { entries["\(prefix)rule \(chain) \(rule)"] = "present" }
+        // Every snapshot lists every rule: the key's head built once per chain.
+        let head = "\(prefix)rule \(chain) "
+        for rule in rules { entries[head + rule] = "present" }
     }
 
     private static func add(set: NftSet, prefix: String, to entries: inout [String: String]) {
         entries["\(prefix)set \(set.name)"] = set.declarationText
-        for element in set.elements { entries["\(prefix)element \(set.name) \(element)"] = "present" }
+        let head = "\(prefix)element \(set.name) "
+        for element in set.elements { entries[head + element] = "present" }
     }
 
     /// Every key our table can have: what deleting (or re-creating) it touches.

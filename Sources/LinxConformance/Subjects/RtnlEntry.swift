@@ -19,6 +19,31 @@ public enum RtnlEntry: Hashable, Sendable, Comparable, CustomStringConvertible {
 
     public static func < (a: RtnlEntry, b: RtnlEntry) -> Bool { a.description < b.description }
 
+    /// Hashes the fields packed into a few words, and an address's
+    /// interface name not at all (an address rarely sits on two links):
+    /// snapshots and audits hash every entry of the scope several times a
+    /// pass. Equal entries still hash equally; `==` compares every field.
+    public func hash(into hasher: inout Hasher) {
+        switch self {
+        case .address(let host, _, let address, let prefixLength):
+            hasher.combine(UInt64(truncatingIfNeeded: prefixLength) << 8 | (host ? 2 : 0))
+            Self.combine(address, into: &hasher)
+        case .route(let host, let key):
+            hasher.combine(UInt64(key.table) << 32 | UInt64(key.metric))
+            hasher.combine(UInt64(key.tos) << 16 | UInt64(truncatingIfNeeded: key.destination.length) << 8 | (host ? 3 : 1))
+            Self.combine(key.destination.address, into: &hasher)
+        }
+    }
+
+    private static func combine(_ address: IPAddress, into hasher: inout Hasher) {
+        switch address {
+        case .v4(let value): hasher.combine(UInt64(value) | 1 << 32)
+        case .v6(let high, let low):
+            hasher.combine(high)
+            hasher.combine(low)
+        }
+    }
+
 }
 
 /// What the rtnl subjects' snapshots record for an object: an address's

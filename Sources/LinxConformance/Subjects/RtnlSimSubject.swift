@@ -28,12 +28,19 @@ public struct RtnlSimSubject: ConformanceSubject {
     public var emptyLastApplied: RtnlLastApplied { .empty }
 
     public func makeSandbox(seed: UInt64) async throws -> Sandbox {
-        let kernel = SimKernel(seed: seed)
-        try kernel.createNamespace(Self.namespace)
-        try kernel.setLink("lo", up: true, in: Self.namespace)
-        for link in Self.links { try kernel.addLink(link, kind: "veth", up: true, in: Self.namespace) }
-        return SimSandbox(kernel: kernel, scope: Self.namespace)
+        SimSandbox(kernel: SimKernel(copying: Self.template, seed: seed), scope: Self.namespace)
     }
+
+    /// The kernel every sandbox starts from: booted, the namespace made, its
+    /// lo up and the two veths added (seedless, so one serves every seed;
+    /// each sandbox is a copy-on-write share of it, history included).
+    private static let template: SimKernel = {
+        let kernel = SimKernel(seed: 0)
+        try! kernel.createNamespace(namespace)
+        try! kernel.setLink("lo", up: true, in: namespace)
+        for link in links { try! kernel.addLink(link, kind: "veth", up: true, in: namespace) }
+        return kernel
+    }()
 
     public func tearDown(_ sandbox: Sandbox) async {}
 

@@ -1,4 +1,5 @@
 import LinxReconcile
+import Synchronization
 
 /// The simulator's model of nft's parser and printer for the rule subset
 /// it understands: it refuses what nft refuses (EINVAL with nft's words)
@@ -30,7 +31,20 @@ enum SimNftSyntax {
     static let ctStates = ["invalid", "established", "related", "new", "untracked"]
 
     /// Parses and prints one rule; `family` decides the dependency rule.
+    ///
+    /// Remembered per rule and family (parsing is a function of the two):
+    /// every commit parses each rule it adds, and a fuzzing campaign adds
+    /// the same few dozen rules over and over.
     static func parse(_ rule: String, family: NftFamily) throws(Refusal) -> Parsed {
+        let key = ParsedRules.Key(rule: rule, family: family)
+        if let parsed = ParsedRules.shared.lookup(key) { return parsed }
+        let parsed = try parseAnew(rule, family: family)
+        ParsedRules.shared.store(parsed, for: key)
+        return parsed
+    }
+
+    /// ``parse(_:family:)`` without the memory.
+    static func parseAnew(_ rule: String, family: NftFamily) throws(Refusal) -> Parsed {
         var tokens = try tokenize(rule)
         // "counter packets N bytes M" is state, not part of the rule.
         var i = 0
@@ -166,9 +180,16 @@ enum SimNftSyntax {
         ValueKind(setType: type).sorted(elements)
     }
 
+    /// An ASCII letter, then ASCII letters, digits, `_`, `-`, `.`, `/`.
+    /// Checked byte by byte: every scalar must be ASCII, and the ASCII
+    /// scalars with the Unicode Alphabetic property are exactly the letters.
     static func isName(_ name: String) -> Bool {
-        guard let first = name.unicodeScalars.first, first.properties.isAlphabetic else { return false }
-        return name.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "_-./".unicodeScalars.contains($0)) }
+        func isLetter(_ byte: UInt8) -> Bool { (byte | 0x20) >= UInt8(ascii: "a") && (byte | 0x20) <= UInt8(ascii: "z") }
+        guard let first = name.utf8.first, isLetter(first) else { return false }
+        return name.utf8.allSatisfy { byte in
+            isLetter(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "_")
+                || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "/")
+        }
     }
 
     static func quote(_ text: String) -> String {
@@ -313,5 +334,28 @@ extension String {
         while s.first?.isWhitespace == true { s.removeFirst() }
         while s.last?.isWhitespace == true { s.removeLast() }
         return String(s)
+    }
+}
+
+/// The rules ``SimNftSyntax/parse(_:family:)`` parsed, shared by every
+/// simulated kernel of the process. Bounded: past `capacity` rules it
+/// starts over, so arbitrary input cannot grow it without end.
+private final class ParsedRules: Sendable {
+    struct Key: Hashable, Sendable {
+        var rule: String
+        var family: NftFamily
+    }
+
+    static let shared = ParsedRules()
+    private static let capacity = 4096
+    private let rules = Mutex<[Key: SimNftSyntax.Parsed]>([:])
+
+    func lookup(_ key: Key) -> SimNftSyntax.Parsed? { rules.withLock { $0[key] } }
+
+    func store(_ parsed: SimNftSyntax.Parsed, for key: Key) {
+        rules.withLock { rules in
+            if rules.count >= Self.capacity { rules.removeAll(keepingCapacity: true) }
+            rules[key] = parsed
+        }
     }
 }

@@ -71,11 +71,11 @@ struct SimNftables: Sendable {
         if let generation, generation != self.generation {
             throw NftTransactionError(error: KernelError(.restart, "generation \(generation) is stale (now \(self.generation))"))
         }
-        try userspaceCheck(commands)
+        let parsedRules = try userspaceCheck(commands)
         var scratch = self
         for (index, command) in commands.enumerated() {
             do throws(KernelError) {
-                try scratch.run(command, port: port)
+                try scratch.run(command, port: port, parsed: parsedRules[index])
             } catch {
                 throw NftTransactionError(index: index, object: command.object, error: error)
             }
@@ -94,7 +94,11 @@ struct SimNftables: Sendable {
     /// make at an earlier command (observed with nft 1.0.6: `delete chain
     /// missing; delete element s { 10.1.0.1 }` on an inet_service set is
     /// EINVAL for the element, not ENOENT for the chain).
-    private func userspaceCheck(_ commands: [NftCommand]) throws(NftTransactionError) {
+    ///
+    /// Returns each rule it parsed, by command index, for the kernel's half
+    /// of the commit (parsing is a function of the rule and the family).
+    private func userspaceCheck(_ commands: [NftCommand]) throws(NftTransactionError) -> [SimNftSyntax.Parsed?] {
+        var parsedRules = [SimNftSyntax.Parsed?](repeating: nil, count: commands.count)
         var types: [NftTableRef: [String: NftSet]] = [:]
         for (index, command) in commands.enumerated() {
             let ref = command.table
@@ -110,8 +114,9 @@ struct SimNftables: Sendable {
             case .deleteSet(_, let name):
                 types[ref]![name] = nil
             case .addRule(_, _, let rule, _):
-                do { _ = try SimNftSyntax.parse(rule, family: ref.family) } catch { throw refuse(error.message) }
+                do { parsedRules[index] = try SimNftSyntax.parse(rule, family: ref.family) } catch { throw refuse(error.message) }
                 // A set used where a value of another type is matched (`ip saddr @ports`).
+                guard rule.utf8.contains(UInt8(ascii: "@")) else { continue }
                 let words = rule.split(separator: " ").map(String.init)
                 for (i, word) in words.enumerated() where word.hasPrefix("@") && i >= 2 {
                     guard let set = types[ref]![String(word.dropFirst())] else { continue }
@@ -132,6 +137,7 @@ struct SimNftables: Sendable {
                 continue
             }
         }
+        return parsedRules
     }
 
     mutating func publish(_ event: NftEvent) {
@@ -183,7 +189,9 @@ struct SimNftables: Sendable {
         return index
     }
 
-    private mutating func run(_ command: NftCommand, port: UInt32) throws(KernelError) {
+    /// Runs one command of a commit; `parsed` is the rule of an `addRule`
+    /// as ``userspaceCheck(_:)`` parsed it.
+    private mutating func run(_ command: NftCommand, port: UInt32, parsed preparsed: SimNftSyntax.Parsed?) throws(KernelError) {
         switch command {
         case .addTable(let ref, let flags, let comment):
             if let index = tables.firstIndex(where: { $0.ref == ref }) {
@@ -243,10 +251,14 @@ struct SimNftables: Sendable {
                 throw KernelError(.noSuchFileOrDirectory, "No such file or directory")
             }
             let parsed: SimNftSyntax.Parsed
-            do {
-                parsed = try SimNftSyntax.parse(rule, family: ref.family)
-            } catch {
-                throw KernelError(.invalidArgument, error.message)
+            if let preparsed {
+                parsed = preparsed
+            } else {
+                do {
+                    parsed = try SimNftSyntax.parse(rule, family: ref.family)
+                } catch {
+                    throw KernelError(.invalidArgument, error.message)
+                }
             }
             for target in parsed.jumps {
                 guard let jumped = tables[t].chains.first(where: { $0.name == target }) else {

@@ -80,10 +80,21 @@ public struct NftablesReconciler: Sendable {
         } ?? false
     }
 
-    /// nft's identifiers: a letter first, then letters, digits, `_`, `-`, `.`, `/`.
+    /// nft's identifiers: an ASCII letter first, then ASCII letters, digits,
+    /// `_`, `-`, `.`, `/`; at most 255 bytes. Checked byte by byte: every
+    /// scalar must be ASCII, and the ASCII scalars with the Unicode
+    /// Alphabetic property are exactly the letters.
     static func isName(_ name: String) -> Bool {
-        guard let first = name.unicodeScalars.first, first.properties.isAlphabetic, first.isASCII, name.utf8.count <= 255 else { return false }
-        return name.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "_-./".unicodeScalars.contains($0)) }
+        let utf8 = name.utf8
+        guard let first = utf8.first, isASCIILetter(first), utf8.count <= 255 else { return false }
+        return utf8.allSatisfy { byte in
+            isASCIILetter(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "_")
+                || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "/")
+        }
+    }
+
+    private static func isASCIILetter(_ byte: UInt8) -> Bool {
+        (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
     }
 
     /// Why `base` cannot exist in `family`, as the kernel answers it
@@ -159,6 +170,12 @@ public struct NftablesReconciler: Sendable {
     /// table is canonicalised once).
     func canonical(_ desired: NftTable?, scope: NftScope) async throws(ReconcileError) -> NftTable? {
         try Self.validate(desired, table: scope.table)
+        return try await canonical(validated: desired, scope: scope)
+    }
+
+    /// ``canonical(_:scope:)`` for a desired table that already passed
+    /// ``validate(_:table:)`` (a pass validates once).
+    private func canonical(validated desired: NftTable?, scope: NftScope) async throws(ReconcileError) -> NftTable? {
         guard let desired else { return nil }
         if let cached = memo.lookup(desired, table: scope.table) { return cached }
         let canonical: NftTable
@@ -245,14 +262,14 @@ public struct NftablesReconciler: Sendable {
                 // Refused: say why when the desired table is invalid (it
                 // throws); otherwise a stale generation is retried as usual
                 // and any other refusal is the report.
-                let wanted = try await canonical(desired, scope: scope)
+                let wanted = try await canonical(validated: desired, scope: scope)
                 guard report.failed.first?.error.errno == .restart, options.maxRetries > 0 else { return report }
                 let fresh = try await observe(in: scope)
                 return await apply(
                     NftDiff.plan(desired: wanted, observed: fresh, scope: scope, options: options), options: options, retries: 1)
             }
         }
-        let wanted = try await canonical(desired, scope: scope)
+        let wanted = try await canonical(validated: desired, scope: scope)
         let observation = try await observe(in: scope)
         return await apply(NftDiff.plan(desired: wanted, observed: observation, scope: scope, options: options), options: options)
     }
@@ -381,7 +398,22 @@ private final class CanonicalMemo: Sendable {
 }
 
 extension String {
+    /// Whitespace Characters trimmed from both ends.
     var trimmingWhitespace: String {
+        // Most text is ASCII with nothing to trim: no copy then. In ASCII a
+        // Character is one byte (or CR LF, whose bytes are whitespace), and
+        // the whitespace bytes are tab, LF, VT, FF, CR and space.
+        func isWhitespace(_ byte: UInt8) -> Bool { byte == 0x20 || (0x09...0x0D).contains(byte) }
+        if let first = utf8.first, let last = utf8.last, !isWhitespace(first), !isWhitespace(last),
+            utf8.allSatisfy({ $0 < 0x80 })
+        {
+            return self
+        }
+        return trimmingWhitespaceCharacters
+    }
+
+    /// ``trimmingWhitespace``, Character by Character.
+    var trimmingWhitespaceCharacters: String {
         var scalars = Substring(self)
         while let first = scalars.first, first.isWhitespace { scalars.removeFirst() }
         while let last = scalars.last, last.isWhitespace { scalars.removeLast() }

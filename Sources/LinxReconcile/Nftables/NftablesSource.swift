@@ -41,29 +41,17 @@ public struct NftablesSource: ReconcileSource {
         try await reconciler.observe(in: scope)
     }
 
-    /// Subscribes to the namespace's nf_tables changes as hints.
+    /// Subscribes to the namespace's nf_tables changes as hints, following
+    /// the namespace's name as ``RtnlSource`` does when the backend is also
+    /// an ``RtnlBackend`` that can tell (``RtnlBackend/namespaceIdentities(of:)``:
+    /// ``ReconcileHint/scopeLost(_:)``, ``ReconcileHint/scopeReplaced``).
     public func subscribe(scope: NftScope) async throws(ReconcileError) -> HintSubscription {
-        let events: AsyncThrowingStream<NftEvent, any Error>
-        do {
-            events = try await reconciler.backend.nftEvents(in: scope.netns)
-        } catch where error.errno == .noSuchFileOrDirectory {
-            throw .scopeUnavailable(scope: scope.netns.description, reason: "the network namespace does not exist (\(error))")
-        } catch {
-            throw .observeFailed(resource: "nftables events", error: error)
-        }
-        let (hints, continuation) = AsyncThrowingStream<ReconcileHint, any Error>.makeStream(
-            bufferingPolicy: .bufferingNewest(64))
-        let forwarder = Task {
-            do {
-                for try await event in events {
-                    continuation.yield(event == .overflow ? .resyncNeeded : .changed)
-                }
-                continuation.finish()
-            } catch {
-                continuation.finish(throwing: error)
-            }
-        }
-        continuation.onTermination = { _ in forwarder.cancel() }
-        return .hints(hints)
+        let backend = reconciler.backend
+        let netns = scope.netns
+        let identities = await (backend as? any RtnlBackend)?.namespaceIdentities(of: netns) ?? AsyncStream { $0.finish() }
+        return .hints(
+            try await NamespaceHintStream<NftEvent>.subscribe(
+                scope: netns, identities: identities, resource: "nftables events",
+                isOverflow: { $0 == .overflow }, open: { () async throws(KernelError) in try await backend.nftEvents(in: netns) }))
     }
 }

@@ -51,6 +51,10 @@ public struct RtnlSource: ReconcileSource {
     ///   namespace does not exist, ``ReconcileError/observeFailed(resource:error:)``
     ///   when the monitor cannot start.
     public func subscribe(scope: NetnsScope) async throws(ReconcileError) -> HintSubscription {
-        .hints(try await RtnlHintStream.subscribe(backend: reconciler.backend, scope: scope))
+        let backend = reconciler.backend
+        return .hints(
+            try await NamespaceHintStream<RtnlEvent>.subscribe(
+                scope: scope, identities: await backend.namespaceIdentities(of: scope), resource: "rtnl events",
+                isOverflow: { $0 == .overflow }, open: { () async throws(KernelError) in try await backend.events(in: scope) }))
     }
 }

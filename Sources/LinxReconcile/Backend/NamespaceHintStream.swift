@@ -1,4 +1,6 @@
-/// The rtnl Source's hint stream: a monitor that follows its scope's name.
+/// A monitor's hint stream that follows its scope's name (the rtnl and the
+/// nftables Sources'): each event is a ``ReconcileHint/changed`` hint, an
+/// overflow ``ReconcileHint/resyncNeeded``.
 ///
 /// A kernel monitor belongs to its namespace: deleted, the namespace lives
 /// on for the monitor's sake and the monitor hears nothing more, even once
@@ -9,7 +11,7 @@
 /// namespace again, a monitor is opened there and
 /// ``ReconcileHint/scopeReplaced`` follows. A name that can never come back
 /// (a pid scope whose process exited) ends the stream with the error.
-enum RtnlHintStream {
+enum NamespaceHintStream<Event: Sendable> {
     /// The name watch's iterator, handed from `subscribe` (which reads the
     /// first identity) to the follower's watcher task, which alone reads it
     /// after that: one reader at a time, never two.
@@ -33,35 +35,57 @@ enum RtnlHintStream {
 
     typealias Hints = AsyncThrowingStream<ReconcileHint, any Error>
 
-    static func subscribe(backend: any RtnlBackend, scope: NetnsScope) async throws(ReconcileError) -> Hints {
-        let names = NameWatch(await backend.namespaceIdentities(of: scope))
+    /// Opens the monitor (`open`, mapped to ReconcileError naming
+    /// `resource`) in `scope` and follows `identities` (the scope's name
+    /// watch) with it.
+    static func subscribe(
+        scope: NetnsScope, identities: AsyncStream<NamespaceIdentity?>, resource: String,
+        isOverflow: @escaping @Sendable (Event) -> Bool,
+        open: @escaping @Sendable () async throws(KernelError) -> AsyncThrowingStream<Event, any Error>
+    ) async throws(ReconcileError) -> Hints {
+        let names = NameWatch(identities)
+        let monitor = Monitor(scope: scope, resource: resource, isOverflow: isOverflow, open: open)
         let first = await names.next()
         if case .some(nil) = first {
             throw .scopeUnavailable(scope: scope.description, reason: "the network namespace does not exist")
         }
-        let events = try await open(backend: backend, scope: scope)
+        let events = try await monitor.open()
         // Hints are level-triggered: when the consumer falls behind, older
         // hints can go, any one left still triggers a full resync. Scope
         // hints are state changes, so `send` never lets one go.
         let (hints, continuation) = Hints.makeStream(bufferingPolicy: .bufferingNewest(64))
         let follower = Task {
-            await follow(
-                backend: backend, scope: scope, names: names, watching: first ?? nil, events: events,
-                into: continuation)
+            await follow(monitor: monitor, names: names, watching: first ?? nil, events: events, into: continuation)
         }
         continuation.onTermination = { _ in follower.cancel() }
         return hints
     }
 
-    private static func open(backend: any RtnlBackend, scope: NetnsScope) async throws(ReconcileError)
-        -> AsyncThrowingStream<RtnlEvent, any Error>
-    {
-        do {
-            return try await backend.events(in: scope)
-        } catch where error.errno == .noSuchFileOrDirectory {
-            throw .scopeUnavailable(scope: scope.description, reason: "the network namespace does not exist (\(error))")
-        } catch {
-            throw .observeFailed(resource: "rtnl events", error: error)
+    /// How to (re)open the monitor and read its events.
+    private struct Monitor: Sendable {
+        let scope: NetnsScope
+        let resource: String
+        let isOverflow: @Sendable (Event) -> Bool
+        let openEvents: @Sendable () async throws(KernelError) -> AsyncThrowingStream<Event, any Error>
+
+        init(
+            scope: NetnsScope, resource: String, isOverflow: @escaping @Sendable (Event) -> Bool,
+            open: @escaping @Sendable () async throws(KernelError) -> AsyncThrowingStream<Event, any Error>
+        ) {
+            self.scope = scope
+            self.resource = resource
+            self.isOverflow = isOverflow
+            openEvents = open
+        }
+
+        func open() async throws(ReconcileError) -> AsyncThrowingStream<Event, any Error> {
+            do {
+                return try await openEvents()
+            } catch where error.errno == .noSuchFileOrDirectory {
+                throw .scopeUnavailable(scope: scope.description, reason: "the network namespace does not exist (\(error))")
+            } catch {
+                throw .observeFailed(resource: resource, error: error)
+            }
         }
     }
 
@@ -84,22 +108,23 @@ enum RtnlHintStream {
     }
 
     private static func follow(
-        backend: any RtnlBackend, scope: NetnsScope, names: NameWatch,
-        watching first: NamespaceIdentity?, events: AsyncThrowingStream<RtnlEvent, any Error>,
+        monitor opener: Monitor, names: NameWatch,
+        watching first: NamespaceIdentity?, events: AsyncThrowingStream<Event, any Error>,
         into continuation: Hints.Continuation
     ) async {
+        let scope = opener.scope
         let (signals, mailbox) = AsyncStream<Signal>.makeStream()
         let watcher = Task {
             while let identity = await names.next() { mailbox.yield(.identity(identity)) }
             mailbox.yield(.namesEnded)
         }
         var generation = 0
-        func forward(_ events: AsyncThrowingStream<RtnlEvent, any Error>) -> Task<Void, Never> {
+        func forward(_ events: AsyncThrowingStream<Event, any Error>) -> Task<Void, Never> {
             generation += 1
             let mine = generation
             return Task {
                 do {
-                    for try await event in events { send(event == .overflow ? .resyncNeeded : .changed, to: continuation) }
+                    for try await event in events { send(opener.isOverflow(event) ? .resyncNeeded : .changed, to: continuation) }
                     mailbox.yield(.monitorEnded(generation: mine, error: nil))
                 } catch {
                     mailbox.yield(.monitorEnded(generation: mine, error: error))
@@ -144,7 +169,7 @@ enum RtnlHintStream {
                 watched = nil
                 guard identity != nil else { continue }
                 do throws(ReconcileError) {
-                    let events = try await open(backend: backend, scope: scope)
+                    let events = try await opener.open()
                     monitor = forward(events)
                     watched = identity
                     send(.scopeReplaced, to: continuation)
