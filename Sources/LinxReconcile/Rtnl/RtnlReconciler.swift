@@ -237,28 +237,37 @@ public struct RtnlReconciler: Sendable {
             addressOps: addressOps, refused: refused, observed: observed, desired: desired, index: index,
             routeOps: routeOps, routeProtocol: options.routeProtocol)
 
-        var ops: [ReconcileOp<RtnlObject>] = []
-        ops.reserveCapacity(addressOps.count + routeOps.count + swap.extraOps)
         // A primary whose subnet keeps desired addresses goes first (see RtnlPrimarySwap),
         // each followed at once by its subnet's creates (see RtnlPrimarySwap.interleaved).
-        ops.append(contentsOf: swap.interleaved(creates: addressOps.lazy.filter { !$0.isDelete }.map(\.item)))
+        let addressPhase = swap.interleaved(creates: addressOps.lazy.filter { !$0.isDelete }.map(\.item))
         // Route ops come creates and updates first, then deletes, as the layer
         // order wants; but a delete the kernel could read as a wildcard goes
         // before the creates it could hit (see wildcardDeletes).
         let early = wildcardDeletes(routeOps, recreates: swap.routeRecreates)
-        if swap.routeRecreates.isEmpty && early.isEmpty {
-            ops.append(contentsOf: routeOps)
-        } else {
-            ops.append(contentsOf: early)
-            ops.append(contentsOf: routeOps.lazy.filter { !$0.isDelete })
-            for route in swap.routeRecreates { ops.append(.create(.route(named(route)))) }
-            ops.append(contentsOf: routeOps.lazy.filter { $0.isDelete && !early.contains($0) })
-        }
         let addressDeletes = addressOps.lazy.filter { $0.isDelete && !swap.moves($0.item) }
             .map { $0.rtnlMapped(RtnlObject.address) }
-        // Deletes refused at plan time go last, so they hold nothing else up.
-        ops.append(contentsOf: addressDeletes.filter { refused[$0] == nil })
-        ops.append(contentsOf: addressDeletes.filter { refused[$0] != nil })
+        var ops: [ReconcileOp<RtnlObject>]
+        if addressPhase.isEmpty && addressDeletes.isEmpty && swap.routeRecreates.isEmpty && early.isEmpty {
+            // Routes only (the large states): the diff's array is the plan's,
+            // not copied (a second array of 65,536 ops was a cold pass's
+            // largest allocation, 8 MB).
+            ops = routeOps
+        } else {
+            ops = []
+            ops.reserveCapacity(addressOps.count + routeOps.count + swap.extraOps)
+            ops.append(contentsOf: addressPhase)
+            if swap.routeRecreates.isEmpty && early.isEmpty {
+                ops.append(contentsOf: routeOps)
+            } else {
+                ops.append(contentsOf: early)
+                ops.append(contentsOf: routeOps.lazy.filter { !$0.isDelete })
+                for route in swap.routeRecreates { ops.append(.create(.route(named(route)))) }
+                ops.append(contentsOf: routeOps.lazy.filter { $0.isDelete && !early.contains($0) })
+            }
+            // Deletes refused at plan time go last, so they hold nothing else up.
+            ops.append(contentsOf: addressDeletes.filter { refused[$0] == nil })
+            ops.append(contentsOf: addressDeletes.filter { refused[$0] != nil })
+        }
         var plan = RtnlPlan(ops: ops, observed: observed, desired: desired, ownedAddresses: owned)
         plan.refused = refused
         if ops.isEmpty { plan.settled = ownership(after: plan, added: [], removed: [], options: options) }
