@@ -22,7 +22,7 @@ struct SysctlValueTests {
         #expect(try JSONDecoder().decode(SysctlLastApplied.self, from: Data(encoded.utf8)) == record)
     }
 
-    @Test("keys that escape /proc/sys are refused, naming the key", arguments: ["", "/proc/sys/net", "net..ipv4", "net/../kernel/x", ".net"])
+    @Test("keys that escape /proc/sys are refused, naming the key", arguments: ["", "/proc/sys/net", "net..ipv4", "net/../kernel/x", ".net", "net/a\u{600}/../x", "net/\u{600}/x", "net.a\u{600}/\u{0}"])
     func badKeys(text: String) throws {
         let error = try #require(throws: ReconcileError.self) {
             try SysctlReconciler.validate([text: 1], scope: .current)

@@ -106,7 +106,11 @@ public struct SysctlKey: Sendable, Hashable, Comparable, Codable, CustomStringCo
     }
 
     private static func isPlainName(_ part: String) -> Bool {
-        !part.isEmpty && part != "." && part != ".." && !part.contains("/") && !part.contains("\0")
+        // Bytes, not Characters: a '/' glued to a Unicode mark ("\u{600}/")
+        // is one Character, which a Character search would let through into
+        // the path.
+        !part.isEmpty && part != "." && part != ".."
+            && !part.utf8.contains(UInt8(ascii: "/")) && !part.utf8.contains(0)
     }
 
     /// The path relative to /proc/sys: the components joined by `/`, kept
