@@ -9,11 +9,11 @@ extension SimState {
     /// operation runs.
     mutating func gate(_ op: SimOperation, scope: NetnsScope?, request: RtnlRequest? = nil) -> KernelError? {
         guard faults.isArmed else { return nil }
-        if let scope, request != nil, let i = faults.vanishing.firstIndex(where: { $0.scope == scope }) {
+        if let scope, request != nil, !faults.vanishing.isEmpty, let i = faults.vanishing.firstIndex(where: { $0.scope == scope }) {
             let link = faults.vanishing.remove(at: i).link
             vanish(link, in: scope)
         }
-        if let scope, let request, let left = faults.races[scope], left > 0 {
+        if let scope, let request, !faults.races.isEmpty, let left = faults.races[scope], left > 0 {
             if race(request, in: scope) {
                 faults.races[scope] = left - 1 > 0 ? left - 1 : nil
             }
@@ -34,10 +34,12 @@ extension SimState {
 
     /// One random fault from the plan that applies to this operation.
     private mutating func drawPlanned(_ plan: SimFaultPlan, _ op: SimOperation, scope: NetnsScope?, request: RtnlRequest?) -> KernelError? {
-        let subscribed = scope.map { !(namespaces[$0]?.subscribers.isEmpty ?? true) } ?? false
-        let hasLink = scope.map { (namespaces[$0]?.links.count ?? 0) > 1 } ?? false
-        let applicable = SimFaultKind.allCases.filter { kind in
-            guard plan.kinds.contains(kind) else { return false }
+        // Read in place: a lookup through the subscript would copy the namespace.
+        let (subscribed, hasLink) = scope.flatMap { scope in
+            try? withNetns(scope) { ns throws(KernelError) in (!ns.subscribers.isEmpty, ns.links.count > 1) }
+        } ?? (false, false)
+        // The plan's kinds in declaration order, listed once when it was armed (no set lookups per draw).
+        let applicable = faults.planKinds.filter { kind in
             switch kind {
             case .errno, .drift, .reboot: return true
             case .interruptedDump: return op.isDump
@@ -88,7 +90,7 @@ extension SimState {
         var error: KernelError?
         if let rule = faults.midBatch, rng.chance(rule.fraction) {
             error = rule.error
-        } else if let plan = faults.plan, plan.kinds.contains(.batchRefusal), rng.chance(plan.rate * 4) {
+        } else if let plan = faults.plan, faults.planKinds.contains(.batchRefusal), rng.chance(plan.rate * 4) {
             error = KernelError(rng.pick(plan.errnos), "injected fault")
         }
         guard let error else { return nil }
@@ -119,8 +121,12 @@ extension SimState {
     /// Deletes link `name` as if someone removed it (routes, addresses and
     /// sysctls go with it).
     mutating func vanish(_ name: String, in scope: NetnsScope) {
-        guard let index = namespaces[scope]?.indexByName[name], (try? withNetns(scope, { ns throws(KernelError) in try ns.removeLink(index) })) != nil
-        else { return }
+        let removed = try? withNetns(scope) { ns throws(KernelError) -> Bool in
+            guard let index = ns.indexByName[name] else { return false }
+            try ns.removeLink(index)
+            return true
+        }
+        guard removed == true else { return }
         faults.fired[.vanish, default: 0] += 1
         history.record(.fault, scope, .note("fault vanish \(name)"), .ok)
     }
