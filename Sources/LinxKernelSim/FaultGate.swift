@@ -63,9 +63,10 @@ extension SimState {
         case .eexistRace:
             if let scope, let request { _ = race(request, in: scope) }
         case .vanish:
-            if let scope, let ns = namespaces[scope] {
-                let names = ns.links.keys.sorted().compactMap { ns.links[$0]!.isLoopback ? nil : ns.links[$0]!.link.name }
-                if !names.isEmpty { vanish(rng.pick(names), in: scope) }
+            if let scope, let names = try? withNetns(scope, { ns throws(KernelError) in
+                ns.links.keys.sorted().compactMap { ns.links[$0]!.isLoopback ? nil : ns.links[$0]!.link.name }
+            }), !names.isEmpty {
+                vanish(rng.pick(names), in: scope)
             }
         case .overflow:
             if let scope { overflowSubscribers(in: scope) }
@@ -133,7 +134,7 @@ extension SimState {
 
     /// Marks every subscriber of the namespace as having lost events.
     mutating func overflowSubscribers(in scope: NetnsScope) {
-        guard let subscribers = namespaces[scope]?.subscribers, !subscribers.isEmpty else { return }
+        guard let subscribers = try? withNetns(scope, { ns throws(KernelError) in ns.subscribers }), !subscribers.isEmpty else { return }
         for subscriber in subscribers { subscriber.forceOverflow() }
         faults.fired[.overflow, default: 0] += 1
         history.record(.fault, scope, .note("fault overflow on \(subscribers.count) subscribers"), .ok)
@@ -141,7 +142,7 @@ extension SimState {
 
     /// Kills every monitor of the namespace.
     mutating func killMonitors(in scope: NetnsScope, with error: KernelError) {
-        guard let subscribers = namespaces[scope]?.subscribers, !subscribers.isEmpty else { return }
+        guard let subscribers = try? withNetns(scope, { ns throws(KernelError) in ns.subscribers }), !subscribers.isEmpty else { return }
         for subscriber in subscribers { subscriber.kill(error) }
         namespaces[scope]!.subscribers.removeAll()
         faults.fired[.monitorDeath, default: 0] += 1
