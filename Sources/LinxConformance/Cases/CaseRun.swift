@@ -63,7 +63,17 @@ struct CaseRun<Subject: ConformanceSubject>: Sendable {
 
     var source: Subject.Source { subject.source(for: sandbox) }
     var scope: Subject.Source.Scope { subject.scope(of: sandbox) }
-    var audit: ReportAudit<Subject> { ReportAudit(subject: subject, sandbox: sandbox) }
+    /// One audit for the whole case: it remembers what it verified (see
+    /// ``ReportAudit``), so the next pass need not verify it again.
+    let audit: ReportAudit<Subject>
+
+    init(subject: Subject, sandbox: Subject.Sandbox, options: ConformanceOptions, random: SimRandom) {
+        self.subject = subject
+        self.sandbox = sandbox
+        self.options = options
+        self.random = random
+        audit = ReportAudit(subject: subject, sandbox: sandbox)
+    }
 
     func snapshot() async throws -> Snapshot {
         do {

@@ -1,4 +1,5 @@
 import LinxReconcile
+import Synchronization
 
 /// Checks one report against what really happened to the scope: the
 /// independent snapshots taken just before and just after the pass.
@@ -12,6 +13,9 @@ public struct ReportAudit<Subject: ConformanceSubject>: Sendable {
 
     let subject: Subject
     let sandbox: Subject.Sandbox
+    /// The last reading found to hold the expected entries it was checked
+    /// against: the next pass's "before" is usually that very reading.
+    private let verified = VerifiedReading<Subject.EntryKey, Subject.EntryValue>()
 
     public init(subject: Subject, sandbox: Subject.Sandbox) {
         self.subject = subject
@@ -29,34 +33,60 @@ public struct ReportAudit<Subject: ConformanceSubject>: Sendable {
         desired: Subject.Source.Desired, before: Snapshot, after: Snapshot, quiet: Bool = true,
         expected: [Subject.EntryKey: Subject.EntryValue]? = nil
     ) -> [String] {
-        var problems = Self.shapeViolations(of: report)
-        var explained = Set<Subject.EntryKey>(minimumCapacity: report.applied.count + report.failed.count)
-        for op in report.applied {
+        // One sweep over the ops does what shapeViolations' duplicate check
+        // and the effect checks each did with a sweep of their own: every
+        // op's effect is asked for once, and one table of keys serves both
+        // (see OpLedger).
+        var ledger = OpLedger(report)
+        var problems: [String] = []
+        for (position, op) in report.applied.enumerated() {
             let effect = subject.effect(of: op, in: sandbox)
-            effect.addTouchedKeys(to: &explained)
-            explained.formUnion(subject.sideEffects(of: op, before: before, in: sandbox))
+            ledger.record(op, at: position, effect: effect, attempted: true)
+            for key in subject.sideEffects(of: op, before: before, in: sandbox) { ledger.explain(key) }
             guard quiet else { continue }
-            for (key, value) in effect.sets where after[key] != value {
-                problems.append("applied \(describe(op)) but \(key) is \(after[key].map { "\($0)" } ?? "absent"), not \(value)")
+            effect.forEachSet { key, value in
+                if after[key] != value {
+                    problems.append("applied \(describe(op)) but \(key) is \(after[key].map { "\($0)" } ?? "absent"), not \(value)")
+                }
             }
-            for key in effect.removes where after[key] != nil {
-                problems.append("applied \(describe(op)) but \(key) is still present")
+            effect.forEachRemove { key in
+                if after[key] != nil { problems.append("applied \(describe(op)) but \(key) is still present") }
             }
         }
-        for failed in report.failed {
-            subject.effect(of: failed.op, in: sandbox).addTouchedKeys(to: &explained)
-            explained.formUnion(subject.sideEffects(of: failed.op, before: before, in: sandbox))
+        for (offset, failed) in report.failed.enumerated() {
+            let effect = subject.effect(of: failed.op, in: sandbox)
+            ledger.record(failed.op, at: report.applied.count + offset, effect: effect, attempted: true)
+            for key in subject.sideEffects(of: failed.op, before: before, in: sandbox) { ledger.explain(key) }
         }
-        let changed = before.changedKeys(to: after)
-        // Only a change no attempted op explains can convict a pending op.
-        let unexplained = quiet ? changed.filter { !explained.contains($0) } : []
-        for op in report.pending where !unexplained.isEmpty {
+        let wanted = quiet && report.converged ? expected ?? subject.expectedEntries(for: desired, in: sandbox) : nil
+        // When `before` was already found to hold every wanted entry, only
+        // an entry that changed can be missing now: the converged check
+        // looks at the changes instead of every wanted entry.
+        let incremental = wanted.map { verified.holds(before.reading, $0) } ?? false
+        // Only a change no attempted op explains can convict a pending op;
+        // with other writers about (not quiet) changes need no explaining.
+        var unexplained = Set<Subject.EntryKey>()
+        var missing: [String] = []
+        if quiet {
+            before.forEachChange(to: after) { key, _, now in
+                if !ledger.isExplained(key) { unexplained.insert(key) }
+                if incremental, let value = wanted?[key], let line = Snapshot.violation(key, expected: value, actual: now) {
+                    missing.append(line)
+                }
+            }
+        }
+        let attempted = report.applied.count + report.failed.count
+        for (offset, op) in report.pending.enumerated() {
             let effect = subject.effect(of: op, in: sandbox)
-            for key in effect.sets.keys where unexplained.contains(key) {
-                problems.append("\(describe(op)) is pending (never attempted) but \(key) changed")
+            ledger.record(op, at: attempted + offset, effect: effect, attempted: false)
+            guard !unexplained.isEmpty else { continue }
+            effect.forEachSet { key, _ in
+                if unexplained.contains(key) { problems.append("\(describe(op)) is pending (never attempted) but \(key) changed") }
             }
-            for key in effect.removes where effect.sets[key] == nil && unexplained.contains(key) {
-                problems.append("\(describe(op)) is pending (never attempted) but \(key) changed")
+            effect.forEachRemove { key in
+                if !effect.setsKey(key) && unexplained.contains(key) {
+                    problems.append("\(describe(op)) is pending (never attempted) but \(key) changed")
+                }
             }
         }
         if quiet {
@@ -64,45 +94,125 @@ public struct ReportAudit<Subject: ConformanceSubject>: Sendable {
                 problems.append(
                     "\(key) changed (\(before[key].map { "\($0)" } ?? "absent") -> \(after[key].map { "\($0)" } ?? "absent")) but no op in the report touches it")
             }
-            if report.converged {
-                let missing = after.violations(of: expected ?? subject.expectedEntries(for: desired, in: sandbox))
+            if let wanted {
+                missing = incremental ? missing.sorted() : after.violations(of: wanted)
                 problems += missing.map { "report says converged, but \($0)" }
+                if missing.isEmpty { verified.remember(after, holds: wanted) }
             }
         }
-        return problems
+        return ledger.duplicates + Self.strategyViolations(of: report) + problems
     }
 
     /// Checks that depend on the report alone.
     public static func shapeViolations(
         of report: ReconcileReport<Subject.Source.Item, Subject.Source.LastApplied>
     ) -> [String] {
-        var problems: [String] = []
-        // Walks `planned` bucket by bucket without concatenating it. Ops are
-        // remembered by hash value and position, not copied into a set (an
-        // op holds up to two items): only ops with equal hashes are compared.
-        // The audit runs on every pass of every scenario.
-        let count = report.applied.count + report.failed.count + report.pending.count
-        if count > 1 {
-            var first = [Int: Int](minimumCapacity: count)
-            var collided: [(hash: Int, position: Int)] = []
-            func once(_ op: ReconcileOp<Subject.Source.Item>, at position: Int) {
+        var ledger = OpLedger(report)
+        for (i, op) in report.applied.enumerated() { ledger.record(op, at: i, effect: nil, attempted: true) }
+        for (i, failed) in report.failed.enumerated() {
+            ledger.record(failed.op, at: report.applied.count + i, effect: nil, attempted: true)
+        }
+        for (i, op) in report.pending.enumerated() {
+            ledger.record(op, at: report.applied.count + report.failed.count + i, effect: nil, attempted: false)
+        }
+        return ledger.duplicates + strategyViolations(of: report)
+    }
+
+    /// One pass over a report's ops: which entry keys the attempted ops
+    /// (applied and failed) explain, and each planned op at most once
+    /// across applied, failed and pending (checked op by op in that order,
+    /// without concatenating the three).
+    ///
+    /// Ops are remembered by position, not copied into a set (an op holds
+    /// up to two items), in buckets: by the one entry key an op's effect
+    /// touches when it touches exactly one (the usual op: hashing a small
+    /// key, not the whole op, and the same table entry that records the key
+    /// as explained), else by the op's hash value. Only ops of one bucket
+    /// are compared. Equal ops have equal effects (an effect is a function
+    /// of the op), so two equal ops always share a bucket: the answer is the
+    /// one comparing every pair would give.
+    struct OpLedger {
+        typealias Report = ReconcileReport<Subject.Source.Item, Subject.Source.LastApplied>
+        let report: Report
+        /// Duplicate-op lines, in op order.
+        private(set) var duplicates: [String] = []
+        /// Per key: bit 0 set when an attempted op or its side effect
+        /// touches it; above it, 1 + the position of the first single-key op
+        /// of that key (0 when none).
+        private var keys: [Subject.EntryKey: Int] = [:]
+        private var firstByHash: [Int: Int] = [:]
+        /// Ops that share a bucket with an earlier, different op.
+        private var collidedByKey: [(key: Subject.EntryKey, position: Int)] = []
+        private var collidedByHash: [(hash: Int, position: Int)] = []
+
+        init(_ report: Report) {
+            self.report = report
+            keys.reserveCapacity(report.applied.count + report.failed.count + report.pending.count)
+        }
+
+        /// Whether an attempted op, or a side effect of one, touches `key`.
+        func isExplained(_ key: Subject.EntryKey) -> Bool {
+            (keys[key] ?? 0) & 1 != 0
+        }
+
+        /// Records that `key` is explained (a side effect of an attempted op).
+        mutating func explain(_ key: Subject.EntryKey) {
+            keys[key, default: 0] |= 1
+        }
+
+        /// Records the op at `position` (of applied, then failed, then
+        /// pending): its effect's keys as explained when it was `attempted`,
+        /// and whether an equal op came before it. `effect` nil buckets it
+        /// by hash and explains nothing.
+        mutating func record(
+            _ op: ReconcileOp<Subject.Source.Item>, at position: Int,
+            effect: OpEffect<Subject.EntryKey, Subject.EntryValue>?, attempted: Bool
+        ) {
+            let seen: Bool
+            if let effect, let key = effect.onlyKey {
+                let earlier = Self.claim(&keys[key, default: 0], position: position, attempted: attempted)
+                guard let earlier else { return }
+                seen = op == ReportAudit.op(at: earlier, in: report)
+                    || collidedByKey.contains { $0.key == key && op == ReportAudit.op(at: $0.position, in: report) }
+                if !seen { collidedByKey.append((key, position)) }
+            } else {
+                if attempted, let effect {
+                    var touched = Set<Subject.EntryKey>()
+                    effect.addTouchedKeys(to: &touched)
+                    for key in touched { explain(key) }
+                }
                 let hash = op.hashValue
-                guard let earlier = first[hash] else {
-                    first[hash] = position
+                guard let earlier = firstByHash[hash] else {
+                    firstByHash[hash] = position
                     return
                 }
-                let seen = op == Self.op(at: earlier, in: report)
-                    || collided.contains { $0.hash == hash && op == Self.op(at: $0.position, in: report) }
-                if seen {
-                    problems.append("\(op.symbol) \(op.item) appears more than once across applied, failed and pending; each planned op must appear exactly once")
-                } else {
-                    collided.append((hash, position))
-                }
+                seen = op == ReportAudit.op(at: earlier, in: report)
+                    || collidedByHash.contains { $0.hash == hash && op == ReportAudit.op(at: $0.position, in: report) }
+                if !seen { collidedByHash.append((hash, position)) }
             }
-            for (i, op) in report.applied.enumerated() { once(op, at: i) }
-            for (i, failed) in report.failed.enumerated() { once(failed.op, at: report.applied.count + i) }
-            for (i, op) in report.pending.enumerated() { once(op, at: report.applied.count + report.failed.count + i) }
+            if seen {
+                duplicates.append("\(op.symbol) \(op.item) appears more than once across applied, failed and pending; each planned op must appear exactly once")
+            }
         }
+
+        /// Updates one key's slot for a single-key op at `position`; the
+        /// position of the first single-key op of that key when there was one.
+        private static func claim(_ slot: inout Int, position: Int, attempted: Bool) -> Int? {
+            if attempted { slot |= 1 }
+            let first = slot >> 1
+            if first == 0 {
+                slot |= (position + 1) << 1
+                return nil
+            }
+            return first - 1
+        }
+    }
+
+    /// The checks of the report's shape against its strategy.
+    static func strategyViolations(
+        of report: ReconcileReport<Subject.Source.Item, Subject.Source.LastApplied>
+    ) -> [String] {
+        var problems: [String] = []
         switch report.strategy {
         case .bestEffort:
             if !report.pending.isEmpty {
@@ -136,7 +246,7 @@ public struct ReportAudit<Subject: ConformanceSubject>: Sendable {
     }
 
     /// The op at `position` of applied, then failed, then pending.
-    private static func op(
+    fileprivate static func op(
         at position: Int, in report: ReconcileReport<Subject.Source.Item, Subject.Source.LastApplied>
     ) -> ReconcileOp<Subject.Source.Item> {
         if position < report.applied.count { return report.applied[position] }
@@ -147,5 +257,29 @@ public struct ReportAudit<Subject: ConformanceSubject>: Sendable {
 
     private func describe(_ op: ReconcileOp<Subject.Source.Item>) -> String {
         "\(op.symbol) \(op.item)"
+    }
+}
+
+/// A reading of a scope found to hold a set of expected entries, kept by an
+/// audit from one pass to the next: the next pass's "before" is usually that
+/// very reading.
+final class VerifiedReading<Key: Hashable & Sendable & CustomStringConvertible, Value: Hashable & Sendable & CustomStringConvertible>:
+    Sendable
+{
+    private let last = Mutex<(reading: ScopeReading, expected: [Key: Value])?>(nil)
+
+    /// Whether `reading` was found to hold `expected` (the same entries:
+    /// the caller's dictionary is usually the very one remembered, which
+    /// compares in constant time).
+    func holds(_ reading: ScopeReading, _ expected: [Key: Value]) -> Bool {
+        last.withLock { last in
+            guard let last, last.reading == reading else { return false }
+            return last.expected == expected
+        }
+    }
+
+    /// Remembers that `snapshot` holds every entry of `expected`.
+    func remember(_ snapshot: ScopeSnapshot<Key, Value>, holds expected: [Key: Value]) {
+        last.withLock { $0 = (snapshot.reading, expected) }
     }
 }

@@ -22,12 +22,15 @@ package enum RtnlStateModel {
     ) -> RtnlDesiredState {
         var desired = RtnlDesiredState.empty
         var subnets: [(link: Int, subnet: Int, v6: Bool)] = []
-        var taken = Set<Int>()
+        // Bitmaps, not sets of Int: fuzzing draws thousands of these.
+        var taken = [Bool](repeating: false, count: links.count * 32)
         for _ in 0..<random.int(in: addresses) {
             let link = random.below(links.count)
             let subnet = random.below(16)
             let v6 = random.chance(0.25)
-            guard taken.insert((link * 16 + subnet) * 2 + (v6 ? 1 : 0)).inserted else { continue }
+            let slot = (link * 16 + subnet) * 2 + (v6 ? 1 : 0)
+            guard !taken[slot] else { continue }
+            taken[slot] = true
             subnets.append((link, subnet, v6))
             let host = random.int(in: 2...250)
             let text = v6
@@ -35,7 +38,8 @@ package enum RtnlStateModel {
                 : "10.\(link + 1).\(subnet).\(host)/24"
             desired.append(.address(text, on: links[link]))
         }
-        var destinations = Set<Int>()
+        let destinationCount = max(64, routes.upperBound * 4)
+        var destinations = [Bool](repeating: false, count: destinationCount * 2)
         var hasDefault = false
         for _ in 0..<random.int(in: routes) {
             let via = random.pick(subnets)
@@ -47,8 +51,10 @@ package enum RtnlStateModel {
                 desired.append(.defaultRoute(via: gateway, table: table, metric: metric))
                 continue
             }
-            let destination = random.below(max(64, routes.upperBound * 4))
-            guard destinations.insert(destination * 2 + (via.v6 ? 1 : 0)).inserted else { continue }
+            let destination = random.below(destinationCount)
+            let slot = destination * 2 + (via.v6 ? 1 : 0)
+            guard !destinations[slot] else { continue }
+            destinations[slot] = true
             let prefix = via.v6
                 ? "fd00:200:\(String(destination, radix: 16))::/64"
                 : "10.\(200 + destination / 256).\(destination % 256).0/24"
@@ -108,6 +114,7 @@ package enum RtnlStateModel {
     /// The snapshot entries a scope satisfying `desired` holds.
     public static func expectedEntries(for desired: RtnlDesiredState, routeProtocol: UInt8) -> [RtnlEntry: RtnlValue] {
         var entries: [RtnlEntry: RtnlValue] = [:]
+        entries.reserveCapacity((desired.addresses?.count ?? 0) + (desired.routes?.count ?? 0))
         for key in addressKeys(of: desired) {
             entries[.address(host: false, interface: key.interface, address: key.address, prefixLength: key.prefixLength)] =
                 RtnlValue.address(proto: nil)
@@ -134,8 +141,8 @@ package enum RtnlStateModel {
             key = .route(host: false, key: route.key)
             value = RtnlValue(route)
         }
-        if op.isDelete { return OpEffect(removes: [key]) }
-        return OpEffect(sets: [key: value])
+        if op.isDelete { return OpEffect(removing: key) }
+        return OpEffect(setting: key, to: value)
     }
 
     /// What the kernel flushes when an op deletes an IPv4 address (with

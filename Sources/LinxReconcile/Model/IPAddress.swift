@@ -29,6 +29,12 @@ public enum IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible {
         // entry of every pass.
         // inet_pton stops at a NUL, so "10.0.0.1\0junk" would pass as
         // 10.0.0.1: a value that says one thing and installs another.
+        // A plain dotted quad (the common case) is read in one pass over
+        // its bytes, accepted exactly as inet_pton accepts it.
+        if let fast = RtnlFastParse.ipv4(text), fast.length == nil {
+            self = .v4(fast.address)
+            return
+        }
         guard !text.utf8.contains(0) else { throw ValueError(value: text, reason: "not a valid address (contains NUL)") }
         if text.utf8.contains(UInt8(ascii: ":")) {
             var raw = in6_addr()

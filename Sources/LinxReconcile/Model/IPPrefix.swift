@@ -29,6 +29,13 @@ public struct IPPrefix: Sendable, Hashable, Comparable, CustomStringConvertible 
 
     /// Parses `ADDR/LEN`, or a bare address as a host prefix (/32 or /128).
     public init(_ text: String) throws(ValueError) {
+        // `a.b.c.d/len` in one pass over its bytes: the same address as
+        // inet_pton and the same length as Int (1-3 decimal digits), then
+        // the same range and host-bit checks.
+        if let fast = RtnlFastParse.ipv4(text) {
+            try self.init(.v4(fast.address), length: fast.length ?? 32)
+            return
+        }
         // Found by bytes, not split: this runs for every desired route of
         // every pass.
         guard let slash = text.utf8.firstIndex(of: UInt8(ascii: "/")) else {

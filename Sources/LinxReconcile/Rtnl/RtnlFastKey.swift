@@ -96,6 +96,15 @@ struct RtnlDesiredIndex: Sendable {
         addressOrder = Self.order(addresses)
     }
 
+    /// An index that keeps `routes` and its order (already computed) and
+    /// takes a new address table.
+    init(routes: [RtnlFastKey: Int], routeOrder: [Int], addresses: [RtnlFastAddressKey: Int]) {
+        self.routes = routes
+        self.routeOrder = routeOrder
+        self.addresses = addresses
+        addressOrder = Self.order(addresses)
+    }
+
     private static func table<T, K: Hashable>(_ items: [T], _ key: (T) -> K) -> [K: Int] {
         var table: [K: Int] = [:]
         table.reserveCapacity(items.count)

@@ -54,6 +54,46 @@ public enum RtnlNormalizer {
         )
     }
 
+    /// `resolved` (resolved against some link list, indexed as `index`)
+    /// as resolving the same desired state against `links` would give it,
+    /// without parsing it again; nil when an interface it names is not in
+    /// `links` (resolving again then says which).
+    ///
+    /// Links decide a resolution only through the name -> index map, and
+    /// only for the names the desired state uses: with every one of them
+    /// still present, each check passes as before, and every identity
+    /// comparison (duplicates, an IPv6 address on one interface twice)
+    /// answers as before, because distinct links have distinct names and
+    /// distinct indices. So only the indices change: the addresses' and the
+    /// named routes', and the address keys (which hold the index) with
+    /// their order. Route keys hold no index: their table and order stay.
+    /// A vanished and re-created interface (a new index, same name) then
+    /// costs a pass a few lookups, not a new parse of every entry.
+    static func rebound(
+        _ resolved: RtnlResolvedState, index: RtnlDesiredIndex, to links: [Link]
+    ) -> (resolved: RtnlResolvedState, index: RtnlDesiredIndex)? {
+        var indices: [String: Int32] = [:]
+        indices.reserveCapacity(links.count)
+        for link in links { indices[link.name] = link.index }
+        var result = resolved
+        for position in result.addresses.indices {
+            // Every resolved address carries the interface name it was written with.
+            guard let name = result.addresses[position].interfaceName, let ifindex = indices[name] else { return nil }
+            if result.addresses[position].ifindex != ifindex { result.addresses[position].ifindex = ifindex }
+        }
+        for position in result.routes.indices {
+            // A resolved route has an index exactly when an interface was written.
+            guard let name = result.routes[position].interfaceName else { continue }
+            guard let ifindex = indices[name] else { return nil }
+            if result.routes[position].ifindex != ifindex { result.routes[position].ifindex = ifindex }
+        }
+        var addressTable: [RtnlFastAddressKey: Int] = [:]
+        addressTable.reserveCapacity(result.addresses.count)
+        // Resolved addresses have distinct keys (duplicates were dropped).
+        for position in result.addresses.indices { addressTable[RtnlFastAddressKey(result.addresses[position])] = position }
+        return (result, RtnlDesiredIndex(routes: index.routes, routeOrder: index.routeOrder, addresses: addressTable))
+    }
+
     private static func addresses(
         _ entries: [RtnlAddressEntry], indices: [String: Int32], options: RtnlOptions
     ) throws(ReconcileError) -> (items: [InterfaceAddress], table: [RtnlFastAddressKey: Int]) {

@@ -67,14 +67,19 @@ final class RtnlPassMemo: Sendable {
         }
     }
 
-    /// The desired state resolved last time against the same links.
+    /// The desired state resolved last time, against these links: as it
+    /// was when the links are the same, re-bound to their indices when
+    /// only those changed (see ``RtnlNormalizer/rebound(_:index:to:)``).
     func resolution(
         desired: RtnlDesiredState, options: RtnlOptions, links: [Link]
     ) -> (RtnlResolvedState, RtnlDesiredIndex)? {
         state.withLock { memo in
-            guard let last = memo.resolution, last.options == options, last.links == links, last.desired == desired
-            else { return nil }
-            return (last.resolved, last.index)
+            guard let last = memo.resolution, last.options == options, last.desired == desired else { return nil }
+            if last.links == links { return (last.resolved, last.index) }
+            guard let rebound = RtnlNormalizer.rebound(last.resolved, index: last.index, to: links) else { return nil }
+            memo.resolution = Resolution(
+                desired: desired, options: options, links: links, resolved: rebound.resolved, index: rebound.index)
+            return rebound
         }
     }
 

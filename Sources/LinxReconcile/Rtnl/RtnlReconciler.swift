@@ -288,6 +288,13 @@ public struct RtnlReconciler: Sendable {
     static func wildcardDeletes(
         _ routeOps: [ReconcileOp<RtnlObject>], recreates: [Route]
     ) -> [ReconcileOp<RtnlObject>] {
+        // Most passes delete no metric-0 IPv4 route: nothing to move, and
+        // no set of the created prefixes to build.
+        let wildcards = routeOps.contains { op in
+            guard op.isDelete, case .route(let route) = op.item else { return false }
+            return route.family == .ipv4 && route.metric == 0
+        }
+        guard wildcards else { return [] }
         struct Prefix: Hashable {
             var table: UInt32, destination: IPPrefix, tos: UInt8
             init(_ route: Route) { (table, destination, tos) = (route.table, route.destination, route.tos) }
