@@ -6,9 +6,11 @@
 #
 # In a fresh namespace (linx-nft-<pid>, always deleted on exit), the table
 # `inet linx` with one base chain (filter input) holding COUNT rules
-# `ip saddr 10.A.B.C tcp dport P accept`. The driver (NftBench) times each
-# `nft` reference run interleaved with the Linx pass it is compared with
-# (medians over REPEATS, seconds): cold (`nft -f` vs a cold reconcile
+# `ip saddr 10.A.B.C tcp dport P accept` and Linx's marker comment (so
+# `nft -f` and Linx leave the same table). The driver (NftBench) runs each
+# `nft` reference interleaved with the Linx pass it is compared with, and
+# samples wall time, CPU time and page faults (medians and ranges over
+# REPEATS; 3 cold pairs per repetition): cold (`nft -f` vs a cold reconcile
 # pass), no-op (`nft list table` vs a pass with nothing to do), plan (a
 # plan of the absent table vs `nft -c -f`). See its header for details.
 set -euo pipefail
@@ -28,6 +30,7 @@ bench_make_netns "$NS"
 
 {
   echo "table inet linx {"
+  echo "  comment \"linx\";"
   echo "  chain input {"
   echo "    type filter hook input priority 0; policy accept;"
   awk -v n="$COUNT" 'BEGIN { for (i = 0; i < n; i++)

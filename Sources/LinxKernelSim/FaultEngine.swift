@@ -10,7 +10,12 @@ struct FaultEngine: Sendable {
     var races: [NetnsScope: Int] = [:]
     /// Links to delete just before the next write request in their namespace.
     var vanishing: [(scope: NetnsScope, link: String)] = []
-    var plan: SimFaultPlan?
+    var plan: SimFaultPlan? {
+        didSet { planKinds = plan.map { plan in SimFaultKind.allCases.filter { plan.kinds.contains($0) } } ?? [] }
+    }
+    /// The plan's kinds in declaration order: what a draw filters, without
+    /// a set lookup per kind on every faulted operation.
+    private(set) var planKinds: [SimFaultKind] = []
     /// Batches whose middle request to refuse: a probability and the error.
     var midBatch: (fraction: Double, error: KernelError)?
     var fired: [SimFaultKind: Int] = [:]

@@ -9,11 +9,11 @@ extension SimState {
     /// operation runs.
     mutating func gate(_ op: SimOperation, scope: NetnsScope?, request: RtnlRequest? = nil) -> KernelError? {
         guard faults.isArmed else { return nil }
-        if let scope, request != nil, let i = faults.vanishing.firstIndex(where: { $0.scope == scope }) {
+        if let scope, request != nil, !faults.vanishing.isEmpty, let i = faults.vanishing.firstIndex(where: { $0.scope == scope }) {
             let link = faults.vanishing.remove(at: i).link
             vanish(link, in: scope)
         }
-        if let scope, let request, let left = faults.races[scope], left > 0 {
+        if let scope, let request, !faults.races.isEmpty, let left = faults.races[scope], left > 0 {
             if race(request, in: scope) {
                 faults.races[scope] = left - 1 > 0 ? left - 1 : nil
             }
@@ -34,10 +34,12 @@ extension SimState {
 
     /// One random fault from the plan that applies to this operation.
     private mutating func drawPlanned(_ plan: SimFaultPlan, _ op: SimOperation, scope: NetnsScope?, request: RtnlRequest?) -> KernelError? {
-        let subscribed = scope.map { !(namespaces[$0]?.subscribers.isEmpty ?? true) } ?? false
-        let hasLink = scope.map { (namespaces[$0]?.links.count ?? 0) > 1 } ?? false
-        let applicable = SimFaultKind.allCases.filter { kind in
-            guard plan.kinds.contains(kind) else { return false }
+        // Read in place: a lookup through the subscript would copy the namespace.
+        let (subscribed, hasLink) = scope.flatMap { scope in
+            try? withNetns(scope) { ns throws(KernelError) in (!ns.subscribers.isEmpty, ns.links.count > 1) }
+        } ?? (false, false)
+        // The plan's kinds in declaration order, listed once when it was armed (no set lookups per draw).
+        let applicable = faults.planKinds.filter { kind in
             switch kind {
             case .errno, .drift, .reboot: return true
             case .interruptedDump: return op.isDump
@@ -61,9 +63,10 @@ extension SimState {
         case .eexistRace:
             if let scope, let request { _ = race(request, in: scope) }
         case .vanish:
-            if let scope, let ns = namespaces[scope] {
-                let names = ns.links.keys.sorted().compactMap { ns.links[$0]!.isLoopback ? nil : ns.links[$0]!.link.name }
-                if !names.isEmpty { vanish(rng.pick(names), in: scope) }
+            if let scope, let names = try? withNetns(scope, { ns throws(KernelError) in
+                ns.links.keys.sorted().compactMap { ns.links[$0]!.isLoopback ? nil : ns.links[$0]!.link.name }
+            }), !names.isEmpty {
+                vanish(rng.pick(names), in: scope)
             }
         case .overflow:
             if let scope { overflowSubscribers(in: scope) }
@@ -88,7 +91,7 @@ extension SimState {
         var error: KernelError?
         if let rule = faults.midBatch, rng.chance(rule.fraction) {
             error = rule.error
-        } else if let plan = faults.plan, plan.kinds.contains(.batchRefusal), rng.chance(plan.rate * 4) {
+        } else if let plan = faults.plan, faults.planKinds.contains(.batchRefusal), rng.chance(plan.rate * 4) {
             error = KernelError(rng.pick(plan.errnos), "injected fault")
         }
         guard let error else { return nil }
@@ -119,15 +122,19 @@ extension SimState {
     /// Deletes link `name` as if someone removed it (routes, addresses and
     /// sysctls go with it).
     mutating func vanish(_ name: String, in scope: NetnsScope) {
-        guard let index = namespaces[scope]?.indexByName[name], (try? withNetns(scope, { ns throws(KernelError) in try ns.removeLink(index) })) != nil
-        else { return }
+        let removed = try? withNetns(scope) { ns throws(KernelError) -> Bool in
+            guard let index = ns.indexByName[name] else { return false }
+            try ns.removeLink(index)
+            return true
+        }
+        guard removed == true else { return }
         faults.fired[.vanish, default: 0] += 1
         history.record(.fault, scope, .note("fault vanish \(name)"), .ok)
     }
 
     /// Marks every subscriber of the namespace as having lost events.
     mutating func overflowSubscribers(in scope: NetnsScope) {
-        guard let subscribers = namespaces[scope]?.subscribers, !subscribers.isEmpty else { return }
+        guard let subscribers = try? withNetns(scope, { ns throws(KernelError) in ns.subscribers }), !subscribers.isEmpty else { return }
         for subscriber in subscribers { subscriber.forceOverflow() }
         faults.fired[.overflow, default: 0] += 1
         history.record(.fault, scope, .note("fault overflow on \(subscribers.count) subscribers"), .ok)
@@ -135,7 +142,7 @@ extension SimState {
 
     /// Kills every monitor of the namespace.
     mutating func killMonitors(in scope: NetnsScope, with error: KernelError) {
-        guard let subscribers = namespaces[scope]?.subscribers, !subscribers.isEmpty else { return }
+        guard let subscribers = try? withNetns(scope, { ns throws(KernelError) in ns.subscribers }), !subscribers.isEmpty else { return }
         for subscriber in subscribers { subscriber.kill(error) }
         namespaces[scope]!.subscribers.removeAll()
         faults.fired[.monitorDeath, default: 0] += 1

@@ -25,8 +25,10 @@ struct RouteStore: Sendable {
     private(set) var shadows: [Route] = []
     private var onLink: [IPPrefix: [Route]] = [:]
     /// Per family, the prefix lengths present among on-link routes with their
-    /// counts, sorted by length.
-    private var onLinkLengths: [AddressFamily: [(length: Int, count: Int)]] = [:]
+    /// counts, sorted by length (two fields, not a map keyed by family: every
+    /// gateway check reads one).
+    private var onLinkLengthsV4: [(length: Int, count: Int)] = []
+    private var onLinkLengthsV6: [(length: Int, count: Int)] = []
     /// For IPv4 routes with a non-zero metric: their metrics under the key
     /// with metric 0, so a delete that names no metric (a wildcard for the
     /// kernel) finds them without a scan. Metric-0 adds never touch it.
@@ -93,9 +95,10 @@ struct RouteStore: Sendable {
         if old.family == .ipv6 { unindexV6(old, slot: slot) }
         if Self.isOnLink(old) { unindexOnLink(old) }
         if key.metric != 0, old.family == .ipv4 {
-            let base = Self.base(key)
-            otherMetrics[base]?.removeAll { $0 == key.metric }
-            if otherMetrics[base]?.isEmpty == true { otherMetrics[base] = nil }
+            if let i = otherMetrics.index(forKey: Self.base(key)) {
+                otherMetrics.values[i].removeAll { $0 == key.metric }
+                if otherMetrics.values[i].isEmpty { otherMetrics.remove(at: i) }
+            }
         }
         if !shadows.isEmpty, let i = shadows.firstIndex(where: { $0.key == key }) {
             upsert(shadows.remove(at: i), indexed: true)
@@ -251,8 +254,7 @@ struct RouteStore: Sendable {
     /// metric, then the older route (fib_insert_alias keeps a leaf's
     /// aliases by descending tb_id, then ascending priority).
     func firstOnLink(reaching gateway: IPAddress, inTables tables: (UInt32) -> Bool, where accept: (Route) -> Bool) -> Route? {
-        guard let lengths = onLinkLengths[gateway.family] else { return nil }
-        for (length, _) in lengths.reversed() {
+        for (length, _) in (gateway.family == .ipv4 ? onLinkLengthsV4 : onLinkLengthsV6).reversed() {
             guard let prefix = try? IPPrefix(gateway.masked(to: length), length: length),
                 let routes = onLink[prefix]
             else { continue }
@@ -287,46 +289,54 @@ struct RouteStore: Sendable {
 
     private mutating func indexOnLink(_ route: Route) {
         onLink[route.destination, default: []].append(route)
-        let length = route.destination.length
-        var lengths = onLinkLengths[route.family] ?? []
-        if let i = lengths.firstIndex(where: { $0.length >= length }), lengths[i].length == length {
-            lengths[i].count += 1
-        } else {
-            let i = lengths.firstIndex(where: { $0.length > length }) ?? lengths.endIndex
-            lengths.insert((length, 1), at: i)
-        }
-        onLinkLengths[route.family] = lengths
+        countOnLink(route, by: 1)
     }
 
     private mutating func unindexOnLink(_ route: Route) {
-        guard let i = onLink[route.destination]?.firstIndex(where: { $0.key == route.key && $0.ifindex == route.ifindex }) else { return }
-        onLink[route.destination]!.remove(at: i)
-        if onLink[route.destination]!.isEmpty { onLink[route.destination] = nil }
-        let length = route.destination.length
-        guard var lengths = onLinkLengths[route.family], let j = lengths.firstIndex(where: { $0.length == length }) else { return }
-        lengths[j].count -= 1
-        if lengths[j].count == 0 { lengths.remove(at: j) }
-        onLinkLengths[route.family] = lengths
+        // One lookup, then the bucket in place.
+        guard let bucket = onLink.index(forKey: route.destination),
+            let i = onLink.values[bucket].firstIndex(where: { $0.key == route.key && $0.ifindex == route.ifindex })
+        else { return }
+        onLink.values[bucket].remove(at: i)
+        if onLink.values[bucket].isEmpty { onLink.remove(at: bucket) }
+        countOnLink(route, by: -1)
+    }
+
+    private mutating func countOnLink(_ route: Route, by delta: Int) {
+        switch route.family {
+        case .ipv4: Self.count(route.destination.length, by: delta, in: &onLinkLengthsV4)
+        case .ipv6: Self.count(route.destination.length, by: delta, in: &onLinkLengthsV6)
+        }
+    }
+
+    /// Counts one more (`delta` 1) or one less (-1) route of prefix `length`
+    /// in `lengths`, kept sorted by length without zero counts.
+    private static func count(_ length: Int, by delta: Int, in lengths: inout [(length: Int, count: Int)]) {
+        if delta > 0 {
+            if let i = lengths.firstIndex(where: { $0.length >= length }), lengths[i].length == length {
+                lengths[i].count += 1
+            } else {
+                lengths.insert((length, 1), at: lengths.firstIndex(where: { $0.length > length }) ?? lengths.endIndex)
+            }
+        } else {
+            guard let j = lengths.firstIndex(where: { $0.length == length }) else { return }
+            lengths[j].count -= 1
+            if lengths[j].count == 0 { lengths.remove(at: j) }
+        }
     }
 
     private mutating func indexV6(_ route: Route, slot: Int) {
         v6Slots[TableDestination(table: route.table, destination: route.destination), default: []].append(slot)
-        let length = route.destination.length
-        if let i = v6Lengths.firstIndex(where: { $0.length >= length }), v6Lengths[i].length == length {
-            v6Lengths[i].count += 1
-        } else {
-            v6Lengths.insert((length, 1), at: v6Lengths.firstIndex(where: { $0.length > length }) ?? v6Lengths.endIndex)
-        }
+        Self.count(route.destination.length, by: 1, in: &v6Lengths)
     }
 
     private mutating func unindexV6(_ route: Route, slot: Int) {
-        let bucket = TableDestination(table: route.table, destination: route.destination)
-        v6Slots[bucket]?.removeAll { $0 == slot }
-        if v6Slots[bucket]?.isEmpty == true { v6Slots[bucket] = nil }
-        let length = route.destination.length
-        guard let j = v6Lengths.firstIndex(where: { $0.length == length }) else { return }
-        v6Lengths[j].count -= 1
-        if v6Lengths[j].count == 0 { v6Lengths.remove(at: j) }
+        // One lookup, then the bucket in place.
+        if let i = v6Slots.index(forKey: TableDestination(table: route.table, destination: route.destination)) {
+            v6Slots.values[i].removeAll { $0 == slot }
+            if v6Slots.values[i].isEmpty { v6Slots.remove(at: i) }
+        }
+        Self.count(route.destination.length, by: -1, in: &v6Lengths)
     }
 
     /// Drops the holes left by deletes, keeping dump order.

@@ -4,17 +4,17 @@ import LinxReconcile
 extension SimKernel: RtnlBackend {
     /// Dumps the namespace's links, by index.
     public func links(in scope: NetnsScope) async throws(KernelError) -> [Link] {
-        try dump(.linkDump, in: scope) { ns in ns.linkList }
+        try dump(.linkDump, in: scope) { ns in ns.dumpedLinks() }
     }
 
     /// Dumps the namespace's addresses, both families, by key.
     public func addresses(in scope: NetnsScope) async throws(KernelError) -> [InterfaceAddress] {
-        try dump(.addressDump, in: scope) { ns in ns.addressList }
+        try dump(.addressDump, in: scope) { ns in ns.dumpedAddresses() }
     }
 
     /// Dumps the routes matching `filter`, in the store's order (fixed by the operation history).
     public func routes(in scope: NetnsScope, matching filter: RouteFilter) async throws(KernelError) -> [Route] {
-        try dump(.routeDump, in: scope) { ns in ns.routes.dump(filter) }
+        try dump(.routeDump, in: scope) { ns in ns.dumpedRoutes(filter) }
     }
 
     /// Sends the requests in order, one result each; with `stopOnError` it
@@ -71,12 +71,12 @@ extension SimKernel: RtnlBackend {
 
     /// A dump with its faults (errno, interrupted) and its log line.
     private func dump<T: Collection & Sendable>(
-        _ op: SimOperation, in scope: NetnsScope, _ body: (SimNetns) -> T
+        _ op: SimOperation, in scope: NetnsScope, _ body: (inout SimNetns) -> T
     ) throws(KernelError) -> T {
         try state.withLock { s throws(KernelError) in
             do throws(KernelError) {
                 if let error = s.gate(op, scope: scope) { throw error }
-                let result = body(try s.netns(scope))
+                let result = try s.withNetns(scope) { ns throws(KernelError) in body(&ns) }
                 s.history.record(.backend, scope, .dump(op), .count(result.count))
                 return result
             } catch {

@@ -212,10 +212,11 @@ public final class SimKernel: Sendable {
     /// Links, addresses and routes of a namespace.
     public func snapshot(of scope: NetnsScope = .current) throws(KernelError) -> SimNetnsSnapshot {
         try state.withLock { s throws(KernelError) in
-            let ns = try s.netns(scope)
-            // Kernel routes can share a key across links: the interface breaks the tie.
-            let routes = ns.routes.all.sorted { ($0.key, $0.ifindex ?? 0) < ($1.key, $1.ifindex ?? 0) }
-            return SimNetnsSnapshot(links: ns.linkList, addresses: ns.addressList, routes: routes)
+            try s.withNetns(scope) { ns throws(KernelError) in
+                // Kernel routes can share a key across links: the interface breaks the tie.
+                let routes = ns.dumpedRoutes(.all).sorted { ($0.key, $0.ifindex ?? 0) < ($1.key, $1.ifindex ?? 0) }
+                return SimNetnsSnapshot(links: ns.dumpedLinks(), addresses: ns.dumpedAddresses(), routes: routes)
+            }
         }
     }
 
@@ -226,9 +227,18 @@ public final class SimKernel: Sendable {
     /// operation history.
     public func unsortedSnapshot(of scope: NetnsScope = .current) throws(KernelError) -> SimNetnsSnapshot {
         try state.withLock { s throws(KernelError) in
-            let ns = try s.netns(scope)
-            return SimNetnsSnapshot(links: ns.linkList, addresses: ns.addressList, routes: ns.routes.all)
+            try s.withNetns(scope) { ns throws(KernelError) in
+                SimNetnsSnapshot(links: ns.dumpedLinks(), addresses: ns.dumpedAddresses(), routes: ns.dumpedRoutes(.all))
+            }
         }
+    }
+
+    /// A number naming what `scope`'s links, addresses and routes are now
+    /// (see ``snapshot(of:)``): it changes with any of them and is never
+    /// reused, in this kernel or another, for other contents. A reader that
+    /// kept what it made of a snapshot can tell it is still current.
+    package func rtnlStamp(of scope: NetnsScope) throws(KernelError) -> UInt64 {
+        try state.withLock { s throws(KernelError) in try s.withNetns(scope) { ns throws(KernelError) in ns.rtnlStamp() } }
     }
 
     /// The name of the link with index `index`, nil when there is none: a

@@ -73,7 +73,7 @@ extension SimNetns {
     /// ext-ack texts, nil where it gives none (checked on Linux 6.18).
     mutating func addRoute(_ request: Route, replace: Bool) throws(KernelError) {
         var route = Self.normalized(request)
-        tables[route.family, default: []].insert(route.table)
+        tables.insert(route.table, family: route.family)
         switch route.family {
         case .ipv4: try checkRoute4(&route)
         case .ipv6: try checkRoute6(&route)
@@ -177,7 +177,7 @@ extension SimNetns {
     mutating func deleteRoute(_ request: Route) throws(KernelError) {
         let route = Self.normalized(request)
         let key = route.key
-        guard tables[route.family]?.contains(route.table) == true else {
+        guard tables.contains(route.table, family: route.family) else {
             throw KernelError(.noSuchProcess, "FIB table does not exist")
         }
         func matches(_ existing: Route) -> Bool { route.proto == 0 || route.proto == existing.proto }

@@ -66,18 +66,22 @@ struct SimAddressState: Sendable {
 /// One network namespace: links, addresses, routes, its `net.` sysctls and
 /// its event subscribers. Every mutation publishes its events.
 struct SimNetns: Sendable {
-    var links: [Int32: SimLinkState] = [:]
+    // The observers keep `views` true to what it caches (see SimNetnsViews);
+    // without oldValue they leave the in-place mutations in place.
+    var links: [Int32: SimLinkState] = [:] { didSet { views.linksChanged() } }
     var indexByName: [String: Int32] = [:]
     /// Indices are per namespace, monotonic, never reused.
     var nextIndex: Int32 = 1
-    var addresses: [InterfaceAddress.Key: SimAddressState] = [:]
+    var addresses: [InterfaceAddress.Key: SimAddressState] = [:] { didSet { views.addressesChanged() } }
     var addressSequence: UInt64 = 0
-    var routes = RouteStore()
+    var routes = RouteStore() { didSet { views.routesChanged() } }
+    /// The dumps made since the last change of `links`, `addresses` or `routes`.
+    var views = SimNetnsViews()
     /// The routing tables that exist per family: main and local from the
     /// start, any other once a route add named it (even a refused one:
     /// fib_new_table runs before the route is checked). A delete in a
     /// table that does not exist is ESRCH "FIB table does not exist".
-    var tables: [AddressFamily: Set<UInt32>] = [.ipv4: [RouteTable.main, RouteTable.local], .ipv6: [RouteTable.main, RouteTable.local]]
+    var tables = SimRouteTables()
     /// The `net.` files, and which per-interface files were written since
     /// the interface appeared (the kernel's cnf.state bits: the others
     /// follow conf.default).
@@ -331,4 +335,23 @@ struct SimNetns: Sendable {
     /// ``SimAddressState``), not sorted by key, since callers read "the first
     /// address of a subnet" as its primary.
     var addressList: [InterfaceAddress] { addresses.values.sorted { $0.dumpOrder < $1.dumpOrder }.map(\.address) }
+}
+
+/// The routing tables that exist, per family: a few ids each, kept in
+/// arrays (every route add names its table).
+struct SimRouteTables: Sendable {
+    private var ipv4: [UInt32] = [RouteTable.main, RouteTable.local]
+    private var ipv6: [UInt32] = [RouteTable.main, RouteTable.local]
+
+    func contains(_ table: UInt32, family: AddressFamily) -> Bool {
+        family == .ipv4 ? ipv4.contains(table) : ipv6.contains(table)
+    }
+
+    mutating func insert(_ table: UInt32, family: AddressFamily) {
+        guard !contains(table, family: family) else { return }
+        switch family {
+        case .ipv4: ipv4.append(table)
+        case .ipv6: ipv6.append(table)
+        }
+    }
 }

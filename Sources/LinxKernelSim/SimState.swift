@@ -6,7 +6,7 @@ import LinxReconcile
 struct SimState: Sendable {
     static let cgroupRoot = "/sys/fs/cgroup"
 
-    var namespaces: [NetnsScope: SimNetns] = [.current: SimNetns.boot(loopbackUp: true)]
+    var namespaces: SimNamespaceMap = [.current: SimNetns.boot(loopbackUp: true)]
     /// Namespaces in creation order, so every walk over them is deterministic.
     var namespaceOrder: [NetnsScope] = [.current]
     /// Identities, deleted namespaces kept alive by a monitor, name watchers.
@@ -37,8 +37,8 @@ struct SimState: Sendable {
     /// Runs `body` on the namespace in place (no copy of its storage).
     mutating func withNetns<T>(_ scope: NetnsScope, _ body: (inout SimNetns) throws(KernelError) -> T) throws(KernelError) -> T {
         // One lookup, then the value in place.
-        guard let slot = namespaces.index(forKey: scope) else { throw KernelError(.noSuchFileOrDirectory, "no \(scope)") }
-        return try body(&namespaces.values[slot])
+        guard let slot = namespaces.slot(of: scope) else { throw KernelError(.noSuchFileOrDirectory, "no \(scope)") }
+        return try namespaces.modify(slot: slot, body)
     }
 
     // MARK: sysctl

@@ -35,4 +35,25 @@ struct NftScriptTests {
             """)
         #expect(script.commandOfLine == [0, 1, 2, 2, 2, 3, 4, 4, 4, 5, 6])
     }
+
+    @Test("the byte check of a rule's first word agrees with the word-by-word one")
+    func foldableMatchesTheWordCheck() {
+        // The check before it compared the first word (up to a space or tab)
+        // with each keyword as a string.
+        let keywords = [
+            "type", "hook", "priority", "policy", "comment", "flags", "device", "devices",
+            "define", "redefine", "undefine", "include", "}",
+        ]
+        func reference(_ rule: String) -> Bool {
+            let first = rule.utf8.prefix { $0 != 0x20 && $0 != 0x09 }
+            return !keywords.contains { $0.utf8.elementsEqual(first) }
+        }
+        var rules = ["", " ", "\t", "ip saddr 10.0.0.1 accept", "}", "} x", "ü", "tÿpe x", "counter", "priorityx 1"]
+        for keyword in keywords {
+            rules += [keyword, keyword + " x", keyword + "\tx", keyword + "s", String(keyword.dropLast()), "x" + keyword, keyword.uppercased()]
+        }
+        for rule in rules {
+            #expect(NftScript.foldable(rule) == reference(rule), "\(rule)")
+        }
+    }
 }

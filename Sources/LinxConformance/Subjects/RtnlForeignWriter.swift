@@ -8,6 +8,9 @@ import LinxReconcile
 package struct RtnlForeignWriter: Sendable {
     /// The namespace's links, addresses and routes.
     let dump: @Sendable () async throws -> (links: [Link], addresses: [InterfaceAddress], routes: [Route])
+    /// ``dump`` in any order, for readers that key what they read (the
+    /// simulator's is cheaper unsorted).
+    let unorderedDump: @Sendable () async throws -> (links: [Link], addresses: [InterfaceAddress], routes: [Route])
     /// Sends one request; true when the kernel accepted it.
     let write: @Sendable (RtnlRequest) async -> Bool
 
@@ -15,7 +18,16 @@ package struct RtnlForeignWriter: Sendable {
         dump: @escaping @Sendable () async throws -> (links: [Link], addresses: [InterfaceAddress], routes: [Route]),
         write: @escaping @Sendable (RtnlRequest) async -> Bool
     ) {
+        self.init(dump: dump, unorderedDump: dump, write: write)
+    }
+
+    init(
+        dump: @escaping @Sendable () async throws -> (links: [Link], addresses: [InterfaceAddress], routes: [Route]),
+        unorderedDump: @escaping @Sendable () async throws -> (links: [Link], addresses: [InterfaceAddress], routes: [Route]),
+        write: @escaping @Sendable (RtnlRequest) async -> Bool
+    ) {
         self.dump = dump
+        self.unorderedDump = unorderedDump
         self.write = write
     }
 
@@ -28,6 +40,10 @@ package struct RtnlForeignWriter: Sendable {
                 let snapshot = try kernel.snapshot(of: scope)
                 return (snapshot.links, snapshot.addresses, snapshot.routes)
             },
+            unorderedDump: {
+                let snapshot = try kernel.unsortedSnapshot(of: scope)
+                return (snapshot.links, snapshot.addresses, snapshot.routes)
+            },
             write: { request in
                 if case .success = kernel.foreign.execute([request], in: scope).first { return true }
                 return false
@@ -36,7 +52,9 @@ package struct RtnlForeignWriter: Sendable {
 
     /// The snapshot entries of the namespace now.
     public func entries() async throws -> [RtnlEntry: RtnlValue] {
-        let (links, addresses, routes) = try await dump()
+        // Keyed below, so any order gives the same entries (only kernel
+        // routes share a key, and those are left out).
+        let (links, addresses, routes) = try await unorderedDump()
         var entries: [RtnlEntry: RtnlValue] = [:]
         RtnlSimSubject.add(links: links, addresses: addresses, routes: routes, host: false, to: &entries)
         return entries
@@ -45,7 +63,7 @@ package struct RtnlForeignWriter: Sendable {
     /// Makes foreign state (see ``RtnlStateModel/foreignSteps(links:index:using:)``)
     /// and returns the entries it made, as the kernel now shows them.
     public func makeForeignState(links: [String], using random: inout SimRandom) async throws -> [RtnlEntry: RtnlValue] {
-        let current = try await dump().links
+        let current = try await unorderedDump().links
         var keys = Set<RtnlEntry>()
         for _ in 0..<random.int(in: 1...3) {
             let steps = RtnlStateModel.foreignSteps(

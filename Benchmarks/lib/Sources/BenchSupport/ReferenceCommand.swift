@@ -18,6 +18,16 @@ public func timeReference(_ arguments: [String], clock: ContinuousClock = Contin
 /// Runs `arguments` (looked up in PATH), stdout and stderr to /dev/null,
 /// and returns its exit status (128 + signal when killed).
 public func runReference(_ arguments: [String]) -> Int32 {
+    let pid = spawnReference(arguments)
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 {
+        guard errno == EINTR else { fail("waitpid failed: errno \(errno)") }
+    }
+    return exitStatus(status)
+}
+
+/// Starts `arguments` (looked up in PATH), stdout and stderr to /dev/null.
+func spawnReference(_ arguments: [String]) -> pid_t {
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
@@ -28,10 +38,11 @@ public func runReference(_ arguments: [String]) -> Int32 {
     var pid = pid_t()
     let rc = posix_spawnp(&pid, arguments[0], &actions, nil, argv, environ)
     guard rc == 0 else { fail("cannot start \(arguments[0]): errno \(rc)") }
-    var status: Int32 = 0
-    while waitpid(pid, &status, 0) < 0 {
-        guard errno == EINTR else { fail("waitpid failed: errno \(errno)") }
-    }
-    // WIFEXITED / WEXITSTATUS / WTERMSIG, which Swift does not import.
-    return status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+    return pid
+}
+
+/// The exit status of a `waitpid` status word (128 + signal when killed):
+/// WIFEXITED / WEXITSTATUS / WTERMSIG, which Swift does not import.
+func exitStatus(_ status: Int32) -> Int32 {
+    status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
 }

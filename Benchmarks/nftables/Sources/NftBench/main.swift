@@ -1,21 +1,31 @@
 // Times Linx's nf_tables reconciler on the real kernel against `nft`, in an
 // existing namespace (made by bench-nft.sh), for the table `inet linx` with
-// COUNT rules in one chain (FILE: the same table as `nft -f` input).
+// COUNT rules in one chain (FILE: the same table as `nft -f` input, marker
+// comment included, so both leave the same table in the kernel).
 //
 // Each repetition interleaves every reference run with the Linx pass it is
 // compared with, so both see the same machine load:
-// - `nft -f FILE` creating the table, then a cold Linx reconcile pass
-//   creating it (a new reconciler: validation, observe, diff, one
-//   transaction);
+// - three cold pairs: `nft -f FILE` creating the table and a cold Linx
+//   reconcile pass creating it (a new reconciler: validation, observe, diff,
+//   one transaction, the report), in alternating order (the first of a
+//   pair never always goes to the same side); each run is followed by
+//   `nft delete table`, so every cold run starts from the same kernel;
 // - five times `nft list table inet linx`, each followed by a Linx pass
-//   that finds nothing to do (observe + diff);
+//   that finds nothing to do (observe + diff), on a table the reconciler
+//   created (untimed);
 // - the Linx release pass (deletes the table);
 // - `nft -c -f FILE` (nft's dry run: parsed, evaluated and checked by the
 //   kernel, not committed) and a Linx plan of the absent table from a new
-//   reconciler (validation + observe + diff, nothing committed).
+//   reconciler (validation + observe + diff + the same dry run).
 // nft's figures include starting the process; Linx's are timed inside one
-// process (libnftables, the same parser and printer nft uses). Prints
-// `name seconds` (medians), then the ratios.
+// process (libnftables, the same parser and printer nft uses). Every run is
+// sampled for wall time, CPU time (user + system) and minor page faults;
+// prints `name median [min-max]` per measure, then the ratios: of the
+// medians, and the median [min-max] of the per-pair ratios (each Linx run
+// over the reference run next to it).
+//
+// `NftBench NETNS COUNT REPEATS FILE --cold-only` runs only the cold pairs
+// and prints every sample (`name wall user system faults`): for a profiler.
 import BenchSupport
 import Glibc
 import LinxLinux
@@ -23,7 +33,7 @@ import LinxReconcile
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 5 else {
-    print("usage: NftBench NETNS COUNT REPEATS FILE")
+    print("usage: NftBench NETNS COUNT REPEATS FILE [--cold-only]")
     exit(2)
 }
 let netns = arguments[1]
@@ -31,6 +41,7 @@ let scope = NftScope(.named(netns), table: NftTableRef(.inet, "linx"))
 let count = Int(arguments[2])!
 let repeats = Int(arguments[3])!
 let file = arguments[4]
+let coldPairs = 3
 let noopRuns = 5
 let nft = ["ip", "netns", "exec", netns, "nft"]
 
@@ -39,48 +50,116 @@ func rule(_ i: Int) -> String { "ip saddr 10.\(100 + i / 62500).\(i / 250 % 250)
 
 let desired = NftTable(chains: [NftChain("input", base: NftBaseChain(type: .filter, hook: .input), rules: (0..<count).map(rule))])
 let kernel = LinuxKernel()
-let clock = ContinuousClock()
 
-var nftF: [Double] = [], nftList: [Double] = [], nftCheck: [Double] = []
-var cold: [Double] = [], noop: [Double] = [], release: [Double] = [], plan: [Double] = []
-for _ in 0..<repeats {
-    nftF.append(timeReference(nft + ["-f", file]))
-    let made = try await NftablesReconciler(backend: kernel).observe(in: scope)
-    guard made.table?.chains.first?.rules.count == count else { fail("nft -f did not add \(count) rules") }
-    _ = timeReference(nft + ["delete", "table", "inet", "linx"])
+func deleteTable() { _ = sampleReference(nft + ["delete", "table", "inet", "linx"]) }
 
+/// The table as the kernel lists it (chains, rules, sets; the comment).
+func listed() async throws -> (content: NftTable, comment: String?) {
+    guard let table = try await NftablesReconciler(backend: kernel).observe(in: scope).table else { fail("no table inet linx") }
+    return (table.content, table.comment)
+}
+
+func nftCold() -> Sample { sampleReference(nft + ["-f", file]) }
+
+func linxCold() async throws -> Sample {
     let reconciler = NftablesReconciler(backend: kernel)
-    cold.append(seconds(try await clock.measure {
+    return try await sampleSelf {
         let report = try await reconciler.reconcile(in: scope, desired: desired)
         guard report.converged, report.applied.count == count + 2 else { fail("cold pass: \(report.failed.prefix(3))") }
-    }))
+    }
+}
+
+if arguments.count > 5, arguments[5] == "--cold-only" {
+    // For a profiler: only cold pairs, each run followed by `nft delete table`.
+    for _ in 0..<repeats {
+        let sample = try await linxCold()
+        deleteTable()
+        let reference = nftCold()
+        deleteTable()
+        print("linx_cold_pass", sample.wall, sample.user, sample.system, sample.faults)
+        print("nft_f", reference.wall, reference.user, reference.system, reference.faults)
+    }
+    exit(0)
+}
+
+var nftF: [Sample] = [], cold: [Sample] = [], nftList: [Sample] = [], noop: [Sample] = []
+var release: [Sample] = [], nftCheck: [Sample] = [], plan: [Sample] = []
+var coldRatios: [Double] = [], noopRatios: [Double] = [], planRatios: [Double] = []
+for repetition in 0..<repeats {
+    for pair in 0..<coldPairs {
+        let nftFirst = (repetition + pair) % 2 == 0
+        var reference: Sample?
+        if nftFirst {
+            reference = nftCold()
+            if repetition == 0, pair == 0 {
+                // The same end state: nft's table and ours list the same.
+                let made = try await listed()
+                deleteTable()
+                let ours = try await linxCold()
+                guard try await listed() == made else { fail("nft -f and the cold pass made different tables") }
+                deleteTable()
+                nftF.append(reference!)
+                cold.append(ours)
+                coldRatios.append(ours.wall / reference!.wall)
+                continue
+            }
+            deleteTable()
+        }
+        let ours = try await linxCold()
+        deleteTable()
+        if reference == nil {
+            reference = nftCold()
+            deleteTable()
+        }
+        nftF.append(reference!)
+        cold.append(ours)
+        coldRatios.append(ours.wall / reference!.wall)
+    }
+
+    let reconciler = NftablesReconciler(backend: kernel)
+    let made = try await reconciler.reconcile(in: scope, desired: desired)
+    guard made.converged else { fail("setting up the no-op passes: \(made.failed.prefix(3))") }
     for _ in 0..<noopRuns {
-        nftList.append(timeReference(nft + ["list", "table", "inet", "linx"]))
-        noop.append(seconds(try await clock.measure {
+        let reference = sampleReference(nft + ["list", "table", "inet", "linx"])
+        let ours = try await sampleSelf {
             let report = try await reconciler.reconcile(in: scope, desired: desired)
             guard report.converged, report.planned.isEmpty else { fail("no-op pass planned \(report.planned.count) ops: \(report.planned.prefix(3))") }
-        }))
+        }
+        nftList.append(reference)
+        noop.append(ours)
+        noopRatios.append(ours.wall / reference.wall)
     }
-    release.append(seconds(try await clock.measure {
+    release.append(try await sampleSelf {
         let report = try await reconciler.reconcile(in: scope, desired: nil)
         guard report.converged, report.applied.count == 1 else { fail("release pass: \(report.failed.prefix(3))") }
-    }))
+    })
 
-    nftCheck.append(timeReference(nft + ["-c", "-f", file]))
+    let reference = sampleReference(nft + ["-c", "-f", file])
     let planner = NftablesReconciler(backend: kernel)
-    plan.append(seconds(try await clock.measure {
+    let ours = try await sampleSelf {
         let planned = try await planner.plan(in: scope, desired: desired)
         guard planned.ops.count == count + 2 else { fail("plan of the absent table has \(planned.ops.count) ops") }
-    }))
+    }
+    nftCheck.append(reference)
+    plan.append(ours)
+    planRatios.append(ours.wall / reference.wall)
 }
-for (name, values) in [
+
+print("measure: wall s | cpu s (user+sys) | minor faults, each median [min-max] (cold: \(cold.count) pairs, no-op: \(noop.count), plan: \(plan.count))")
+for (name, samples) in [
     ("nft_f", nftF), ("linx_cold_pass", cold), ("nft_list", nftList), ("linx_noop_pass", noop),
     ("linx_release_pass", release), ("nft_check", nftCheck), ("linx_plan", plan),
 ] {
-    print(name, median(values))
+    print(name, spread(samples.map(\.wall)), "|", spread(samples.map(\.cpu)), "|", spread(samples.map { Double($0.faults) }, digits: 0))
+}
+func medians(_ ours: [Sample], _ theirs: [Sample], _ measure: (Sample) -> Double) -> String {
+    ratio(median(ours.map(measure)), median(theirs.map(measure)))
 }
 print("""
-    cold:  linx \(median(cold)) s = \(ratio(median(cold), median(nftF))) nft -f (goal <= 1.0x)
-    no-op: linx \(median(noop)) s = \(ratio(median(noop), median(nftList))) nft list table (goal <= 2x)
-    plan:  linx \(median(plan)) s = \(ratio(median(plan), median(nftF))) nft -f, \(ratio(median(plan), median(nftCheck))) nft -c -f
+    cold:  linx \(median(cold.map(\.wall))) s = \(medians(cold, nftF, \.wall)) nft -f (goal <= 1.0x); \
+    per pair \(spread(coldRatios, digits: 2)) over \(coldRatios.count) pairs; cpu \(medians(cold, nftF, \.cpu))
+    no-op: linx \(median(noop.map(\.wall))) s = \(medians(noop, nftList, \.wall)) nft list table (goal <= 2x); \
+    per pair \(spread(noopRatios, digits: 2)); cpu \(medians(noop, nftList, \.cpu))
+    plan:  linx \(median(plan.map(\.wall))) s = \(medians(plan, nftF, \.wall)) nft -f, \(medians(plan, nftCheck, \.wall)) nft -c -f; \
+    per pair (nft -c -f) \(spread(planRatios, digits: 2)); cpu \(medians(plan, nftCheck, \.cpu)) nft -c -f
     """)

@@ -1,0 +1,69 @@
+import Glibc
+
+/// One timed run: wall-clock seconds, and the CPU seconds (user + system)
+/// and minor page faults it cost, so a run on a loaded machine can still be
+/// compared by the work done, not only by the time it took.
+public struct Sample: Sendable {
+    /// Wall-clock seconds.
+    public var wall: Double
+    /// User CPU seconds.
+    public var user: Double
+    /// System CPU seconds.
+    public var system: Double
+    /// Minor page faults.
+    public var faults: Int
+
+    /// User plus system CPU seconds.
+    public var cpu: Double { user + system }
+
+    /// The difference of two resource usages, over `wall` seconds.
+    init(wall: Double, from before: rusage, to after: rusage) {
+        self.wall = wall
+        user = Self.seconds(after.ru_utime) - Self.seconds(before.ru_utime)
+        system = Self.seconds(after.ru_stime) - Self.seconds(before.ru_stime)
+        faults = after.ru_minflt - before.ru_minflt
+    }
+
+    private static func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
+}
+
+/// Runs `body` in this process and samples it: wall time, and this
+/// process's CPU time and page faults over it (all threads: the namespace
+/// threads doing the work included; idle threads add nothing).
+public func sampleSelf(clock: ContinuousClock = ContinuousClock(), _ body: () async throws -> Void) async rethrows -> Sample {
+    var before = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &before)
+    let start = clock.now
+    try await body()
+    let wall = seconds(start.duration(to: clock.now))
+    var after = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &after)
+    return Sample(wall: wall, from: before, to: after)
+}
+
+/// Runs a reference tool like ``timeReference(_:clock:)`` and samples it:
+/// wall time from spawn to exit, and the CPU time and page faults of the
+/// process (`wait4`; `ip netns exec` execs the tool in the same process).
+public func sampleReference(_ arguments: [String], clock: ContinuousClock = ContinuousClock()) -> Sample {
+    let start = clock.now
+    let pid = spawnReference(arguments)
+    var status: Int32 = 0
+    var usage = rusage()
+    while wait4(pid, &status, 0, &usage) < 0 {
+        guard errno == EINTR else { fail("wait4 failed: errno \(errno)") }
+    }
+    let wall = seconds(start.duration(to: clock.now))
+    if exitStatus(status) != 0 { fail("\(arguments.joined(separator: " ")) exited with status \(exitStatus(status))") }
+    return Sample(wall: wall, from: rusage(), to: usage)
+}
+
+/// Median, lowest and highest of one measure over samples, as the
+/// drivers print a spread: `median [min-max]`.
+public func spread(_ values: [Double], digits: Int = 3) -> String {
+    func rounded(_ value: Double) -> String {
+        let scale = Double((0..<digits).reduce(1) { product, _ in product * 10 })
+        return "\((value * scale).rounded() / scale)"
+    }
+    guard let low = values.min(), let high = values.max() else { return "-" }
+    return "\(rounded(median(values))) [\(rounded(low))-\(rounded(high))]"
+}

@@ -1,0 +1,70 @@
+import LinxReconcile
+
+/// A machine's namespaces by scope, as a dictionary's subscript reads and
+/// writes them, kept as two parallel arrays searched from the start.
+///
+/// A machine holds a handful of namespaces, and every backend request looks
+/// its namespace up: hashing a scope costs far more than comparing it to
+/// each (a `.path` scope's hash first parses the path for a pid, then hashes
+/// all of it; `==` is one string comparison, usually of the very same
+/// storage). Nothing walks this map in its storage order: walks follow
+/// ``SimState/namespaceOrder``.
+struct SimNamespaceMap: Sendable, ExpressibleByDictionaryLiteral {
+    private var scopes: [NetnsScope] = []
+    /// Optional only so ``subscript(_:)``'s modify can move a namespace out
+    /// and back without copying its storage; never nil between accesses.
+    private var namespaces: [SimNetns?] = []
+
+    init(dictionaryLiteral elements: (NetnsScope, SimNetns)...) {
+        for (scope, namespace) in elements { self[scope] = namespace }
+    }
+
+    /// Where `scope`'s namespace sits, nil when there is none.
+    func slot(of scope: NetnsScope) -> Int? { scopes.firstIndex(of: scope) }
+
+    /// The namespace at `slot` (from ``slot(of:)``), in place.
+    mutating func modify<T, E: Error>(slot: Int, _ body: (inout SimNetns) throws(E) -> T) throws(E) -> T {
+        try body(&namespaces[slot]!)
+    }
+
+    /// The namespace `scope` names, nil when there is none; assigning nil
+    /// removes it. Modifying through it works in place.
+    subscript(scope: NetnsScope) -> SimNetns? {
+        get { slot(of: scope).map { namespaces[$0]! } }
+        set {
+            if let i = slot(of: scope) {
+                if let newValue {
+                    namespaces[i] = newValue
+                } else {
+                    scopes.remove(at: i)
+                    namespaces.remove(at: i)
+                }
+            } else if let newValue {
+                scopes.append(scope)
+                namespaces.append(newValue)
+            }
+        }
+        _modify {
+            var value: SimNetns?
+            let found = slot(of: scope)
+            if let found { swap(&value, &namespaces[found]) }
+            defer {
+                if let found {
+                    if value != nil {
+                        swap(&value, &namespaces[found])
+                    } else {
+                        scopes.remove(at: found)
+                        namespaces.remove(at: found)
+                    }
+                } else if let value {
+                    scopes.append(scope)
+                    namespaces.append(value)
+                }
+            }
+            yield &value
+        }
+    }
+
+    /// Every namespace, in no particular order.
+    var values: [SimNetns] { namespaces.map { $0! } }
+}
