@@ -187,7 +187,7 @@ struct YAMLFastEventsTests {
 }
 
 /// A small seeded generator, so a failing edit can be replayed.
-private struct SplitMix {
+struct SplitMix {
     var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {

@@ -103,12 +103,17 @@ extension HostDocument {
     /// YAML goes through ``YAMLFastEvents`` first; a file outside its subset,
     /// and every refusal, is read again with libyaml, whose result stands
     /// (so errors are libyaml's and the decoders', never the fast scanner's).
-    static func decode(_ bytes: [UInt8], format: Format, file: String) throws(HostDocumentError) -> HostDocument {
+    /// With `flatItems` false every list item is read through events (see
+    /// ``DocumentReader/entries(_:at:flat:_:)``): the reference a test compares with.
+    static func decode(
+        _ bytes: [UInt8], format: Format, file: String, flatItems: Bool = true
+    ) throws(HostDocumentError) -> HostDocument {
         switch format {
         case .json:
-            return try decode(DocumentReader(.json(JSONEvents(bytes: bytes)), file: file))
+            return try decode(DocumentReader(.json(JSONEvents(bytes: bytes)), file: file, flatItems: flatItems))
         case .yaml:
-            if let document = try? decode(DocumentReader(.fastYAML(YAMLFastEvents(bytes: bytes)), file: file)) {
+            if let document = try? decode(
+                DocumentReader(.fastYAML(YAMLFastEvents(bytes: bytes)), file: file, flatItems: flatItems)) {
                 return document
             }
             return try decode(DocumentReader(.yaml(YAMLEvents(text: bytes)), file: file))
@@ -155,18 +160,14 @@ extension HostDocument.Rtnl {
             case "addressProtocol": section.options.addressProtocol = try reader.integer(UInt8.self, at: path)
             case "adoptExistingAddresses": section.options.adoptExistingAddresses = try reader.bool(at: path)
             case "addresses":
-                var addresses: [RtnlAddressEntry] = [], lines: [Int32] = []
-                try reader.sequence(try reader.next(), at: path) { (reader, item, index) throws(HostDocumentError) in
-                    lines.append(Int32(clamping: item.line))
-                    addresses.append(try address(&reader, item, in: path, at: index))
+                let (addresses, lines) = try reader.entries(try reader.next(), at: path, flat: address) {
+                    (reader, item, index) throws(HostDocumentError) in try address(&reader, item, in: path, at: index)
                 }
                 reader.origin.recordEntries(in: path, lines: lines)
                 section.desired.addresses = addresses
             case "routes":
-                var routes: [RtnlRouteEntry] = [], lines: [Int32] = []
-                try reader.sequence(try reader.next(), at: path) { (reader, item, index) throws(HostDocumentError) in
-                    lines.append(Int32(clamping: item.line))
-                    routes.append(try route(&reader, item, in: path, at: index))
+                let (routes, lines) = try reader.entries(try reader.next(), at: path, flat: route) {
+                    (reader, item, index) throws(HostDocumentError) in try route(&reader, item, in: path, at: index)
                 }
                 reader.origin.recordEntries(in: path, lines: lines)
                 section.desired.routes = routes
@@ -196,7 +197,60 @@ extension HostDocument.Rtnl {
         return RtnlAddressEntry(interface: interface, address: address)
     }
 
+    /// ``address(_:_:in:at:)`` of a flat item; nil where that throws.
+    private static func address(_ flat: FlatMapping) -> RtnlAddressEntry? {
+        var interface: String?, address: String?
+        for pair in flat.pairs {
+            if flat.key(pair, is: "interface"), interface == nil {
+                interface = flat.text(pair)
+            } else if flat.key(pair, is: "address"), address == nil {
+                address = flat.text(pair)
+            } else {
+                return nil
+            }
+        }
+        guard let interface, let address else { return nil }
+        return RtnlAddressEntry(interface: interface, address: address)
+    }
+
     static let routeKeys = ["destination", "gateway", "interface", "table", "metric"]
+
+    /// ``route(_:_:in:at:)`` of a flat item; nil where that throws.
+    private static func route(_ flat: FlatMapping) -> RtnlRouteEntry? {
+        var destination: String?, gateway: String?, interface: String?, table: UInt32?, metric: UInt32?
+        var seen = 0
+        for pair in flat.pairs {
+            let bit: Int
+            if flat.key(pair, is: "destination") {
+                bit = 0
+            } else if flat.key(pair, is: "gateway") {
+                bit = 1
+            } else if flat.key(pair, is: "interface") {
+                bit = 2
+            } else if flat.key(pair, is: "table") {
+                bit = 3
+            } else if flat.key(pair, is: "metric") {
+                bit = 4
+            } else {
+                return nil
+            }
+            guard seen & (1 << bit) == 0 else { return nil }
+            seen |= 1 << bit
+            switch bit {
+            case 0: destination = flat.text(pair)
+            case 1: gateway = flat.isNull(pair) ? nil : flat.text(pair)
+            case 2: interface = flat.isNull(pair) ? nil : flat.text(pair)
+            case 3:
+                guard let value = flat.integer(pair, as: UInt32.self) else { return nil }
+                table = value
+            default:
+                guard let value = flat.integer(pair, as: UInt32.self) else { return nil }
+                metric = value
+            }
+        }
+        guard let destination else { return nil }
+        return RtnlRouteEntry(destination: destination, gateway: gateway, interface: interface, table: table, metric: metric)
+    }
 
     private static func route(
         _ reader: inout DocumentReader, _ item: PositionedEvent, in list: DesiredPath, at index: Int

@@ -12,10 +12,14 @@ struct DocumentReader {
 
     private let input: Input
     var origin: HostDocumentOrigin
+    /// Whether ``entries(_:at:flat:_:)`` may read items through
+    /// ``FlatMapping`` (off: every item through events, as a test's reference).
+    let readsFlatItems: Bool
 
-    init(_ input: Input, file: String) {
+    init(_ input: Input, file: String, flatItems: Bool = true) {
         self.input = input
         origin = HostDocumentOrigin(file: file)
+        readsFlatItems = flatItems
     }
 
     mutating func next() throws(HostDocumentError) -> PositionedEvent {
@@ -79,6 +83,42 @@ struct DocumentReader {
             if item.event == .sequenceEnd { return }
             try body(&self, item, index)
             index += 1
+        }
+    }
+
+    /// Reads the list that `start` opens, one entry an item, with each
+    /// item's line: an item the scanner sees as a ``FlatMapping`` goes to
+    /// `flat`, any other item, and one `flat` declines (nil), to `item` as
+    /// ``sequence(_:at:_:)`` hands it (its first event and index). So `flat`
+    /// must give exactly what `item` gives whenever it gives anything, and
+    /// every error is `item`'s. A list of 65,536 routes is read this way
+    /// without an event or string for its keys.
+    mutating func entries<T>(
+        _ start: PositionedEvent, at path: @autoclosure () -> DesiredPath, flat: (FlatMapping) -> T?,
+        _ item: (inout DocumentReader, PositionedEvent, Int) throws(HostDocumentError) -> T
+    ) throws(HostDocumentError) -> (entries: [T], lines: [Int32]) {
+        guard start.event == .sequenceStart else {
+            throw fail(path(), start.line, "expected a list, got \(start.event.summary)")
+        }
+        var entries: [T] = [], lines: [Int32] = []
+        while true {
+            if readsFlatItems, let (entry, line) = flatItem(flat) {
+                lines.append(Int32(clamping: line))
+                entries.append(entry)
+                continue
+            }
+            let event = try next()
+            if event.event == .sequenceEnd { return (entries, lines) }
+            lines.append(Int32(clamping: event.line))
+            entries.append(try item(&self, event, entries.count))
+        }
+    }
+
+    private func flatItem<T>(_ decode: (FlatMapping) -> T?) -> (entry: T, line: Int)? {
+        switch input {
+        case .fastYAML(let events): events.flatItem(decode)
+        case .json(let events): events.flatItem(decode)
+        case .yaml: nil
         }
     }
 

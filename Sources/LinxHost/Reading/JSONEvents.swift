@@ -14,6 +14,8 @@ final class JSONEvents {
     private var afterValue = false
     /// In an object: a key was read, its value comes next.
     private var afterKey = false
+    /// ``flatItem(_:)``'s pairs, kept to reuse their storage.
+    private var flatPairs: [FlatMapping.Pair] = []
 
     init(bytes: [UInt8]) {
         self.bytes = bytes
@@ -66,6 +68,92 @@ final class JSONEvents {
             }
             return try value()
         }
+    }
+
+    /// The next array element when it is an object of plain values (strings
+    /// without escapes, digit-only numbers, `true`, `false`, `null`) and
+    /// `decode` accepts it: its entry and the line of its `{`, the object
+    /// consumed. Otherwise nil, and nothing is consumed: ``next()`` then
+    /// reads the element as usual (so whatever it gives or refuses is what it
+    /// gave before).
+    func flatItem<T>(_ decode: (FlatMapping) -> T?) -> (entry: T, line: Int)? {
+        guard stack.last == .array, !afterKey else { return nil }
+        let (savedPosition, savedLine) = (position, line)
+        guard let entry = scanFlatItem(decode) else {
+            (position, line) = (savedPosition, savedLine)
+            return nil
+        }
+        afterValue = true
+        return entry
+    }
+
+    private func scanFlatItem<T>(_ decode: (FlatMapping) -> T?) -> (entry: T, line: Int)? {
+        skipWhitespace()
+        if afterValue {
+            guard peek == UInt8(ascii: ",") else { return nil }
+            position += 1
+            skipWhitespace()
+        }
+        guard peek == UInt8(ascii: "{") else { return nil }
+        let start = line
+        position += 1
+        flatPairs.removeAll(keepingCapacity: true)
+        while true {
+            skipWhitespace()
+            guard peek == UInt8(ascii: "\""), let key = plainString() else { return nil }
+            skipWhitespace()
+            guard peek == UInt8(ascii: ":") else { return nil }
+            position += 1
+            skipWhitespace()
+            let value: Range<Int>, plain: Bool
+            if peek == UInt8(ascii: "\"") {
+                guard let text = plainString() else { return nil }
+                (value, plain) = (text, false)
+            } else {
+                guard let word = flatWord() else { return nil }
+                (value, plain) = (word, true)
+            }
+            flatPairs.append(FlatMapping.Pair(key: key, value: value, plain: plain))
+            skipWhitespace()
+            if peek == UInt8(ascii: "}") { break }
+            guard peek == UInt8(ascii: ",") else { return nil }
+            position += 1
+        }
+        position += 1
+        let entry = bytes.withUnsafeBufferPointer { bytes in
+            flatPairs.withUnsafeBufferPointer { pairs in decode(FlatMapping(bytes: bytes, pairs: pairs)) }
+        }
+        return entry.map { ($0, start) }
+    }
+
+    /// A string without escapes or control characters at `position` (on its
+    /// opening quote): the range of its text; nil for any other.
+    private func plainString() -> Range<Int>? {
+        let begin = position + 1
+        var end = begin
+        while end < bytes.count {
+            let b = bytes[end]
+            if b == UInt8(ascii: "\"") {
+                position = end + 1
+                return begin..<end
+            }
+            if b == UInt8(ascii: "\\") || b < 0x20 { return nil }
+            end += 1
+        }
+        return nil
+    }
+
+    /// A bare word that ``value()`` reads as a scalar: `true`, `false`,
+    /// `null` (its text then empty, as there) or digits; nil for any other
+    /// (other numbers too: ``value()`` checks those).
+    private func flatWord() -> Range<Int>? {
+        let begin = position
+        while let b = peek, Self.isWordByte(b) { position += 1 }
+        let word = bytes[begin..<position]
+        guard !word.isEmpty else { return nil }
+        if word.elementsEqual("null".utf8) { return begin..<begin }
+        if word.elementsEqual("true".utf8) || word.elementsEqual("false".utf8) { return begin..<position }
+        return word.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) ? begin..<position : nil
     }
 
     private var peek: UInt8? { position < bytes.count ? bytes[position] : nil }

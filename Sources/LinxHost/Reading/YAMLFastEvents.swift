@@ -37,6 +37,8 @@ final class YAMLFastEvents {
     private var awaiting: Int?
     private var started = false
     private var ended = false
+    /// ``flatItem(_:)``'s pairs, kept to reuse their storage.
+    private var flatPairs: [FlatMapping.Pair] = []
 
     init(bytes: [UInt8]) {
         self.bytes = bytes
@@ -50,6 +52,61 @@ final class YAMLFastEvents {
         }
         head += 1
         return queue[head - 1]
+    }
+
+    /// The next line when it is a sequence item of the open sequence written
+    /// as a one-line flow mapping of scalars (`- { key: value, ... }`), and
+    /// `decode` accepts it: its entry and line, the line consumed. Otherwise
+    /// nil, and nothing is consumed: ``next()`` then scans the line as usual
+    /// (so whatever it gives or refuses is exactly what it gave before).
+    func flatItem<T>(_ decode: (FlatMapping) -> T?) -> (entry: T, line: Int)? {
+        guard head == queue.count, !ended, awaiting == nil, let top = stack.last, top.isSequence,
+            position < bytes.count
+        else { return nil }
+        // The checks of scanLine, open and item, for a line at the sequence's indent.
+        let start = position
+        var end = start
+        while end < bytes.count && bytes[end] != UInt8(ascii: "\n") {
+            guard bytes[end] >= 0x20 && bytes[end] < 0x7F else { return nil }
+            end += 1
+        }
+        let dash = start + top.indent
+        guard dash + 1 < end, bytes[dash] == UInt8(ascii: "-"), bytes[dash + 1] == UInt8(ascii: " ") else { return nil }
+        for k in start..<dash where bytes[k] != UInt8(ascii: " ") { return nil }
+        var i = dash + 1
+        while i < end && bytes[i] == UInt8(ascii: " ") { i += 1 }
+        guard i < end, bytes[i] == UInt8(ascii: "{") else { return nil }
+        // flowMapping's scan, keeping ranges.
+        flatPairs.removeAll(keepingCapacity: true)
+        i += 1
+        while true {
+            while i < end && bytes[i] == UInt8(ascii: " ") { i += 1 }
+            guard i < end, bytes[i] != UInt8(ascii: "}") else { return nil }  // `{}` and a trailing comma: the event path
+            guard let key = try? scalarSpan(at: i, end: end, flow: true, key: true),
+                key.after + 1 < end, bytes[key.after] == UInt8(ascii: ":"), bytes[key.after + 1] == UInt8(ascii: " ")
+            else { return nil }
+            i = key.after + 2
+            while i < end && bytes[i] == UInt8(ascii: " ") { i += 1 }
+            guard i < end, let value = try? scalarSpan(at: i, end: end, flow: true, key: false) else { return nil }
+            flatPairs.append(FlatMapping.Pair(key: key.text, value: value.text, plain: value.plain))
+            i = value.after
+            while i < end && bytes[i] == UInt8(ascii: " ") { i += 1 }
+            guard i < end else { return nil }
+            if bytes[i] == UInt8(ascii: "}") { break }
+            guard bytes[i] == UInt8(ascii: ",") else { return nil }
+            i += 1
+        }
+        // rest(after:): only spaces and a comment.
+        var j = i + 1
+        while j < end && bytes[j] == UInt8(ascii: " ") { j += 1 }
+        guard j == end || (j > i + 1 && bytes[j] == UInt8(ascii: "#")) else { return nil }
+        let entry = bytes.withUnsafeBufferPointer { bytes in
+            flatPairs.withUnsafeBufferPointer { pairs in decode(FlatMapping(bytes: bytes, pairs: pairs)) }
+        }
+        guard let entry else { return nil }
+        line += 1
+        position = end + 1
+        return (entry, line)
     }
 
     private func emit(_ event: DocumentEvent) {
@@ -224,6 +281,14 @@ final class YAMLFastEvents {
     /// (returned on that `:`); a value ends at the line's end (or, in a flow
     /// mapping, at a space, `,` or `}`), a comment cut off.
     private func scalar(at i: Int, end: Int, flow: Bool, key: Bool) throws(Unsupported) -> (String, Bool, Int) {
+        let span = try scalarSpan(at: i, end: end, flow: flow, key: key)
+        return (String(decoding: bytes[span.text], as: UTF8.self), span.plain, span.after)
+    }
+
+    /// ``scalar(at:end:flow:key:)`` without its string: the text's byte range.
+    private func scalarSpan(
+        at i: Int, end: Int, flow: Bool, key: Bool
+    ) throws(Unsupported) -> (text: Range<Int>, plain: Bool, after: Int) {
         let first = bytes[i]
         if first == UInt8(ascii: "\"") || first == UInt8(ascii: "'") {
             var j = i + 1
@@ -233,7 +298,7 @@ final class YAMLFastEvents {
             }
             guard j < end else { throw Unsupported() }  // continues on the next line
             if first == UInt8(ascii: "'") && j + 1 < end && bytes[j + 1] == UInt8(ascii: "'") { throw Unsupported() }
-            return (String(decoding: bytes[(i + 1)..<j], as: UTF8.self), false, j + 1)
+            return ((i + 1)..<j, false, j + 1)
         }
         switch first {
         case UInt8(ascii: "-"), UInt8(ascii: "?"), UInt8(ascii: ":"), UInt8(ascii: ","), UInt8(ascii: "["),
@@ -276,6 +341,6 @@ final class YAMLFastEvents {
             // The key must be followed by its `:` (spaces inside a key are not read here).
             guard j < end, bytes[j] == UInt8(ascii: ":") || flow else { throw Unsupported() }
         }
-        return (String(decoding: bytes[i..<last], as: UTF8.self), true, key ? j : last)
+        return (i..<last, true, key ? j : last)
     }
 }

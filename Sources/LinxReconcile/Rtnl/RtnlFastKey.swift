@@ -24,10 +24,12 @@ struct RtnlFastKey: Hashable, Comparable {
         w3 = UInt64(destination.length) << 40 | UInt64(route.tos) << 32 | UInt64(route.metric)
     }
 
+    /// One word for the hasher, not four: each word fed costs a SipHash
+    /// round, and a pass hashes every desired and observed route. Keys that
+    /// fold to the same word only share a bucket (equality stays exact);
+    /// for IPv4 (w2 = 0) that takes two fields' mix to cancel in 32 bits.
     func hash(into hasher: inout Hasher) {
-        hasher.combine(w0 ^ w3 &* 0x9E37_79B9_7F4A_7C15)
-        hasher.combine(w1)
-        hasher.combine(w2)
+        hasher.combine(w1 ^ w2 &* 0x9E37_79B9_7F4A_7C15 ^ (w0 ^ w3 &* 0xC2B2_AE3D_27D4_EB4F) &* 0x1656_67B1_9E37_79F9)
     }
 
     static func < (a: RtnlFastKey, b: RtnlFastKey) -> Bool {

@@ -175,6 +175,17 @@ public enum RtnlNormalizer {
     private static func routes(
         _ entries: [RtnlRouteEntry], indices: [String: Int32], options: RtnlOptions
     ) throws(ReconcileError) -> (items: [Route], table: [RtnlFastKey: Int]) {
+        // Through a buffer pointer and by index: iterating the array copies
+        // every entry, and a closure naming `entries` retains and releases
+        // its buffer for every entry (both measurable at 65,536).
+        try entries.withUnsafeBufferPointer { (entries) throws(ReconcileError) in
+            try routes(entries, indices: indices, options: options)
+        }
+    }
+
+    private static func routes(
+        _ entries: UnsafeBufferPointer<RtnlRouteEntry>, indices: [String: Int32], options: RtnlOptions
+    ) throws(ReconcileError) -> (items: [Route], table: [RtnlFastKey: Int]) {
         var result: [Route] = []
         result.reserveCapacity(entries.count)
         var table: [RtnlFastKey: Int] = [:]
@@ -182,12 +193,15 @@ public enum RtnlNormalizer {
         // The entry each resolved route came from, to name it in an error.
         var entryOf: [Int] = []
         entryOf.reserveCapacity(entries.count)
-        for (position, entry) in entries.enumerated() {
+        for position in entries.indices {
             do throws(ReconcileError) {
-                let name = { "routes[\(position)] (\(entry))" }
-                let route = try route(entry, name: name, indices: indices, options: options)
+                let name = { "routes[\(position)] (\(entries[position]))" }
+                let route = try route(entries[position], name: name, indices: indices, options: options)
                 let key = RtnlFastKey(route)
-                if let earlier = table[key] {
+                // One hash lookup for the common case, a new key; a repeated
+                // key gets its first position back.
+                if let earlier = table.updateValue(result.count, forKey: key) {
+                    table[key] = earlier
                     if result[earlier] == route { continue }
                     let first = entryOf[earlier]
                     throw .invalidDesired(
@@ -195,7 +209,6 @@ public enum RtnlNormalizer {
                         reason: "same route (table, destination, metric) as routes[\(first)] "
                             + "(\(entries[first])) with a different next hop")
                 }
-                table[key] = result.count
                 entryOf.append(position)
                 result.append(route)
             } catch {
