@@ -32,36 +32,31 @@ struct SimNamespaceMap: Sendable, ExpressibleByDictionaryLiteral {
     subscript(scope: NetnsScope) -> SimNetns? {
         get { slot(of: scope).map { namespaces[$0]! } }
         set {
-            if let i = slot(of: scope) {
-                if let newValue {
-                    namespaces[i] = newValue
-                } else {
-                    scopes.remove(at: i)
-                    namespaces.remove(at: i)
-                }
-            } else if let newValue {
-                scopes.append(scope)
-                namespaces.append(newValue)
-            }
+            var value = newValue
+            settle(&value, at: slot(of: scope), for: scope)
         }
         _modify {
             var value: SimNetns?
             let found = slot(of: scope)
             if let found { swap(&value, &namespaces[found]) }
-            defer {
-                if let found {
-                    if value != nil {
-                        swap(&value, &namespaces[found])
-                    } else {
-                        scopes.remove(at: found)
-                        namespaces.remove(at: found)
-                    }
-                } else if let value {
-                    scopes.append(scope)
-                    namespaces.append(value)
-                }
-            }
+            defer { settle(&value, at: found, for: scope) }
             yield &value
+        }
+    }
+
+    /// Puts `value` where `scope`'s namespace sits (`found`), or removes
+    /// that slot for nil; adds it when `scope` had none.
+    private mutating func settle(_ value: inout SimNetns?, at found: Int?, for scope: NetnsScope) {
+        if let found {
+            if value != nil {
+                swap(&value, &namespaces[found])
+            } else {
+                scopes.remove(at: found)
+                namespaces.remove(at: found)
+            }
+        } else if let value {
+            scopes.append(scope)
+            namespaces.append(value)
         }
     }
 
