@@ -10,7 +10,7 @@
 # `nft -f` and Linx leave the same table). The driver (NftBench) runs each
 # `nft` reference interleaved with the Linx pass it is compared with, and
 # samples wall time, CPU time and page faults (medians and ranges over
-# REPEATS; 3 cold pairs per repetition): cold (`nft -f` vs a cold reconcile
+# REPEATS; 5 cold pairs per repetition): cold (`nft -f` vs a cold reconcile
 # pass), no-op (`nft list table` vs a pass with nothing to do), plan (a
 # plan of the absent table vs `nft -c -f`). See its header for details.
 set -euo pipefail

@@ -5,7 +5,7 @@
 //
 // Each repetition interleaves every reference run with the Linx pass it is
 // compared with, so both see the same machine load:
-// - three cold pairs: `nft -f FILE` creating the table and a cold Linx
+// - five cold pairs: `nft -f FILE` creating the table and a cold Linx
 //   reconcile pass creating it (a new reconciler: validation, observe, diff,
 //   one transaction, the report), in alternating order (the first of a
 //   pair never always goes to the same side); each run is followed by
@@ -41,7 +41,7 @@ let scope = NftScope(.named(netns), table: NftTableRef(.inet, "linx"))
 let count = Int(arguments[2])!
 let repeats = Int(arguments[3])!
 let file = arguments[4]
-let coldPairs = 3
+let coldPairs = 5
 let noopRuns = 5
 let nft = ["ip", "netns", "exec", netns, "nft"]
 
