@@ -11,11 +11,16 @@ struct FaultEngine: Sendable {
     /// Links to delete just before the next write request in their namespace.
     var vanishing: [(scope: NetnsScope, link: String)] = []
     var plan: SimFaultPlan? {
-        didSet { planKinds = plan.map { plan in SimFaultKind.allCases.filter { plan.kinds.contains($0) } } ?? [] }
+        didSet {
+            planKinds = plan.map { plan in SimFaultKind.allCases.filter { plan.kinds.contains($0) } } ?? []
+            planRate = plan?.rate
+        }
     }
     /// The plan's kinds in declaration order: what a draw filters, without
     /// a set lookup per kind on every faulted operation.
     private(set) var planKinds: [SimFaultKind] = []
+    /// The plan's rate: what every operation reads, without copying the plan.
+    private(set) var planRate: Double?
     /// Batches whose middle request to refuse: a probability and the error.
     var midBatch: (fraction: Double, error: KernelError)?
     var fired: [SimFaultKind: Int] = [:]

@@ -26,7 +26,7 @@ extension SimState {
             history.record(.fault, scope, .note("fault errno \(op.rawValue) \(error.errno.symbolicName)"), .ok)
             return error
         }
-        if let plan = faults.plan, rng.chance(plan.rate) {
+        if let rate = faults.planRate, rng.chance(rate), let plan = faults.plan {
             return drawPlanned(plan, op, scope: scope, request: request)
         }
         return nil

@@ -59,29 +59,55 @@ struct RouteStore: Sendable {
     /// promoted shadow keeps its place there, so lookups keep alias order).
     @discardableResult
     mutating func upsert(_ route: Route, indexed: Bool = false) -> Route? {
+        guard let slot = storeIfFree(route, indexed: indexed) else { return nil }
+        return overwrite(slot, with: route)
+    }
+
+    /// A request's add: stores `route`, or with `replacing` false leaves an
+    /// existing route of its key alone and returns false (EEXIST).
+    mutating func add(_ route: Route, replacing: Bool) -> Bool {
+        guard let slot = storeIfFree(route, indexed: false) else { return true }
+        guard replacing else { return false }
+        overwrite(slot, with: route)
+        return true
+    }
+
+    /// Stores `route` in a fresh slot when its key is free and returns nil;
+    /// else returns the key's slot and stores nothing. The key is hashed once
+    /// for both the lookup and the insert.
+    private mutating func storeIfFree(_ route: Route, indexed: Bool) -> Int? {
         let key = route.key
-        if let slot = slotOf[key] {
-            let old = slots[slot]!
-            if Self.isOnLink(old) { unindexOnLink(old) }
-            slots[slot] = route
-            if Self.isOnLink(route) { indexOnLink(route) }
-            return old
-        }
-        let slot: Int
-        if let reused = free.popLast() {
-            slot = reused
+        let slot = free.last ?? slots.count
+        if let held = Self.claim(&slotOf[key, default: -1], for: slot) { return held }
+        if free.popLast() != nil {
             slots[slot] = route
         } else {
-            slot = slots.count
             slots.append(route)
         }
-        slotOf[key] = slot
         if route.family == .ipv6 { indexV6(route, slot: slot) }
         if !indexed, Self.isOnLink(route) { indexOnLink(route) }
         if key.metric != 0, route.family == .ipv4 {
             otherMetrics[Self.base(key), default: []].append(key.metric)
         }
         return nil
+    }
+
+    /// Fills a free entry (`-1`, just made by the default subscript) with
+    /// `slot` and returns nil, or returns the slot already there.
+    private static func claim(_ entry: inout Int, for slot: Int) -> Int? {
+        guard entry == -1 else { return entry }
+        entry = slot
+        return nil
+    }
+
+    /// Puts `route` in the occupied `slot` (same key); returns the route it replaces.
+    @discardableResult
+    private mutating func overwrite(_ slot: Int, with route: Route) -> Route {
+        let old = slots[slot]!
+        if Self.isOnLink(old) { unindexOnLink(old) }
+        slots[slot] = route
+        if Self.isOnLink(route) { indexOnLink(route) }
+        return old
     }
 
     /// Removes the stored route with `key` (a shadow with the same key takes
@@ -115,10 +141,8 @@ struct RouteStore: Sendable {
     /// the same key (checked on Linux 6.18); for IPv6 (fib6_add_rt2node) any
     /// route with the key through the same link. Returns true when added.
     mutating func insertKernel(_ route: Route) -> Bool {
-        guard let existing = self[route.key] else {
-            upsert(route)
-            return true
-        }
+        guard let slot = storeIfFree(route, indexed: false) else { return true }
+        let existing = slots[slot]!
         func same(_ other: Route) -> Bool {
             guard other.key == route.key, other.ifindex == route.ifindex else { return false }
             return route.family == .ipv6

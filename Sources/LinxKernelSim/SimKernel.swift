@@ -191,7 +191,7 @@ public final class SimKernel: Sendable {
 
     /// The index of link `name`, nil when there is none.
     public func ifindex(of name: String, in scope: NetnsScope = .current) -> Int32? {
-        state.withLock { $0.namespaces[scope]?.indexByName[name] }
+        state.withLock { s in (try? s.withNetns(scope) { ns throws(KernelError) in ns.indexByName[name] }) ?? nil }
     }
 
     // MARK: cgroups
@@ -244,7 +244,7 @@ public final class SimKernel: Sendable {
     /// The name of the link with index `index`, nil when there is none: a
     /// lookup that reads no dump.
     public func linkName(of index: Int32, in scope: NetnsScope = .current) -> String? {
-        state.withLock { $0.namespaces[scope]?.links[index]?.link.name }
+        state.withLock { s in (try? s.withNetns(scope) { ns throws(KernelError) in ns.links[index]?.link.name }) ?? nil }
     }
 
     /// A sysctl's value as the kernel prints it (no trailing newline), nil
@@ -261,7 +261,7 @@ public final class SimKernel: Sendable {
 
     /// Number of routes in a namespace (0 when it does not exist).
     public func routeCount(in scope: NetnsScope = .current) -> Int {
-        state.withLock { $0.namespaces[scope]?.routes.count ?? 0 }
+        state.withLock { s in (try? s.withNetns(scope) { ns throws(KernelError) in ns.routes.count }) ?? 0 }
     }
 
     // MARK: history

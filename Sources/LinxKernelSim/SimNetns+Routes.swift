@@ -78,10 +78,7 @@ extension SimNetns {
         case .ipv4: try checkRoute4(&route)
         case .ipv6: try checkRoute6(&route)
         }
-        if !replace, routes.contains(route.key) {
-            throw KernelError(.fileExists)
-        }
-        routes.upsert(route)
+        guard routes.add(route, replacing: replace) else { throw KernelError(.fileExists) }
         publish(.route(route, .new))
     }
 

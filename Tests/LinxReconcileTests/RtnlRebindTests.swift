@@ -94,3 +94,55 @@ struct RtnlRebindTests {
         return desired
     }
 }
+
+/// A pass that added and removed no address reports the record it was
+/// planned with, as is, when every recorded address is still owned and
+/// present (`RtnlPlan.record`): the same record the full computation gives.
+@Suite("Rtnl ownership record kept")
+struct RtnlOwnershipKeptTests {
+    static let universe: [(String, IPAddress, Int)] = [
+        ("eth0", .v4(0x0A01_0002), 24), ("eth0", .v4(0x0A01_0102), 24), ("eth1", .v4(0x0A02_0002), 24),
+        ("eth1", .v4(0x7F00_0001), 8), ("eth0", .v6(high: 0xFD00_0001_0000_0000, low: 2), 64),
+        ("eth0", .v6(high: 0xFE80_0000_0000_0000, low: 5), 64), ("gone0", .v4(0x0A03_0002), 24),
+    ]
+
+    @Test("kept record equals the computed one")
+    func keptEqualsComputed() {
+        var random = SimRandom(seed: 16)
+        var kept = 0
+        for _ in 0..<5_000 {
+            let links = [Link(index: 1, name: "lo"), Link(index: Int32(random.int(in: 2...4)), name: "eth0"),
+                         Link(index: Int32(random.int(in: 5...7)), name: "eth1")]
+            func index(_ name: String) -> Int32? { links.first { $0.name == name }?.index }
+            var record = Set<RtnlLastApplied.AddressKey>()
+            var observed: [InterfaceAddress] = []
+            var desired: [InterfaceAddress] = []
+            for (name, address, length) in Self.universe {
+                if random.chance(0.5) { record.insert(.init(interface: name, address: address, prefixLength: length)) }
+                if let ifindex = index(name), random.chance(0.7) {
+                    let proto: UInt8? = random.chance(0.2) ? random.pick([2, 90]) : nil
+                    observed.append(InterfaceAddress(ifindex: ifindex, address: address, prefixLength: length, proto: proto, interfaceName: name))
+                }
+                if let ifindex = index(name), random.chance(0.3) {
+                    desired.append(InterfaceAddress(ifindex: ifindex, address: address, prefixLength: length, interfaceName: name))
+                }
+            }
+            var options = RtnlOptions.default
+            if random.chance(0.2) { options.addressProtocol = 90 }
+            if random.chance(0.2) { options.adoptExistingAddresses = true }
+            let lastApplied = RtnlLastApplied(addresses: record)
+            let plan = RtnlReconciler.plan(
+                observed: RtnlObserved(links: links, addresses: observed, routes: []),
+                desired: RtnlResolvedState(addresses: desired, routes: []), lastApplied: lastApplied, options: options)
+            var added = Set<InterfaceAddress.Key>(), removed = Set<InterfaceAddress.Key>()
+            if random.chance(0.3), let some = observed.randomElement(using: &random) { added.insert(some.key) }
+            if random.chance(0.3), let some = observed.randomElement(using: &random) { removed.insert(some.key) }
+            var computed = plan
+            computed.record = nil
+            let fast = RtnlReconciler.ownership(after: plan, added: added, removed: removed, options: options)
+            #expect(fast == RtnlReconciler.ownership(after: computed, added: added, removed: removed, options: options))
+            if plan.record != nil && added.isEmpty && removed.isEmpty && fast == lastApplied { kept += 1 }
+        }
+        #expect(kept > 50)
+    }
+}

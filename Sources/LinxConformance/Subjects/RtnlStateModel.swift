@@ -43,7 +43,7 @@ package enum RtnlStateModel {
         var hasDefault = false
         for _ in 0..<random.int(in: routes) {
             let via = random.pick(subnets)
-            let gateway = via.v6 ? "fd00:\(via.link + 1):\(via.subnet)::1" : "10.\(via.link + 1).\(via.subnet).1"
+            let gateway = gatewayText(link: via.link, subnet: via.subnet, v6: via.v6)
             let table: UInt32? = random.chance(0.3) ? 100 : nil
             let metric: UInt32? = random.chance(0.3) ? random.pick([10, 50]) : nil
             if !via.v6 && !hasDefault && random.chance(0.15) {
@@ -55,12 +55,37 @@ package enum RtnlStateModel {
             let slot = destination * 2 + (via.v6 ? 1 : 0)
             guard !destinations[slot] else { continue }
             destinations[slot] = true
-            let prefix = via.v6
-                ? "fd00:200:\(String(destination, radix: 16))::/64"
-                : "10.\(200 + destination / 256).\(destination % 256).0/24"
-            desired.append(.route(to: prefix, via: gateway, table: table, metric: metric))
+            desired.append(.route(to: destinationText(destination, v6: via.v6), via: gateway, table: table, metric: metric))
         }
         return desired
+    }
+
+    /// The gateway ``validDesired(links:addresses:routes:using:)`` writes for
+    /// a subnet: its `.1` (`::1`).
+    static func gatewayText(link: Int, subnet: Int, v6: Bool) -> String {
+        guard link < 8 else { return gatewayTexts(link: link, subnet: subnet, v6: v6) }
+        return gatewayTable[(link * 16 + subnet) * 2 + (v6 ? 1 : 0)]
+    }
+
+    /// The route destination ``validDesired(links:addresses:routes:using:)``
+    /// writes for a destination number.
+    static func destinationText(_ destination: Int, v6: Bool) -> String {
+        guard destination < 1_024 else { return destinationTexts(destination, v6: v6) }
+        return destinationTable[destination * 2 + (v6 ? 1 : 0)]
+    }
+
+    // The texts are made once, not per draw: fuzzing draws thousands of
+    // desired states of up to 160 routes, and formatting them was most of
+    // the drawing.
+    private static let gatewayTable = (0..<8 * 16 * 2).map { gatewayTexts(link: $0 / 32, subnet: $0 / 2 % 16, v6: $0 % 2 == 1) }
+    private static let destinationTable = (0..<1_024 * 2).map { destinationTexts($0 / 2, v6: $0 % 2 == 1) }
+
+    private static func gatewayTexts(link: Int, subnet: Int, v6: Bool) -> String {
+        v6 ? "fd00:\(link + 1):\(subnet)::1" : "10.\(link + 1).\(subnet).1"
+    }
+
+    private static func destinationTexts(_ destination: Int, v6: Bool) -> String {
+        v6 ? "fd00:200:\(String(destination, radix: 16))::/64" : "10.\(200 + destination / 256).\(destination % 256).0/24"
     }
 
     /// Desired states rtnl must refuse, one rule each.
@@ -87,12 +112,25 @@ package enum RtnlStateModel {
     /// The owned address keys a desired state names.
     public static func addressKeys(of desired: RtnlDesiredState) -> [AddressKey] {
         (desired.addresses ?? []).compactMap { entry in
-            let parts = entry.address.split(separator: "/")
-            guard parts.count == 2, let address = try? IPAddress(String(parts[0])), let length = Int(parts[1]) else {
-                return nil
-            }
+            guard let (addressText, lengthText) = addressParts(entry.address),
+                let address = try? IPAddress(String(addressText)), let length = Int(lengthText)
+            else { return nil }
             return AddressKey(interface: entry.interface, address: address, prefixLength: length)
         }
+    }
+
+    /// The two parts of `ADDR/LEN`, as splitting on '/' (empty parts left
+    /// out) finds them when it finds exactly two; nil otherwise.
+    package static func addressParts(_ text: String) -> (Substring, Substring)? {
+        // One '/' between two non-empty parts is the usual text: no array of parts.
+        if let slash = text.utf8.firstIndex(of: UInt8(ascii: "/")), slash != text.utf8.startIndex {
+            let rest = text.utf8[text.utf8.index(after: slash)...]
+            if !rest.isEmpty && !rest.contains(UInt8(ascii: "/")) {
+                return (text[..<slash], text[text.utf8.index(after: slash)...])
+            }
+        }
+        let parts = text.split(separator: "/")
+        return parts.count == 2 ? (parts[0], parts[1]) : nil
     }
 
     /// The route a desired entry becomes, as the kernel keys and stores it.

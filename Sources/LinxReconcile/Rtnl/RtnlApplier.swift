@@ -66,11 +66,26 @@ struct RtnlApplier {
     enum Layer { case addressAdd, routeAdd, routeDelete, addressDelete }
 
     static func layer(of op: ReconcileOp<RtnlObject>) -> Layer {
-        switch (op, op.item) {
-        case (.delete, .address): .addressDelete
-        case (.delete, .route): .routeDelete
-        case (_, .address): .addressAdd
-        case (_, .route): .routeAdd
+        // Matched without binding, so no item is copied out of the op.
+        switch op {
+        case .delete(.address): .addressDelete
+        case .delete(.route): .routeDelete
+        case .create(.address), .update(.address, _): .addressAdd
+        case .create(.route), .update(.route, _): .routeAdd
+        }
+    }
+
+    /// Records the ops of a stage the kernel carried out, every one of them
+    /// (the usual stage): each is applied, and an address op adds its key to
+    /// `added` or `removed`.
+    private static func recordCarriedOut(_ stage: ArraySlice<ReconcileOp<RtnlObject>>, into outcome: inout Outcome) {
+        for position in stage.indices {
+            outcome.recordApplied(stage[position])
+            switch stage[position] {
+            case .delete(.address(let address)): outcome.removed.insert(address.key)
+            case .create(.address(let address)), .update(.address(let address), _): outcome.added.insert(address.key)
+            case .create(.route), .update(.route, _), .delete(.route): break
+            }
         }
     }
 
@@ -129,8 +144,12 @@ struct RtnlApplier {
             }
             guard !batch.isEmpty else { continue }
             let answers = await backend.execute(batch, in: scope, stopOnError: false)
-            results.append(contentsOf: answers)
+            if results.isEmpty { results = answers } else { results.append(contentsOf: answers) }
             if answers.count < batch.count { break }
+        }
+        if refused.isEmpty && results.count == stage.count && !results.contains(where: { if case .failure = $0 { true } else { false } }) {
+            Self.recordCarriedOut(stage, into: &outcome)
+            return true
         }
         var verdicts: [Verdict] = []
         verdicts.reserveCapacity(stage.count)

@@ -28,6 +28,11 @@ public struct RtnlPlan: Sendable {
     /// For a plan without ops, the ownership record its pass reports,
     /// computed once (a cached plan is reused pass after pass).
     var settled: RtnlLastApplied?
+    /// The ownership record the plan was made with, when ``ownedAddresses``
+    /// is exactly its image (every recorded address resolved to a link, none
+    /// the kernel's, no tag-owned addresses besides): a pass that adds and
+    /// removes no address and finds them all present then reports it as is.
+    var record: RtnlLastApplied?
 
     /// The kinds this plan manages: it creates and deletes nothing of another.
     public var managed: RtnlKinds { desired.managed }

@@ -204,8 +204,13 @@ public struct RtnlReconciler: Sendable {
         indices.reserveCapacity(observed.links.count)
         for link in observed.links { indices[link.name] = link.index }
         var owned = Set<InterfaceAddress.Key>()
-        for key in lastApplied.addresses where !AddressProtocol.isKernels(key.address, proto: nil) {
-            guard let index = indices[key.interface] else { continue }
+        // Whether `owned` is exactly the record, key for key (see RtnlPlan.record).
+        var recordIsOwned = options.addressProtocol == nil
+        for key in lastApplied.addresses {
+            guard !AddressProtocol.isKernels(key.address, proto: nil), let index = indices[key.interface] else {
+                recordIsOwned = false
+                continue
+            }
             owned.insert(.init(ifindex: index, address: key.address, prefixLength: key.prefixLength))
         }
         if let tag = options.addressProtocol {
@@ -213,7 +218,7 @@ public struct RtnlReconciler: Sendable {
         }
         // Whatever a record says, an address the kernel made is never ours.
         for address in observed.addresses where AddressProtocol.isKernels(address.address, proto: address.proto) {
-            owned.remove(address.key)
+            if owned.remove(address.key) != nil { recordIsOwned = false }
         }
         // A kind the desired state does not manage plans nothing: absent is
         // not empty (an owned object of that kind is neither deleted nor
@@ -228,7 +233,7 @@ public struct RtnlReconciler: Sendable {
             name(&route, names)
             return route
         }
-        let routeOps = !desired.managed.contains(.routes) ? [] : RtnlDiff.routes(
+        var routeOps = !desired.managed.contains(.routes) ? [] : RtnlDiff.routes(
             desired: desired.routes, index: index, observed: observed.routes, protocol: options.routeProtocol,
             as: { RtnlObject.route(named($0)) })
 
@@ -244,32 +249,39 @@ public struct RtnlReconciler: Sendable {
         // order wants; but a delete the kernel could read as a wildcard goes
         // before the creates it could hit (see wildcardDeletes).
         let early = wildcardDeletes(routeOps, recreates: swap.routeRecreates)
-        let addressDeletes = addressOps.lazy.filter { $0.isDelete && !swap.moves($0.item) }
-            .map { $0.rtnlMapped(RtnlObject.address) }
+        let addressDeletes = Array(
+            addressOps.lazy.filter { $0.isDelete && !swap.moves($0.item) }.map { $0.rtnlMapped(RtnlObject.address) })
         var ops: [ReconcileOp<RtnlObject>]
         if addressPhase.isEmpty && addressDeletes.isEmpty && swap.routeRecreates.isEmpty && early.isEmpty {
             // Routes only (the large states): the diff's array is the plan's,
             // not copied (a second array of 65,536 ops was a cold pass's
             // largest allocation, 8 MB).
             ops = routeOps
+        } else if swap.routeRecreates.isEmpty && early.isEmpty {
+            // The route ops stay in their array (moved, not copied) with the
+            // address phase put in front of them.
+            ops = routeOps
+            routeOps = []
+            ops.reserveCapacity(ops.count + addressPhase.count + addressDeletes.count)
+            ops.insert(contentsOf: addressPhase, at: 0)
+            // Deletes refused at plan time go last, so they hold nothing else up.
+            ops.append(contentsOf: addressDeletes.lazy.filter { refused[$0] == nil })
+            ops.append(contentsOf: addressDeletes.lazy.filter { refused[$0] != nil })
         } else {
             ops = []
             ops.reserveCapacity(addressOps.count + routeOps.count + swap.extraOps)
             ops.append(contentsOf: addressPhase)
-            if swap.routeRecreates.isEmpty && early.isEmpty {
-                ops.append(contentsOf: routeOps)
-            } else {
-                ops.append(contentsOf: early)
-                ops.append(contentsOf: routeOps.lazy.filter { !$0.isDelete })
-                for route in swap.routeRecreates { ops.append(.create(.route(named(route)))) }
-                ops.append(contentsOf: routeOps.lazy.filter { $0.isDelete && !early.contains($0) })
-            }
+            ops.append(contentsOf: early)
+            ops.append(contentsOf: routeOps.lazy.filter { !$0.isDelete })
+            for route in swap.routeRecreates { ops.append(.create(.route(named(route)))) }
+            ops.append(contentsOf: routeOps.lazy.filter { $0.isDelete && !early.contains($0) })
             // Deletes refused at plan time go last, so they hold nothing else up.
             ops.append(contentsOf: addressDeletes.filter { refused[$0] == nil })
             ops.append(contentsOf: addressDeletes.filter { refused[$0] != nil })
         }
         var plan = RtnlPlan(ops: ops, observed: observed, desired: desired, ownedAddresses: owned)
         plan.refused = refused
+        if recordIsOwned { plan.record = lastApplied }
         if ops.isEmpty { plan.settled = ownership(after: plan, added: [], removed: [], options: options) }
         return plan
     }
@@ -387,6 +399,16 @@ public struct RtnlReconciler: Sendable {
         var present = Set<InterfaceAddress.Key>()
         present.reserveCapacity(plan.observed.addresses.count + added.count)
         for address in plan.observed.addresses { present.insert(address.key) }
+        // Nothing added or removed and every owned address still there: the
+        // record going in is the record coming out (each of its keys maps to
+        // one owned address and back, since distinct links have distinct
+        // names and indices). Handing back the very value also keeps the
+        // next pass's comparisons of it constant-time.
+        if added.isEmpty && removed.isEmpty && !options.adoptExistingAddresses, let record = plan.record,
+            plan.ownedAddresses.allSatisfy(present.contains)
+        {
+            return record
+        }
         present.formUnion(added)
         present.subtract(removed)
         var names: [Int32: String] = [:]
