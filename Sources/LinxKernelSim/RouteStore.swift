@@ -37,8 +37,13 @@ struct RouteStore: Sendable {
     /// gateway check looks up the gateway's prefix per present length instead
     /// of walking the table.
     private var v6Slots: [TableDestination: [Int]] = [:]
-    /// The prefix lengths present among stored IPv6 routes, with their counts, sorted by length.
-    private var v6Lengths: [(length: Int, count: Int)] = []
+    /// Per table, the prefix lengths present among its stored IPv6 routes,
+    /// with their counts, sorted by length: a lookup tries only the lengths
+    /// its table holds. Tables without IPv6 routes have no entry.
+    private var v6Lengths: [(table: UInt32, lengths: [(length: Int, count: Int)])] = []
+    /// On-link routes counted per family and table (no entry at zero): a
+    /// gateway lookup in a table without any skips the index.
+    private var onLinkTables: [(family: AddressFamily, table: UInt32, count: Int)] = []
 
     private struct TableDestination: Hashable {
         var table: UInt32
@@ -239,7 +244,7 @@ struct RouteStore: Sendable {
     func bestIPv6(containing gateway: IPAddress, table: UInt32, via ifindex: Int32?) -> Route? {
         var best: Route?
         var bestSlot = Int.max
-        for (length, _) in v6Lengths.reversed() {
+        for (length, _) in (v6Lengths.first { $0.table == table }?.lengths ?? []).reversed() {
             guard let candidates = v6Slots[TableDestination(table: table, destination: try! IPPrefix(gateway.masked(to: length), length: length))]
             else { continue }
             for slot in candidates {
@@ -269,7 +274,8 @@ struct RouteStore: Sendable {
     /// Longest-prefix match among the on-link routes of `table` that contain
     /// `gateway` and satisfy `accept`.
     func firstOnLink(reaching gateway: IPAddress, table: UInt32, where accept: (Route) -> Bool) -> Route? {
-        firstOnLink(reaching: gateway, inTables: { $0 == table }, where: accept)
+        guard onLinkTables.contains(where: { $0.family == gateway.family && $0.table == table }) else { return nil }
+        return firstOnLink(reaching: gateway, inTables: { $0 == table }, where: accept)
     }
 
     /// Longest-prefix match over several tables at once, as the kernel's
@@ -327,6 +333,12 @@ struct RouteStore: Sendable {
     }
 
     private mutating func countOnLink(_ route: Route, by delta: Int) {
+        if let i = onLinkTables.firstIndex(where: { $0.family == route.family && $0.table == route.table }) {
+            onLinkTables[i].count += delta
+            if onLinkTables[i].count == 0 { onLinkTables.remove(at: i) }
+        } else if delta > 0 {
+            onLinkTables.append((route.family, route.table, delta))
+        }
         switch route.family {
         case .ipv4: Self.count(route.destination.length, by: delta, in: &onLinkLengthsV4)
         case .ipv6: Self.count(route.destination.length, by: delta, in: &onLinkLengthsV6)
@@ -351,7 +363,7 @@ struct RouteStore: Sendable {
 
     private mutating func indexV6(_ route: Route, slot: Int) {
         v6Slots[TableDestination(table: route.table, destination: route.destination), default: []].append(slot)
-        Self.count(route.destination.length, by: 1, in: &v6Lengths)
+        countV6(route, by: 1)
     }
 
     private mutating func unindexV6(_ route: Route, slot: Int) {
@@ -360,7 +372,16 @@ struct RouteStore: Sendable {
             v6Slots.values[i].removeAll { $0 == slot }
             if v6Slots.values[i].isEmpty { v6Slots.remove(at: i) }
         }
-        Self.count(route.destination.length, by: -1, in: &v6Lengths)
+        countV6(route, by: -1)
+    }
+
+    private mutating func countV6(_ route: Route, by delta: Int) {
+        if let i = v6Lengths.firstIndex(where: { $0.table == route.table }) {
+            Self.count(route.destination.length, by: delta, in: &v6Lengths[i].lengths)
+            if v6Lengths[i].lengths.isEmpty { v6Lengths.remove(at: i) }
+        } else if delta > 0 {
+            v6Lengths.append((route.table, [(route.destination.length, 1)]))
+        }
     }
 
     /// Drops the holes left by deletes, keeping dump order.

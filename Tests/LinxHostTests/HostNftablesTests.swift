@@ -79,6 +79,33 @@ struct HostNftablesTests {
         #expect(kernel.sysctlValue("net.ipv4.ip_forward") == "0")
     }
 
+    @Test("one-call reconcile of a new table with a refused rule: nothing in any section applied, the rule's line named as by plan")
+    func oneCallRefusalChangesNothing() async throws {
+        let kernel = SimKernel(seed: 1)
+        try kernel.addLink("eth0")
+        let yaml = "rtnl:\n  addresses:\n    - { interface: eth0, address: 10.9.0.2/24 }\nsysctl:\n  keys:\n    net.ipv4.ip_forward: 1\n" + Self.small
+        let document = try HostDocument.parse(yaml, format: .yaml, file: "fw.yaml")
+        let reconciler = HostReconciler(backend: kernel, scope: .current)
+        let before = try kernel.snapshot()
+        let error = try await #require(throws: HostDocumentError.self) { _ = try await reconciler.reconcile(document, lastApplied: .empty) }
+        #expect(error.line == 16 && error.path.description == "nftables.tables.\"inet linx\".chains.input.rules[1]", "\(error)")
+        #expect(error.reason.contains("EINVAL"), "\(error)")
+        let planned = try await #require(throws: HostDocumentError.self) { _ = try await reconciler.plan(document, lastApplied: .empty) }
+        #expect(planned.line == error.line && planned.path == error.path)
+        #expect(try kernel.snapshot() == before)
+        #expect(kernel.nftTables().isEmpty && kernel.sysctlValue("net.ipv4.ip_forward") == "0")
+        #expect(try await kernel.addresses(in: .current).allSatisfy { $0.address.description != "10.9.0.2" })
+
+        // Valid, the same call applies every section and reports it.
+        let valid = try HostDocument.parse(yaml.replacingOccurrences(of: "frob", with: "8080"), format: .yaml, file: "fw.yaml")
+        let report = try await reconciler.reconcile(valid, lastApplied: .empty)
+        #expect(report.converged && report.nftables.first?.report.applied.count == 4, "\(report.nftables)")
+        #expect(report.lastApplied.nftables["inet linx"] == NftLastApplied(ownsTable: true) && report.rtnl?.applied.count == 1)
+        #expect(kernel.sysctlValue("net.ipv4.ip_forward") == "1" && kernel.nftTable(NftTableRef(.inet, "linx")) != nil)
+        let again = try await reconciler.plan(valid, lastApplied: report.lastApplied)
+        #expect(again.changeCount == 0, "\(again.nftables.map(\.plan.ops))")
+    }
+
     @Test("applied with the other sections; a second plan is empty; the absent table of someone else survives; ownership is kept")
     func appliesAndConverges() async throws {
         let kernel = SimKernel(seed: 1)

@@ -61,6 +61,42 @@ struct RouteStoreIndexTests {
         }
     }
 
+    @Test("an IPv4 gateway lookup in one table answers as the lookup over all tables filtered to it", arguments: [1, 2, 3] as [UInt64])
+    func perTableOnLinkMatchesFilteredLookup(seed: UInt64) throws {
+        var random = SimRandom(seed: seed)
+        var store = RouteStore()
+        let prefixes: [IPPrefix] = try ["10.0.0.0/8", "10.1.0.0/16", "10.1.2.0/24", "10.1.2.3/32", "10.9.0.0/16", "0.0.0.0/0", "fd00::/64"]
+            .map { try IPPrefix($0) }
+        let gateways: [IPAddress] = try ["10.1.2.3", "10.1.2.4", "10.9.1.1", "192.0.2.1", "fd00::1"].map { try IPAddress($0) }
+        let tables: [UInt32] = [254, 255, 100, 253]
+        for step in 0..<1500 {
+            var route = Route(
+                destination: random.pick(prefixes), gateway: random.chance(0.2) ? random.pick(gateways) : nil,
+                ifindex: random.chance(0.1) ? nil : Int32(1 + random.below(3)), table: random.pick(tables),
+                metric: random.pick([0, 10, 256] as [UInt32]), proto: random.pick([2, 76] as [UInt8]),
+                type: random.pick([.unicast, .local, .broadcast, .blackhole] as [RouteType]))
+            route.scope = random.pick([0, 253, 254] as [UInt8])
+            switch random.below(6) {
+            case 0, 1: store.upsert(route)
+            case 2: _ = store.insertKernel(route)
+            case 3: store.remove(route.key)
+            case 4: _ = store.removeKernel(route)
+            default: _ = store.removeAll { $0.ifindex == route.ifindex && $0.table == route.table }
+            }
+            for gateway in gateways {
+                for table in tables {
+                    for ifindex in [nil, 1, 2] as [Int32?] {
+                        func accept(_ r: Route) -> Bool { (ifindex == nil || r.ifindex == ifindex) && r.scope >= 253 }
+                        #expect(
+                            store.firstOnLink(reaching: gateway, table: table, where: accept)
+                                == store.firstOnLink(reaching: gateway, inTables: { $0 == table }, where: accept),
+                            "step \(step): \(gateway) table \(table)")
+                    }
+                }
+            }
+        }
+    }
+
     @Test("compaction renumbers the slots and the index follows")
     func compaction() throws {
         var store = RouteStore()

@@ -17,6 +17,8 @@ struct NftablesColdPassTests {
         /// tests are about what the reconciler does around it).
         let dryRuns: Bool
         let dryRunCount = Mutex(0)
+        /// Commits tried, refused ones included.
+        let commits = Mutex(0)
 
         init(dryRuns: Bool = false) { self.dryRuns = dryRuns }
 
@@ -30,7 +32,8 @@ struct NftablesColdPassTests {
             try await kernel.observeTable(table, in: scope)
         }
         func commit(_ commands: [NftCommand], expecting generation: UInt32, in scope: NetnsScope) async throws(NftTransactionError) -> UInt32 {
-            try await kernel.commit(commands, expecting: generation, in: scope)
+            commits.withLock { $0 += 1 }
+            return try await kernel.commit(commands, expecting: generation, in: scope)
         }
         func canonicalize(_ table: NftTable, as ref: NftTableRef, in scope: NetnsScope) async throws(NftTransactionError) -> NftTable {
             checks.withLock { $0 += 1 }

@@ -79,6 +79,62 @@ struct CLIKernelTests {
 }
 
 /// Operator errors that depend on who runs linx and on live kernel events.
+/// `linx apply` of a new nf_tables table: committed without a dry run
+/// first, so its commit is the check of the whole document.
+@Suite("linx on the real kernel: a new nftables table", .enabled(if: isRoot, Comment(rawValue: skipReason)))
+struct CLIKernelNftablesTests {
+    init() {
+        if !isRoot { print("skipping: \(skipReason)") }
+    }
+
+    static func document(rule: String) -> String {
+        """
+        rtnl:
+          addresses:
+            - { interface: v0, address: 10.77.0.2/24 }
+        sysctl:
+          keys:
+            net.ipv4.ip_forward: 1
+        nftables:
+          tables:
+            inet linx:
+              chains:
+                input:
+                  hook: input
+                  policy: drop
+                  rules:
+                    - tcp dport {443,22} accept
+                    - \(rule)
+        """
+    }
+
+    @Test("a new table with a refused rule: nothing of any section applied, the rule's line named; valid, all applied")
+    func newTableRefusedThenApplied() async throws {
+        let linx = try LinxBinary()
+        defer { linx.cleanUp() }
+        try await ThrowawayNamespace.with { ns in
+            let state = linx.path("state.json")
+            let before = (try ns.settledAddresses(timeout: .seconds(10)), try ns.ip("-j", "route", "show", "table", "all"))
+            let file = try linx.write("fw.yaml", Self.document(rule: "tcp dport frob accept"))
+            let refused = try linx.run(["apply", file, "--netns", ns.name, "--state", state])
+            #expect(refused.status == 1 && refused.stderr.contains("fw.yaml:16"), "\(refused.stdout)\(refused.stderr)")
+            #expect(refused.stderr.contains("rules[1]"), "\(refused.stderr)")
+            #expect(try Command.check(["ip", "netns", "exec", ns.name, "nft", "list", "ruleset"]).isEmpty)
+            #expect(try Command.check(["ip", "netns", "exec", ns.name, "cat", "/proc/sys/net/ipv4/ip_forward"]).hasPrefix("0"))
+            #expect((try ns.settledAddresses(timeout: .seconds(10)), try ns.ip("-j", "route", "show", "table", "all")) == before)
+
+            try linx.write("fw.yaml", Self.document(rule: "tcp dport 8080 accept"))
+            let applied = try linx.run(["apply", file, "--netns", ns.name, "--state", state])
+            #expect(applied.status == 0, "\(applied.stdout)\(applied.stderr)")
+            let listed = try Command.check(["ip", "netns", "exec", ns.name, "nft", "list", "table", "inet", "linx"])
+            #expect(listed.contains("tcp dport 8080 accept") && listed.contains("comment \"linx\""), "\(listed)")
+            #expect(try Command.check(["ip", "netns", "exec", ns.name, "cat", "/proc/sys/net/ipv4/ip_forward"]).hasPrefix("1"))
+            let again = try linx.run(["apply", file, "--netns", ns.name, "--state", state])
+            #expect(again.status == 0 && !again.stdout.contains("+ ") && !again.stdout.contains("- "), "\(again.stdout)")
+        }
+    }
+}
+
 @Suite("linx on the real kernel: privileges and monitor", .enabled(if: isRoot, Comment(rawValue: skipReason)))
 struct CLIKernelPrivilegeTests {
     @Test("apply without root is refused in one line, before anything is read or changed")

@@ -38,7 +38,14 @@ public struct HostPlan: Sendable {
     /// cgroup, each nf_tables table), and returns the reports with the
     /// ownership to keep.
     public func apply() async -> HostReport {
-        let result = await plan.apply()
+        Self.report(of: await plan.apply(), members: members, document: document, lastApplied: lastApplied)
+    }
+
+    /// The sections' reports read from the group's `result`, and the
+    /// ownership to keep (`lastApplied` for sections not declared).
+    static func report(
+        of result: ReconcileGroup.Result, members: Members, document: HostDocument, lastApplied: HostLastApplied
+    ) -> HostReport {
         var report = HostReport(lastApplied: lastApplied)
         if let member = members.rtnl {
             report.rtnl = result[member]

@@ -35,6 +35,36 @@ public struct HostReconciler: Sendable {
     ///   first entry a reconciler refused (or, for a kernel that cannot be
     ///   observed, the section).
     public func plan(_ document: HostDocument, lastApplied: HostLastApplied) async throws(HostDocumentError) -> HostPlan {
+        let (group, members) = group(for: document, lastApplied: lastApplied)
+        do {
+            return HostPlan(document: document, lastApplied: lastApplied, members: members, plan: try await group.plan())
+        } catch {
+            throw Self.locate(error, in: document)
+        }
+    }
+
+    /// Plans and applies `document` in one call: every section is planned
+    /// before any is applied, as ``plan(_:lastApplied:)`` then
+    /// ``HostPlan/apply()`` do, but a new nf_tables table (when it is the
+    /// only one) is not dry-run: it is committed first, and its commit is
+    /// the check (``/LinxReconcile/ReconcileGroup/reconcile()``). A refused
+    /// commit changes nothing in any section and throws as a refusal at
+    /// planning does, naming the entry's line.
+    ///
+    /// - Throws: ``HostDocumentError``, as ``plan(_:lastApplied:)``;
+    ///   nothing was applied.
+    public func reconcile(_ document: HostDocument, lastApplied: HostLastApplied) async throws(HostDocumentError) -> HostReport {
+        let (group, members) = group(for: document, lastApplied: lastApplied)
+        do {
+            let result = try await group.reconcile()
+            return HostPlan.report(of: result, members: members, document: document, lastApplied: lastApplied)
+        } catch {
+            throw Self.locate(error, in: document)
+        }
+    }
+
+    /// One group member per section (rtnl, sysctl, each cgroup, each table).
+    private func group(for document: HostDocument, lastApplied: HostLastApplied) -> (ReconcileGroup, HostPlan.Members) {
         var group = ReconcileGroup()
         var members = HostPlan.Members()
         if let rtnl = document.rtnl {
@@ -60,16 +90,7 @@ public struct HostReconciler: Sendable {
                     lastApplied: lastApplied.nftables[table.ref.description] ?? .empty, options: nftables.options))
             }
         }
-        do {
-            return HostPlan(document: document, lastApplied: lastApplied, members: members, plan: try await group.plan())
-        } catch {
-            throw Self.locate(error, in: document)
-        }
-    }
-
-    /// Plans and applies `document`: ``plan(_:lastApplied:)`` then ``HostPlan/apply()``.
-    public func reconcile(_ document: HostDocument, lastApplied: HostLastApplied) async throws(HostDocumentError) -> HostReport {
-        try await plan(document, lastApplied: lastApplied).apply()
+        return (group, members)
     }
 
     /// Places a member's refusal in the document: its section, the entry's

@@ -25,6 +25,45 @@ public protocol PlanningSource: ReconcileSource {
 
     /// The ops `plan` holds, in apply order.
     func ops(of plan: Plan) -> [ReconcileOp<Item>]
+
+    /// ``plan(scope:desired:lastApplied:options:)``, except that when
+    /// `deferringCheck` is true the Source may leave out a check of
+    /// `desired` that applying the plan repeats all or nothing (a new
+    /// nf_tables table: the dry run of the very transaction the apply
+    /// commits). `checkDeferred` says whether it did; such a plan must be
+    /// applied with ``applyChecking(_:scope:lastApplied:options:)``, whose
+    /// refusal changes nothing and is the error the check would have thrown.
+    ///
+    /// The default never defers: it is ``plan(scope:desired:lastApplied:options:)``.
+    func plan(
+        scope: Scope, desired: Desired, lastApplied: LastApplied, options: Options, deferringCheck: Bool
+    ) async throws(ReconcileError) -> (plan: Plan, checkDeferred: Bool)
+
+    /// Applies a plan whose check was deferred: either the whole plan is
+    /// carried out (the report says so) or nothing is changed and this
+    /// throws the ``ReconcileError`` the deferred check would have thrown.
+    /// For any other plan it is ``apply(_:scope:lastApplied:options:)``.
+    ///
+    /// The default is ``apply(_:scope:lastApplied:options:)``.
+    func applyChecking(
+        _ plan: Plan, scope: Scope, lastApplied: LastApplied, options: Options
+    ) async throws(ReconcileError) -> ReconcileReport<Item, LastApplied>
+}
+
+extension PlanningSource {
+    /// Never defers: the full ``plan(scope:desired:lastApplied:options:)``.
+    public func plan(
+        scope: Scope, desired: Desired, lastApplied: LastApplied, options: Options, deferringCheck: Bool
+    ) async throws(ReconcileError) -> (plan: Plan, checkDeferred: Bool) {
+        (try await plan(scope: scope, desired: desired, lastApplied: lastApplied, options: options), false)
+    }
+
+    /// ``apply(_:scope:lastApplied:options:)``: nothing was deferred.
+    public func applyChecking(
+        _ plan: Plan, scope: Scope, lastApplied: LastApplied, options: Options
+    ) async throws(ReconcileError) -> ReconcileReport<Item, LastApplied> {
+        await apply(plan, scope: scope, lastApplied: lastApplied, options: options)
+    }
 }
 
 extension RtnlSource: PlanningSource {
@@ -102,4 +141,22 @@ extension NftablesSource: PlanningSource {
 
     /// The plan's ops.
     public func ops(of plan: NftPlan) -> [ReconcileOp<NftObject>] { plan.ops }
+
+    /// With `deferringCheck`, a table that does not exist yet is planned as
+    /// written without the kernel's dry run; its commit is the check. See
+    /// ``NftablesReconciler/plan(in:desired:options:checked:)``.
+    public func plan(
+        scope: NftScope, desired: NftTable?, lastApplied: NftLastApplied, options: NftablesOptions, deferringCheck: Bool
+    ) async throws(ReconcileError) -> (plan: NftPlan, checkDeferred: Bool) {
+        let plan = try await reconciler.plan(in: scope, desired: desired, options: options, checked: !deferringCheck)
+        return (plan, plan.isUnchecked)
+    }
+
+    /// Commits `plan`; a refused commit of an unchecked plan throws what its
+    /// dry run would have. See ``NftablesReconciler/applyChecking(_:options:)``.
+    public func applyChecking(
+        _ plan: NftPlan, scope: NftScope, lastApplied: NftLastApplied, options: NftablesOptions
+    ) async throws(ReconcileError) -> ReconcileReport<NftObject, NftLastApplied> {
+        try await reconciler.applyChecking(plan, options: options)
+    }
 }

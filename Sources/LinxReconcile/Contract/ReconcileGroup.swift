@@ -15,7 +15,8 @@
 ///
 /// Members are applied in the order they were added, each one pass of its
 /// own Source (a fail-fast member that stops does not stop the next one:
-/// their objects are independent). The handle `add` returns reads that
+/// their objects are independent); ``reconcile()`` may apply one member
+/// first, when its commit is its check. The handle `add` returns reads that
 /// member's plan and report back with their own types.
 public struct ReconcileGroup: Sendable {
     /// A member's handle, typed by its Source.
@@ -32,6 +33,8 @@ public struct ReconcileGroup: Sendable {
         let name: String
         let plan: @Sendable () async throws(ReconcileError) -> any Sendable
         let apply: @Sendable (any Sendable) async -> any Sendable
+        let planDeferring: @Sendable () async throws(ReconcileError) -> (plan: any Sendable, checkDeferred: Bool)
+        let applyChecking: @Sendable (any Sendable) async throws(ReconcileError) -> any Sendable
         let opCount: @Sendable (any Sendable) -> Int
         let converged: @Sendable (any Sendable) -> Bool
     }
@@ -59,6 +62,14 @@ public struct ReconcileGroup: Sendable {
             apply: { plan in
                 await source.apply(plan as! Source.Plan, scope: scope, lastApplied: lastApplied, options: options)
             },
+            planDeferring: { () async throws(ReconcileError) -> (plan: any Sendable, checkDeferred: Bool) in
+                let (plan, checkDeferred) = try await source.plan(
+                    scope: scope, desired: desired, lastApplied: lastApplied, options: options, deferringCheck: true)
+                return (plan, checkDeferred)
+            },
+            applyChecking: { plan async throws(ReconcileError) -> any Sendable in
+                try await source.applyChecking(plan as! Source.Plan, scope: scope, lastApplied: lastApplied, options: options)
+            },
             opCount: { plan in source.ops(of: plan as! Source.Plan).count },
             converged: { report in (report as! ReconcileReport<Source.Item, Source.LastApplied>).converged }))
         return member
@@ -81,10 +92,59 @@ public struct ReconcileGroup: Sendable {
         return Plan(members: members, plans: plans)
     }
 
-    /// Plans every member, then applies them all: ``plan()`` followed by
-    /// ``Plan/apply()``.
+    /// Plans every member, then applies them all: what ``plan()`` followed
+    /// by ``Plan/apply()`` does, with at most one check fewer.
+    ///
+    /// A member may leave a check out of its plan when its apply repeats it
+    /// all or nothing (``PlanningSource/plan(scope:desired:lastApplied:options:deferringCheck:)``:
+    /// a new nf_tables table, whose commit is its own dry run). When exactly
+    /// one member did, every member is still planned first, then that
+    /// member is applied BEFORE the others: refused, nothing of any member
+    /// has been applied and this throws the error its check would have
+    /// thrown; carried out, the others are applied in order. When two or
+    /// more did, their plans are made again with the check (the second
+    /// one's refusal would otherwise leave the first applied) and all are
+    /// applied in order, as ``Plan/apply()`` does.
+    ///
+    /// When the document holds several invalid entries, the one named may
+    /// be another than ``plan()`` names (the deferred check comes last).
+    ///
+    /// - Throws: ``ReconcileGroupError`` naming the member; nothing was applied.
     public func reconcile() async throws(ReconcileGroupError) -> Result {
-        try await plan().apply()
+        var plans: [any Sendable] = []
+        plans.reserveCapacity(members.count)
+        var deferred: [Int] = []
+        for (index, member) in members.enumerated() {
+            do {
+                let (plan, checkDeferred) = try await member.planDeferring()
+                plans.append(plan)
+                if checkDeferred { deferred.append(index) }
+            } catch {
+                throw ReconcileGroupError(member: member.name, error: error)
+            }
+        }
+        if deferred.count > 1 {
+            for index in deferred {
+                do {
+                    plans[index] = try await members[index].plan()
+                } catch {
+                    throw ReconcileGroupError(member: members[index].name, error: error)
+                }
+            }
+            return await Plan(members: members, plans: plans).apply()
+        }
+        var reports: [(any Sendable)?] = Array(repeating: nil, count: members.count)
+        if let first = deferred.first {
+            do {
+                reports[first] = try await members[first].applyChecking(plans[first])
+            } catch {
+                throw ReconcileGroupError(member: members[first].name, error: error)
+            }
+        }
+        for index in members.indices where reports[index] == nil {
+            reports[index] = await members[index].apply(plans[index])
+        }
+        return Result(members: members, reports: reports.map { $0! })
     }
 
     /// Every member's plan; nothing applied yet.

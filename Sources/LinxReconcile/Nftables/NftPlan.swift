@@ -26,6 +26,12 @@ public struct NftPlan: Sendable {
     /// that exists must canonicalise it first.
     var desiredIsCanonical = true
 
+    /// True when the plan creates the table as written and nothing checked
+    /// it (``NftablesReconciler/plan(in:desired:options:checked:)`` with
+    /// `checked: false`): its commit is the check, so apply it with
+    /// ``NftablesReconciler/applyChecking(_:options:)``.
+    public internal(set) var isUnchecked = false
+
     /// True when the table already is as desired.
     public var isEmpty: Bool { ops.isEmpty }
 

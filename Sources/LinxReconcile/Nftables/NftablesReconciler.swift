@@ -206,19 +206,34 @@ public struct NftablesReconciler: Sendable {
     public func plan(
         in scope: NftScope, desired: NftTable?, options: NftablesOptions = .default
     ) async throws(ReconcileError) -> NftPlan {
+        try await plan(in: scope, desired: desired, options: options, checked: true)
+    }
+
+    /// ``plan(in:desired:options:)``; with `checked: false`, a table that
+    /// does not exist yet is planned as written and NOT checked (neither
+    /// dry run nor canonicalisation): the plan is ``NftPlan/isUnchecked``
+    /// and its commit, all or nothing, is the check. For a caller that
+    /// commits it next with ``applyChecking(_:options:)`` (one libnftables
+    /// and kernel run instead of two); a plan that is only shown must be
+    /// checked. Everything else is planned as ``plan(in:desired:options:)``
+    /// plans it.
+    public func plan(
+        in scope: NftScope, desired: NftTable?, options: NftablesOptions = .default, checked: Bool
+    ) async throws(ReconcileError) -> NftPlan {
         try Self.validate(desired, table: scope.table)
         if let desired, memo.lookup(desired, table: scope.table) == nil {
             let observation = try await observe(in: scope)
             if observation.table == nil {
                 var plan = NftDiff.plan(desired: desired, observed: observation, scope: scope, options: options)
                 plan.desiredIsCanonical = false
+                if !checked {
+                    plan.isUnchecked = true
+                    return plan
+                }
                 do {
                     if try await backend.checkTransaction(plan.commands, in: scope.netns) { return plan }
                 } catch {
-                    let object = error.index.flatMap { Self.entry(ofCommand: $0, in: plan.commands) }
-                    throw .invalidDesired(
-                        entry: "nftables table \(scope.table)" + (object.map { " \($0)" } ?? ""),
-                        reason: "the kernel refuses it: \(error.error)", path: object.flatMap { Self.path(of: $0, in: desired) })
+                    throw Self.refusal(error, of: plan.commands, creating: desired, as: scope.table)
                 }
             }
         }
@@ -257,7 +272,7 @@ public struct NftablesReconciler: Sendable {
             if observation.table == nil {
                 var plan = NftDiff.plan(desired: desired, observed: observation, scope: scope, options: options)
                 plan.desiredIsCanonical = false
-                let (report, generation) = await commit(plan, retries: 0)
+                let (report, generation, _) = await commit(plan, retries: 0)
                 if generation != nil { return report }
                 // Refused: say why when the desired table is invalid (it
                 // throws); otherwise a stale generation is retried as usual
@@ -274,6 +289,42 @@ public struct NftablesReconciler: Sendable {
         return await apply(NftDiff.plan(desired: wanted, observed: observation, scope: scope, options: options), options: options)
     }
 
+    /// The error a transaction creating `desired` as written (`commands`)
+    /// was refused with, naming the entry of the refused command: what a
+    /// plan's dry run throws, and an unchecked plan's refused commit.
+    private static func refusal(
+        _ error: NftTransactionError, of commands: [NftCommand], creating desired: NftTable, as table: NftTableRef
+    ) -> ReconcileError {
+        let object = error.index.flatMap { Self.entry(ofCommand: $0, in: commands) }
+        return .invalidDesired(
+            entry: "nftables table \(table)" + (object.map { " \($0)" } ?? ""),
+            reason: "the kernel refuses it: \(error.error)", path: object.flatMap { Self.path(of: $0, in: desired) })
+    }
+
+    /// Commits `plan` like ``apply(_:options:)``; for an
+    /// ``NftPlan/isUnchecked`` plan the commit is the check it skipped: a
+    /// refusal (nothing committed) throws what the dry run would have
+    /// thrown, naming the refused entry. When another writer committed
+    /// first (ERESTART, nothing known of the desired table), it is checked
+    /// by canonicalising (throws when invalid) and re-planned against the
+    /// table as it is now, as ``apply(_:options:)`` does. So it throws only
+    /// when nothing was committed; what it returns was carried out or
+    /// refused as a report.
+    public func applyChecking(_ plan: NftPlan, options: NftablesOptions = .default) async throws(ReconcileError)
+        -> ReconcileReport<NftObject, NftLastApplied>
+    {
+        guard plan.isUnchecked, let desired = plan.desired else { return await apply(plan, options: options) }
+        let (report, generation, error) = await commit(plan, retries: 0)
+        guard generation == nil, let error else { return report }
+        if error.error.errno != .restart {
+            throw Self.refusal(error, of: plan.commands, creating: desired, as: plan.scope.table)
+        }
+        let wanted = try await canonical(validated: desired, scope: plan.scope)
+        guard options.maxRetries > 0 else { return report }
+        let fresh = try await observe(in: plan.scope)
+        return await apply(NftDiff.plan(desired: wanted, observed: fresh, scope: plan.scope, options: options), options: options, retries: 1)
+    }
+
     /// Commits a plan as one transaction carrying its generation. When
     /// another writer committed since the plan's observation (ERESTART),
     /// re-observes and re-plans the same desired table, at most
@@ -287,7 +338,7 @@ public struct NftablesReconciler: Sendable {
         var plan = plan
         var retries = retries
         while true {
-            let (report, _) = await commit(plan, retries: retries)
+            let (report, _, _) = await commit(plan, retries: retries)
             guard let failure = report.failed.first, failure.error.errno == .restart, retries < options.maxRetries,
                 let observation = try? await observe(in: plan.scope)
             else {
@@ -307,17 +358,19 @@ public struct NftablesReconciler: Sendable {
 
     /// One attempt at committing `plan`, with the generation after the
     /// commit when the kernel carried one out (nil: nothing committed).
-    private func commit(_ plan: NftPlan, retries: Int) async -> (ReconcileReport<NftObject, NftLastApplied>, UInt32?) {
+    private func commit(_ plan: NftPlan, retries: Int) async
+        -> (ReconcileReport<NftObject, NftLastApplied>, UInt32?, NftTransactionError?)
+    {
         let owned = NftLastApplied(ownsTable: plan.observation.table.map { _ in plan.refusal == nil } ?? false)
         if let refusal = plan.refusal, let first = plan.ops.first {
             return (ReconcileReport(
                 failed: [FailedOp(first, error: refusal)], pending: Array(plan.ops.dropFirst()),
-                lastApplied: .empty, strategy: .allOrNothing, retries: retries), nil)
+                lastApplied: .empty, strategy: .allOrNothing, retries: retries), nil, nil)
         }
         guard !plan.commands.isEmpty else {
             return (ReconcileReport(
                 applied: plan.ops, lastApplied: NftLastApplied(ownsTable: plan.leavesOwnedTable),
-                strategy: .allOrNothing, retries: retries), nil)
+                strategy: .allOrNothing, retries: retries), nil, nil)
         }
         do {
             let generation = try await backend.commit(plan.commands, expecting: plan.observation.generation, in: plan.scope.netns)
@@ -326,7 +379,7 @@ public struct NftablesReconciler: Sendable {
             }
             return (ReconcileReport(
                 applied: plan.ops, lastApplied: NftLastApplied(ownsTable: plan.leavesOwnedTable),
-                strategy: .allOrNothing, retries: retries), generation)
+                strategy: .allOrNothing, retries: retries), generation, nil)
         } catch {
             let failing = error.index.flatMap { plan.opOfCommand.indices.contains($0) ? plan.opOfCommand[$0] : nil } ?? 0
             var pending = plan.ops
@@ -335,7 +388,7 @@ public struct NftablesReconciler: Sendable {
             if let object = error.object, kernelError.message == nil { kernelError.message = object }
             return (ReconcileReport(
                 failed: [FailedOp(op, error: kernelError)], pending: pending,
-                lastApplied: owned, strategy: .allOrNothing, retries: retries), nil)
+                lastApplied: owned, strategy: .allOrNothing, retries: retries), nil, error)
         }
     }
 }

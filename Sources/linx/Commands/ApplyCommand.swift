@@ -75,11 +75,12 @@ struct ApplyCommand: AsyncParsableCommand {
             }
             let (loaded, warning) = try stateFile.load()
             var state = loaded
-            let plan = try await HostReconciler(backend: host.backend, scope: host.scope)
-                .plan(document, lastApplied: state.owned)
+            // Plans every section, then applies them; a new nftables table is
+            // committed first without a dry run (its commit is its check).
+            let report = try await HostReconciler(backend: host.backend, scope: host.scope)
+                .reconcile(document, lastApplied: state.owned)
             // Only once the file is known valid, so an error stays one line.
             if let warning { printError("warning: \(warning)") }
-            let report = await plan.apply()
             // Shown before recording ownership, so that a state file that
             // cannot be written still leaves the operator knowing what changed.
             if json { try printJSON(report) } else { print(outcomes: SectionOutcome.outcomes(of: report)) }
