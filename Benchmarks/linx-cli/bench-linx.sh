@@ -6,7 +6,12 @@
 #
 # In a fresh namespace (linx-cli-<pid>, always deleted on exit) with a veth
 # pair and 10.0.0.2/24, from a desired-state file of COUNT /32 routes via
-# 10.0.0.1 (YAML, and the same as JSON). Medians over REPEATS, seconds:
+# 10.0.0.1 (YAML, and the same as JSON). Each `linx` run is paired with a
+# run of its reference just before it (both fresh processes, the same
+# routes, the same namespace state), REPEATS x 3 pairs of each kind, so a
+# slow or fast moment of the machine lands on both sides of a pair. Ratios
+# are the median of the pairs' ratios (their spread in brackets); times
+# are medians, seconds:
 # - cold:  `ip -batch` adding them vs `linx apply FILE` creating them (no
 #          state file; routes flushed before each);
 # - no-op: `ip route show proto 76` vs `linx apply FILE` finding nothing to do;
@@ -53,17 +58,19 @@ timed() {
 }
 
 for _ in $(seq "$REPEATS"); do
-  flush
-  timed "$WORK/ip_add" ip -n "$NS" -batch "$WORK/add.batch"
-  for _ in 1 2 3; do timed "$WORK/ip_show" ip -n "$NS" route show proto 76; done
-  flush
   for format in yaml json; do
-    rm -f "$WORK/state.json"
-    flush
-    timed "$WORK/linx_cold_$format" "$LINX" apply "$WORK/routes.$format" --netns "$NS" --state "$WORK/state.json"
-    [ "$(ours)" = "$COUNT" ] || { echo "linx apply did not add $COUNT routes" >&2; exit 1; }
+    state="$WORK/state.$format.json"
     for _ in 1 2 3; do
-      timed "$WORK/linx_noop_$format" "$LINX" apply "$WORK/routes.$format" --netns "$NS" --state "$WORK/state.json"
+      flush
+      timed "$WORK/ip_add_$format" ip -n "$NS" -batch "$WORK/add.batch"
+      flush
+      rm -f "$state"
+      timed "$WORK/linx_cold_$format" "$LINX" apply "$WORK/routes.$format" --netns "$NS" --state "$state"
+      [ "$(ours)" = "$COUNT" ] || { echo "linx apply did not add $COUNT routes" >&2; exit 1; }
+    done
+    for _ in 1 2 3; do
+      timed "$WORK/ip_show_$format" ip -n "$NS" route show proto 76
+      timed "$WORK/linx_noop_$format" "$LINX" apply "$WORK/routes.$format" --netns "$NS" --state "$state"
     done
     timed "$WORK/linx_plan_$format" sh -c "'$LINX' plan '$WORK/routes.$format' --backend sim; [ \$? = 2 ]"
   done
@@ -84,17 +91,21 @@ BIG_RSS=$(tail -1 "$WORK/rss")
 
 m() { median < "$WORK/$1"; }
 mib() { echo "scale=1; $(median < "$WORK/$1.rss") / 1024" | bc; }
-ratio() { echo "scale=2; $1 / $2" | bc; }
-IP_ADD=$(m ip_add); IP_SHOW=$(m ip_show)
+# The median of the pairs' ratios (run i of $1 over run i of its reference
+# $2), with their lowest and highest: "0.84x (0.80-0.91, 9 pairs)".
+paired() {
+  paste "$WORK/$1" "$WORK/$2" | awk '{ printf "%.4f\n", $1 / $2 }' | sort -g > "$WORK/ratios"
+  awk '{ v[NR] = $1 } END { printf "%.2fx (%.2f-%.2f, %d pairs)", v[int((NR + 1) / 2)], v[1], v[NR], NR }' "$WORK/ratios"
+}
 cat <<REPORT
 routes: $COUNT, repeats: $REPEATS (medians, seconds; process start included), kernel $(uname -r), $(ip -V)
 file sizes: YAML $(stat -c %s "$WORK/routes.yaml") bytes, JSON $(stat -c %s "$WORK/routes.json") bytes
-ip -batch adds:              $IP_ADD
-linx apply, cold, YAML:      $(m linx_cold_yaml)   ($(ratio "$(m linx_cold_yaml)" "$IP_ADD")x ip -batch; target <= 1.0x)   peak $(mib linx_cold_yaml) MiB
-linx apply, cold, JSON:      $(m linx_cold_json)   ($(ratio "$(m linx_cold_json)" "$IP_ADD")x ip -batch)   peak $(mib linx_cold_json) MiB
-ip route show proto 76:      $IP_SHOW
-linx apply, no-op, YAML:     $(m linx_noop_yaml)   ($(ratio "$(m linx_noop_yaml)" "$IP_SHOW")x ip route show; target <= 2x)   peak $(mib linx_noop_yaml) MiB (target < 64)
-linx apply, no-op, JSON:     $(m linx_noop_json)   ($(ratio "$(m linx_noop_json)" "$IP_SHOW")x ip route show)   peak $(mib linx_noop_json) MiB
+ip -batch adds:              $(m ip_add_yaml) (paired with YAML), $(m ip_add_json) (with JSON)
+linx apply, cold, YAML:      $(m linx_cold_yaml)   $(paired linx_cold_yaml ip_add_yaml) ip -batch; target <= 1.0x   peak $(mib linx_cold_yaml) MiB
+linx apply, cold, JSON:      $(m linx_cold_json)   $(paired linx_cold_json ip_add_json) ip -batch   peak $(mib linx_cold_json) MiB
+ip route show proto 76:      $(m ip_show_yaml) (paired with YAML), $(m ip_show_json) (with JSON)
+linx apply, no-op, YAML:     $(m linx_noop_yaml)   $(paired linx_noop_yaml ip_show_yaml) ip route show; target <= 2x   peak $(mib linx_noop_yaml) MiB (target < 64)
+linx apply, no-op, JSON:     $(m linx_noop_json)   $(paired linx_noop_json ip_show_json) ip route show   peak $(mib linx_noop_json) MiB
 linx plan --backend sim:     YAML $(m linx_plan_yaml), JSON $(m linx_plan_json)   peak $(mib linx_plan_yaml) / $(mib linx_plan_json) MiB
 50 MB file ($BIG_SIZE bytes):  exit $BIG_EXIT in $BIG_TIME s, peak $(echo "scale=1; $BIG_RSS / 1024" | bc) MiB: $(head -c 200 "$WORK/big.err")
 REPORT

@@ -217,7 +217,7 @@ extension HostDocument.Rtnl {
 
     /// ``route(_:_:in:at:)`` of a flat item; nil where that throws.
     private static func route(_ flat: FlatMapping) -> RtnlRouteEntry? {
-        var destination: String?, gateway: String?, interface: String?, table: UInt32?, metric: UInt32?
+        var destination: FlatMapping.Pair?, gateway: String?, interface: String?, table: UInt32?, metric: UInt32?
         var seen = 0
         for pair in flat.pairs {
             let bit: Int
@@ -237,7 +237,7 @@ extension HostDocument.Rtnl {
             guard seen & (1 << bit) == 0 else { return nil }
             seen |= 1 << bit
             switch bit {
-            case 0: destination = flat.text(pair)
+            case 0: destination = pair
             case 1: gateway = flat.isNull(pair) ? nil : flat.text(pair)
             case 2: interface = flat.isNull(pair) ? nil : flat.text(pair)
             case 3:
@@ -249,7 +249,9 @@ extension HostDocument.Rtnl {
             }
         }
         guard let destination else { return nil }
-        return RtnlRouteEntry(destination: destination, gateway: gateway, interface: interface, table: table, metric: metric)
+        // Straight from the bytes: a dotted-quad destination makes no string.
+        return RtnlRouteEntry(
+            destinationUTF8: flat.utf8(destination), gateway: gateway, interface: interface, table: table, metric: metric)
     }
 
     private static func route(

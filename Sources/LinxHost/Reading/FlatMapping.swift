@@ -30,7 +30,12 @@ struct FlatMapping {
 
     /// A value's text, as its scalar event carries it.
     func text(_ pair: Pair) -> String {
-        String(decoding: UnsafeBufferPointer(rebasing: bytes[pair.value]), as: UTF8.self)
+        String(decoding: utf8(pair), as: UTF8.self)
+    }
+
+    /// A value's bytes.
+    func utf8(_ pair: Pair) -> UnsafeBufferPointer<UInt8> {
+        UnsafeBufferPointer(rebasing: bytes[pair.value])
     }
 
     /// What `DocumentReader.optionalScalar` reads as absent: a plain `~`,

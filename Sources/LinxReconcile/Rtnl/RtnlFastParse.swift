@@ -11,7 +11,8 @@ enum RtnlFastParse {
         text.utf8.withContiguousStorageIfAvailable(ipv4) ?? nil
     }
 
-    private static func ipv4(_ bytes: UnsafeBufferPointer<UInt8>) -> (address: UInt32, length: Int?)? {
+    /// ``ipv4(_:)-(String)`` of UTF-8 bytes.
+    static func ipv4(_ bytes: UnsafeBufferPointer<UInt8>) -> (address: UInt32, length: Int?)? {
         var value: UInt32 = 0
         var octet: UInt32 = 0
         var digits = 0

@@ -237,7 +237,7 @@ public enum RtnlNormalizer {
             }
         }
         let destination: IPPrefix
-        if let fast = RtnlFastParse.ipv4(entry.destination) {
+        if let fast = entry.fastDestination {
             do throws(ValueError) {
                 destination = try IPPrefix(.v4(fast.address), length: fast.length ?? 32)
             } catch {
