@@ -303,7 +303,8 @@ public struct RtnlReconciler: Sendable {
         // Most passes delete no metric-0 IPv4 route: nothing to move, and
         // no set of the created prefixes to build.
         let wildcards = routeOps.contains { op in
-            guard op.isDelete, case .route(let route) = op.item else { return false }
+            // Matched on the op itself: only a delete's route is bound.
+            guard case .delete(.route(let route)) = op else { return false }
             return route.family == .ipv4 && route.metric == 0
         }
         guard wildcards else { return [] }
@@ -396,19 +397,21 @@ public struct RtnlReconciler: Sendable {
         after plan: RtnlPlan, added: Set<InterfaceAddress.Key>, removed: Set<InterfaceAddress.Key>,
         options: RtnlOptions = .default
     ) -> RtnlLastApplied {
-        var present = Set<InterfaceAddress.Key>()
-        present.reserveCapacity(plan.observed.addresses.count + added.count)
-        for address in plan.observed.addresses { present.insert(address.key) }
         // Nothing added or removed and every owned address still there: the
         // record going in is the record coming out (each of its keys maps to
         // one owned address and back, since distinct links have distinct
         // names and indices). Handing back the very value also keeps the
-        // next pass's comparisons of it constant-time.
-        if added.isEmpty && removed.isEmpty && !options.adoptExistingAddresses, let record = plan.record,
-            plan.ownedAddresses.allSatisfy(present.contains)
-        {
-            return record
+        // next pass's comparisons of it constant-time. (A handful of owned
+        // addresses among a handful observed: compared, not hashed.)
+        let keepsRecord = added.isEmpty && removed.isEmpty && !options.adoptExistingAddresses && plan.record != nil
+        let few = plan.ownedAddresses.count * plan.observed.addresses.count <= 1_024
+        if keepsRecord && few, plan.ownedAddresses.allSatisfy({ key in plan.observed.addresses.contains { $0.key == key } }) {
+            return plan.record!
         }
+        var present = Set<InterfaceAddress.Key>()
+        present.reserveCapacity(plan.observed.addresses.count + added.count)
+        for address in plan.observed.addresses { present.insert(address.key) }
+        if keepsRecord && !few && plan.ownedAddresses.allSatisfy(present.contains) { return plan.record! }
         present.formUnion(added)
         present.subtract(removed)
         var names: [Int32: String] = [:]
