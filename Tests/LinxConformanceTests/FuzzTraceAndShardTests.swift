@@ -86,6 +86,12 @@ struct FuzzTraceAndShardTests {
         #expect(summary.passes == reference.passes)
         #expect(summary.fired == reference.fired)
         #expect(summary.failureCount == reference.failureCount)
+        // The merged time is the parts' time summed, and the rate is over
+        // that sum: the parts may have run one after another.
+        let partSeconds = parts.map { FuzzSummary($0).seconds }.reduce(0, +)
+        #expect(abs(summary.seconds - partSeconds) < 1e-9)
+        #expect(abs(summary.scenariosPerSecond - 45 / partSeconds) < 1e-6)
+        #expect(FuzzReporter.render(summary).contains("summed over 4 shards"))
 
         // Parts that are not one campaign do not merge.
         #expect(throws: FuzzMergeError.self) { try FuzzSummary.merge([FuzzSummary(parts[0]), FuzzSummary(parts[0])]) }

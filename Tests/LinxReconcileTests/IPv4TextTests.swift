@@ -10,7 +10,7 @@ struct IPv4TextTests {
         var raw = in_addr(s_addr: value.bigEndian)
         var buffer = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
         inet_ntop(AF_INET, &raw, &buffer, socklen_t(buffer.count))
-        return String(cString: buffer)
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     @Test("an IPv4 address prints as inet_ntop prints it")

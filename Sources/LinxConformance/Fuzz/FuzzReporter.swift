@@ -42,8 +42,9 @@ public enum FuzzReporter {
         let part = summary.shards == [.whole] ? "" : summary.isWholeCampaign
             ? " (\(summary.shards.count) shards merged)" : " (shard\(summary.shards.count == 1 ? "" : "s") \(summary.shards.map(\.description).joined(separator: ", ")))"
         out += "fuzz \(summary.subject)\(part): \(summary.scenariosRun) scenarios, \(summary.passes) passes, "
-            + "\(summary.failureCount) failed in \(format(seconds: summary.seconds)) "
-            + "(\(Int(summary.scenariosPerSecond.rounded())) scenarios/s), seed \(summary.seed)"
+            + "\(summary.failureCount) failed in \(format(seconds: summary.seconds))"
+            + (summary.shards.count > 1 ? " summed over \(summary.shards.count) shards" : "")
+            + " (\(Int(summary.scenariosPerSecond.rounded())) scenarios/s\(summary.shards.count > 1 ? " per shard" : "")), seed \(summary.seed)"
             + (summary.succeeded ? "" : " FAILED") + "\n"
         return out
     }

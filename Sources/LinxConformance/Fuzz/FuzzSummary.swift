@@ -110,10 +110,12 @@ public struct FuzzSummary: Sendable, Hashable, Codable {
         failureCount == 0 && nondeterministic.isEmpty && (!requireEveryKind || silentKinds.isEmpty)
     }
 
-    /// Scenarios per second of scenario time, summed over the parts (each
-    /// part's own rate, added: the campaign's throughput on its machines).
+    /// Scenarios per second of scenario time. Over a merge, ``seconds`` is
+    /// the sum of every part's time, so this is the rate of one part's
+    /// machine, whether the parts ran side by side or one after another
+    /// (the campaign's wall time is not known from its parts).
     public var scenariosPerSecond: Double {
-        seconds > 0 ? Double(scenariosRun) / seconds * Double(shards.count) : 0
+        seconds > 0 ? Double(scenariosRun) / seconds : 0
     }
 
     /// An order-independent checksum of a set of scenarios of a campaign:
