@@ -30,7 +30,13 @@ struct SimNamespaceMap: Sendable, ExpressibleByDictionaryLiteral {
     /// The namespace `scope` names, nil when there is none; assigning nil
     /// removes it. Modifying through it works in place.
     subscript(scope: NetnsScope) -> SimNetns? {
-        get { slot(of: scope).map { namespaces[$0]! } }
+        // Inlined, so that `map[scope]?.field` copies only the field read,
+        // not the whole namespace (a retain per field): the optimiser
+        // cannot see through a closure or a coroutine here.
+        @inline(__always) get {
+            guard let found = slot(of: scope) else { return nil }
+            return namespaces[found]
+        }
         set {
             var value = newValue
             settle(&value, at: slot(of: scope), for: scope)
