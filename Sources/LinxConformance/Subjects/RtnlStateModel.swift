@@ -137,7 +137,13 @@ package enum RtnlStateModel {
     public static func route(of entry: RtnlRouteEntry, routeProtocol: UInt8) -> Route? {
         let gateway = entry.gateway.flatMap { try? IPAddress($0) }
         let destination: IPPrefix
-        if entry.destination == "default" {
+        // A dotted quad is read from its packed form: `destination` would
+        // format it as text for IPPrefix to parse back (the same numbers and
+        // checks: IPPrefix reads such text with this very parser).
+        if let fast = entry.fastDestination {
+            guard let prefix = try? IPPrefix(.v4(fast.address), length: fast.length ?? 32) else { return nil }
+            destination = prefix
+        } else if entry.destination == "default" {
             guard let family = gateway?.family else { return nil }
             destination = .any(family)
         } else {
@@ -181,6 +187,13 @@ package enum RtnlStateModel {
         }
         if op.isDelete { return OpEffect(removing: key) }
         return OpEffect(setting: key, to: value)
+    }
+
+    /// Whether ``effect(of:name:)`` calls its `name` for `op`: for an
+    /// address without its interface's name.
+    package static func effectNamesLink(_ op: ReconcileOp<RtnlObject>) -> Bool {
+        guard case .address(let address) = op.item else { return false }
+        return address.interfaceName == nil
     }
 
     /// What the kernel flushes when an op deletes an IPv4 address (with

@@ -312,15 +312,27 @@ public struct RtnlReconciler: Sendable {
             var table: UInt32, destination: IPPrefix, tos: UInt8
             init(_ route: Route) { (table, destination, tos) = (route.table, route.destination, route.tos) }
         }
-        var created = Set<Prefix>()
-        for op in routeOps where !op.isDelete {
-            if case .route(let route) = op.item, route.family == .ipv4, route.metric != 0 { created.insert(Prefix(route)) }
+        // The wildcard deletes' prefixes (a few), and those a create hits:
+        // the creates are looked up among the deletes, not hashed into a set
+        // of every created prefix (a pass creates up to every route).
+        var wildcard = Set<Prefix>()
+        for op in routeOps {
+            if case .delete(.route(let route)) = op, route.family == .ipv4, route.metric == 0 { wildcard.insert(Prefix(route)) }
         }
-        for route in recreates where route.family == .ipv4 && route.metric != 0 { created.insert(Prefix(route)) }
-        guard !created.isEmpty else { return [] }
+        var hit = Set<Prefix>()
+        func hits(_ route: Route) {
+            guard route.family == .ipv4, route.metric != 0 else { return }
+            let prefix = Prefix(route)
+            if wildcard.contains(prefix) { hit.insert(prefix) }
+        }
+        for op in routeOps where !op.isDelete {
+            if case .route(let route) = op.item { hits(route) }
+        }
+        for route in recreates { hits(route) }
+        guard !hit.isEmpty else { return [] }
         return routeOps.filter { op in
             guard op.isDelete, case .route(let route) = op.item else { return false }
-            return route.family == .ipv4 && route.metric == 0 && created.contains(Prefix(route))
+            return route.family == .ipv4 && route.metric == 0 && hit.contains(Prefix(route))
         }
     }
 
@@ -408,17 +420,35 @@ public struct RtnlReconciler: Sendable {
         if keepsRecord && few, plan.ownedAddresses.allSatisfy({ key in plan.observed.addresses.contains { $0.key == key } }) {
             return plan.record!
         }
+        // Present after the pass: observed or added, and not removed. A
+        // handful of keys looked up among a handful observed are compared
+        // (as the names among the links), not hashed into sets.
+        let lookups = plan.ownedAddresses.count + added.count
+            + (options.adoptExistingAddresses ? plan.desired.addresses.count : 0)
+        let small = lookups * (plan.observed.addresses.count + plan.observed.links.count) <= 1_024
         var present = Set<InterfaceAddress.Key>()
-        present.reserveCapacity(plan.observed.addresses.count + added.count)
-        for address in plan.observed.addresses { present.insert(address.key) }
-        if keepsRecord && !few && plan.ownedAddresses.allSatisfy(present.contains) { return plan.record! }
-        present.formUnion(added)
-        present.subtract(removed)
         var names: [Int32: String] = [:]
-        for link in plan.observed.links { names[link.index] = link.name }
+        if !small || (keepsRecord && !few) {
+            present.reserveCapacity(plan.observed.addresses.count + added.count)
+            for address in plan.observed.addresses { present.insert(address.key) }
+            if keepsRecord && !few && plan.ownedAddresses.allSatisfy(present.contains) { return plan.record! }
+            present.formUnion(added)
+            present.subtract(removed)
+            for link in plan.observed.links { names[link.index] = link.name }
+        }
+        func isPresent(_ key: InterfaceAddress.Key) -> Bool {
+            guard small else { return present.contains(key) }
+            if !removed.isEmpty && removed.contains(key) { return false }
+            return (!added.isEmpty && added.contains(key)) || plan.observed.addresses.contains { $0.key == key }
+        }
+        func name(of index: Int32) -> String? {
+            // The map keeps a repeated index's last link.
+            guard small else { return names[index] }
+            return plan.observed.links.last { $0.index == index }?.name
+        }
         var owned = Set<RtnlLastApplied.AddressKey>()
         func record(_ key: InterfaceAddress.Key) {
-            guard present.contains(key), let name = names[key.ifindex],
+            guard isPresent(key), let name = name(of: key.ifindex),
                 !AddressProtocol.isKernels(key.address, proto: nil)
             else { return }
             owned.insert(.init(interface: name, address: key.address, prefixLength: key.prefixLength))
