@@ -39,6 +39,32 @@ struct RtnlSubjectFastPathTests {
         #expect(named > 500)
     }
 
+    @Test("side effects are looked for exactly on IPv4 address deletes, and found there")
+    func sideEffectsGuard() async throws {
+        let subject = RtnlSimSubject()
+        let sandbox = try await subject.makeSandbox(seed: 4)
+        let eth0 = try #require(sandbox.kernel.ifindex(of: "eth0", in: sandbox.scope))
+        let primary = InterfaceAddress(ifindex: eth0, address: .v4(0x0A01_0002), prefixLength: 24, interfaceName: "eth0")
+        try sandbox.kernel.foreign.addAddress(primary, in: sandbox.scope)
+        try sandbox.kernel.foreign.addAddress(
+            InterfaceAddress(ifindex: eth0, address: .v6(high: 0xFD00_0001_0000_0000, low: 2), prefixLength: 64), in: sandbox.scope)
+        let before = try await subject.snapshot(of: sandbox)
+        var random = SimRandom(seed: 44)
+        var found = 0
+        for _ in 0..<2_000 {
+            for op in Self.ops(using: &random, ifindex: eth0) + [.delete(.address(primary))] {
+                let plain: Bool
+                if case .delete(.address(let address)) = op { plain = address.family == .ipv4 } else { plain = false }
+                #expect(RtnlStateModel.mayFlush(op) == plain, "\(op)")
+                let effects = subject.sideEffects(of: op, before: before, in: sandbox)
+                if !plain { #expect(effects.isEmpty) }
+                if !effects.isEmpty { found += 1 }
+            }
+        }
+        // The primary's delete flushes the address itself (its subnet's members).
+        #expect(found >= 2_000)
+    }
+
     @Test("equal entries hash equally and distinct ones rarely share a hash")
     func entryHashes() {
         var random = SimRandom(seed: 34)

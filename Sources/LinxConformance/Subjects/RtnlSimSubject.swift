@@ -76,6 +76,10 @@ public struct RtnlSimSubject: ConformanceSubject {
     public func sideEffects(
         of op: ReconcileOp<RtnlObject>, before: ScopeSnapshot<RtnlEntry, RtnlValue>, in sandbox: Sandbox
     ) -> Set<RtnlEntry> {
+        // The closures capture the sandbox and `before` (copies, retains),
+        // and the audit asks about every op of every pass: made only for an
+        // op the model can find a flush for.
+        guard RtnlStateModel.mayFlush(op) else { return [] }
         var addressesNow: Set<RtnlEntry>?
         return RtnlStateModel.sideEffects(
             of: op, before: before, name: { index in linkName(index, in: sandbox) },

@@ -189,11 +189,18 @@ package enum RtnlStateModel {
         return OpEffect(setting: key, to: value)
     }
 
-    /// Whether ``effect(of:name:)`` calls its `name` for `op`: for an
+    /// Whether `effect(of:name:)` calls its `name` for `op`: for an
     /// address without its interface's name.
     package static func effectNamesLink(_ op: ReconcileOp<RtnlObject>) -> Bool {
         guard case .address(let address) = op.item else { return false }
         return address.interfaceName == nil
+    }
+
+    /// Whether `sideEffects(of:before:name:routesThrough:holdsNow:)` can
+    /// find anything for `op`: only an IPv4 address's delete flushes.
+    package static func mayFlush(_ op: ReconcileOp<RtnlObject>) -> Bool {
+        guard case .delete(.address(let deleted)) = op else { return false }
+        return deleted.family == .ipv4
     }
 
     /// What the kernel flushes when an op deletes an IPv4 address (with
@@ -218,7 +225,7 @@ package enum RtnlStateModel {
         routesThrough: (_ link: String) -> [Route.Key]? = { _ in nil },
         holdsNow: (RtnlEntry) -> Bool = { _ in true }
     ) -> Set<RtnlEntry> {
-        guard case .delete(.address(let deleted)) = op, deleted.family == .ipv4,
+        guard mayFlush(op), case .delete(.address(let deleted)) = op,
             let subnet = try? IPPrefix(deleted.address.masked(to: deleted.prefixLength), length: deleted.prefixLength)
         else { return [] }
         let link = deleted.interfaceName ?? name(deleted.ifindex)

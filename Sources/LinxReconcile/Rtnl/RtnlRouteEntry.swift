@@ -68,7 +68,7 @@ public struct RtnlRouteEntry: Sendable, Hashable, Codable, CustomStringConvertib
 
     /// ``RtnlFastParse/ipv4(_:)`` of ``destination``, without its text when
     /// packed (package: the conformance subjects' model reads it too, rather
-    /// than formatting the packed text for ``IPPrefix/init(_:)`` to parse).
+    /// than formatting the packed text for `IPPrefix.init(_:)` to parse).
     package var fastDestination: (address: UInt32, length: Int?)? {
         if let writtenDestination { return RtnlFastParse.ipv4(writtenDestination) }
         return (packedDestination.address, packedDestination.length)
