@@ -3,62 +3,11 @@ import Testing
 
 @testable import LinxReconcile
 
-/// The planner's small-state paths (round 6) against the plain code they
-/// replaced: the wildcard deletes found by looking the creates up among the
-/// deletes, and the ownership record computed without hash sets of keys and
+/// The planner's small-state path (round 6) against the plain code it
+/// replaced: the ownership record computed without hash sets of keys and
 /// links when the addresses are a handful.
 @Suite("Rtnl plan fast paths")
 struct RtnlPlanFastPathTests {
-    static let prefixes: [IPPrefix] = (0..<6).map { try! IPPrefix(.v4(0x0AC8_0000 | UInt32($0) << 8), length: 24) }
-        + [try! IPPrefix(.v6(high: 0xFD00_0200_0001_0000, low: 0), length: 64)]
-
-    static func route(_ random: inout SimRandom) -> Route {
-        Route(
-            destination: random.pick(prefixes), gateway: .v4(0x0A01_0001), table: random.chance(0.3) ? 100 : RouteTable.main,
-            metric: random.pick([0, 0, 10, 50]), tos: random.chance(0.1) ? 4 : 0)
-    }
-
-    @Test("wildcard deletes: the ones the plain set of created prefixes picked, in order")
-    func wildcardDeletesAgree() {
-        var random = SimRandom(seed: 61)
-        var picked = 0
-        for _ in 0..<20_000 {
-            var ops: [ReconcileOp<RtnlObject>] = []
-            for _ in 0..<random.int(in: 0...12) {
-                let route = Self.route(&random)
-                switch random.below(3) {
-                case 0: ops.append(.create(.route(route)))
-                case 1: ops.append(.update(.route(route), previous: .route(Self.route(&random))))
-                default: ops.append(.delete(.route(route)))
-                }
-                if random.chance(0.1) { ops.append(.create(.address(InterfaceAddress(ifindex: 2, address: .v4(0x0A01_0002), prefixLength: 24)))) }
-            }
-            let recreates = (0..<random.int(in: 0...2)).map { _ in Self.route(&random) }
-            let fast = RtnlReconciler.wildcardDeletes(ops, recreates: recreates)
-            #expect(fast == Self.plainWildcardDeletes(ops, recreates: recreates))
-            picked += fast.count
-        }
-        #expect(picked > 1_000)
-    }
-
-    /// `wildcardDeletes` before round 6: a set of every created prefix.
-    static func plainWildcardDeletes(_ routeOps: [ReconcileOp<RtnlObject>], recreates: [Route]) -> [ReconcileOp<RtnlObject>] {
-        struct Prefix: Hashable {
-            var table: UInt32, destination: IPPrefix, tos: UInt8
-            init(_ route: Route) { (table, destination, tos) = (route.table, route.destination, route.tos) }
-        }
-        var created = Set<Prefix>()
-        for op in routeOps where !op.isDelete {
-            if case .route(let route) = op.item, route.family == .ipv4, route.metric != 0 { created.insert(Prefix(route)) }
-        }
-        for route in recreates where route.family == .ipv4 && route.metric != 0 { created.insert(Prefix(route)) }
-        guard !created.isEmpty else { return [] }
-        return routeOps.filter { op in
-            guard op.isDelete, case .route(let route) = op.item else { return false }
-            return route.family == .ipv4 && route.metric == 0 && created.contains(Prefix(route))
-        }
-    }
-
     @Test("ownership: what the plain sets of present keys and link names gave", arguments: [false, true])
     func ownershipAgrees(large: Bool) {
         var random = SimRandom(seed: large ? 71 : 70)

@@ -312,27 +312,15 @@ public struct RtnlReconciler: Sendable {
             var table: UInt32, destination: IPPrefix, tos: UInt8
             init(_ route: Route) { (table, destination, tos) = (route.table, route.destination, route.tos) }
         }
-        // The wildcard deletes' prefixes (a few), and those a create hits:
-        // the creates are looked up among the deletes, not hashed into a set
-        // of every created prefix (a pass creates up to every route).
-        var wildcard = Set<Prefix>()
-        for op in routeOps {
-            if case .delete(.route(let route)) = op, route.family == .ipv4, route.metric == 0 { wildcard.insert(Prefix(route)) }
-        }
-        var hit = Set<Prefix>()
-        func hits(_ route: Route) {
-            guard route.family == .ipv4, route.metric != 0 else { return }
-            let prefix = Prefix(route)
-            if wildcard.contains(prefix) { hit.insert(prefix) }
-        }
+        var created = Set<Prefix>()
         for op in routeOps where !op.isDelete {
-            if case .route(let route) = op.item { hits(route) }
+            if case .route(let route) = op.item, route.family == .ipv4, route.metric != 0 { created.insert(Prefix(route)) }
         }
-        for route in recreates { hits(route) }
-        guard !hit.isEmpty else { return [] }
+        for route in recreates where route.family == .ipv4 && route.metric != 0 { created.insert(Prefix(route)) }
+        guard !created.isEmpty else { return [] }
         return routeOps.filter { op in
             guard op.isDelete, case .route(let route) = op.item else { return false }
-            return route.family == .ipv4 && route.metric == 0 && hit.contains(Prefix(route))
+            return route.family == .ipv4 && route.metric == 0 && created.contains(Prefix(route))
         }
     }
 
