@@ -36,7 +36,9 @@ package enum RtnlStateModel {
             let text = v6
                 ? "fd00:\(link + 1):\(subnet)::\(String(host, radix: 16))/64"
                 : "10.\(link + 1).\(subnet).\(host)/24"
-            desired.append(.address(text, on: links[link]))
+            // Into the list itself, not through `Entry` (an enum made and
+            // taken apart per entry): `.empty` holds both lists.
+            desired.addresses!.append(RtnlAddressEntry(interface: links[link], address: text))
         }
         let destinationCount = max(64, routes.upperBound * 4)
         var destinations = [Bool](repeating: false, count: destinationCount * 2)
@@ -55,7 +57,13 @@ package enum RtnlStateModel {
             let slot = destination * 2 + (via.v6 ? 1 : 0)
             guard !destinations[slot] else { continue }
             destinations[slot] = true
-            desired.append(.route(to: destinationText(destination, v6: via.v6), via: gateway, table: table, metric: metric))
+            // From an entry whose destination was parsed once (packed), not
+            // parsed again per draw; the same entry `.route(to:via:...)` makes.
+            var route = destinationEntry(destination, v6: via.v6)
+            route.gateway = gateway
+            route.table = table
+            route.metric = metric
+            desired.routes!.append(route)
         }
         return desired
     }
@@ -74,11 +82,18 @@ package enum RtnlStateModel {
         return destinationTable[destination * 2 + (v6 ? 1 : 0)]
     }
 
+    /// A route entry to `destinationText(_:v6:)`, with nothing else set yet.
+    static func destinationEntry(_ destination: Int, v6: Bool) -> RtnlRouteEntry {
+        guard destination < 1_024 else { return RtnlRouteEntry(destination: destinationTexts(destination, v6: v6)) }
+        return destinationEntries[destination * 2 + (v6 ? 1 : 0)]
+    }
+
     // The texts are made once, not per draw: fuzzing draws thousands of
     // desired states of up to 160 routes, and formatting them was most of
     // the drawing.
     private static let gatewayTable = (0..<8 * 16 * 2).map { gatewayTexts(link: $0 / 32, subnet: $0 / 2 % 16, v6: $0 % 2 == 1) }
     private static let destinationTable = (0..<1_024 * 2).map { destinationTexts($0 / 2, v6: $0 % 2 == 1) }
+    private static let destinationEntries = destinationTable.map { RtnlRouteEntry(destination: $0) }
 
     private static func gatewayTexts(link: Int, subnet: Int, v6: Bool) -> String {
         v6 ? "fd00:\(link + 1):\(subnet)::1" : "10.\(link + 1).\(subnet).1"

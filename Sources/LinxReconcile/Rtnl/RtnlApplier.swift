@@ -79,12 +79,16 @@ struct RtnlApplier {
     /// (the usual stage): each is applied, and an address op adds its key to
     /// `added` or `removed`.
     private static func recordCarriedOut(_ stage: ArraySlice<ReconcileOp<RtnlObject>>, into outcome: inout Outcome) {
-        for position in stage.indices {
-            outcome.recordApplied(stage[position])
-            switch stage[position] {
-            case .delete(.address(let address)): outcome.removed.insert(address.key)
-            case .create(.address(let address)), .update(.address(let address), _): outcome.added.insert(address.key)
-            case .create(.route), .update(.route, _), .delete(.route): break
+        // Through the buffer: the slice's subscript copies each op out (its
+        // strings retained and released), twice per op here.
+        stage.withUnsafeBufferPointer { ops in
+            for position in ops.indices {
+                outcome.recordApplied(ops[position])
+                switch ops[position] {
+                case .delete(.address(let address)): outcome.removed.insert(address.key)
+                case .create(.address(let address)), .update(.address(let address), _): outcome.added.insert(address.key)
+                case .create(.route), .update(.route, _), .delete(.route): break
+                }
             }
         }
     }
@@ -138,9 +142,14 @@ struct RtnlApplier {
         while next < stage.endIndex {
             var batch: [RtnlRequest] = []
             batch.reserveCapacity(min(Self.batchLimit, stage.endIndex - next))
-            while next < stage.endIndex && batch.count < Self.batchLimit {
-                if refused.isEmpty || refused[stage[next]] == nil { batch.append(Self.request(for: stage[next])) }
-                next += 1
+            // Through the buffer, as in recordCarriedOut: no op copied out
+            // to be taken apart into its request.
+            stage.withUnsafeBufferPointer { ops in
+                let base = stage.startIndex
+                while next < stage.endIndex && batch.count < Self.batchLimit {
+                    if refused.isEmpty || refused[ops[next - base]] == nil { batch.append(Self.request(for: ops[next - base])) }
+                    next += 1
+                }
             }
             guard !batch.isEmpty else { continue }
             let answers = await backend.execute(batch, in: scope, stopOnError: false)
