@@ -35,6 +35,23 @@ public enum RtnlEntry: Hashable, Sendable, Comparable, CustomStringConvertible {
         }
     }
 
+    /// The hash dictionaries and sets use: the same packed words as
+    /// ``hash(into:)``, folded by a few multiplies instead of SipHash (see
+    /// `WordHash`): snapshots, the audit and the oracle look entries up
+    /// hundreds of times a pass.
+    public func _rawHashValue(seed: Int) -> Int {
+        switch self {
+        case .address(let host, _, let address, let prefixLength):
+            let (a, b) = address.hashWords
+            return WordHash.hash(seed: seed, a, b, UInt64(truncatingIfNeeded: prefixLength) << 8 | (host ? 2 : 0))
+        case .route(let host, let key):
+            let (a, b) = key.destination.address.hashWords
+            return WordHash.hash(
+                seed: seed, a, b, UInt64(key.table) << 32 | UInt64(key.metric),
+                UInt64(key.tos) << 16 | UInt64(truncatingIfNeeded: key.destination.length) << 8 | (host ? 3 : 1))
+        }
+    }
+
     private static func combine(_ address: IPAddress, into hasher: inout Hasher) {
         switch address {
         case .v4(let value): hasher.combine(UInt64(value) | 1 << 32)
