@@ -71,7 +71,29 @@ public struct RtnlSimSubject: ConformanceSubject {
     public func sideEffects(
         of op: ReconcileOp<RtnlObject>, before: ScopeSnapshot<RtnlEntry, RtnlValue>, in sandbox: Sandbox
     ) -> Set<RtnlEntry> {
-        RtnlStateModel.sideEffects(of: op, before: before) { index in linkName(index, in: sandbox) }
+        var addressesNow: Set<RtnlEntry>?
+        return RtnlStateModel.sideEffects(
+            of: op, before: before, name: { index in linkName(index, in: sandbox) },
+            routesThrough: { link in
+                guard let dump = sandbox.memo.dump(behind: before.reading, as: SimNetnsSnapshot.self),
+                    let index = dump.links.first(where: { $0.name == link })?.index
+                else { return nil }
+                return dump.routes
+                    .filter { $0.ifindex == index && $0.family == .ipv4 && $0.proto != RouteProtocol.kernel }
+                    .map(\.key)
+            },
+            holdsNow: { entry in
+                if addressesNow == nil { addressesNow = Self.addressEntries(in: sandbox) }
+                return addressesNow!.contains(entry)
+            })
+    }
+
+    /// The scope's address entries as it is now.
+    private static func addressEntries(in sandbox: Sandbox) -> Set<RtnlEntry> {
+        guard let scoped = try? sandbox.kernel.unsortedSnapshot(of: sandbox.scope) else { return [] }
+        var entries: [RtnlEntry: RtnlValue] = [:]
+        add(links: scoped.links, addresses: scoped.addresses, routes: [], host: false, to: &entries)
+        return Set(entries.keys)
     }
 
     private func linkName(_ index: Int32, in sandbox: Sandbox) -> String? {
@@ -113,7 +135,11 @@ public struct RtnlSimSubject: ConformanceSubject {
             scoped.addresses.count + scoped.routes.count + host.addresses.count + host.routes.count)
         Self.add(scoped, host: false, to: &entries)
         Self.add(host, host: true, to: &entries)
-        return ScopeSnapshot(entries)
+        let snapshot = ScopeSnapshot(entries)
+        // The entries leave out each route's device; the audit needs it when
+        // a link loses its last IPv4 address (see `sideEffects`).
+        sandbox.memo.remember(scoped, behind: snapshot.reading)
+        return snapshot
     }
 
     static func add(_ snapshot: SimNetnsSnapshot, host: Bool, to entries: inout [RtnlEntry: RtnlValue]) {

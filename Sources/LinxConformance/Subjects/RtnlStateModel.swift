@@ -185,27 +185,48 @@ package enum RtnlStateModel {
 
     /// What the kernel flushes when an op deletes an IPv4 address (with
     /// `promote_secondaries` off, as by default): if it was its subnet's
-    /// primary, the subnet's secondaries; and the routes whose gateway lies in
+    /// primary, the subnet's secondaries; the routes whose gateway lies in
     /// the subnet, which lose their way out when the subnet's last address
-    /// goes. Which one was primary is not in a snapshot, so every address of
-    /// the subnet on the link counts.
+    /// goes; and, when it was the link's last IPv4 address, every IPv4 route
+    /// out through the link (fib_disable_ip; the simulator models it after
+    /// Linux 6.18, where only the last address's delete flushed them). Which
+    /// one was primary is not in a snapshot, so every address of the subnet
+    /// on the link counts.
+    ///
+    /// A snapshot does not record a route's device, so the last flush needs
+    /// the subject's help: `routesThrough` names the IPv4 routes `before`
+    /// held out through a link (nil when the subject cannot tell), and
+    /// `holdsNow` whether the scope still holds an entry of `before`. The
+    /// link may have lost its last IPv4 address only when none of its other
+    /// subnets' addresses is still there (the pass's other ops may have
+    /// deleted them before this one).
     public static func sideEffects(
-        of op: ReconcileOp<RtnlObject>, before: ScopeSnapshot<RtnlEntry, RtnlValue>, name: (Int32) -> String?
+        of op: ReconcileOp<RtnlObject>, before: ScopeSnapshot<RtnlEntry, RtnlValue>, name: (Int32) -> String?,
+        routesThrough: (_ link: String) -> [Route.Key]? = { _ in nil },
+        holdsNow: (RtnlEntry) -> Bool = { _ in true }
     ) -> Set<RtnlEntry> {
         guard case .delete(.address(let deleted)) = op, deleted.family == .ipv4,
             let subnet = try? IPPrefix(deleted.address.masked(to: deleted.prefixLength), length: deleted.prefixLength)
         else { return [] }
         let link = deleted.interfaceName ?? name(deleted.ifindex)
         var flushed = Set<RtnlEntry>()
+        var keepsIPv4 = false
         for (entry, value) in before.entries {
             switch (entry, value) {
-            case (.address(false, let interface, let address, let length), _):
-                if interface == link && length == deleted.prefixLength && subnet.contains(address) { flushed.insert(entry) }
+            case (.address(false, let interface, let address, let length), _) where interface == link:
+                if length == deleted.prefixLength && subnet.contains(address) {
+                    flushed.insert(entry)
+                } else if address.family == .ipv4 && !keepsIPv4 {
+                    keepsIPv4 = holdsNow(entry)
+                }
             case (.route(false, _), .route(let gateway?, _, _)):
                 if subnet.contains(gateway) { flushed.insert(entry) }
             default:
                 break
             }
+        }
+        if !keepsIPv4, let link, let routes = routesThrough(link) {
+            for key in routes { flushed.insert(.route(host: false, key: key)) }
         }
         return flushed
     }

@@ -35,4 +35,23 @@ final class SimSnapshotMemo: Sendable {
     func store<T: Sendable>(_ snapshot: T, at stamps: [UInt64]) {
         slot.withLock { $0 = (stamps, snapshot) }
     }
+
+    /// The raw dumps behind the last few readings, for facts a snapshot
+    /// leaves out (a route's device): an audit asks about the reading taken
+    /// before the pass, usually one of the last two.
+    private let dumps = Mutex<[(reading: ScopeReading, dump: any Sendable)]>([])
+    private static let dumpsKept = 4
+
+    /// Keeps `dump` as what `reading` was made from.
+    func remember<T: Sendable>(_ dump: T, behind reading: ScopeReading) {
+        dumps.withLock { kept in
+            if kept.count == Self.dumpsKept { kept.removeFirst() }
+            kept.append((reading, dump))
+        }
+    }
+
+    /// The dump `reading` was made from, nil when it is no longer kept.
+    func dump<T: Sendable>(behind reading: ScopeReading, as type: T.Type) -> T? {
+        dumps.withLock { kept in kept.last { $0.reading == reading }?.dump as? T }
+    }
 }

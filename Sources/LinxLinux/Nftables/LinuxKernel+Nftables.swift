@@ -93,6 +93,15 @@ extension LinuxKernel: NftablesBackend {
     }
 
     public func canonicalize(_ table: NftTable, as ref: NftTableRef, in scope: NetnsScope) async throws(NftTransactionError) -> NftTable {
+        try await canonicalizeReportingCommits(table, as: ref, in: scope).table
+    }
+
+    /// The scratch table's two commits (create, delete) each move the
+    /// namespace's generation: reported when the generation read before
+    /// and after each moved by exactly one (three GETGENs on the socket).
+    public func canonicalizeReportingCommits(_ table: NftTable, as ref: NftTableRef, in scope: NetnsScope)
+        async throws(NftTransactionError) -> (table: NftTable, ownCommits: [UInt32])
+    {
         // Checked where it will live (iif names resolve against this
         // namespace's links), in a dormant table owned by our socket, so it
         // never filters a packet, nobody else can touch it, and the kernel
@@ -118,21 +127,28 @@ extension LinuxKernel: NftablesBackend {
                 objects.append("chain \(chain.name) rule \(index + 1) \(NftSyntax.quoted(rule))")
             }
         }
-        let result: Result<NftTable, NftTransactionError>
+        let result: Result<(table: NftTable, ownCommits: [UInt32]), NftTransactionError>
         let (script, named) = (NftScript(commands), objects)
         do {
             result = try await perform(in: scope) { context throws(KernelError) in
                 let objects = named
                 let nft = try context.nftContext()
+                let before = try nft.generation()
                 if let failure = nft.run(script) {
                     let object = failure.command.flatMap { objects.indices.contains($0) ? objects[$0] : nil }
                     return .failure(NftTransactionError(index: nil, object: object, error: failure.error))
                 }
-                defer { _ = nft.run(NftScript(lines: ["delete table \(scratch)"])) }
-                switch nft.output(of: "list table \(scratch)") {
+                let created = try? nft.generation()
+                let listing = nft.output(of: "list table \(scratch)")
+                _ = nft.run(NftScript(lines: ["delete table \(scratch)"]))
+                let deleted = try? nft.generation()
+                var own: [UInt32] = []
+                if let created, created == before &+ 1 { own.append(before) }
+                if let created, let deleted, deleted == created &+ 1 { own.append(created) }
+                switch listing {
                 case .success(let text):
                     do throws(NftListing.Malformed) {
-                        return .success(try NftListing.parse(text, ref: scratch).content)
+                        return .success((try NftListing.parse(text, ref: scratch).content, own))
                     } catch {
                         throw KernelError(.ioError, "cannot read nft's listing: \(error.line)")
                     }

@@ -26,6 +26,16 @@ public protocol NftablesBackend: Sendable {
     func canonicalize(_ table: NftTable, as ref: NftTableRef, in scope: NetnsScope)
         async throws(NftTransactionError) -> NftTable
 
+    /// ``canonicalize(_:as:in:)``, and the generations from which its own
+    /// commits moved `scope`'s generation, each by exactly one with no
+    /// other writer's commit in between (a scratch table built and deleted
+    /// in `scope` moves the namespace-wide generation twice). A reconciler
+    /// then does not take them for another writer's: a plan made before
+    /// them is still exact after them. The default: ``canonicalize(_:as:in:)``
+    /// and no commits (right for a backend that checks elsewhere).
+    func canonicalizeReportingCommits(_ table: NftTable, as ref: NftTableRef, in scope: NetnsScope)
+        async throws(NftTransactionError) -> (table: NftTable, ownCommits: [UInt32])
+
     /// Has the kernel check `commands` as one transaction without
     /// committing it (libnftables' dry run: nft parses and evaluates the
     /// batch, the kernel carries out every command and then aborts the
@@ -42,6 +52,13 @@ public protocol NftablesBackend: Sendable {
 }
 
 extension NftablesBackend {
+    /// ``canonicalize(_:as:in:)``, reporting no commits of its own.
+    public func canonicalizeReportingCommits(_ table: NftTable, as ref: NftTableRef, in scope: NetnsScope)
+        async throws(NftTransactionError) -> (table: NftTable, ownCommits: [UInt32])
+    {
+        (try await canonicalize(table, as: ref, in: scope), [])
+    }
+
     /// No dry run: ``NftablesReconciler`` checks a plan by canonicalising
     /// the desired table instead.
     public func checkTransaction(_ commands: [NftCommand], in scope: NetnsScope) async throws(NftTransactionError) -> Bool {

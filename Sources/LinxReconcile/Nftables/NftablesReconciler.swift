@@ -13,6 +13,14 @@ import Synchronization
 /// the kernel refused with its errno and extended-ack text, and every other
 /// op is pending.
 ///
+/// The generation is namespace-wide, so with several tables in one
+/// namespace, reconcile them all through one reconciler (one
+/// ``NftablesSource``): it knows its own commits, and a plan made before
+/// its commit of another table carries the generation that commit left
+///, so only a commit by someone else makes the kernel
+/// refuse it and counts as a retry. Two reconcilers know nothing of each
+/// other's commits: each takes the other's for another writer's.
+///
 /// Ownership: only the table the scope names is ever touched, and only
 /// when it carries the marker comment (``NftablesOptions/marker``) or does
 /// not exist yet. Inside our table everything is ours: a rule added there
@@ -21,6 +29,9 @@ public struct NftablesReconciler: Sendable {
     /// The kernel this reconciler acts on.
     public let backend: any NftablesBackend
     private let memo = CanonicalMemo()
+    /// Our own commits: a plan carries the generation they moved it to
+    /// (see ``NftOwnCommits``). Shared by copies of this reconciler.
+    private let ownCommits = NftOwnCommits()
 
     /// A reconciler acting on `backend`.
     public init(backend: any NftablesBackend) {
@@ -183,7 +194,9 @@ public struct NftablesReconciler: Sendable {
         if let cached = memo.lookup(desired, table: scope.table) { return cached }
         let canonical: NftTable
         do {
-            canonical = try await backend.canonicalize(desired, as: scope.table, in: scope.netns)
+            let scratchCommits: [UInt32]
+            (canonical, scratchCommits) = try await backend.canonicalizeReportingCommits(desired, as: scope.table, in: scope.netns)
+            for from in scratchCommits { ownCommits.record(from: from, to: from &+ 1, table: nil, in: scope.netns) }
         } catch {
             throw .invalidDesired(
                 entry: "nftables table \(scope.table)" + (error.object.map { " \($0)" } ?? ""),
@@ -269,7 +282,10 @@ public struct NftablesReconciler: Sendable {
             // or nothing), and its listing on the next pass, if nobody wrote
             // in between, is the canonical form.
             let observation = try await observe(in: scope)
-            if let learned = memo.learn(desired, table: scope.table, from: observation) {
+            let reaches = { [ownCommits] (committed: UInt32) in
+                ownCommits.current(from: committed, for: scope.table, in: scope.netns) == observation.generation
+            }
+            if let learned = memo.learn(desired, table: scope.table, from: observation, reaching: reaches) {
                 return await apply(NftDiff.plan(desired: learned, observed: observation, scope: scope, options: options), options: options)
             }
             if observation.table == nil {
@@ -375,8 +391,22 @@ public struct NftablesReconciler: Sendable {
                 applied: plan.ops, lastApplied: NftLastApplied(ownsTable: plan.leavesOwnedTable),
                 strategy: .allOrNothing, retries: retries), nil, nil)
         }
-        do {
-            let generation = try await backend.commit(plan.commands, expecting: plan.observation.generation, in: plan.scope.netns)
+        let (netns, table) = (plan.scope.netns, plan.scope.table)
+        // The generation the plan's observation is still exact at: moved on
+        // along our own commits of other tables (NftOwnCommits), which take
+        // turns so that each is recorded before the next picks its own.
+        let attempt = await ownCommits.commit(in: netns) { () async -> Result<UInt32, NftTransactionError> in
+            let expected = ownCommits.current(from: plan.observation.generation, for: table, in: netns)
+            do throws(NftTransactionError) {
+                let generation = try await backend.commit(plan.commands, expecting: expected, in: netns)
+                ownCommits.record(from: expected, to: generation, table: table, in: netns)
+                return .success(generation)
+            } catch {
+                return .failure(error)
+            }
+        }
+        do throws(NftTransactionError) {
+            let generation = try attempt.get()
             if !plan.desiredIsCanonical, let desired = plan.desired {
                 memo.committed(desired, table: plan.scope.table, at: generation)
             }
@@ -426,12 +456,15 @@ private final class CanonicalMemo: Sendable {
 
     /// The canonical form of `desired` read from `observation`, when it is
     /// the listing of the table this reconciler created from `desired`, at
-    /// the generation that commit left, and holds as many chains, rules,
+    /// the generation that commit left (`reaching` it: or one only our own
+    /// commits of other tables moved it to), and holds as many chains, rules,
     /// sets and elements; then it is remembered. Nil otherwise.
-    func learn(_ desired: NftTable, table: NftTableRef, from observation: NftObservation) -> NftTable? {
+    func learn(
+        _ desired: NftTable, table: NftTableRef, from observation: NftObservation, reaching: (UInt32) -> Bool
+    ) -> NftTable? {
         entries.withLock { entries in
             guard let found = entries[table], found.desired == desired, case .committed(let generation) = found.entry,
-                generation == observation.generation, let listed = observation.table?.content,
+                reaching(generation), let listed = observation.table?.content,
                 let canonical = Self.match(desired, listed)
             else { return nil }
             entries[table] = (desired, .canonical(canonical))

@@ -24,7 +24,10 @@ public struct NftablesSource: ReconcileSource {
     public let reconciler: NftablesReconciler
 
     /// A Source acting on `backend`. Keep one backend (one socket) for the
-    /// life of the agent when the table is ``NftTableLifetime/owned``.
+    /// life of the agent when the table is ``NftTableLifetime/owned``, and
+    /// one Source for every table of a namespace: its reconciler knows its
+    /// own commits, so one table's commit does not count as another
+    /// writer's for the next table's pass (see ``NftablesReconciler``).
     public init(backend: any NftablesBackend) {
         reconciler = NftablesReconciler(backend: backend)
     }

@@ -42,10 +42,14 @@ struct WatchRunner {
                 lastApplied: state.cgroups[path] ?? .empty, label: "cgroup \(path)"
             ) { owned in await recorder.update { $0.cgroups[path] = owned } }
         }
+        // One Source for every table: its reconciler knows its own commits,
+        // so one table's commit is not another writer's to the next table's
+        // pass (the generation is namespace-wide).
+        let nftables = NftablesSource(backend: host.backend)
         for table in document.nftables?.tables ?? [] {
             let key = table.ref.description
             loops.add(
-                NftablesSource(backend: host.backend), scope: NftScope(host.scope, table: table.ref), desired: table.desired,
+                nftables, scope: NftScope(host.scope, table: table.ref), desired: table.desired,
                 options: document.nftables?.options ?? .default, lastApplied: state.owned.nftables[key] ?? .empty,
                 label: "nftables \(key)"
             ) { owned in await recorder.update { $0.owned.nftables[key] = owned } }
