@@ -5,8 +5,9 @@ import Testing
 
 /// The rtnl subject's per-op paths the audit runs for every op of every
 /// pass (round 6) against the plain forms: the effect made without a
-/// closure over the sandbox when no interface name is needed, and entries
-/// hashed as one folded word.
+/// closure over the sandbox when no interface name is needed, side effects
+/// looked for only where the model can find one; and the entries' hash
+/// (equal entries equal, distinct ones spread).
 @Suite("Rtnl subject fast paths")
 struct RtnlSubjectFastPathTests {
     static func ops(using random: inout SimRandom, ifindex: Int32) -> [ReconcileOp<RtnlObject>] {
