@@ -38,6 +38,23 @@ public enum RtnlEntry: Hashable, Sendable, Comparable, CustomStringConvertible {
         }
     }
 
+    /// The hash dictionaries and sets use: the fields ``hash(into:)``
+    /// hashes, packed into words and folded by a few multiplies with no
+    /// Hasher at all (see `WordHash`): snapshots, the audit and the oracle
+    /// look entries up hundreds of times a pass.
+    public func _rawHashValue(seed: Int) -> Int {
+        switch self {
+        case .address(let host, _, let address, let prefixLength):
+            let (a, b) = address.hashWords
+            return WordHash.hash(seed: seed, a, b, UInt64(truncatingIfNeeded: prefixLength) << 8 | (host ? 2 : 0))
+        case .route(let host, let key):
+            let (a, b) = key.destination.address.hashWords
+            return WordHash.hash(
+                seed: seed, a, b, UInt64(key.table) << 32 | UInt64(key.metric),
+                UInt64(key.tos) << 16 | UInt64(truncatingIfNeeded: key.destination.length) << 8 | (host ? 3 : 1))
+        }
+    }
+
     /// An address in one word (IPv6's halves mixed, so the prefix bits of
     /// both count).
     private static func word(_ address: IPAddress) -> UInt64 {
