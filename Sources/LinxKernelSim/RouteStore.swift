@@ -48,6 +48,13 @@ struct RouteStore: Sendable {
     private struct TableDestination: Hashable {
         var table: UInt32
         var destination: IPPrefix
+
+        /// WordHash over the fields, as Route.Key hashes (every IPv6 route
+        /// add and gateway check looks one up).
+        func _rawHashValue(seed: Int) -> Int {
+            let (a, b) = destination.address.hashWords
+            return WordHash.hash(seed: seed, a, b, UInt64(table) << 32 | UInt64(truncatingIfNeeded: destination.length))
+        }
     }
 
     var count: Int { slotOf.count + shadows.count }

@@ -84,3 +84,47 @@ struct RtnlStateModelDrawTests {
         return desired
     }
 }
+
+/// `RtnlStateModel.route(of:)` reads a packed dotted-quad destination from
+/// its numbers instead of formatting it as text and parsing that back: the
+/// routes (and the refusals) must be the ones the text path gave.
+@Suite("rtnl state model routes")
+struct RtnlStateModelRouteTests {
+    @Test("route(of:) gives what parsing the destination's text gave, for every kind of text")
+    func routesAgree() {
+        let addresses = ["10.200.1.0", "10.0.0.1", "0.0.0.0", "10.256.0.0", "010.1.0.0", "1.2.3", "fd00:200:1::", "fd00::1", "x"]
+        let lengths = ["/24", "/032", "/32", "/0", "/33", "/300", "", "/", "/x", "/24/8", "/8"]
+        let gateways: [String?] = [nil, "10.1.2.1", "fd00:1:2::1", "0.0.0.0", "bogus"]
+        var state: UInt64 = 7
+        func next(_ bound: Int) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int(state >> 33) % bound
+        }
+        var packed = 0
+        for round in 0..<20_000 {
+            let destination = round % 17 == 0 ? "default" : addresses[next(addresses.count)] + lengths[next(lengths.count)]
+            let entry = RtnlRouteEntry(
+                destination: destination, gateway: gateways[next(gateways.count)],
+                table: next(3) == 0 ? 100 : nil, metric: next(3) == 0 ? 50 : nil)
+            if entry.fastDestination != nil { packed += 1 }
+            #expect(RtnlStateModel.route(of: entry, routeProtocol: 76) == Self.plainRoute(of: entry, routeProtocol: 76), "\(entry)")
+        }
+        #expect(packed > 1_000)
+    }
+
+    /// `route(of:)` as it was: the destination parsed from its text.
+    static func plainRoute(of entry: RtnlRouteEntry, routeProtocol: UInt8) -> Route? {
+        let gateway = entry.gateway.flatMap { try? IPAddress($0) }
+        let destination: IPPrefix
+        if entry.destination == "default" {
+            guard let family = gateway?.family else { return nil }
+            destination = .any(family)
+        } else {
+            guard let prefix = try? IPPrefix(entry.destination) else { return nil }
+            destination = prefix
+        }
+        return Route(
+            destination: destination, gateway: gateway, table: entry.table ?? RouteTable.main,
+            metric: entry.metric ?? 0, proto: routeProtocol)
+    }
+}

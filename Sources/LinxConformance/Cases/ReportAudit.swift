@@ -39,7 +39,9 @@ public struct ReportAudit<Subject: ConformanceSubject>: Sendable {
         // (see OpLedger).
         var ledger = OpLedger(report)
         var problems: [String] = []
-        for (position, op) in report.applied.enumerated() {
+        // By index: an enumerated iterator copies every op out of its array.
+        for position in report.applied.indices {
+            let op = report.applied[position]
             let effect = subject.effect(of: op, in: sandbox)
             ledger.record(op, at: position, effect: effect, attempted: true)
             for key in subject.sideEffects(of: op, before: before, in: sandbox) { ledger.explain(key) }
@@ -53,10 +55,11 @@ public struct ReportAudit<Subject: ConformanceSubject>: Sendable {
                 if after[key] != nil { problems.append("applied \(describe(op)) but \(key) is still present") }
             }
         }
-        for (offset, failed) in report.failed.enumerated() {
-            let effect = subject.effect(of: failed.op, in: sandbox)
-            ledger.record(failed.op, at: report.applied.count + offset, effect: effect, attempted: true)
-            for key in subject.sideEffects(of: failed.op, before: before, in: sandbox) { ledger.explain(key) }
+        for offset in report.failed.indices {
+            let op = report.failed[offset].op
+            let effect = subject.effect(of: op, in: sandbox)
+            ledger.record(op, at: report.applied.count + offset, effect: effect, attempted: true)
+            for key in subject.sideEffects(of: op, before: before, in: sandbox) { ledger.explain(key) }
         }
         let wanted = quiet && report.converged ? expected ?? subject.expectedEntries(for: desired, in: sandbox) : nil
         // When `before` was already found to hold every wanted entry, only
@@ -76,7 +79,8 @@ public struct ReportAudit<Subject: ConformanceSubject>: Sendable {
             }
         }
         let attempted = report.applied.count + report.failed.count
-        for (offset, op) in report.pending.enumerated() {
+        for offset in report.pending.indices {
+            let op = report.pending[offset]
             let effect = subject.effect(of: op, in: sandbox)
             ledger.record(op, at: attempted + offset, effect: effect, attempted: false)
             guard !unexplained.isEmpty else { continue }

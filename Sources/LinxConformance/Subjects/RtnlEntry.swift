@@ -19,28 +19,48 @@ public enum RtnlEntry: Hashable, Sendable, Comparable, CustomStringConvertible {
 
     public static func < (a: RtnlEntry, b: RtnlEntry) -> Bool { a.description < b.description }
 
-    /// Hashes the fields packed into a few words, and an address's
-    /// interface name not at all (an address rarely sits on two links):
-    /// snapshots and audits hash every entry of the scope several times a
-    /// pass. Equal entries still hash equally; `==` compares every field.
+    /// Hashes the fields folded into one word, and an address's interface
+    /// name not at all (an address rarely sits on two links): snapshots and
+    /// audits hash every entry of the scope several times a pass, and each
+    /// word fed to the hasher costs a SipHash round (a route's fields were
+    /// three or four). Entries that fold to the same word only share a
+    /// bucket: equal entries still hash equally; `==` compares every field.
     public func hash(into hasher: inout Hasher) {
         switch self {
         case .address(let host, _, let address, let prefixLength):
-            hasher.combine(UInt64(truncatingIfNeeded: prefixLength) << 8 | (host ? 2 : 0))
-            Self.combine(address, into: &hasher)
+            let shape = UInt64(truncatingIfNeeded: prefixLength) << 8 | (host ? 2 : 0)
+            hasher.combine(Self.word(address) ^ shape &* 0xC2B2_AE3D_27D4_EB4F)
         case .route(let host, let key):
-            hasher.combine(UInt64(key.table) << 32 | UInt64(key.metric))
-            hasher.combine(UInt64(key.tos) << 16 | UInt64(truncatingIfNeeded: key.destination.length) << 8 | (host ? 3 : 1))
-            Self.combine(key.destination.address, into: &hasher)
+            let shape = UInt64(key.tos) << 16 | UInt64(truncatingIfNeeded: key.destination.length) << 8 | (host ? 3 : 1)
+            let place = UInt64(key.table) << 32 | UInt64(key.metric)
+            hasher.combine(
+                Self.word(key.destination.address) ^ place &* 0x9E37_79B9_7F4A_7C15 ^ shape &* 0xC2B2_AE3D_27D4_EB4F)
         }
     }
 
-    private static func combine(_ address: IPAddress, into hasher: inout Hasher) {
+    /// The hash dictionaries and sets use: the fields ``hash(into:)``
+    /// hashes, packed into words and folded by a few multiplies with no
+    /// Hasher at all (see `WordHash`): snapshots, the audit and the oracle
+    /// look entries up hundreds of times a pass.
+    public func _rawHashValue(seed: Int) -> Int {
+        switch self {
+        case .address(let host, _, let address, let prefixLength):
+            let (a, b) = address.hashWords
+            return WordHash.hash(seed: seed, a, b, UInt64(truncatingIfNeeded: prefixLength) << 8 | (host ? 2 : 0))
+        case .route(let host, let key):
+            let (a, b) = key.destination.address.hashWords
+            return WordHash.hash(
+                seed: seed, a, b, UInt64(key.table) << 32 | UInt64(key.metric),
+                UInt64(key.tos) << 16 | UInt64(truncatingIfNeeded: key.destination.length) << 8 | (host ? 3 : 1))
+        }
+    }
+
+    /// An address in one word (IPv6's halves mixed, so the prefix bits of
+    /// both count).
+    private static func word(_ address: IPAddress) -> UInt64 {
         switch address {
-        case .v4(let value): hasher.combine(UInt64(value) | 1 << 32)
-        case .v6(let high, let low):
-            hasher.combine(high)
-            hasher.combine(low)
+        case .v4(let value): UInt64(value) | 1 << 32
+        case .v6(let high, let low): high ^ low &* 0x1656_67B1_9E37_79F9
         }
     }
 

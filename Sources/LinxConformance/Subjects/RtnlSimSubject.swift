@@ -65,12 +65,21 @@ public struct RtnlSimSubject: ConformanceSubject {
     }
 
     public func effect(of op: ReconcileOp<RtnlObject>, in sandbox: Sandbox) -> OpEffect<RtnlEntry, RtnlValue> {
-        RtnlStateModel.effect(of: op) { index in linkName(index, in: sandbox) }
+        // A closure capturing the sandbox copies it (four retains and
+        // releases), and the audit asks for the effect of every op of every
+        // pass: it is made only when the model will call it, for an address
+        // that carries no interface name (reports name every address).
+        guard RtnlStateModel.effectNamesLink(op) else { return RtnlStateModel.effect(of: op) { _ in nil } }
+        return RtnlStateModel.effect(of: op) { index in linkName(index, in: sandbox) }
     }
 
     public func sideEffects(
         of op: ReconcileOp<RtnlObject>, before: ScopeSnapshot<RtnlEntry, RtnlValue>, in sandbox: Sandbox
     ) -> Set<RtnlEntry> {
+        // The closures capture the sandbox and `before` (copies, retains),
+        // and the audit asks about every op of every pass: made only for an
+        // op the model can find a flush for.
+        guard RtnlStateModel.mayFlush(op) else { return [] }
         var addressesNow: Set<RtnlEntry>?
         return RtnlStateModel.sideEffects(
             of: op, before: before, name: { index in linkName(index, in: sandbox) },

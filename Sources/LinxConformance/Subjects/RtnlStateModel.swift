@@ -137,7 +137,13 @@ package enum RtnlStateModel {
     public static func route(of entry: RtnlRouteEntry, routeProtocol: UInt8) -> Route? {
         let gateway = entry.gateway.flatMap { try? IPAddress($0) }
         let destination: IPPrefix
-        if entry.destination == "default" {
+        // A dotted quad is read from its packed form: `destination` would
+        // format it as text for IPPrefix to parse back (the same numbers and
+        // checks: IPPrefix reads such text with this very parser).
+        if let fast = entry.fastDestination {
+            guard let prefix = try? IPPrefix(.v4(fast.address), length: fast.length ?? 32) else { return nil }
+            destination = prefix
+        } else if entry.destination == "default" {
             guard let family = gateway?.family else { return nil }
             destination = .any(family)
         } else {
@@ -183,6 +189,20 @@ package enum RtnlStateModel {
         return OpEffect(setting: key, to: value)
     }
 
+    /// Whether `effect(of:name:)` calls its `name` for `op`: for an
+    /// address without its interface's name.
+    package static func effectNamesLink(_ op: ReconcileOp<RtnlObject>) -> Bool {
+        guard case .address(let address) = op.item else { return false }
+        return address.interfaceName == nil
+    }
+
+    /// Whether `sideEffects(of:before:name:routesThrough:holdsNow:)` can
+    /// find anything for `op`: only an IPv4 address's delete flushes.
+    package static func mayFlush(_ op: ReconcileOp<RtnlObject>) -> Bool {
+        guard case .delete(.address(let deleted)) = op else { return false }
+        return deleted.family == .ipv4
+    }
+
     /// What the kernel flushes when an op deletes an IPv4 address (with
     /// `promote_secondaries` off, as by default): if it was its subnet's
     /// primary, the subnet's secondaries; the routes whose gateway lies in
@@ -205,7 +225,7 @@ package enum RtnlStateModel {
         routesThrough: (_ link: String) -> [Route.Key]? = { _ in nil },
         holdsNow: (RtnlEntry) -> Bool = { _ in true }
     ) -> Set<RtnlEntry> {
-        guard case .delete(.address(let deleted)) = op, deleted.family == .ipv4,
+        guard mayFlush(op), case .delete(.address(let deleted)) = op,
             let subnet = try? IPPrefix(deleted.address.masked(to: deleted.prefixLength), length: deleted.prefixLength)
         else { return [] }
         let link = deleted.interfaceName ?? name(deleted.ifindex)

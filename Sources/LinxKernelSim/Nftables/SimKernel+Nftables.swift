@@ -12,8 +12,10 @@ extension SimKernel: NftablesBackend {
     public func observeTable(_ table: NftTableRef, in scope: NetnsScope) async throws(KernelError) -> NftObservation {
         try state.withLock { s throws(KernelError) in
             if let error = s.nftFault(.observe, in: scope) { throw error }
-            let ns = try s.netns(scope)
-            return NftObservation(generation: ns.nftables.generation, table: ns.nftables.observed(table))
+            // In place: a copy of the namespace would retain all of it.
+            return try s.withNetns(scope) { ns throws(KernelError) in
+                NftObservation(generation: ns.nftables.generation, table: ns.nftables.observed(table))
+            }
         }
     }
 
@@ -61,7 +63,17 @@ extension SimKernel: NftablesBackend {
 
     /// A table as the kernel holds it (no faults), nil when missing.
     public func nftTable(_ table: NftTableRef, in scope: NetnsScope = .current) -> NftObservedTable? {
-        state.withLock { $0.namespaces[scope]?.nftables.observed(table) }
+        // In place: a copy of the namespace would retain all of it.
+        state.withLock { s in try? s.withNetns(scope) { ns throws(KernelError) in ns.nftables.observed(table) } }
+    }
+
+    /// A number naming what `scope`'s nf_tables tables hold now: it changes
+    /// with any table, chain, rule, set or element (not with a commit that
+    /// changes nothing) and is never reused, in this kernel or another, for
+    /// other contents. A reader that kept what it made of ``nftTable(_:in:)``
+    /// can tell it is still current.
+    package func nftStamp(of scope: NetnsScope) throws(KernelError) -> UInt64 {
+        try state.withLock { s throws(KernelError) in try s.withNetns(scope) { ns throws(KernelError) in ns.nftables.tablesStamp() } }
     }
 
     /// Every table of a namespace, in creation order.

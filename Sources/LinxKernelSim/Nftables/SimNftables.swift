@@ -1,5 +1,6 @@
 import LinxReconcile
 import SystemPackage
+import Synchronization
 
 /// One namespace's nf_tables, as the kernel keeps it: tables with their
 /// chains, rules and sets, the namespace-wide generation id, and the
@@ -46,7 +47,12 @@ struct SimNftables: Sendable {
         var isDeleted = false
     }
 
-    var tables: [Table] = []
+    var tables: [Table] = [] {
+        // Without oldValue the observer keeps mutations in place.
+        didSet { stamp = nil }
+    }
+    /// Nil after a change of ``tables`` until someone asks (``tablesStamp()``).
+    private var stamp: UInt64?
     /// Starts where a fresh namespace's did on Linux 6.18 here (any value
     /// would do: callers only compare it).
     var generation: UInt32 = 1
@@ -59,6 +65,22 @@ struct SimNftables: Sendable {
         for subscriber in subscribers { subscriber.forceOverflow() }
         return fresh
     }
+
+    /// A number naming what ``tables`` hold now (all that a listing or
+    /// ``observed(_:)`` reads): it stays the same until a table, chain,
+    /// rule, set or element changes, and no other contents (of any
+    /// namespace of any kernel in this process) are ever given the same one.
+    /// Made on demand, so a commit costs no more than clearing it.
+    mutating func tablesStamp() -> UInt64 {
+        if let stamp { return stamp }
+        let fresh = Self.stamps.wrappingAdd(1, ordering: .relaxed).newValue
+        stamp = fresh
+        return fresh
+    }
+
+    /// Stamps are unique in the process: two values (copies included)
+    /// carry the same stamp only when they hold the same tables.
+    private static let stamps = Atomic<UInt64>(0)
 
     func table(_ ref: NftTableRef) -> Table? { tables.first { $0.ref == ref } }
 
@@ -350,9 +372,17 @@ extension SimNftables {
     /// the user wrote it (`chain input rule 2 "..."`).
     static func canonicalize(_ table: NftTable, as ref: NftTableRef) throws(NftTransactionError) -> NftTable {
         var scratch = SimNftables()
+        // Each command is its own commit, run in place: the scratch table
+        // is thrown away at the first refusal, so a commit's copy (to
+        // leave it unchanged) would buy nothing.
         func run(_ command: NftCommand, _ object: String) throws(NftTransactionError) {
             do throws(NftTransactionError) {
-                try scratch.commit([command], expecting: nil, port: 0)
+                let parsed = try scratch.userspaceCheck([command])
+                do throws(KernelError) {
+                    try scratch.run(command, port: 0, parsed: parsed[0])
+                } catch {
+                    throw NftTransactionError(index: 0, object: command.object, error: error)
+                }
             } catch {
                 throw NftTransactionError(index: nil, object: object, error: error.error)
             }

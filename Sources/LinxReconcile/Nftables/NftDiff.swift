@@ -12,7 +12,16 @@ public enum NftDiff {
     public static func plan(
         desired: NftTable?, observed: NftObservation, scope: NftScope, options: NftablesOptions
     ) -> NftPlan {
-        var builder = Builder(ref: scope.table)
+        plan(desired: desired, observed: observed, scope: scope, options: options, settlingHeld: true)
+    }
+
+    /// ``plan(desired:observed:scope:options:)``; `settlingHeld: false`
+    /// always runs the full diff, even on a table that ``holds(_:_:)`` the
+    /// desired one (the reference the shortcut is tested against).
+    static func plan(
+        desired: NftTable?, observed: NftObservation, scope: NftScope, options: NftablesOptions, settlingHeld: Bool
+    ) -> NftPlan {
+        var builder = Builder(ref: scope.table, settlesHeld: settlingHeld)
         var refusal: KernelError?
         let ref = scope.table
         let flags = options.lifetime.flags
@@ -89,8 +98,35 @@ public enum NftDiff {
         return result
     }
 
+    /// True when `table` holds exactly `desired`, so that converging it
+    /// plans nothing: as many chains, each desired chain (names distinct)
+    /// found with its base and its rules in order; as many sets, each
+    /// desired set (names distinct) found with its declaration and the
+    /// same elements. False may still plan nothing (elements in another
+    /// order): the full diff decides then.
+    static func holds(_ desired: NftTable, _ table: NftObservedTable) -> Bool {
+        guard desired.chains.count == table.chains.count, desired.sets.count == table.sets.count else { return false }
+        for (index, chain) in desired.chains.enumerated() {
+            // Distinct desired names, each among the observed ones, and as
+            // many of both: the observed names are exactly the desired ones.
+            if desired.chains[..<index].contains(where: { $0.name == chain.name }) { return false }
+            guard let old = table.chains.first(where: { $0.name == chain.name }), old.base == chain.base,
+                old.rules.count == chain.rules.count
+            else { return false }
+            for (rule, observed) in zip(chain.rules, old.rules) where rule != observed.text { return false }
+        }
+        for (index, set) in desired.sets.enumerated() {
+            if desired.sets[..<index].contains(where: { $0.name == set.name }) { return false }
+            guard let old = table.sets.first(where: { $0.name == set.name }), old.type == set.type,
+                old.dataType == set.dataType, old.flags == set.flags, old.elements == set.elements
+            else { return false }
+        }
+        return true
+    }
+
     private struct Builder {
         let ref: NftTableRef
+        let settlesHeld: Bool
         var ops: [ReconcileOp<NftObject>] = []
         var commands: [NftCommand] = []
         var opOfCommand: [Int] = []
@@ -131,6 +167,9 @@ public enum NftDiff {
         }
 
         mutating func converge(_ desired: NftTable, from table: NftObservedTable) {
+            // Most passes find the table as desired: settled without the
+            // maps, sets and rule matching below (which plan nothing then).
+            if settlesHeld, NftDiff.holds(desired, table) { return }
             let observedSets = Dictionary(table.sets.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
             let desiredSets = Dictionary(desired.sets.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
             // Sets whose declaration changes are re-created; rules that

@@ -49,7 +49,8 @@ public struct NftablesReconciler: Sendable {
         guard Self.isName(table.name) else { throw refuse("", "invalid table name \(NftSyntax.quoted(table.name))", at: []) }
         var chains: Set<String> = []
         for chain in desired.chains {
-            let path: DesiredPath = ["chains", .key(chain.name)]
+            // The path only when refusing: building it is an allocation per chain.
+            var path: DesiredPath { ["chains", .key(chain.name)] }
             guard Self.isName(chain.name) else { throw refuse("chain \(NftSyntax.quoted(chain.name))", "invalid chain name", at: path) }
             guard chains.insert(chain.name).inserted else { throw refuse("chain \(chain.name)", "declared twice", at: path) }
             if let base = chain.base, let reason = Self.hookProblem(base, family: table.family) {
@@ -66,7 +67,7 @@ public struct NftablesReconciler: Sendable {
         }
         var sets: Set<String> = []
         for set in desired.sets {
-            let path: DesiredPath = ["sets", .key(set.name)]
+            var path: DesiredPath { ["sets", .key(set.name)] }
             guard Self.isName(set.name) else { throw refuse("set \(NftSyntax.quoted(set.name))", "invalid set name", at: path) }
             guard sets.insert(set.name).inserted else { throw refuse("set \(set.name)", "declared twice", at: path) }
             guard !set.type.trimmingWhitespace.isEmpty else { throw refuse("set \(set.name)", "no type", at: path.appending("type")) }
@@ -111,22 +112,24 @@ public struct NftablesReconciler: Sendable {
     /// Why `base` cannot exist in `family`, as the kernel answers it
     /// (checked on Linux 6.18: `nat` on `forward` is EOPNOTSUPP); nil when it can.
     public static func hookProblem(_ base: NftBaseChain, family: NftFamily) -> String? {
-        let hooks: Set<NftHook>
-        switch family {
-        case .ip, .ip6, .inet: hooks = family == .inet ? [.prerouting, .input, .forward, .output, .postrouting, .ingress] : [.prerouting, .input, .forward, .output, .postrouting]
-        case .arp: hooks = [.input, .output]
-        case .bridge: hooks = [.prerouting, .input, .forward, .output, .postrouting]
-        case .netdev: return "netdev base chains need a device, which Linx does not model"
+        // Switches, not sets: every base chain of every pass is checked.
+        let hasHook: Bool
+        switch (family, base.hook) {
+        case (.netdev, _): return "netdev base chains need a device, which Linx does not model"
+        case (.ip, .ingress), (.ip6, .ingress), (.bridge, .ingress), (_, .egress): hasHook = false
+        case (.arp, let hook): hasHook = hook == .input || hook == .output
+        default: hasHook = true
         }
-        guard hooks.contains(base.hook) else { return "family \(family) has no hook \(base.hook)" }
+        guard hasHook else { return "family \(family) has no hook \(base.hook)" }
+        let ipFamily = family == .ip || family == .ip6 || family == .inet
         switch base.type {
         case .filter: return nil
         case .nat:
-            guard [.ip, .ip6, .inet].contains(family), [.prerouting, .input, .output, .postrouting].contains(base.hook) else {
+            guard ipFamily, base.hook == .prerouting || base.hook == .input || base.hook == .output || base.hook == .postrouting else {
                 return "a nat chain hooks prerouting, input, output or postrouting of an ip, ip6 or inet table"
             }
         case .route:
-            guard [.ip, .ip6, .inet].contains(family), base.hook == .output else {
+            guard ipFamily, base.hook == .output else {
                 return "a route chain hooks output of an ip, ip6 or inet table"
             }
         }

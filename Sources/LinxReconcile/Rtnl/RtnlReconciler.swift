@@ -408,17 +408,35 @@ public struct RtnlReconciler: Sendable {
         if keepsRecord && few, plan.ownedAddresses.allSatisfy({ key in plan.observed.addresses.contains { $0.key == key } }) {
             return plan.record!
         }
+        // Present after the pass: observed or added, and not removed. A
+        // handful of keys looked up among a handful observed are compared
+        // (as the names among the links), not hashed into sets.
+        let lookups = plan.ownedAddresses.count + added.count
+            + (options.adoptExistingAddresses ? plan.desired.addresses.count : 0)
+        let small = lookups * (plan.observed.addresses.count + plan.observed.links.count) <= 1_024
         var present = Set<InterfaceAddress.Key>()
-        present.reserveCapacity(plan.observed.addresses.count + added.count)
-        for address in plan.observed.addresses { present.insert(address.key) }
-        if keepsRecord && !few && plan.ownedAddresses.allSatisfy(present.contains) { return plan.record! }
-        present.formUnion(added)
-        present.subtract(removed)
         var names: [Int32: String] = [:]
-        for link in plan.observed.links { names[link.index] = link.name }
+        if !small || (keepsRecord && !few) {
+            present.reserveCapacity(plan.observed.addresses.count + added.count)
+            for address in plan.observed.addresses { present.insert(address.key) }
+            if keepsRecord && !few && plan.ownedAddresses.allSatisfy(present.contains) { return plan.record! }
+            present.formUnion(added)
+            present.subtract(removed)
+            for link in plan.observed.links { names[link.index] = link.name }
+        }
+        func isPresent(_ key: InterfaceAddress.Key) -> Bool {
+            guard small else { return present.contains(key) }
+            if !removed.isEmpty && removed.contains(key) { return false }
+            return (!added.isEmpty && added.contains(key)) || plan.observed.addresses.contains { $0.key == key }
+        }
+        func name(of index: Int32) -> String? {
+            // The map keeps a repeated index's last link.
+            guard small else { return names[index] }
+            return plan.observed.links.last { $0.index == index }?.name
+        }
         var owned = Set<RtnlLastApplied.AddressKey>()
         func record(_ key: InterfaceAddress.Key) {
-            guard present.contains(key), let name = names[key.ifindex],
+            guard isPresent(key), let name = name(of: key.ifindex),
                 !AddressProtocol.isKernels(key.address, proto: nil)
             else { return }
             owned.insert(.init(interface: name, address: key.address, prefixLength: key.prefixLength))

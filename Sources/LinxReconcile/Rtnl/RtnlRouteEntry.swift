@@ -66,8 +66,10 @@ public struct RtnlRouteEntry: Sendable, Hashable, Codable, CustomStringConvertib
         return packed == .unpacked ? (.unpacked, text) : (packed, nil)
     }
 
-    /// ``RtnlFastParse/ipv4(_:)`` of ``destination``, without its text when packed.
-    var fastDestination: (address: UInt32, length: Int?)? {
+    /// ``RtnlFastParse/ipv4(_:)`` of ``destination``, without its text when
+    /// packed (package: the conformance subjects' model reads it too, rather
+    /// than formatting the packed text for `IPPrefix.init(_:)` to parse).
+    package var fastDestination: (address: UInt32, length: Int?)? {
         if let writtenDestination { return RtnlFastParse.ipv4(writtenDestination) }
         return (packedDestination.address, packedDestination.length)
     }
