@@ -49,10 +49,16 @@ struct SimNftables: Sendable {
 
     var tables: [Table] = [] {
         // Without oldValue the observer keeps mutations in place.
-        didSet { stamp = nil }
+        didSet {
+            stamp = nil
+            listings = []
+        }
     }
     /// Nil after a change of ``tables`` until someone asks (``tablesStamp()``).
     private var stamp: UInt64?
+    /// What ``observed(_:)`` made of each table asked for since ``tables``
+    /// last changed (``listing(_:)``).
+    private var listings: [(ref: NftTableRef, table: NftObservedTable?)] = []
     /// Starts where a fresh namespace's did on Linux 6.18 here (any value
     /// would do: callers only compare it).
     var generation: UInt32 = 1
@@ -81,6 +87,16 @@ struct SimNftables: Sendable {
     /// Stamps are unique in the process: two values (copies included)
     /// carry the same stamp only when they hold the same tables.
     private static let stamps = Atomic<UInt64>(0)
+
+    /// ``observed(_:)``, made once per change of ``tables``: every pass
+    /// observes our table and the subject lists it, and most passes change
+    /// nothing.
+    mutating func listing(_ ref: NftTableRef) -> NftObservedTable? {
+        if let kept = listings.first(where: { $0.ref == ref }) { return kept.table }
+        let made = observed(ref)
+        listings.append((ref, made))
+        return made
+    }
 
     func table(_ ref: NftTableRef) -> Table? { tables.first { $0.ref == ref } }
 
@@ -375,7 +391,8 @@ extension SimNftables {
         // Each command is its own commit, run in place: the scratch table
         // is thrown away at the first refusal, so a commit's copy (to
         // leave it unchanged) would buy nothing.
-        func run(_ command: NftCommand, _ object: String) throws(NftTransactionError) {
+        // The object is named only when refused (it quotes the rule).
+        func run(_ command: NftCommand, _ object: @autoclosure () -> String) throws(NftTransactionError) {
             do throws(NftTransactionError) {
                 let parsed = try scratch.userspaceCheck([command])
                 do throws(KernelError) {
@@ -384,7 +401,7 @@ extension SimNftables {
                     throw NftTransactionError(index: 0, object: command.object, error: error)
                 }
             } catch {
-                throw NftTransactionError(index: nil, object: object, error: error.error)
+                throw NftTransactionError(index: nil, object: object(), error: error.error)
             }
         }
         try run(.addTable(ref, flags: [], comment: nil), "")
