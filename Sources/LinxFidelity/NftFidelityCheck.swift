@@ -8,12 +8,14 @@ import LinxReconcile
 /// table as each lists it (chains with hooks and policies, rules in order,
 /// sets with elements; handles are each kernel's own and not compared).
 ///
-/// Batches hold one command by default (``maxBatch``): when several
-/// commands of one batch fail, which refusal nft reports follows its own
-/// evaluation order (missing objects in its cache and element types first,
-/// then the kernel's per-command checks, loops last at commit), which the
-/// simulator does not model; it reports the first command the kernel would
-/// refuse. Which command is blamed is never compared.
+/// The outcome names the refused command too. When several commands of a
+/// batch fail, the one named is the earliest of those reported, and what is
+/// reported follows nft's and the kernel's order: nft's own refusals
+/// (parsing, element and set types, objects missing from its cache) keep
+/// the batch from the kernel, so they win over any the kernel would make;
+/// otherwise the kernel's per-command refusals; a loop only when nothing
+/// else was refused (found at commit). Batches of up to ``maxBatch``
+/// commands draw such multi-failure batches often.
 ///
 /// Steps name rules by position, so each kernel's own handles are used.
 /// The draws mix what the kernel accepts with what it refuses: a jump to a
@@ -68,7 +70,10 @@ public struct NftFidelityCheck: Sendable {
     /// The table every sequence works on.
     public static let table = NftTableRef(.inet, "fidelity")
     static let chains = ["a", "b", "c"]
-    static let rules = ["tcp dport 22 accept", "ip saddr 10.0.0.1/8 drop", "tcp dport {443,80} counter accept", "jump b", "jump c", "ip saddr @s drop", "jump nowhere", "return"]
+    static let rules = [
+        "tcp dport 22 accept", "ip saddr 10.0.0.1/8 drop", "tcp dport {443,80} counter accept", "jump b", "jump c", "ip saddr @s drop",
+        "jump nowhere", "return", "jump a", "tcp dport frob accept",
+    ]
     static let elements = ["10.1.0.1", "10.1.0.2", "192.0.2.9"]
 
     /// Batches per sequence.
@@ -76,8 +81,9 @@ public struct NftFidelityCheck: Sendable {
     /// Commands per batch, at most.
     public var maxBatch: Int
 
-    /// A check of `steps` batches of up to `maxBatch` commands.
-    public init(steps: Int = 40, maxBatch: Int = 1) {
+    /// A check of `steps` batches of up to `maxBatch` commands (1: one
+    /// command a batch, no multi-failure batches).
+    public init(steps: Int = 40, maxBatch: Int = 4) {
         self.steps = steps
         self.maxBatch = max(1, maxBatch)
     }
@@ -160,7 +166,7 @@ public struct NftFidelityCheck: Sendable {
             _ = try await backend.commit(commands, expecting: before.generation, in: scope)
             outcome = "done"
         } catch {
-            outcome = "refused \(error.error.errno.symbolicName)"
+            outcome = "refused \(error.error.errno.symbolicName)" + (error.index.map { " at command \($0 + 1)" } ?? "")
         }
         let after = try await backend.observeTable(table, in: scope)
         return outcome + "; " + describe(after.table)

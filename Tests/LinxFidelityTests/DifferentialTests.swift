@@ -27,10 +27,13 @@ struct DifferentialTests {
 /// simulator and in a throwaway namespace of this machine's kernel.
 @Suite("Differential: simulated nf_tables against the real kernel", .enabled(if: getuid() == 0 && Command.run(["nft", "--version"]).status == 0, "needs root and nft: it compares against the real kernel in throwaway namespaces"))
 struct NftDifferentialTests {
-    @Test("nf_tables sequences: same outcomes, same listings", arguments: DifferentialTests.seeds)
+    /// LINX_FIDELITY_NFT_BATCH=N draws batches of up to N commands (default 4).
+    static let check = NftFidelityCheck(maxBatch: ProcessInfo.processInfo.environment["LINX_FIDELITY_NFT_BATCH"].flatMap(Int.init) ?? 4)
+
+    @Test("nf_tables sequences: same outcomes, same refused command, same listings", arguments: DifferentialTests.seeds)
     func sequences(seed: UInt64) async throws {
         try await ThrowawayNamespace.with(links: []) { ns in
-            let check = NftFidelityCheck()
+            let check = Self.check
             let divergence = try await check.run(seed: seed, sim: SimKernel(seed: seed), simScope: .current, kernel: LinuxKernel(), kernelScope: ns.scope)
             #expect(divergence == nil, "\(divergence.map(\.description) ?? "")")
         }
@@ -48,5 +51,30 @@ struct NftDifferentialTests {
             }
         }
         #expect(outcomes.contains("done") && outcomes.filter { $0.hasPrefix("refused") }.count >= 3, "\(outcomes)")
+    }
+
+    /// A batch where two or more commands fail: without the one named, the
+    /// rest is still refused (on the simulator, from the same table).
+    @Test("the sequences draw batches where several commands fail, so the command named is compared")
+    func drawsMultiFailureBatches() async throws {
+        var multi = 0
+        for seed in DifferentialTests.seeds {
+            let batches = Self.check.sequence(seed: seed)
+            let kernel = SimKernel(seed: seed)
+            for (step, batch) in batches.enumerated() {
+                let line = try await NftFidelityCheck.step(batch, on: kernel, in: .current)
+                guard batch.count > 1, let at = line.firstRange(of: " at command "),
+                    let index = Int(line[at.upperBound...].prefix { $0.isNumber })
+                else { continue }
+                // The same table again (a fresh simulator, the steps before
+                // replayed), and the batch without the command named.
+                let probe = SimKernel(seed: seed)
+                for earlier in batches[..<step] { _ = try await NftFidelityCheck.step(earlier, on: probe, in: .current) }
+                var rest = batch
+                rest.remove(at: index - 1)
+                if try await NftFidelityCheck.step(rest, on: probe, in: .current).hasPrefix("refused") { multi += 1 }
+            }
+        }
+        #expect(multi >= DifferentialTests.seeds.count, "\(multi) multi-failure batches")
     }
 }

@@ -65,6 +65,12 @@ struct NftStampTests {
             default: _ = try? await kernel.commit([], expecting: kernel.nftGeneration(in: scope)!, in: scope)
             }
             let listing = listing(kernel, scope)
+            // Kept listings (and an observation) are what the tables hold now.
+            let fresh = kernel.state.withLock { s in s.namespaces[scope]!.nftables.tables.map { s.namespaces[scope]!.nftables.observed($0.ref) } }
+            #expect(listing == fresh, "a kept listing differs from the tables at step \(step)")
+            if let observation = try? await kernel.observeTable(ours, in: scope) {
+                #expect(observation.table == kernel.state.withLock { $0.namespaces[scope]!.nftables.observed(ours) }, "step \(step)")
+            }
             let stamp = try kernel.nftStamp(of: scope)
             #expect(try kernel.nftStamp(of: scope) == stamp, "reading changed the stamp at step \(step)")
             if let known = seen[stamp] {

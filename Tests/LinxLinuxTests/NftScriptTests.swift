@@ -36,6 +36,35 @@ struct NftScriptTests {
         #expect(script.commandOfLine == [0, 1, 2, 2, 2, 3, 4, 4, 4, 5, 6])
     }
 
+    @Test("a rule using a named set, and one for a chain the batch deleted again, are `add rule` lines")
+    func setsAndDeletedChains() {
+        let commands: [NftCommand] = [
+            .addChain(t, name: "c", base: nil),
+            .addRule(t, chain: "c", rule: "ip saddr @s drop", before: nil),
+            .addRule(t, chain: "c", rule: "accept", before: nil),
+            .deleteChain(t, name: "c"),
+            .addRule(t, chain: "c", rule: "accept", before: nil),
+            .addChain(t, name: "d", base: nil),
+            .deleteTable(t),
+            .addRule(t, chain: "d", rule: "accept", before: nil),
+        ]
+        let script = NftScript(commands)
+        #expect(script.text == """
+            add chain inet linx c
+            add rule inet linx c ip saddr @s drop
+            add chain inet linx c {
+            accept
+            }
+            delete chain inet linx c
+            add rule inet linx c accept
+            add chain inet linx d
+            delete table inet linx
+            add rule inet linx d accept
+
+            """)
+        #expect(script.commandOfLine == [0, 1, 2, 2, 2, 3, 4, 5, 6, 7])
+    }
+
     @Test("the byte check of a rule's first word agrees with the word-by-word one")
     func foldableMatchesTheWordCheck() {
         // The check before it compared the first word (up to a space or tab)

@@ -54,6 +54,20 @@ struct NftablesKernelTests {
         }
     }
 
+    @Test("a new chain whose rule uses a set the table already has: applied (nft resolves it only outside a chain block)")
+    func newChainUsingExistingSet() async throws {
+        try await ThrowawayNamespace.with { ns in
+            let reconciler = NftablesReconciler(backend: LinuxKernel())
+            let scope = NftScope(ns.scope, table: table)
+            #expect(try await reconciler.reconcile(in: scope, desired: desired).converged)
+            var more = desired
+            more.chains.append(NftChain("extra", rules: ["ip saddr @blocked drop", "counter"]))
+            let report = try await reconciler.reconcile(in: scope, desired: more)
+            #expect(report.converged, "\(report.failed)")
+            #expect(try ns.exec("nft", "list", "chain", "inet", "linx", "extra").contains("ip saddr @blocked drop"))
+        }
+    }
+
     @Test("a table of our name without the marker is refused and untouched")
     func unmarkedTableRefused() async throws {
         try await ThrowawayNamespace.with { ns in

@@ -117,7 +117,8 @@ public struct NftablesSimSubject: ConformanceSubject {
         for (foreign, commands) in NftablesStateModel.foreignWrites(tables: Self.foreignTables, using: &random) {
             let scope = foreign.scope ?? sandbox.scope.netns
             try socket.commit(commands, in: scope)
-            made.merge(NftablesStateModel.entries(of: sandbox.kernel.nftTable(foreign.ref, in: scope), prefix: foreign.prefix)) { _, new in new }
+            // Newer entries win, as a merge of the table's entries would have it.
+            NftablesStateModel.add(sandbox.kernel.nftTable(foreign.ref, in: scope), prefix: foreign.prefix, to: &made)
         }
         return made
     }

@@ -255,6 +255,15 @@ package enum NftablesStateModel {
         return keys
     }()
 
+    /// The keys of ``allOwnKeys`` that are elements of set `name`: found
+    /// once per pool set, by the same filter for any other name.
+    static func elementKeys(of name: String) -> Set<String> {
+        poolElementKeys[name] ?? allOwnKeys.filter { $0.hasPrefix("\(prefix)element \(name) ") }
+    }
+
+    private static let poolElementKeys: [String: Set<String>] = Dictionary(
+        uniqueKeysWithValues: sets.map { set in (set.name, allOwnKeys.filter { $0.hasPrefix("\(prefix)element \(set.name) ") }) })
+
     // MARK: ops
 
     /// What one op does to the entries.
@@ -278,10 +287,10 @@ package enum NftablesStateModel {
             let listed = canonical[text] ?? text
             return OpEffect(sets: ["\(prefix)rule \(chain) \(listed)": "present"], mayChange: ["\(prefix)rules \(chain)"])
         case (.delete, .set(let set)):
-            let elements = allOwnKeys.filter { $0.hasPrefix("\(prefix)element \(set.name) ") }
+            let elements = elementKeys(of: set.name)
             return OpEffect(removes: elements.union(["\(prefix)set \(set.name)"]))
         case (.update, .set(let set)):
-            let elements = allOwnKeys.filter { $0.hasPrefix("\(prefix)element \(set.name) ") }
+            let elements = elementKeys(of: set.name)
             return OpEffect(sets: ["\(prefix)set \(set.name)": set.declarationText], mayChange: elements)
         case (_, .set(let set)):
             return OpEffect(sets: ["\(prefix)set \(set.name)": set.declarationText])

@@ -14,7 +14,7 @@ extension SimKernel: NftablesBackend {
             if let error = s.nftFault(.observe, in: scope) { throw error }
             // In place: a copy of the namespace would retain all of it.
             return try s.withNetns(scope) { ns throws(KernelError) in
-                NftObservation(generation: ns.nftables.generation, table: ns.nftables.observed(table))
+                NftObservation(generation: ns.nftables.generation, table: ns.nftables.listing(table))
             }
         }
     }
@@ -64,7 +64,7 @@ extension SimKernel: NftablesBackend {
     /// A table as the kernel holds it (no faults), nil when missing.
     public func nftTable(_ table: NftTableRef, in scope: NetnsScope = .current) -> NftObservedTable? {
         // In place: a copy of the namespace would retain all of it.
-        state.withLock { s in try? s.withNetns(scope) { ns throws(KernelError) in ns.nftables.observed(table) } }
+        state.withLock { s in try? s.withNetns(scope) { ns throws(KernelError) in ns.nftables.listing(table) } }
     }
 
     /// A number naming what `scope`'s nf_tables tables hold now: it changes

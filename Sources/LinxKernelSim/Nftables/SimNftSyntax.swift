@@ -329,12 +329,9 @@ enum SimNftSyntax {
 }
 
 extension String {
-    var trimmed: String {
-        var s = Substring(self)
-        while s.first?.isWhitespace == true { s.removeFirst() }
-        while s.last?.isWhitespace == true { s.removeLast() }
-        return String(s)
-    }
+    /// Whitespace Characters trimmed from both ends (the reconciler's trim:
+    /// text with nothing to trim comes back without a copy).
+    var trimmed: String { trimmingWhitespace }
 }
 
 /// The rules ``SimNftSyntax/parse(_:family:)`` parsed, shared by every

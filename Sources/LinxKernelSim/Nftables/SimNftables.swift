@@ -39,14 +39,26 @@ struct SimNftables: Sendable {
     struct Rule: Sendable {
         var handle: UInt64
         var parsed: SimNftSyntax.Parsed
+        /// Deleted by the batch being committed: gone when it commits, but
+        /// until then still a place to insert before (the kernel keeps it in
+        /// the chain, inactive; observed on 6.18: `delete rule ... handle H;
+        /// insert rule ... position H R` commits R where H was). It jumps
+        /// nowhere and uses no set.
+        var isDeleted = false
     }
 
     var tables: [Table] = [] {
         // Without oldValue the observer keeps mutations in place.
-        didSet { stamp = nil }
+        didSet {
+            stamp = nil
+            listings = []
+        }
     }
     /// Nil after a change of ``tables`` until someone asks (``tablesStamp()``).
     private var stamp: UInt64?
+    /// What ``observed(_:)`` made of each table asked for since ``tables``
+    /// last changed (``listing(_:)``).
+    private var listings: [(ref: NftTableRef, table: NftObservedTable?)] = []
     /// Starts where a fresh namespace's did on Linux 6.18 here (any value
     /// would do: callers only compare it).
     var generation: UInt32 = 1
@@ -76,6 +88,16 @@ struct SimNftables: Sendable {
     /// carry the same stamp only when they hold the same tables.
     private static let stamps = Atomic<UInt64>(0)
 
+    /// ``observed(_:)``, made once per change of ``tables``: every pass
+    /// observes our table and the subject lists it, and most passes change
+    /// nothing.
+    mutating func listing(_ ref: NftTableRef) -> NftObservedTable? {
+        if let kept = listings.first(where: { $0.ref == ref }) { return kept.table }
+        let made = observed(ref)
+        listings.append((ref, made))
+        return made
+    }
+
     func table(_ ref: NftTableRef) -> Table? { tables.first { $0.ref == ref } }
 
     func observed(_ ref: NftTableRef) -> NftObservedTable? {
@@ -95,71 +117,34 @@ struct SimNftables: Sendable {
         }
         let parsedRules = try userspaceCheck(commands)
         var scratch = self
+        // The kernel checks each command as it comes, and names every one it
+        // refuses (the earliest is the one named). A loop reachable from a
+        // base chain is found only when the batch commits, if no command was
+        // refused: the kernel then replays the batch checking the ruleset at
+        // every command, and names the first after which a base chain
+        // reaches the loop (observed on 6.18: `add rule b jump c; add rule c
+        // jump b; delete chain missing` is ENOENT at the third command only).
+        var loopFrom: Int?
+        var deletedRules = false
         for (index, command) in commands.enumerated() {
             do throws(KernelError) {
-                try scratch.run(command, port: port, parsed: parsedRules[index])
+                try scratch.runCommand(command, port: port, parsed: parsedRules[index])
             } catch {
                 throw NftTransactionError(index: index, object: command.object, error: error)
             }
+            if case .deleteRule = command { deletedRules = true }
+            if loopFrom == nil, scratch.reachesLoop(after: command, parsed: parsedRules[index]) { loopFrom = index }
         }
+        if let loopFrom, scratch.reachesLoop(in: commands[loopFrom].table) {
+            throw NftTransactionError(index: loopFrom, object: commands[loopFrom].object, error: KernelError(.tooManyLinks, "Too many links"))
+        }
+        if deletedRules { scratch.dropDeletedRules() }
         scratch.generation &+= 1
         scratch.subscribers = []
         let subscribers = self.subscribers
         self = scratch
         self.subscribers = subscribers
         publish(.changed)
-    }
-
-    /// What nft refuses before the kernel sees the batch: a rule it cannot
-    /// parse, an element that is not of its set's type. nft evaluates the
-    /// whole batch first, so such a refusal wins over any the kernel would
-    /// make at an earlier command (observed with nft 1.0.6: `delete chain
-    /// missing; delete element s { 10.1.0.1 }` on an inet_service set is
-    /// EINVAL for the element, not ENOENT for the chain).
-    ///
-    /// Returns each rule it parsed, by command index, for the kernel's half
-    /// of the commit (parsing is a function of the rule and the family).
-    private func userspaceCheck(_ commands: [NftCommand]) throws(NftTransactionError) -> [SimNftSyntax.Parsed?] {
-        var parsedRules = [SimNftSyntax.Parsed?](repeating: nil, count: commands.count)
-        var types: [NftTableRef: [String: NftSet]] = [:]
-        for (index, command) in commands.enumerated() {
-            let ref = command.table
-            if types[ref] == nil {
-                types[ref] = Dictionary(table(ref)?.sets.map { ($0.name, $0) } ?? [], uniquingKeysWith: { a, _ in a })
-            }
-            func refuse(_ message: String) -> NftTransactionError {
-                NftTransactionError(index: index, object: command.object, error: KernelError(.invalidArgument, message))
-            }
-            switch command {
-            case .addSet(_, let set):
-                types[ref]![set.name] = set
-            case .deleteSet(_, let name):
-                types[ref]![name] = nil
-            case .addRule(_, _, let rule, _):
-                do { parsedRules[index] = try SimNftSyntax.parse(rule, family: ref.family) } catch { throw refuse(error.message) }
-                // A set used where a value of another type is matched (`ip saddr @ports`).
-                guard rule.utf8.contains(UInt8(ascii: "@")) else { continue }
-                let words = rule.split(separator: " ").map(String.init)
-                for (i, word) in words.enumerated() where word.hasPrefix("@") && i >= 2 {
-                    guard let set = types[ref]![String(word.dropFirst())] else { continue }
-                    let wanted: String? = switch (words[i - 2], words[i - 1]) {
-                    case ("ip", "saddr"), ("ip", "daddr"): "ipv4_addr"
-                    case ("ip6", "saddr"), ("ip6", "daddr"): "ipv6_addr"
-                    case (_, "sport"), (_, "dport"): "inet_service"
-                    default: nil
-                    }
-                    if let wanted, set.type != wanted { throw refuse("datatype mismatch, expected \(wanted), set has type \(set.type)") }
-                }
-            case .addElements(_, let name, let elements), .deleteElements(_, let name, let elements):
-                guard let set = types[ref]![name] else { continue }
-                for element in elements {
-                    do { _ = try SimNftSyntax.element(element, type: set.type, isMap: set.dataType != nil) } catch { throw refuse(error.message) }
-                }
-            default:
-                continue
-            }
-        }
-        return parsedRules
     }
 
     mutating func publish(_ event: NftEvent) {
@@ -211,9 +196,38 @@ struct SimNftables: Sendable {
         return index
     }
 
-    /// Runs one command of a commit; `parsed` is the rule of an `addRule`
-    /// as ``userspaceCheck(_:)`` parsed it.
-    private mutating func run(_ command: NftCommand, port: UInt32, parsed preparsed: SimNftSyntax.Parsed?) throws(KernelError) {
+    /// Runs `command` as a commit of its own would, after
+    /// ``userspaceCheck(_:)`` parsed it (`parsed`): refused with EMLINK
+    /// when a base chain then reaches a loop.
+    mutating func run(_ command: NftCommand, port: UInt32, parsed: SimNftSyntax.Parsed?) throws(KernelError) {
+        try runCommand(command, port: port, parsed: parsed)
+        if reachesLoop(after: command, parsed: parsed) { throw KernelError(.tooManyLinks, "Too many links") }
+    }
+
+    /// Whether, after `command` ran, a base chain of its table reaches a
+    /// loop (only a rule with a jump can close one).
+    private func reachesLoop(after command: NftCommand, parsed: SimNftSyntax.Parsed?) -> Bool {
+        guard case .addRule(let ref, _, _, _) = command, let parsed, !parsed.jumps.isEmpty else { return false }
+        return reachesLoop(in: ref)
+    }
+
+    private func reachesLoop(in ref: NftTableRef) -> Bool {
+        guard let table = table(ref) else { return false }
+        return Self.baseChainsReachLoop(table.chains)
+    }
+
+    /// Removes the rules the committed batch deleted.
+    private mutating func dropDeletedRules() {
+        for t in tables.indices {
+            for c in tables[t].chains.indices where tables[t].chains[c].rules.contains(where: \.isDeleted) {
+                tables[t].chains[c].rules.removeAll(where: \.isDeleted)
+            }
+        }
+    }
+
+    /// Runs one command of a commit, as the kernel checks it on its own;
+    /// `parsed` is the rule of an `addRule` as ``userspaceCheck(_:)`` parsed it.
+    private mutating func runCommand(_ command: NftCommand, port: UInt32, parsed preparsed: SimNftSyntax.Parsed?) throws(KernelError) {
         switch command {
         case .addTable(let ref, let flags, let comment):
             if let index = tables.firstIndex(where: { $0.ref == ref }) {
@@ -229,7 +243,6 @@ struct SimNftables: Sendable {
                 tables[index].flags = flags
                 if let comment { tables[index].comment = comment }
             } else {
-                guard SimNftSyntax.isName(ref.name) else { throw KernelError(.invalidArgument, "Invalid table name") }
                 guard !flags.contains(.persist) || flags.contains(.owner) else {
                     throw KernelError(.invalidArgument, "Invalid argument")
                 }
@@ -251,7 +264,6 @@ struct SimNftables: Sendable {
                 }
                 return
             }
-            guard SimNftSyntax.isName(name) else { throw KernelError(.invalidArgument, "Invalid chain name") }
             if let base, NftablesReconciler.hookProblem(base, family: ref.family) != nil {
                 throw KernelError(.notSupported, "Operation not supported")
             }
@@ -286,8 +298,8 @@ struct SimNftables: Sendable {
                 guard let jumped = tables[t].chains.first(where: { $0.name == target }) else {
                     throw KernelError(.noSuchFileOrDirectory, "No such file or directory")
                 }
-                // A jump to a base chain is refused.
-                if jumped.base != nil { throw KernelError(.invalidArgument, "Invalid argument") }
+                // A jump to a base chain is refused (observed on 6.18: EOPNOTSUPP).
+                if jumped.base != nil { throw KernelError(.notSupported, "Operation not supported") }
             }
             for set in parsed.sets where !tables[t].sets.contains(where: { $0.name == set }) {
                 throw KernelError(.noSuchFileOrDirectory, "No such file or directory")
@@ -304,25 +316,18 @@ struct SimNftables: Sendable {
             }
             // A loop is refused only once a base chain reaches it (observed on
             // 6.18: `jump c` inside an unattached chain c is accepted; the
-            // rule that makes a base chain reach it is EMLINK).
-            if !parsed.jumps.isEmpty, Self.baseChainsReachLoop(tables[t].chains) {
-                throw KernelError(.tooManyLinks, "Too many links")
-            }
+            // rule that makes a base chain reach it is EMLINK): see commit.
         case .deleteRule(let ref, let chain, let handle):
             let t = try tableIndex(ref, port: port)
             guard let c = tables[t].chains.firstIndex(where: { $0.name == chain }),
-                let r = tables[t].chains[c].rules.firstIndex(where: { $0.handle == handle })
+                let r = tables[t].chains[c].rules.firstIndex(where: { $0.handle == handle }), !tables[t].chains[c].rules[r].isDeleted
             else { throw KernelError(.noSuchFileOrDirectory, "No such file or directory") }
-            tables[t].chains[c].rules.remove(at: r)
+            tables[t].chains[c].rules[r] = Rule(handle: handle, parsed: SimNftSyntax.Parsed(text: "", jumps: [], sets: []), isDeleted: true)
         case .addSet(let ref, let set):
             let t = try tableIndex(ref, port: port)
             if let existing = tables[t].sets.first(where: { $0.name == set.name }) {
                 guard existing.declaration == set.declaration else { throw KernelError(.fileExists, "File exists") }
                 return
-            }
-            guard SimNftSyntax.isName(set.name) else { throw KernelError(.invalidArgument, "Invalid set name") }
-            guard SimNftSyntax.ValueKind(setType: set.type) != .word || ["ether_addr", "mark"].contains(set.type) else {
-                throw KernelError(.invalidArgument, "unknown datatype \(set.type)")
             }
             tables[t].sets.append(set.declaration)
         case .deleteSet(let ref, let name):
@@ -386,7 +391,8 @@ extension SimNftables {
         // Each command is its own commit, run in place: the scratch table
         // is thrown away at the first refusal, so a commit's copy (to
         // leave it unchanged) would buy nothing.
-        func run(_ command: NftCommand, _ object: String) throws(NftTransactionError) {
+        // The object is named only when refused (it quotes the rule).
+        func run(_ command: NftCommand, _ object: @autoclosure () -> String) throws(NftTransactionError) {
             do throws(NftTransactionError) {
                 let parsed = try scratch.userspaceCheck([command])
                 do throws(KernelError) {
@@ -395,7 +401,7 @@ extension SimNftables {
                     throw NftTransactionError(index: 0, object: command.object, error: error)
                 }
             } catch {
-                throw NftTransactionError(index: nil, object: object, error: error.error)
+                throw NftTransactionError(index: nil, object: object(), error: error.error)
             }
         }
         try run(.addTable(ref, flags: [], comment: nil), "")

@@ -10,8 +10,9 @@ import LinxReconcile
 /// thousands of rules costs in nft's parser besides the rules themselves.
 /// Re-declaring the chain changes nothing in it (no type, hook or policy is
 /// given; checked on Linux 6.18: a `policy drop` base chain keeps it). A
-/// chain that existed before the batch is never re-declared: if it vanished
-/// meanwhile, its block would create it, where `add rule` fails.
+/// chain that existed before the batch is never re-declared, nor one the
+/// batch deleted after creating it: if it vanished meanwhile, its block
+/// would create it, where `add rule` fails.
 struct NftScript {
     /// The script, newline-terminated lines.
     var text = ""
@@ -24,9 +25,15 @@ struct NftScript {
         var index = 0
         while index < commands.count {
             let command = commands[index]
-            if case .addChain(let table, let name, _) = command { created.insert(ChainKey(table: table, chain: name)) }
+            switch command {
+            case .addChain(let table, let name, _): created.insert(ChainKey(table: table, chain: name))
+            // Gone again: a block would create it anew, where `add rule` fails.
+            case .deleteChain(let table, let name): created.remove(ChainKey(table: table, chain: name))
+            case .deleteTable(let table): created = created.filter { $0.table != table }
+            default: break
+            }
             guard case .addRule(let table, let chain, let rule, nil) = command,
-                created.contains(ChainKey(table: table, chain: chain)), Self.foldable(rule)
+                created.contains(ChainKey(table: table, chain: chain)), Self.foldable(rule), Self.namesNoSet(rule)
             else {
                 append(command.description, for: index)
                 index += 1
@@ -34,7 +41,7 @@ struct NftScript {
             }
             append("add chain \(table) \(chain) {", for: index)
             var last = index
-            while last < commands.count, case .addRule(table, chain, let rule, nil) = commands[last], Self.foldable(rule) {
+            while last < commands.count, case .addRule(table, chain, let rule, nil) = commands[last], Self.foldable(rule), Self.namesNoSet(rule) {
                 append(rule, for: last)
                 last += 1
             }
@@ -52,6 +59,18 @@ struct NftScript {
         text += line
         text += "\n"
         commandOfLine.append(command)
+    }
+
+    /// Whether a rule uses no named set (`@name`, or an `@` anywhere). nft
+    /// 1.0.6 resolves the sets of a chain block's rules without reading the
+    /// kernel's sets, unless the batch also holds an `add rule` that uses
+    /// one (observed on Linux 6.18: `add chain T c {` / `ip saddr @s drop` /
+    /// `}` with set s in the table is ENOENT; with a set the batch
+    /// re-declares with another type, the rule is checked against the new
+    /// type where `add rule` checks it against the kernel's). Written as
+    /// `add rule`, such a rule is resolved as it reads, and so are the blocks.
+    static func namesNoSet(_ rule: String) -> Bool {
+        !rule.utf8.contains(UInt8(ascii: "@"))
     }
 
     /// Whether a rule reads the same inside a chain block: there, a line

@@ -106,6 +106,14 @@ public struct NftTableFlags: OptionSet, Sendable, Hashable, Codable {
 public enum NftSyntax {
     /// `"text"` with nft's quoting (a quote inside is not expressible; it is dropped).
     public static func quoted(_ text: String) -> String {
+        // No quote byte: no Character is a quote, nothing to drop (the
+        // Character walk is the slow part, and most text has none).
+        guard text.utf8.contains(UInt8(ascii: "\"")) else { return "\"" + text + "\"" }
+        return quotedDroppingQuotes(text)
+    }
+
+    /// ``quoted(_:)``, Character by Character.
+    static func quotedDroppingQuotes(_ text: String) -> String {
         "\"" + text.filter { $0 != "\"" } + "\""
     }
 }

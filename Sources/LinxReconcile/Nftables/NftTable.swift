@@ -57,7 +57,22 @@ public struct NftBaseChain: Sendable, Hashable, Codable, CustomStringConvertible
     }
 
     /// `type filter hook input priority 0; policy accept;`
-    public var description: String { "type \(type) hook \(hook) priority \(priority); policy \(policy);" }
+    public var description: String {
+        // Appended piece by piece: interpolating the enums goes through
+        // their descriptions one protocol call at a time, and snapshots
+        // print every base chain of every table they read.
+        var text = "type "
+        text.reserveCapacity(48)
+        text += type.rawValue
+        text += " hook "
+        text += hook.rawValue
+        text += " priority "
+        text += String(priority)
+        text += "; policy "
+        text += policy.rawValue
+        text += ";"
+        return text
+    }
 }
 
 /// A base chain's type.

@@ -488,7 +488,7 @@ private final class CanonicalMemo: Sendable {
 
 extension String {
     /// Whitespace Characters trimmed from both ends.
-    var trimmingWhitespace: String {
+    package var trimmingWhitespace: String {
         // Most text is ASCII with nothing to trim: no copy then. In ASCII a
         // Character is one byte (or CR LF, whose bytes are whitespace), and
         // the whitespace bytes are tab, LF, VT, FF, CR and space.
@@ -502,7 +502,7 @@ extension String {
     }
 
     /// ``trimmingWhitespace``, Character by Character.
-    var trimmingWhitespaceCharacters: String {
+    package var trimmingWhitespaceCharacters: String {
         var scalars = Substring(self)
         while let first = scalars.first, first.isWhitespace { scalars.removeFirst() }
         while let last = scalars.last, last.isWhitespace { scalars.removeLast() }
