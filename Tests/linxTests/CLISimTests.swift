@@ -1,4 +1,5 @@
 import Foundation
+import LinxTestSupport
 import Testing
 
 /// The `linx` command end to end on a simulated host that persists between
@@ -83,6 +84,63 @@ struct CLISimTests {
         #expect(!show.stdout.contains("no linx marker"))
         let shown = try linx.write("shown.yaml", show.stdout)
         #expect(try linx.sim(["plan", shown]).status == 0)
+    }
+
+    /// On the kernel an owned table goes with the owning socket, i.e. when
+    /// the one-shot apply exits; the simulated host journals that exit.
+    @Test("lifetime owned: a one-shot apply warns, and the next run finds the table gone; ownedPersistent: orphaned, kept")
+    func ownedTableGoesWithTheApply() throws {
+        defer { linx.cleanUp() }
+        func document(_ lifetime: String) throws -> String {
+            try linx.write("\(lifetime).yaml", """
+                nftables:
+                  lifetime: \(lifetime)
+                  tables:
+                    inet linx:
+                      chains:
+                        input:
+                          hook: input
+                          rules:
+                            - tcp dport 22 accept
+                """)
+        }
+        let owned = try document("owned")
+        let apply = try linx.sim(["apply", owned])
+        #expect(apply.status == 0 && apply.stdout.contains("+ rule input"), "\(apply.stdout)\(apply.stderr)")
+        #expect(apply.stderr.contains("warning: nftables lifetime owned: the kernel removes table inet linx when this apply exits"), "\(apply.stderr)")
+        let show = try linx.sim(["show", "--section", "nftables"])
+        #expect(show.status == 0 && !show.stdout.contains("inet linx"), "\(show.stdout)")
+        // So the next plan creates it again, as on the kernel.
+        let plan = try linx.sim(["plan", owned])
+        #expect(plan.status == 2 && plan.stdout.contains("+ rule input \"tcp dport 22 accept\""), "\(plan.stdout)\(plan.stderr)")
+
+        let kept = try document("ownedPersistent")
+        let applied = try linx.sim(["apply", kept])
+        #expect(applied.status == 0 && !applied.stderr.contains("warning"), "\(applied.stdout)\(applied.stderr)")
+        let orphaned = try linx.sim(["show", "--section", "nftables"])
+        #expect(orphaned.stdout.contains("\"inet linx\":") && orphaned.stdout.contains("tcp dport 22 accept"), "\(orphaned.stdout)")
+        #expect(try linx.sim(["plan", kept]).status == 0)
+    }
+
+    @Test("lifetime owned under --watch: the table stays while the watch runs and goes when it is stopped")
+    func ownedTableGoesWithTheWatch() async throws {
+        defer { linx.cleanUp() }
+        let file = try linx.write("owned.yaml", "nftables:\n  lifetime: owned\n  tables:\n    inet linx:\n      chains:\n        input:\n          hook: input\n")
+        let watch = try linx.start(["apply", file, "--watch", "--interval", "3600", "--backend", "sim", "--sim-state", linx.path("host.json")])
+        defer {
+            watch.signal(SIGKILL)
+            _ = watch.wait()
+        }
+        #expect(await waitFor(watch, toPrint: "watching", within: .seconds(60)), "\(watch.stderr)")
+        #expect(!watch.stderr.contains("warning: nftables lifetime owned"), "\(watch.stderr)")
+        watch.signal(SIGTERM)
+        let ended = watch.wait()
+        #expect(ended.status == 0, "\(ended.stdout)\(ended.stderr)")
+        let show = try linx.sim(["show", "--section", "nftables"])
+        #expect(show.status == 0 && !show.stdout.contains("inet linx"), "\(show.stdout)")
+        // The watch's own first pass was journalled before the close: the
+        // next plan creates the table again.
+        #expect(try linx.sim(["plan", file]).status == 2)
     }
 
     @Test("show prints a desired-state file that plans to no change")

@@ -93,16 +93,25 @@ extension SimKernel: NftablesBackend {
 
     /// Closes socket `port`: its owner tables are removed (persistent ones
     /// orphaned), in every namespace.
-    func closeNftSocket(_ port: UInt32) {
+    /// True when a table went or was orphaned.
+    @discardableResult
+    func closeNftSocket(_ port: UInt32) -> Bool {
         state.withLock { s in
+            var changed = false
             for scope in s.namespaceOrder where s.namespaces[scope]!.nftables.close(port: port) {
                 s.history.record(.admin, scope, .note("nft socket \(port) closed"), .ok)
+                changed = true
             }
+            return changed
         }
     }
 
-    /// Closes the kernel's own socket (port 1), as the agent process exiting would.
-    public func closeDefaultNftSocket() { closeNftSocket(Self.defaultNftPort) }
+    /// Closes the kernel's own socket (port 1), as the agent process exiting
+    /// would: its owner tables go (persistent ones are orphaned). True when
+    /// a table went or was orphaned. The port stays usable, as a new process's
+    /// socket would be.
+    @discardableResult
+    public func closeDefaultNftSocket() -> Bool { closeNftSocket(Self.defaultNftPort) }
 
     // MARK: faults
 

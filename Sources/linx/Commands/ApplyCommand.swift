@@ -27,6 +27,12 @@ struct ApplyCommand: AsyncParsableCommand {
             An apply locks the state file (FILE.lock) until it exits; a second apply \
             on the same state file fails at once, naming the holder.
 
+            An nftables table with `lifetime: owned` belongs to linx's socket: the \
+            kernel removes it when this command exits, so a one-shot apply of one \
+            leaves nothing (it warns); use --watch. A simulated host (--sim-state) \
+            does the same: the next run finds the table gone (an ownedPersistent one \
+            orphaned).
+
             With --watch, a reconcile loop per subsystem keeps the kernel converged \
             (a resync every --interval, and at once on an rtnl change event) until \
             SIGINT or SIGTERM.
@@ -86,12 +92,23 @@ struct ApplyCommand: AsyncParsableCommand {
             if json { try printJSON(report) } else { print(outcomes: SectionOutcome.outcomes(of: report)) }
             state.owned = report.lastApplied
             try stateFile.save(state)
-            try host.finish()
             if watch {
+                try host.finish()
                 try await WatchRunner(host: host, document: document, stateFile: stateFile, interval: interval, json: json)
                     .run(from: state)
+                try host.finish(exiting: true)
                 return
             }
+            if let nftables = document.nftables, nftables.options.lifetime == .owned,
+                case let owned = nftables.tables.filter({ $0.desired != nil }), !owned.isEmpty
+            {
+                printError(
+                    "warning: nftables lifetime owned: the kernel removes "
+                        + owned.map { "table \($0.ref)" }.joined(separator: ", ")
+                        + " when this apply exits (its socket owns them); keep them with --watch, or use lifetime persistent")
+            }
+            // The command ends: its nf_tables socket closes (owned tables go).
+            try host.finish(exiting: true)
             if !report.converged { throw ExitCode.failure }
         }
     }

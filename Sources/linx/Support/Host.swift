@@ -87,7 +87,12 @@ struct Host {
     }
 
     /// Persists a simulated host's changes (a no-op on the real kernel).
-    func finish() throws(CommandError) {
+    /// `exiting`: the command ends now, and with it, as on the real kernel
+    /// (where the process exit closes it), its nf_tables socket: the
+    /// simulated host removes the tables it owned (`lifetime: owned`) and
+    /// orphans the owned persistent ones, and journals that.
+    func finish(exiting: Bool = false) throws(CommandError) {
+        if exiting { sim?.kernel.closeNftSocket() }
         guard let sim, !sim.path.isEmpty else { return }
         var file = sim.file
         file.journal += sim.kernel.recorded

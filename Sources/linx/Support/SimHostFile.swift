@@ -68,6 +68,11 @@ enum SimJournalEntry: Codable {
     case link(String, SimLinkChange)
     /// An nf_tables transaction the kernel carried out.
     case nft(String, [NftCommand])
+    /// The linx process that wrote the entries before it exited: its
+    /// nf_tables socket closed, so the kernel removed the tables it owned
+    /// (`lifetime: owned`) and orphaned the owned persistent ones, as the
+    /// real kernel does when a one-shot `linx apply` (or a stopped `--watch`) exits.
+    case nftSocketClosed
 
     init(_ request: RtnlRequest, namespace: String) {
         switch request {
@@ -98,6 +103,8 @@ enum SimJournalEntry: Codable {
         case .nft(let ns, let commands):
             let scope = Self.scope(ns)
             _ = try await kernel.commit(commands, expecting: kernel.nftGeneration(in: scope) ?? 0, in: scope)
+        case .nftSocketClosed:
+            kernel.closeDefaultNftSocket()
         }
     }
 
@@ -147,6 +154,15 @@ final class JournalingSimKernel: HostReconciler.Backend, @unchecked Sendable {
 
     /// The entries recorded since boot.
     var recorded: [SimJournalEntry] { lock.withLock { journal } }
+
+    /// The command exits: its nf_tables socket (the kernel's default one,
+    /// which every linx run on a simulated host uses) closes, journalled
+    /// when it removed or orphaned a table.
+    func closeNftSocket() {
+        lock.withLock {
+            if kernel.closeDefaultNftSocket() { journal.append(.nftSocketClosed) }
+        }
+    }
 
     private func record(_ entries: [SimJournalEntry]) { lock.withLock { journal += entries } }
 
