@@ -44,6 +44,9 @@ struct RouteStore: Sendable {
     /// On-link routes counted per family and table (no entry at zero): a
     /// gateway lookup in a table without any skips the index.
     private var onLinkTables: [(family: AddressFamily, table: UInt32, count: Int)] = []
+    /// Anycast routes held, stored or shadows: a link's anycast sync (on
+    /// every IPv6 address add) walks the store only when there is one.
+    private(set) var anycastCount = 0
 
     private struct TableDestination: Hashable {
         var table: UInt32
@@ -96,6 +99,7 @@ struct RouteStore: Sendable {
         } else {
             slots.append(route)
         }
+        countAnycast(route, by: 1)
         if route.family == .ipv6 { indexV6(route, slot: slot) }
         if !indexed, Self.isOnLink(route) { indexOnLink(route) }
         if key.metric != 0, route.family == .ipv4 {
@@ -118,6 +122,8 @@ struct RouteStore: Sendable {
         let old = slots[slot]!
         if Self.isOnLink(old) { unindexOnLink(old) }
         slots[slot] = route
+        countAnycast(old, by: -1)
+        countAnycast(route, by: 1)
         if Self.isOnLink(route) { indexOnLink(route) }
         return old
     }
@@ -130,6 +136,7 @@ struct RouteStore: Sendable {
         let old = slots[slot]!
         slots[slot] = nil
         free.append(slot)
+        countAnycast(old, by: -1)
         if old.family == .ipv6 { unindexV6(old, slot: slot) }
         if Self.isOnLink(old) { unindexOnLink(old) }
         if key.metric != 0, old.family == .ipv4 {
@@ -139,7 +146,9 @@ struct RouteStore: Sendable {
             }
         }
         if !shadows.isEmpty, let i = shadows.firstIndex(where: { $0.key == key }) {
-            upsert(shadows.remove(at: i), indexed: true)
+            let promoted = shadows.remove(at: i)
+            countAnycast(promoted, by: -1)  // counted again as it is stored
+            upsert(promoted, indexed: true)
         }
         if free.count > 4096 && free.count > slotOf.count { compact() }
         return old
@@ -164,6 +173,7 @@ struct RouteStore: Sendable {
         }
         if same(existing) || shadows.contains(where: same) { return false }
         shadows.append(route)
+        countAnycast(route, by: 1)
         if Self.isOnLink(route) { indexOnLink(route) }
         return true
     }
@@ -179,6 +189,7 @@ struct RouteStore: Sendable {
         if let i = shadows.firstIndex(where: mine) {
             let gone = shadows.remove(at: i)
             if Self.isOnLink(gone) { unindexOnLink(gone) }
+            countAnycast(gone, by: -1)
             return gone
         }
         guard let existing = self[route.key], mine(existing) else { return nil }
@@ -190,6 +201,7 @@ struct RouteStore: Sendable {
         guard let i = shadows.firstIndex(where: { $0.key == key && accept($0) }) else { return nil }
         let gone = shadows.remove(at: i)
         if Self.isOnLink(gone) { unindexOnLink(gone) }
+        countAnycast(gone, by: -1)
         return gone
     }
 
@@ -220,7 +232,10 @@ struct RouteStore: Sendable {
             doomedShadows.append(route)
             return true
         }
-        for route in doomedShadows where Self.isOnLink(route) { unindexOnLink(route) }
+        for route in doomedShadows {
+            if Self.isOnLink(route) { unindexOnLink(route) }
+            countAnycast(route, by: -1)
+        }
         for route in removed { remove(route.key) }
         return removed + doomedShadows
     }
@@ -322,6 +337,10 @@ struct RouteStore: Sendable {
         var base = key
         base.metric = 0
         return base
+    }
+
+    private mutating func countAnycast(_ route: Route, by delta: Int) {
+        if route.type == .anycast { anycastCount += delta }
     }
 
     private mutating func indexOnLink(_ route: Route) {

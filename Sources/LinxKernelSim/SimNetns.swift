@@ -40,13 +40,20 @@ struct SimAddressState: Sendable {
 
     /// Sorts a namespace's addresses into dump order: every IPv4 address,
     /// link by link, then every IPv6 one (an AF_UNSPEC dump walks the
-    /// families in turn, each over the links by index).
-    var dumpOrder: (UInt8, Int32, UInt8, UInt8, UInt64) {
+    /// families in turn, each over the links by index). For IPv4, primaries
+    /// before secondaries, wider scope first, then by rank; for IPv6 the
+    /// narrower scope number first, the newest first.
+    ///
+    /// The fields (family, index, secondary, scope, rank) packed into two
+    /// words that compare as the fields would, one after the other (every
+    /// address dump after a change sorts the namespace's addresses).
+    var dumpOrder: (UInt64, UInt64) {
+        let link = UInt64(UInt32(bitPattern: address.ifindex) ^ 0x8000_0000) << 16
         switch address.family {
         case .ipv4:
-            return (0, address.ifindex, secondary ? 1 : 0, secondary ? 0 : UInt8.max - scope, rank)
+            return (link | (secondary ? 1 << 8 : UInt64(UInt8.max - scope)), rank)
         case .ipv6:
-            return (1, address.ifindex, 0, UInt8.max - Self.ipv6Scope(address.address), UInt64.max - sequence)
+            return (1 << 56 | link | UInt64(UInt8.max - Self.ipv6Scope(address.address)), UInt64.max - sequence)
         }
     }
 
@@ -303,7 +310,8 @@ struct SimNetns: Sendable {
                 if !wanted.contains(route) { wanted.append(route) }
             }
         }
-        let stale = routes.removeAll { route in
+        // No anycast route anywhere (forwarding off, the common case): nothing to walk for.
+        let stale = routes.anycastCount == 0 ? [] : routes.removeAll { route in
             route.ifindex == index && route.type == .anycast && route.proto == RouteProtocol.kernel
                 && route.table == RouteTable.local && route.family == .ipv6 && !wanted.contains(route)
         }

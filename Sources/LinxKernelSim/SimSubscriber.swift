@@ -35,10 +35,14 @@ final class SimSubscriber<Event: SimEvent>: Sendable {
 
     /// How many events the buffer holds before it drops.
     let capacity: Int
-    private let state = Mutex(State())
+    private let state: Mutex<State>
 
     init(capacity: Int) {
         self.capacity = max(1, capacity)
+        // The buffer's room made once (up to the default 1,024 events): a
+        // monitor nobody reads fills it in every fuzz scenario, and growing
+        // it step by step copied every event about once more.
+        state = Mutex(State(buffer: Deque(minimumCapacity: min(self.capacity, 1024))))
     }
 
     /// True once the reader went away or the monitor died; the kernel then

@@ -13,21 +13,26 @@ package struct RtnlForeignWriter: Sendable {
     let unorderedDump: @Sendable () async throws -> (links: [Link], addresses: [InterfaceAddress], routes: [Route])
     /// Sends one request; true when the kernel accepted it.
     let write: @Sendable (RtnlRequest) async -> Bool
+    /// True when ``dump`` is ``unorderedDump`` with the routes sorted by key,
+    /// then device (the simulator's): drift then sorts only the routes it
+    /// picks from.
+    let dumpSortsUnordered: Bool
 
     public init(
         dump: @escaping @Sendable () async throws -> (links: [Link], addresses: [InterfaceAddress], routes: [Route]),
         write: @escaping @Sendable (RtnlRequest) async -> Bool
     ) {
-        self.init(dump: dump, unorderedDump: dump, write: write)
+        self.init(dump: dump, unorderedDump: dump, dumpSortsUnordered: false, write: write)
     }
 
     init(
         dump: @escaping @Sendable () async throws -> (links: [Link], addresses: [InterfaceAddress], routes: [Route]),
         unorderedDump: @escaping @Sendable () async throws -> (links: [Link], addresses: [InterfaceAddress], routes: [Route]),
-        write: @escaping @Sendable (RtnlRequest) async -> Bool
+        dumpSortsUnordered: Bool, write: @escaping @Sendable (RtnlRequest) async -> Bool
     ) {
         self.dump = dump
         self.unorderedDump = unorderedDump
+        self.dumpSortsUnordered = dumpSortsUnordered
         self.write = write
     }
 
@@ -44,6 +49,7 @@ package struct RtnlForeignWriter: Sendable {
                 let snapshot = try kernel.unsortedSnapshot(of: scope)
                 return (snapshot.links, snapshot.addresses, snapshot.routes)
             },
+            dumpSortsUnordered: true,
             write: { request in
                 if case .success = kernel.foreign.execute([request], in: scope).first { return true }
                 return false
@@ -56,6 +62,7 @@ package struct RtnlForeignWriter: Sendable {
         // routes share a key, and those are left out).
         let (links, addresses, routes) = try await unorderedDump()
         var entries: [RtnlEntry: RtnlValue] = [:]
+        entries.reserveCapacity(addresses.count + routes.count)
         RtnlSimSubject.add(links: links, addresses: addresses, routes: routes, host: false, to: &entries)
         return entries
     }
@@ -91,8 +98,20 @@ package struct RtnlForeignWriter: Sendable {
     public func drift(desired: RtnlDesiredState, links: [String], using random: inout SimRandom)
         async throws -> Drift<RtnlEntry, RtnlValue>
     {
-        let (_, addresses, routes) = try await dump()
-        let ours = routes.filter { $0.proto == RouteProtocol.linx }
+        let addresses: [InterfaceAddress]
+        let ours: [Route]
+        if dumpSortsUnordered {
+            // The routes the sorted dump lists, in its order, without sorting
+            // the others: Linx's routes each have a key of their own.
+            let (_, found, routes) = try await unorderedDump()
+            addresses = found
+            ours = routes.filter { $0.proto == RouteProtocol.linx }
+                .sorted { ($0.key, $0.ifindex ?? 0) < ($1.key, $1.ifindex ?? 0) }
+        } else {
+            let (_, found, routes) = try await dump()
+            addresses = found
+            ours = routes.filter { $0.proto == RouteProtocol.linx }
+        }
         let owned = RtnlStateModel.addressKeys(of: desired)
         let ourAddresses = addresses.filter { address in
             owned.contains { $0.address == address.address && $0.prefixLength == address.prefixLength }

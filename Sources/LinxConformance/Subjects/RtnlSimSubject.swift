@@ -161,11 +161,16 @@ public struct RtnlSimSubject: ConformanceSubject {
     static func add(
         links: [Link], addresses: [InterfaceAddress], routes: [Route], host: Bool, to entries: inout [RtnlEntry: RtnlValue]
     ) {
+        // A namespace has a handful of links: found by a walk, not a map
+        // built for every reading (a map only for a crowded host).
         var names: [Int32: String] = [:]
-        for link in links { names[link.index] = link.name }
+        if links.count > 8 { for link in links { names[link.index] = link.name } }
+        func name(_ index: Int32) -> String? {
+            links.count > 8 ? names[index] : links.first { $0.index == index }?.name
+        }
         for address in addresses where !address.address.isIPv6LinkLocal {
             let key = RtnlEntry.address(
-                host: host, interface: names[address.ifindex] ?? "#\(address.ifindex)", address: address.address,
+                host: host, interface: name(address.ifindex) ?? "#\(address.ifindex)", address: address.address,
                 prefixLength: address.prefixLength)
             entries[key] = RtnlValue(address)
         }
