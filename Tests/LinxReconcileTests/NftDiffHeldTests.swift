@@ -1,4 +1,5 @@
 @testable import LinxReconcile
+import LinxKernelSim
 import Testing
 
 /// `NftDiff` settles a table that already holds the desired one without
@@ -11,25 +12,10 @@ import Testing
 struct NftDiffHeldTests {
     static let scope = NftScope(.named("t"), table: NftTableRef(.inet, "linx"))
 
-    /// A small random SplitMix64, so the draws are the test's own.
-    struct Draw {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-        mutating func chance(_ p: Double) -> Bool { Double(next() % 1000) < p * 1000 }
-        mutating func pick<T>(_ items: [T]) -> T { items[below(items.count)] }
-    }
-
     static let rules = ["tcp dport 22 accept", "udp dport 53 accept", "ip saddr @allow drop", "jump web", "drop", "ct state invalid drop"]
     static let elements = ["10.0.0.1", "10.0.0.2", "10.0.0.3"]
 
-    func desired(_ draw: inout Draw) -> NftTable {
+    func desired(_ draw: inout SimRandom) -> NftTable {
         var table = NftTable()
         for name in ["input", "web", "output"] where draw.chance(0.7) {
             let base = name == "web" ? nil : NftBaseChain(type: .filter, hook: name == "input" ? .input : .output, policy: draw.chance(0.3) ? .drop : .accept)
@@ -41,7 +27,7 @@ struct NftDiffHeldTests {
     }
 
     /// `desired` as a kernel would list it, with one drawn difference (or none).
-    func observed(_ desired: NftTable, _ draw: inout Draw) -> NftObservedTable {
+    func observed(_ desired: NftTable, _ draw: inout SimRandom) -> NftObservedTable {
         var content = desired
         switch draw.below(16) {
         case 0 where !content.chains.isEmpty:
@@ -100,7 +86,7 @@ struct NftDiffHeldTests {
 
     @Test("drawn desired and observed tables: the plan equals the full diff's", arguments: [1, 2, 3] as [UInt64])
     func sameAsFullDiff(seed: UInt64) {
-        var draw = Draw(state: seed)
+        var draw = SimRandom(seed: seed)
         var held = 0, differing = 0
         for _ in 0..<3000 {
             var wanted = desired(&draw)

@@ -10,14 +10,8 @@ struct NftTextFastPathTests {
     @Test("generated texts: the same quoting as the Character walk")
     func sameAsWalk() {
         let pieces = ["a", "lo", " ", "\"", "\u{301}", "é", "e\u{301}", "\"\u{301}", "\u{1F600}", "\t", "web: ", "\r\n", "ß", ""]
-        var state: UInt64 = 12345
-        func next() -> Int {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
-            return Int(state >> 33)
-        }
         var withQuote = 0
-        for _ in 0..<5000 {
-            let text = (0..<(next() % 6)).map { _ in pieces[next() % pieces.count] }.joined()
+        for text in generatedTexts(from: pieces, count: 5000, maxPieces: 6, seed: 12345) {
             #expect(NftSyntax.quoted(text) == NftSyntax.quotedDroppingQuotes(text), "\(text.unicodeScalars.map(\.value))")
             if text.utf8.contains(0x22) { withQuote += 1 }
         }
