@@ -12,7 +12,9 @@
 # samples wall time, CPU time and page faults (medians and ranges over
 # REPEATS; 5 cold pairs per repetition): cold (`nft -f` vs a cold reconcile
 # pass), no-op (`nft list table` vs a pass with nothing to do), plan (a
-# plan of the absent table vs `nft -c -f`). See its header for details.
+# plan of the absent table vs `nft -c -f`), and set cold (`nft -f` of the
+# table holding only a set of COUNT IPv4 addresses vs a cold pass creating
+# it). See its header for details.
 set -euo pipefail
 COUNT=${1:-10000}
 REPEATS=${2:-5}
@@ -39,6 +41,20 @@ bench_make_netns "$NS"
   echo "}"
 } > "$WORK/table.nft"
 
+# The same COUNT addresses as the elements of one set, in a table of their own.
+{
+  echo "table inet linx {"
+  echo "  comment \"linx\";"
+  echo "  set s {"
+  echo "    type ipv4_addr;"
+  echo "    elements = {"
+  awk -v n="$COUNT" 'BEGIN { for (i = 0; i < n; i++)
+    printf "      10.%d.%d.%d%s\n", 100 + int(i / 62500), int(i / 250) % 250, i % 250 + 1, (i < n - 1 ? "," : "") }'
+  echo "    }"
+  echo "  }"
+  echo "}"
+} > "$WORK/set.nft"
+
 echo "rules: $COUNT, repeats: $REPEATS, kernel $(uname -r), $(nft --version), load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-"$HERE/.build/release/NftBench" "$NS" "$COUNT" "$REPEATS" "$WORK/table.nft"
+"$HERE/.build/release/NftBench" "$NS" "$COUNT" "$REPEATS" "$WORK/table.nft" "$WORK/set.nft"
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -29,7 +29,7 @@ package enum WordHash {
 }
 
 extension IPAddress {
-    /// The address as two words for ``WordHash``: an IPv4 address tagged
+    /// The address as two words for `WordHash`: an IPv4 address tagged
     /// above its 32 bits (so it never meets an IPv6 address's words), an
     /// IPv6 address as its halves.
     @inline(__always)
@@ -40,7 +40,7 @@ extension IPAddress {
         }
     }
 
-    /// The hash dictionaries and sets use: ``WordHash`` over the address's
+    /// The hash dictionaries and sets use: `WordHash` over the address's
     /// words (see there), not SipHash over the enum.
     public func _rawHashValue(seed: Int) -> Int {
         let (a, b) = hashWords
@@ -49,7 +49,7 @@ extension IPAddress {
 }
 
 extension IPPrefix {
-    /// The hash dictionaries and sets use: ``WordHash`` over the address's
+    /// The hash dictionaries and sets use: `WordHash` over the address's
     /// words and the length.
     public func _rawHashValue(seed: Int) -> Int {
         let (a, b) = address.hashWords
@@ -58,7 +58,7 @@ extension IPPrefix {
 }
 
 extension Route.Key {
-    /// The hash dictionaries and sets use: ``WordHash`` over the fields
+    /// The hash dictionaries and sets use: `WordHash` over the fields
     /// packed into four words.
     public func _rawHashValue(seed: Int) -> Int {
         let (a, b) = destination.address.hashWords
@@ -69,7 +69,7 @@ extension Route.Key {
 }
 
 extension InterfaceAddress.Key {
-    /// The hash dictionaries and sets use: ``WordHash`` over the fields
+    /// The hash dictionaries and sets use: `WordHash` over the fields
     /// packed into three words.
     public func _rawHashValue(seed: Int) -> Int {
         let (a, b) = address.hashWords

@@ -24,8 +24,14 @@
 // medians, and the median [min-max] of the per-pair ratios (each Linx run
 // over the reference run next to it).
 //
-// `NftBench NETNS COUNT REPEATS FILE --cold-only` runs only the cold pairs
-// and prints every sample (`name wall user system faults`): for a profiler.
+// With SETFILE (the table `inet linx` holding only set `s` of COUNT IPv4
+// addresses, as `nft -f` input), five more cold pairs per repetition:
+// `nft -f SETFILE` against a cold Linx pass creating that table, printed
+// as their own row (`set cold`), beside the rules' row.
+//
+// `NftBench NETNS COUNT REPEATS FILE [SETFILE] --cold-only` runs only the
+// cold pairs of the rules and prints every sample (`name wall user system
+// faults`): for a profiler.
 import BenchSupport
 import Glibc
 import LinxLinux
@@ -33,9 +39,11 @@ import LinxReconcile
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 5 else {
-    print("usage: NftBench NETNS COUNT REPEATS FILE [--cold-only]")
+    print("usage: NftBench NETNS COUNT REPEATS FILE [SETFILE] [--cold-only]")
     exit(2)
 }
+let coldOnly = arguments.dropFirst(5).contains("--cold-only")
+let setFile = arguments.dropFirst(5).first { !$0.hasPrefix("--") }
 let netns = arguments[1]
 let scope = NftScope(.named(netns), table: NftTableRef(.inet, "linx"))
 let count = Int(arguments[2])!
@@ -49,6 +57,11 @@ let nft = ["ip", "netns", "exec", netns, "nft"]
 func rule(_ i: Int) -> String { "ip saddr 10.\(100 + i / 62500).\(i / 250 % 250).\(i % 250 + 1) tcp dport \(1024 + i % 50000) accept" }
 
 let desired = NftTable(chains: [NftChain("input", base: NftBaseChain(type: .filter, hook: .input), rules: (0..<count).map(rule))])
+
+/// The elements bench-nft.sh writes into SETFILE.
+func element(_ i: Int) -> String { "10.\(100 + i / 62500).\(i / 250 % 250).\(i % 250 + 1)" }
+
+let setDesired = NftTable(sets: [NftSet("s", type: "ipv4_addr", elements: (0..<count).map(element))])
 let kernel = LinuxKernel()
 
 func deleteTable() { _ = sampleReference(nft + ["delete", "table", "inet", "linx"]) }
@@ -59,17 +72,58 @@ func listed() async throws -> (content: NftTable, comment: String?) {
     return (table.content, table.comment)
 }
 
-func nftCold() -> Sample { sampleReference(nft + ["-f", file]) }
+func nftCold(_ file: String = file) -> Sample { sampleReference(nft + ["-f", file]) }
 
-func linxCold() async throws -> Sample {
+/// A cold pass creating `table` (`count` entries and two containers: table
+/// and chain, or table and set).
+func linxCold(_ table: NftTable = desired) async throws -> Sample {
     let reconciler = NftablesReconciler(backend: kernel)
     return try await sampleSelf {
-        let report = try await reconciler.reconcile(in: scope, desired: desired)
-        guard report.converged, report.applied.count == count + 2 else { fail("cold pass: \(report.failed.prefix(3))") }
+        let report = try await reconciler.reconcile(in: scope, desired: table)
+        guard report.converged, report.applied.count == count + 2 else { fail("cold pass: \(report.applied.count) applied, \(report.failed.prefix(3))") }
     }
 }
 
-if arguments.count > 5, arguments[5] == "--cold-only" {
+/// `pairs` cold pairs of `nft -f file` and a cold pass creating `table`, in
+/// alternating order, each run followed by `nft delete table`; `check`: the
+/// first pair also compares both sides' listings.
+func coldPairs(_ pairs: Int, repetition: Int, file: String, table: NftTable, check: Bool) async throws
+    -> (nft: [Sample], linx: [Sample], ratios: [Double])
+{
+    var out: (nft: [Sample], linx: [Sample], ratios: [Double]) = ([], [], [])
+    for pair in 0..<pairs {
+        let nftFirst = (repetition + pair) % 2 == 0
+        var reference: Sample?
+        if nftFirst {
+            reference = nftCold(file)
+            if check, pair == 0 {
+                // The same end state: nft's table and ours list the same.
+                let made = try await listed()
+                deleteTable()
+                let ours = try await linxCold(table)
+                guard try await listed() == made else { fail("nft -f \(file) and the cold pass made different tables") }
+                deleteTable()
+                out.nft.append(reference!)
+                out.linx.append(ours)
+                out.ratios.append(ours.wall / reference!.wall)
+                continue
+            }
+            deleteTable()
+        }
+        let ours = try await linxCold(table)
+        deleteTable()
+        if reference == nil {
+            reference = nftCold(file)
+            deleteTable()
+        }
+        out.nft.append(reference!)
+        out.linx.append(ours)
+        out.ratios.append(ours.wall / reference!.wall)
+    }
+    return out
+}
+
+if coldOnly {
     // For a profiler: only cold pairs, each run followed by `nft delete table`.
     for _ in 0..<repeats {
         let sample = try await linxCold()
@@ -85,35 +139,17 @@ if arguments.count > 5, arguments[5] == "--cold-only" {
 var nftF: [Sample] = [], cold: [Sample] = [], nftList: [Sample] = [], noop: [Sample] = []
 var release: [Sample] = [], nftCheck: [Sample] = [], plan: [Sample] = []
 var coldRatios: [Double] = [], noopRatios: [Double] = [], planRatios: [Double] = []
+var setNftF: [Sample] = [], setCold: [Sample] = [], setRatios: [Double] = []
 for repetition in 0..<repeats {
-    for pair in 0..<coldPairs {
-        let nftFirst = (repetition + pair) % 2 == 0
-        var reference: Sample?
-        if nftFirst {
-            reference = nftCold()
-            if repetition == 0, pair == 0 {
-                // The same end state: nft's table and ours list the same.
-                let made = try await listed()
-                deleteTable()
-                let ours = try await linxCold()
-                guard try await listed() == made else { fail("nft -f and the cold pass made different tables") }
-                deleteTable()
-                nftF.append(reference!)
-                cold.append(ours)
-                coldRatios.append(ours.wall / reference!.wall)
-                continue
-            }
-            deleteTable()
-        }
-        let ours = try await linxCold()
-        deleteTable()
-        if reference == nil {
-            reference = nftCold()
-            deleteTable()
-        }
-        nftF.append(reference!)
-        cold.append(ours)
-        coldRatios.append(ours.wall / reference!.wall)
+    let rules = try await coldPairs(coldPairs, repetition: repetition, file: file, table: desired, check: repetition == 0)
+    nftF += rules.nft
+    cold += rules.linx
+    coldRatios += rules.ratios
+    if let setFile {
+        let set = try await coldPairs(coldPairs, repetition: repetition, file: setFile, table: setDesired, check: repetition == 0)
+        setNftF += set.nft
+        setCold += set.linx
+        setRatios += set.ratios
     }
 
     let reconciler = NftablesReconciler(backend: kernel)
@@ -147,9 +183,9 @@ for repetition in 0..<repeats {
 
 print("measure: wall s | cpu s (user+sys) | minor faults, each median [min-max] (cold: \(cold.count) pairs, no-op: \(noop.count), plan: \(plan.count))")
 for (name, samples) in [
-    ("nft_f", nftF), ("linx_cold_pass", cold), ("nft_list", nftList), ("linx_noop_pass", noop),
-    ("linx_release_pass", release), ("nft_check", nftCheck), ("linx_plan", plan),
-] {
+    ("nft_f", nftF), ("linx_cold_pass", cold), ("nft_f_set", setNftF), ("linx_cold_set_pass", setCold),
+    ("nft_list", nftList), ("linx_noop_pass", noop), ("linx_release_pass", release), ("nft_check", nftCheck), ("linx_plan", plan),
+] where !samples.isEmpty {
     print(name, spread(samples.map(\.wall)), "|", spread(samples.map(\.cpu)), "|", spread(samples.map { Double($0.faults) }, digits: 0))
 }
 func medians(_ ours: [Sample], _ theirs: [Sample], _ measure: (Sample) -> Double) -> String {
@@ -163,3 +199,7 @@ print("""
     plan:  linx \(median(plan.map(\.wall))) s = \(medians(plan, nftF, \.wall)) nft -f, \(medians(plan, nftCheck, \.wall)) nft -c -f; \
     per pair (nft -c -f) \(spread(planRatios, digits: 2)); cpu \(medians(plan, nftCheck, \.cpu)) nft -c -f
     """)
+if !setCold.isEmpty {
+    print("set cold: linx \(median(setCold.map(\.wall))) s = \(medians(setCold, setNftF, \.wall)) nft -f (\(count) elements in one set); "
+        + "per pair \(spread(setRatios, digits: 2)) over \(setRatios.count) pairs; cpu \(medians(setCold, setNftF, \.cpu))")
+}
