@@ -135,6 +135,28 @@ struct CLIKernelNftablesTests {
     }
 }
 
+extension CLIKernelNftablesTests {
+    @Test("with descriptors 0-1023 all open, the nftables section is refused with an error, not aborted in libnftables")
+    func descriptorsPastTheSelectLimit() async throws {
+        let linx = try LinxBinary()
+        defer { linx.cleanUp() }
+        try await ThrowawayNamespace.with { ns in
+            let file = try linx.write(
+                "fw.yaml",
+                "nftables:\n  tables:\n    inet linx:\n      chains:\n        input:\n          hook: input\n"
+                    + "          rules:\n            - tcp dport 22 accept\n")
+            // libnftables' select() aborts (SIGABRT, status 134) once its socket is descriptor 1024 or more.
+            let fill = "ulimit -n 4096 && for fd in $(seq 3 1100); do eval \"exec $fd</dev/null\"; done; exec \"$@\""
+            let result = Command.run(
+                ["bash", "-c", fill, "bash", LinxBinary.executable.path, "apply", file, "--netns", ns.name,
+                 "--state", linx.path("state.json")])
+            #expect(result.status != 0 && result.status != 134, "\(result.status) \(result.stdout)\(result.stderr)")
+            #expect(result.stderr.contains("libnftables cannot use descriptor"), "\(result.stderr)")
+            #expect(try Command.check(["ip", "netns", "exec", ns.name, "nft", "list", "ruleset"]).isEmpty)
+        }
+    }
+}
+
 @Suite("linx on the real kernel: privileges and monitor", .enabled(if: isRoot, Comment(rawValue: skipReason)))
 struct CLIKernelPrivilegeTests {
     @Test("apply without root is refused in one line, before anything is read or changed")

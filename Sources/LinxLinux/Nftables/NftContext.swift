@@ -21,6 +21,7 @@ final class NftContext {
 
     /// Opens both sockets; must run on the namespace's thread.
     init() throws(KernelError) {
+        try Self.checkDescriptorRoom()
         guard let ctx = nft_ctx_new(UInt32(NFT_CTX_DEFAULT)) else {
             throw KernelError(.noMemory, "nft_ctx_new failed")
         }
@@ -42,6 +43,29 @@ final class NftContext {
         nft_ctx_free(ctx)
         close(generationSocket)
     }
+
+    /// libnftables 1.0.6 waits for its socket with select(), and glibc's
+    /// fortified FD_SET aborts the whole process for a descriptor of
+    /// FD_SETSIZE (1024) or more. The socket nft_ctx_new opens takes the
+    /// lowest free descriptor, so when that is already past the limit (a
+    /// node agent holding over a thousand files) refuse with an error the
+    /// caller can report, instead of letting the next transaction abort.
+    private static func checkDescriptorRoom() throws(KernelError) {
+        let probe = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        guard probe >= 0 else {
+            throw KernelError(Errno(rawValue: linx_errno()), "cannot open a descriptor for the nf_tables socket")
+        }
+        close(probe)
+        guard probe < selectLimit else {
+            throw KernelError(
+                .tooManyOpenFiles,
+                "libnftables cannot use descriptor \(probe): its select() aborts the process for one of \(selectLimit) or more; "
+                    + "descriptors 0-\(selectLimit - 1) are all open in this process")
+        }
+    }
+
+    /// FD_SETSIZE.
+    private static let selectLimit: Int32 = 1024
 
     /// The namespace's generation id (NFT_MSG_GETGEN).
     func generation() throws(KernelError) -> UInt32 {
