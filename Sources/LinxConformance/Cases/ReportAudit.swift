@@ -46,13 +46,20 @@ public struct ReportAudit<Subject: ConformanceSubject>: Sendable {
             ledger.record(op, at: position, effect: effect, attempted: true)
             for key in subject.sideEffects(of: op, before: before, in: sandbox) { ledger.explain(key) }
             guard quiet else { continue }
-            effect.forEachSet { key, value in
-                if after[key] != value {
-                    problems.append("applied \(describe(op)) but \(key) is \(after[key].map { "\($0)" } ?? "absent"), not \(value)")
+            // The usual single-entry effect by a switch: the closures of
+            // forEachSet/forEachRemove copied captured state per op.
+            switch effect.storage {
+            case .setting(let key, let value):
+                if after.entries[key] != value { problems.append(Self.notVisible(op, key, value, in: after)) }
+            case .removing(let key):
+                if after.entries[key] != nil { problems.append("applied \(describe(op)) but \(key) is still present") }
+            case .collections:
+                effect.forEachSet { key, value in
+                    if after[key] != value { problems.append(Self.notVisible(op, key, value, in: after)) }
                 }
-            }
-            effect.forEachRemove { key in
-                if after[key] != nil { problems.append("applied \(describe(op)) but \(key) is still present") }
+                effect.forEachRemove { key in
+                    if after[key] != nil { problems.append("applied \(describe(op)) but \(key) is still present") }
+                }
             }
         }
         for offset in report.failed.indices {
@@ -71,8 +78,11 @@ public struct ReportAudit<Subject: ConformanceSubject>: Sendable {
         var unexplained = Set<Subject.EntryKey>()
         var missing: [String] = []
         if quiet {
+            // One copy of the ledger for the closure: reading the `var`
+            // from inside it copied the whole ledger per change.
+            let explained = ledger
             before.forEachChange(to: after) { key, _, now in
-                if !ledger.isExplained(key) { unexplained.insert(key) }
+                if !explained.isExplained(key) { unexplained.insert(key) }
                 if incremental, let value = wanted?[key], let line = Snapshot.violation(key, expected: value, actual: now) {
                     missing.append(line)
                 }
@@ -261,6 +271,13 @@ public struct ReportAudit<Subject: ConformanceSubject>: Sendable {
 
     private func describe(_ op: ReconcileOp<Subject.Source.Item>) -> String {
         "\(op.symbol) \(op.item)"
+    }
+
+    /// The line for an applied op whose set entry `after` does not hold.
+    private static func notVisible(
+        _ op: ReconcileOp<Subject.Source.Item>, _ key: Subject.EntryKey, _ value: Subject.EntryValue, in after: Snapshot
+    ) -> String {
+        "applied \(op.symbol) \(op.item) but \(key) is \(after[key].map { "\($0)" } ?? "absent"), not \(value)"
     }
 }
 
