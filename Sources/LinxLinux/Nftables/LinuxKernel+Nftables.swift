@@ -17,7 +17,7 @@ import SystemPackage
 /// when it moved. A writer that commits inside that window (between the
 /// check and nft's send, microseconds) is not refused; the next pass sees
 /// its change. A transaction of only tables, plain sets and their elements
-/// (addresses and ports) is sent as its own batch instead (``NftRawBatch``:
+/// (addresses and ports) is sent as its own batch instead (`NftRawBatch`:
 /// no nft parser), which carries the generation: there the kernel itself
 /// refuses a stale batch, with no window.
 extension LinuxKernel: NftablesBackend {
