@@ -111,7 +111,7 @@ let package = Package(
             name: "linx",
             dependencies: [
                 "LinxReconcile", "LinxHost", "LinxKernelSim", "LinxLinux", "LinxConformance", "LinxConformanceKernel",
-                "LinxFidelity",
+                "LinxFidelity", "LinxTestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

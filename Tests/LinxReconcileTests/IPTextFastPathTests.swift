@@ -27,6 +27,32 @@ struct IPTextFastPathTests {
         #expect(addresses > 500 && prefixes > 500)
     }
 
+    /// IPv6 texts: hex groups of every width (and too wide), colons single,
+    /// double and triple, dotted-quad tails, junk.
+    static let ipv6Pieces = [
+        "fd00", "0", "1", "a", "F", "ffff", "FfFf", "0db8", "10000", "12345", "g", ":", ":", ":", ":", "::", "::", ":::",
+        "1.2.3.4", "%eth0", "/64", " ", "\0", "0:", ":0", "1:2:3:4:5:6:7:8", "1:2:3:4", "::1", "fe80::",
+    ]
+
+    @Test("IPv6 text reads as inet_pton reads it, value or error")
+    func ipv6FastPathAgrees() {
+        var accepted = 0, fast = 0, compressed = 0
+        for text in generatedTexts(from: Self.ipv6Pieces, count: 60_000, maxPieces: 10, seed: 2_026) {
+            let address = Result { () throws(ValueError) in try IPAddress(text) }
+            #expect(address == Self.plainAddress(text), "\(String(reflecting: text))")
+            if case .success = address { accepted += 1 }
+            if let parsed = RtnlFastParse.ipv6(text) {
+                fast += 1
+                if text.contains("::") { compressed += 1 }
+                #expect(Self.plainAddress(text) == .success(.v6(high: parsed.high, low: parsed.low)), "\(String(reflecting: text))")
+            }
+            let prefix = Result { () throws(ValueError) in try IPPrefix(text) }
+            #expect(prefix == Self.plainPrefix(text), "\(String(reflecting: text))")
+        }
+        // Most accepted texts took the fast path, with and without "::".
+        #expect(accepted > 2_000 && fast > accepted * 8 / 10 && compressed > 1_000)
+    }
+
     /// The address parser before its fast path.
     static func plainAddress(_ text: String) -> Result<IPAddress, ValueError> {
         guard !text.utf8.contains(0) else { return .failure(ValueError(value: text, reason: "not a valid address (contains NUL)")) }

@@ -157,6 +157,24 @@ extension CLIKernelNftablesTests {
     }
 }
 
+extension CLIKernelNftablesTests {
+    @Test("fidelity --subsystem nftables compares every seed's nf_tables sequence and removes its namespaces")
+    func fidelityNftables() throws {
+        let linx = try LinxBinary()
+        defer { linx.cleanUp() }
+        let running = try linx.start(["fidelity", "--seeds", "3", "--seed", "41", "--steps", "12", "--subsystem", "nftables"])
+        let result = running.wait()
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.contains("3 nftables sequence(s) compared, 0 divergence(s)"), "\(result.stdout)")
+        #expect(!result.stdout.contains("rtnl+sysctl"), "\(result.stdout)")
+        let left = try Command.check(["ip", "netns", "list"])
+        #expect(!left.contains("\(ThrowawayNamespace.prefix)\(running.pid)-"), "\(left)")
+
+        let unknown = try linx.run(["fidelity", "--seeds", "1", "--subsystem", "rtnl,nft"])
+        #expect(unknown.status != 0 && unknown.stderr.contains("unknown subsystem \"nft\""), "\(unknown.stderr)")
+    }
+}
+
 @Suite("linx on the real kernel: privileges and monitor", .enabled(if: isRoot, Comment(rawValue: skipReason)))
 struct CLIKernelPrivilegeTests {
     @Test("apply without root is refused in one line, before anything is read or changed")

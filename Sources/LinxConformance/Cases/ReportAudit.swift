@@ -13,8 +13,9 @@ public struct ReportAudit<Subject: ConformanceSubject>: Sendable {
 
     let subject: Subject
     let sandbox: Subject.Sandbox
-    /// The last reading found to hold the expected entries it was checked
-    /// against: the next pass's "before" is usually that very reading.
+    /// The last reading whose violations of the expected entries are known
+    /// (which expected keys it lacks or holds otherwise): the next pass's
+    /// "before" is usually that very reading.
     private let verified = VerifiedReading<Subject.EntryKey, Subject.EntryValue>()
 
     public init(subject: Subject, sandbox: Subject.Sandbox) {
@@ -46,13 +47,20 @@ public struct ReportAudit<Subject: ConformanceSubject>: Sendable {
             ledger.record(op, at: position, effect: effect, attempted: true)
             for key in subject.sideEffects(of: op, before: before, in: sandbox) { ledger.explain(key) }
             guard quiet else { continue }
-            effect.forEachSet { key, value in
-                if after[key] != value {
-                    problems.append("applied \(describe(op)) but \(key) is \(after[key].map { "\($0)" } ?? "absent"), not \(value)")
+            // The usual single-entry effect by a switch: the closures of
+            // forEachSet/forEachRemove copied captured state per op.
+            switch effect.storage {
+            case .setting(let key, let value):
+                if after.entries[key] != value { problems.append(Self.notVisible(op, key, value, in: after)) }
+            case .removing(let key):
+                if after.entries[key] != nil { problems.append("applied \(describe(op)) but \(key) is still present") }
+            case .collections:
+                effect.forEachSet { key, value in
+                    if after[key] != value { problems.append(Self.notVisible(op, key, value, in: after)) }
                 }
-            }
-            effect.forEachRemove { key in
-                if after[key] != nil { problems.append("applied \(describe(op)) but \(key) is still present") }
+                effect.forEachRemove { key in
+                    if after[key] != nil { problems.append("applied \(describe(op)) but \(key) is still present") }
+                }
             }
         }
         for offset in report.failed.indices {
@@ -62,19 +70,25 @@ public struct ReportAudit<Subject: ConformanceSubject>: Sendable {
             for key in subject.sideEffects(of: op, before: before, in: sandbox) { ledger.explain(key) }
         }
         let wanted = quiet && report.converged ? expected ?? subject.expectedEntries(for: desired, in: sandbox) : nil
-        // When `before` was already found to hold every wanted entry, only
-        // an entry that changed can be missing now: the converged check
-        // looks at the changes instead of every wanted entry.
-        let incremental = wanted.map { verified.holds(before.reading, $0) } ?? false
+        // The expected entries `after` is checked against along a chain of
+        // quiet passes, converged or not (the caller's, never recomputed
+        // for a pass that needs no converged check).
+        let tracked = quiet ? wanted ?? expected : nil
+        // When the expected keys `before` violates are known, only a key
+        // that changed can have joined or left them: the converged check
+        // looks at those and the changes instead of every expected entry.
+        var violated = tracked.flatMap { verified.violated(in: before.reading, of: $0) }
         // Only a change no attempted op explains can convict a pending op;
         // with other writers about (not quiet) changes need no explaining.
         var unexplained = Set<Subject.EntryKey>()
-        var missing: [String] = []
         if quiet {
+            // One copy of the ledger for the closure: reading the `var`
+            // from inside it copied the whole ledger per change.
+            let explained = ledger
             before.forEachChange(to: after) { key, _, now in
-                if !ledger.isExplained(key) { unexplained.insert(key) }
-                if incremental, let value = wanted?[key], let line = Snapshot.violation(key, expected: value, actual: now) {
-                    missing.append(line)
+                if !explained.isExplained(key) { unexplained.insert(key) }
+                if violated != nil, let value = tracked?[key] {
+                    if now == value { violated!.remove(key) } else { violated!.insert(key) }
                 }
             }
         }
@@ -99,9 +113,12 @@ public struct ReportAudit<Subject: ConformanceSubject>: Sendable {
                     "\(key) changed (\(before[key].map { "\($0)" } ?? "absent") -> \(after[key].map { "\($0)" } ?? "absent")) but no op in the report touches it")
             }
             if let wanted {
-                missing = incremental ? missing.sorted() : after.violations(of: wanted)
+                let keys = violated ?? after.violatedKeys(of: wanted)
+                let missing = keys.compactMap { Snapshot.violation($0, expected: wanted[$0]!, actual: after[$0]) }.sorted()
                 problems += missing.map { "report says converged, but \($0)" }
-                if missing.isEmpty { verified.remember(after, holds: wanted) }
+                verified.remember(after, violates: keys, of: wanted)
+            } else if let tracked, let violated {
+                verified.remember(after, violates: violated, of: tracked)
             }
         }
         return ledger.duplicates + Self.strategyViolations(of: report) + problems
@@ -262,28 +279,37 @@ public struct ReportAudit<Subject: ConformanceSubject>: Sendable {
     private func describe(_ op: ReconcileOp<Subject.Source.Item>) -> String {
         "\(op.symbol) \(op.item)"
     }
+
+    /// The line for an applied op whose set entry `after` does not hold.
+    private static func notVisible(
+        _ op: ReconcileOp<Subject.Source.Item>, _ key: Subject.EntryKey, _ value: Subject.EntryValue, in after: Snapshot
+    ) -> String {
+        "applied \(op.symbol) \(op.item) but \(key) is \(after[key].map { "\($0)" } ?? "absent"), not \(value)"
+    }
 }
 
-/// A reading of a scope found to hold a set of expected entries, kept by an
-/// audit from one pass to the next: the next pass's "before" is usually that
-/// very reading.
+/// A reading of a scope checked against a set of expected entries, with
+/// the expected keys it violates (lacks, or holds with another value), kept
+/// by an audit from one pass to the next: the next pass's "before" is
+/// usually that very reading, and its violations then follow from the
+/// pass's changes alone.
 final class VerifiedReading<Key: Hashable & Sendable & CustomStringConvertible, Value: Hashable & Sendable & CustomStringConvertible>:
     Sendable
 {
-    private let last = Mutex<(reading: ScopeReading, expected: [Key: Value])?>(nil)
+    private let last = Mutex<(reading: ScopeReading, expected: [Key: Value], violated: Set<Key>)?>(nil)
 
-    /// Whether `reading` was found to hold `expected` (the same entries:
-    /// the caller's dictionary is usually the very one remembered, which
-    /// compares in constant time).
-    func holds(_ reading: ScopeReading, _ expected: [Key: Value]) -> Bool {
+    /// The keys of `expected` that `reading` violates, when it was checked
+    /// against the same entries (the caller's dictionary is usually the very
+    /// one remembered, which compares in constant time); nil when unknown.
+    func violated(in reading: ScopeReading, of expected: [Key: Value]) -> Set<Key>? {
         last.withLock { last in
-            guard let last, last.reading == reading else { return false }
-            return last.expected == expected
+            guard let last, last.reading == reading, last.expected == expected else { return nil }
+            return last.violated
         }
     }
 
-    /// Remembers that `snapshot` holds every entry of `expected`.
-    func remember(_ snapshot: ScopeSnapshot<Key, Value>, holds expected: [Key: Value]) {
-        last.withLock { $0 = (snapshot.reading, expected) }
+    /// Remembers that `snapshot` violates exactly the `violated` keys of `expected`.
+    func remember(_ snapshot: ScopeSnapshot<Key, Value>, violates violated: Set<Key>, of expected: [Key: Value]) {
+        last.withLock { $0 = (snapshot.reading, expected, violated) }
     }
 }

@@ -9,13 +9,14 @@ public struct OpEffect<Key: Hashable & Sendable & CustomStringConvertible, Value
     /// dictionary or a set (the audit asks for an effect per op of every
     /// pass of every fuzzed scenario, and building one collection per op was
     /// a tenth of its time).
-    private enum Storage: Sendable {
+    enum Storage: Sendable {
         case setting(Key, Value)
         case removing(Key)
         case collections(sets: [Key: Value], removes: Set<Key>)
     }
 
-    private var storage: Storage
+    /// Read by the audit's loops directly (a switch, no closure per op).
+    private(set) var storage: Storage
 
     /// Entries the op leaves with exactly this value.
     public var sets: [Key: Value] {

@@ -94,6 +94,14 @@ public struct ScopeSnapshot<Key: Hashable & Sendable & CustomStringConvertible, 
         }
     }
 
+    /// The keys of `expected` that `self` lacks or holds with another
+    /// value: the entries ``violations(of:)`` has a line for.
+    func violatedKeys(of expected: [Key: Value]) -> Set<Key> {
+        var keys = Set<Key>()
+        for (key, value) in expected where entries[key] != value { keys.insert(key) }
+        return keys
+    }
+
     /// One line per entry of `expected` that `self` lacks or holds with
     /// another value; empty when every expected entry is present.
     public func violations(of expected: [Key: Value]) -> [String] {

@@ -35,6 +35,12 @@ public enum IPAddress: Sendable, Hashable, Comparable, CustomStringConvertible {
             self = .v4(fast.address)
             return
         }
+        // Hex groups and colons (the usual IPv6 text) likewise, accepted
+        // exactly as inet_pton accepts them; anything else goes to it.
+        if let fast = RtnlFastParse.ipv6(text) {
+            self = .v6(high: fast.high, low: fast.low)
+            return
+        }
         guard !text.utf8.contains(0) else { throw ValueError(value: text, reason: "not a valid address (contains NUL)") }
         if text.utf8.contains(UInt8(ascii: ":")) {
             var raw = in6_addr()

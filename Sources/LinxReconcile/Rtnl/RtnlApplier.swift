@@ -164,29 +164,34 @@ struct RtnlApplier {
         verdicts.reserveCapacity(stage.count)
         var answered = 0
         var routeConflicts: [Int] = []
-        for op in stage {
-            if let reason = refused[op] {
-                verdicts.append(.refused(reason))
-                continue
-            }
-            defer { answered += 1 }
-            guard answered < results.count else {
-                verdicts.append(.notSent)
-                continue
-            }
-            guard case .failure(let error) = results[answered] else {
-                verdicts.append(.carriedOut)
-                continue
-            }
-            switch (op, error.errno) {
-            case (.create(.address), .fileExists), (.delete(.address), .addressNotAvailable),
-                (.delete(.route), .noSuchProcess):
-                verdicts.append(.alreadyAsWanted)
-            case (.create(.route), .fileExists):
-                routeConflicts.append(verdicts.count)
-                verdicts.append(.refused(error))
-            default:
-                verdicts.append(.refused(error))
+        // Through the buffer, as in recordCarriedOut: iterating the slice
+        // copied every op out (a stage with a refusal is a fault pass's
+        // usual stage).
+        stage.withUnsafeBufferPointer { ops in
+            for position in ops.indices {
+                if !refused.isEmpty, let reason = refused[ops[position]] {
+                    verdicts.append(.refused(reason))
+                    continue
+                }
+                defer { answered += 1 }
+                guard answered < results.count else {
+                    verdicts.append(.notSent)
+                    continue
+                }
+                guard case .failure(let error) = results[answered] else {
+                    verdicts.append(.carriedOut)
+                    continue
+                }
+                switch (ops[position], error.errno) {
+                case (.create(.address), .fileExists), (.delete(.address), .addressNotAvailable),
+                    (.delete(.route), .noSuchProcess):
+                    verdicts.append(.alreadyAsWanted)
+                case (.create(.route), .fileExists):
+                    routeConflicts.append(verdicts.count)
+                    verdicts.append(.refused(error))
+                default:
+                    verdicts.append(.refused(error))
+                }
             }
         }
         if !routeConflicts.isEmpty {
@@ -197,25 +202,27 @@ struct RtnlApplier {
             }
         }
         var complete = true
-        for (op, verdict) in zip(stage, verdicts) {
-            switch verdict {
-            case .carriedOut, .alreadyAsWanted:
-                outcome.recordApplied(op)
-                if case .address(let address) = op.item {
-                    if op.isDelete {
-                        outcome.removed.insert(address.key)
-                    } else if case .carriedOut = verdict {
-                        outcome.added.insert(address.key)
+        stage.withUnsafeBufferPointer { stageOps in
+            for position in stageOps.indices {
+                let verdict = verdicts[position]
+                switch verdict {
+                case .carriedOut, .alreadyAsWanted:
+                    outcome.recordApplied(stageOps[position])
+                    switch stageOps[position] {
+                    case .delete(.address(let address)): outcome.removed.insert(address.key)
+                    case .create(.address(let address)), .update(.address(let address), _):
+                        if case .carriedOut = verdict { outcome.added.insert(address.key) }
+                    case .create(.route), .update(.route, _), .delete(.route): break
                     }
+                case .refused(let error):
+                    outcome.diverge(from: ops)
+                    outcome.failed.append(FailedOp(stageOps[position], error: error))
+                    complete = false
+                case .notSent:
+                    outcome.diverge(from: ops)
+                    outcome.pending.append(stageOps[position])
+                    complete = false
                 }
-            case .refused(let error):
-                outcome.diverge(from: ops)
-                outcome.failed.append(FailedOp(op, error: error))
-                complete = false
-            case .notSent:
-                outcome.diverge(from: ops)
-                outcome.pending.append(op)
-                complete = false
             }
         }
         return complete

@@ -32,6 +32,13 @@ struct RtnlFastKey: Hashable, Comparable {
         hasher.combine(w1 ^ w2 &* 0x9E37_79B9_7F4A_7C15 ^ (w0 ^ w3 &* 0xC2B2_AE3D_27D4_EB4F) &* 0x1656_67B1_9E37_79F9)
     }
 
+    /// The hash dictionaries and sets use: `WordHash` over the four words,
+    /// no Hasher (the desired index, the diff and the primary swap look a
+    /// key up per route per pass).
+    func _rawHashValue(seed: Int) -> Int {
+        WordHash.hash(seed: seed, w0, w1, w2, w3)
+    }
+
     static func < (a: RtnlFastKey, b: RtnlFastKey) -> Bool {
         if a.w0 != b.w0 { return a.w0 < b.w0 }
         if a.w1 != b.w1 { return a.w1 < b.w1 }
@@ -62,6 +69,12 @@ struct RtnlFastAddressKey: Hashable, Comparable {
             w2 = low
         }
         w3 = UInt64(address.prefixLength)
+    }
+
+    /// The hash dictionaries and sets use: `WordHash` over the four words
+    /// (see ``RtnlFastKey``'s).
+    func _rawHashValue(seed: Int) -> Int {
+        WordHash.hash(seed: seed, w0, w1, w2, w3)
     }
 
     static func < (a: RtnlFastAddressKey, b: RtnlFastAddressKey) -> Bool {

@@ -140,6 +140,11 @@ public enum RtnlNormalizer {
     private struct V6Identity: Hashable {
         var ifindex: Int32
         var address: IPAddress
+
+        func _rawHashValue(seed: Int) -> Int {
+            let (a, b) = address.hashWords
+            return WordHash.hash(seed: seed, a, b, UInt64(UInt32(bitPattern: ifindex)))
+        }
     }
 
     /// Splits `ADDR/LEN` (or a bare address) without building substrings

@@ -11,6 +11,12 @@ struct RtnlIPv4Subnet: Hashable {
         length = address.prefixLength
     }
 
+    /// The hash sets and dictionaries of subnets use: `WordHash`, no Hasher.
+    func _rawHashValue(seed: Int) -> Int {
+        let (a, b) = network.hashWords
+        return WordHash.hash(seed: seed, a, b, UInt64(UInt32(bitPattern: ifindex)) << 32 | UInt64(truncatingIfNeeded: length))
+    }
+
     /// True when `gateway` lies in this subnet.
     func contains(_ gateway: IPAddress) -> Bool {
         gateway.family == .ipv4 && gateway.masked(to: length) == network

@@ -249,8 +249,10 @@ public struct RtnlReconciler: Sendable {
         // order wants; but a delete the kernel could read as a wildcard goes
         // before the creates it could hit (see wildcardDeletes).
         let early = wildcardDeletes(routeOps, recreates: swap.routeRecreates)
-        let addressDeletes = Array(
-            addressOps.lazy.filter { $0.isDelete && !swap.moves($0.item) }.map { $0.rtnlMapped(RtnlObject.address) })
+        // By loops, not lazy filters: appending a lazy filter goes element
+        // by element through its iterator.
+        var addressDeletes: [ReconcileOp<RtnlObject>] = []
+        for op in addressOps where op.isDelete && !swap.moves(op.item) { addressDeletes.append(op.rtnlMapped(RtnlObject.address)) }
         var ops: [ReconcileOp<RtnlObject>]
         if addressPhase.isEmpty && addressDeletes.isEmpty && swap.routeRecreates.isEmpty && early.isEmpty {
             // Routes only (the large states): the diff's array is the plan's,
@@ -263,21 +265,27 @@ public struct RtnlReconciler: Sendable {
             ops = routeOps
             routeOps = []
             ops.reserveCapacity(ops.count + addressPhase.count + addressDeletes.count)
-            ops.insert(contentsOf: addressPhase, at: 0)
-            // Deletes refused at plan time go last, so they hold nothing else up.
-            ops.append(contentsOf: addressDeletes.lazy.filter { refused[$0] == nil })
-            ops.append(contentsOf: addressDeletes.lazy.filter { refused[$0] != nil })
+            if !addressPhase.isEmpty { ops.insert(contentsOf: addressPhase, at: 0) }
+            appendAddressDeletes(addressDeletes, refused: refused, to: &ops)
         } else {
             ops = []
             ops.reserveCapacity(addressOps.count + routeOps.count + swap.extraOps)
             ops.append(contentsOf: addressPhase)
-            ops.append(contentsOf: early)
-            ops.append(contentsOf: routeOps.lazy.filter { !$0.isDelete })
+            for position in early { ops.append(routeOps[position]) }
+            for position in routeOps.indices where !routeOps[position].isDelete { ops.append(routeOps[position]) }
             for route in swap.routeRecreates { ops.append(.create(.route(named(route)))) }
-            ops.append(contentsOf: routeOps.lazy.filter { $0.isDelete && !early.contains($0) })
-            // Deletes refused at plan time go last, so they hold nothing else up.
-            ops.append(contentsOf: addressDeletes.filter { refused[$0] == nil })
-            ops.append(contentsOf: addressDeletes.filter { refused[$0] != nil })
+            // The early deletes by position (ascending, as wildcardDeletes
+            // gives them): the ops that are equal to one are exactly these,
+            // since which deletes go early depends on the op alone.
+            var nextEarly = 0
+            for position in routeOps.indices where routeOps[position].isDelete {
+                if nextEarly < early.count && early[nextEarly] == position {
+                    nextEarly += 1
+                    continue
+                }
+                ops.append(routeOps[position])
+            }
+            appendAddressDeletes(addressDeletes, refused: refused, to: &ops)
         }
         var plan = RtnlPlan(ops: ops, observed: observed, desired: desired, ownedAddresses: owned)
         plan.refused = refused
@@ -286,8 +294,23 @@ public struct RtnlReconciler: Sendable {
         return plan
     }
 
+    /// Appends a plan's address deletes: those refused at plan time last,
+    /// so they hold nothing else up.
+    private static func appendAddressDeletes(
+        _ deletes: [ReconcileOp<RtnlObject>], refused: [ReconcileOp<RtnlObject>: KernelError],
+        to ops: inout [ReconcileOp<RtnlObject>]
+    ) {
+        guard !deletes.isEmpty else { return }
+        guard !refused.isEmpty else {
+            ops.append(contentsOf: deletes)
+            return
+        }
+        for op in deletes where refused[op] == nil { ops.append(op) }
+        for op in deletes where refused[op] != nil { ops.append(op) }
+    }
+
     /// IPv4 route deletes that the kernel may apply to a route we create in
-    /// the same pass.
+    /// the same pass, as positions in `routeOps` (ascending).
     ///
     /// An IPv4 RTM_DELROUTE with metric 0 cannot say "metric 0": the kernel
     /// reads it as "any metric" and, when the metric-0 route is already gone
@@ -299,7 +322,7 @@ public struct RtnlReconciler: Sendable {
     /// the old route or nothing (ESRCH, which counts as done).
     static func wildcardDeletes(
         _ routeOps: [ReconcileOp<RtnlObject>], recreates: [Route]
-    ) -> [ReconcileOp<RtnlObject>] {
+    ) -> [Int] {
         // Most passes delete no metric-0 IPv4 route: nothing to move, and
         // no set of the created prefixes to build.
         let wildcards = routeOps.contains { op in
@@ -311,6 +334,11 @@ public struct RtnlReconciler: Sendable {
         struct Prefix: Hashable {
             var table: UInt32, destination: IPPrefix, tos: UInt8
             init(_ route: Route) { (table, destination, tos) = (route.table, route.destination, route.tos) }
+            func _rawHashValue(seed: Int) -> Int {
+                let (a, b) = destination.address.hashWords
+                return WordHash.hash(
+                    seed: seed, a, b, UInt64(table) << 32 | UInt64(tos), UInt64(truncatingIfNeeded: destination.length))
+            }
         }
         var created = Set<Prefix>()
         for op in routeOps where !op.isDelete {
@@ -318,8 +346,8 @@ public struct RtnlReconciler: Sendable {
         }
         for route in recreates where route.family == .ipv4 && route.metric != 0 { created.insert(Prefix(route)) }
         guard !created.isEmpty else { return [] }
-        return routeOps.filter { op in
-            guard op.isDelete, case .route(let route) = op.item else { return false }
+        return routeOps.indices.filter { position in
+            guard case .delete(.route(let route)) = routeOps[position] else { return false }
             return route.family == .ipv4 && route.metric == 0 && created.contains(Prefix(route))
         }
     }
