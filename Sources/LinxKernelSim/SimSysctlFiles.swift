@@ -134,10 +134,14 @@ struct SimSysctlFiles: Sendable {
     /// Marks every file of `name`'s directories that ``SysctlCatalog/LinkDirectory/markedByIPv4Address``
     /// names written.
     mutating func markIPv4Written(_ name: String) {
+        // The link's files looked up once (every IPv4 address add calls
+        // this), not once per directory and per word; nothing below adds or
+        // removes a link, so the position stays valid.
+        let slot = links.index(forKey: name)
         for (directory, layout) in SysctlCatalog.linkDirectories.enumerated() where layout.markedByIPv4Address {
-            if links[name]?.has(directory) == true {
+            if let slot, links.values[slot].has(directory) {
                 for (word, mask) in SysctlCatalog.directoryMasks[directory].enumerated() where mask != 0 {
-                    links[name]!.written[word] |= mask
+                    links.values[slot].written[word] |= mask
                 }
             } else {
                 let prefix = layout.path(of: name)
