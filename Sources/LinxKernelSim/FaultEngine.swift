@@ -36,7 +36,9 @@ struct FaultEngine: Sendable {
 
     /// False when nothing is armed: the fast path skips the gate entirely.
     var isArmed: Bool {
-        !errnoRules.isEmpty || !interruptions.isEmpty || !races.isEmpty || !vanishing.isEmpty || plan != nil
+        // `planRate` is set exactly when `plan` is (its didSet): every backend
+        // operation asks, and reading the plan itself copies its set and arrays.
+        !errnoRules.isEmpty || !interruptions.isEmpty || !races.isEmpty || !vanishing.isEmpty || planRate != nil
             || midBatch != nil
     }
 
