@@ -95,7 +95,13 @@ public struct Route: Sendable, Hashable, Codable, CustomStringConvertible {
     /// subnet's primary), nil on routes Linx asks for. Not identity.
     public var prefsrc: IPAddress?
     /// Interface name, filled in by reconcilers for reports; not identity.
-    public var interfaceName: String?
+    public var interfaceName: String? {
+        get { packedName.string }
+        set { packedName = PackedName(newValue) }
+    }
+    /// ``interfaceName``'s storage: plain bytes, so a route copies without
+    /// reference counting (see ``PackedName``).
+    package var packedName: PackedName
 
     /// A route; `metric` 0 becomes 1024 for IPv6, as the kernel stores it, and `proto` defaults to Linx's tag.
     public init(
@@ -113,8 +119,44 @@ public struct Route: Sendable, Hashable, Codable, CustomStringConvertible {
         self.proto = proto
         self.scope = scope
         self.type = type
-        self.interfaceName = interfaceName
+        self.packedName = PackedName(interfaceName)
         self.prefsrc = prefsrc
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case table, destination, tos, metric, gateway, ifindex, proto, scope, type, prefsrc, interfaceName
+    }
+
+    // Written out because the name's storage is not the coded form: the
+    // same keys, in the same order, as the synthesized coding they replace.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        table = try c.decode(UInt32.self, forKey: .table)
+        destination = try c.decode(IPPrefix.self, forKey: .destination)
+        tos = try c.decode(UInt8.self, forKey: .tos)
+        metric = try c.decode(UInt32.self, forKey: .metric)
+        gateway = try c.decodeIfPresent(IPAddress.self, forKey: .gateway)
+        ifindex = try c.decodeIfPresent(Int32.self, forKey: .ifindex)
+        proto = try c.decode(UInt8.self, forKey: .proto)
+        scope = try c.decode(UInt8.self, forKey: .scope)
+        type = try c.decode(RouteType.self, forKey: .type)
+        prefsrc = try c.decodeIfPresent(IPAddress.self, forKey: .prefsrc)
+        packedName = PackedName(try c.decodeIfPresent(String.self, forKey: .interfaceName))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(table, forKey: .table)
+        try c.encode(destination, forKey: .destination)
+        try c.encode(tos, forKey: .tos)
+        try c.encode(metric, forKey: .metric)
+        try c.encodeIfPresent(gateway, forKey: .gateway)
+        try c.encodeIfPresent(ifindex, forKey: .ifindex)
+        try c.encode(proto, forKey: .proto)
+        try c.encode(scope, forKey: .scope)
+        try c.encode(type, forKey: .type)
+        try c.encodeIfPresent(prefsrc, forKey: .prefsrc)
+        try c.encodeIfPresent(interfaceName, forKey: .interfaceName)
     }
 
     /// The kernel stores an IPv6 route's metric 0 as 1024.
