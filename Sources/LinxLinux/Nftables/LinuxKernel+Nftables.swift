@@ -16,7 +16,10 @@ import SystemPackage
 /// right before nft sends the batch and refuses (ERESTART, nothing sent)
 /// when it moved. A writer that commits inside that window (between the
 /// check and nft's send, microseconds) is not refused; the next pass sees
-/// its change.
+/// its change. A transaction of only tables, plain sets and their elements
+/// (addresses and ports) is sent as its own batch instead (`NftRawBatch`:
+/// no nft parser), which carries the generation: there the kernel itself
+/// refuses a stale batch, with no window.
 extension LinuxKernel: NftablesBackend {
     public func observeTable(_ table: NftTableRef, in scope: NetnsScope) async throws(KernelError) -> NftObservation {
         try await perform(in: scope) { context throws(KernelError) in
@@ -58,7 +61,16 @@ extension LinuxKernel: NftablesBackend {
                 guard now == generation else {
                     return .failure(NftTransactionError(error: KernelError(.restart, "generation \(generation) is stale (now \(now))")))
                 }
-                if let failure = nft.run(NftScript(commands)) {
+                let lookup = NftRawBatch.Lookup(
+                    tableFlags: { table throws(KernelError) in try nft.tableFlags(table) },
+                    set: { table, name throws(KernelError) in try nft.set(table, name) })
+                let failure =
+                    if let batch = try NftRawBatch(commands, expecting: generation, lookup: lookup) {
+                        try nft.send(batch)
+                    } else {
+                        nft.run(NftScript(commands))
+                    }
+                if let failure {
                     return .failure(NftTransactionError(index: failure.command, object: failure.command.map { commands[$0].object }, error: failure.error))
                 }
                 if commands.contains(where: { if case .addTable(_, let flags, _) = $0 { flags.contains(.owner) } else { false } }) {

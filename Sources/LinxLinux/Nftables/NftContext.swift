@@ -18,6 +18,9 @@ import SystemPackage
 final class NftContext {
     private let ctx: OpaquePointer
     private let generationSocket: Int32
+    /// The generation socket's send buffer as last set for a batch (0: the default).
+    private var sendBuffer = 0
+    private var batchOptionsSet = false
 
     /// Opens both sockets; must run on the namespace's thread.
     init() throws(KernelError) {
@@ -100,6 +103,147 @@ final class NftContext {
         case ENOENT: return false
         case let code?: throw KernelError(Errno(rawValue: code), "NFT_MSG_GETTABLE \(table) refused")
         }
+    }
+
+    /// The flags of `table` (NFTA_TABLE_FLAGS), nil when it does not exist.
+    func tableFlags(_ table: NftTableRef) throws(KernelError) -> UInt32? {
+        let (reply, count) = try ask(NFT_MSG_GETTABLE.rawValue, family: table.family.nfproto, attributes: Self.string(1, table.name), what: "table \(table)")
+        switch reply.errorCode {
+        case nil: return Self.u32(2, in: reply, count: count) ?? 0
+        case ENOENT: return nil
+        case let code?: throw KernelError(Errno(rawValue: code), "NFT_MSG_GETTABLE \(table) refused")
+        }
+    }
+
+    /// Set `name` of `table` as the kernel holds it, nil when there is no
+    /// such set (or table).
+    func set(_ table: NftTableRef, _ name: String) throws(KernelError) -> NftRawBatch.ExistingSet? {
+        let (reply, count) = try ask(
+            NFT_MSG_GETSET.rawValue, family: table.family.nfproto, attributes: Self.string(1, table.name) + Self.string(2, name),
+            what: "set \(name) of table \(table)")
+        switch reply.errorCode {
+        case nil:
+            // NFTA_SET_KEY_TYPE, NFTA_SET_KEY_LEN; NFTA_SET_FLAGS comes before
+            // them and only when not 0.
+            guard let type = Self.u32(4, in: reply, count: count), let length = Self.u32(5, in: reply, count: count)
+            else { throw KernelError(.ioError, "NFT_MSG_GETSET reply without key type or key length") }
+            return NftRawBatch.ExistingSet(flags: Self.u32(3, in: reply, count: count) ?? 0, keyType: type, keyLength: length)
+        case ENOENT: return nil
+        case let code?: throw KernelError(Errno(rawValue: code), "NFT_MSG_GETSET \(name) of table \(table) refused")
+        }
+    }
+
+    /// A NUL-terminated string attribute, padded.
+    private static func string(_ type: UInt16, _ text: String) -> [UInt8] {
+        var attributes = NftRawBatch.Attributes()
+        attributes.string(type, text)
+        return attributes.bytes
+    }
+
+    /// The big-endian u32 attribute `type` of an nf_tables reply (after
+    /// nlmsghdr and nfgenmsg), nil when absent.
+    private static func u32(_ type: UInt16, in reply: [UInt8], count: Int) -> UInt32? {
+        var offset = 20
+        while offset + 4 <= count {
+            let length = Int(UInt16(reply[offset]) | UInt16(reply[offset + 1]) << 8)
+            let attribute = (UInt16(reply[offset + 2]) | UInt16(reply[offset + 3]) << 8) & 0x7FFF
+            guard length >= 4 else { break }
+            if attribute == type, length >= 8, offset + 8 <= count {
+                return UInt32(reply[offset + 4]) << 24 | UInt32(reply[offset + 5]) << 16 | UInt32(reply[offset + 6]) << 8 | UInt32(reply[offset + 7])
+            }
+            offset += (length + 3) & ~3
+        }
+        return nil
+    }
+
+    /// Sends `batch` on the generation socket and reads what the kernel
+    /// answered: nil when it committed it, else the failing command (the
+    /// earliest message refused; nil for the batch itself, such as ERESTART
+    /// for a stale generation) and the errno, with the kernel's own text
+    /// when it gave one. The kernel handles the whole batch inside the
+    /// send, so its errors are already queued when the send returns.
+    func send(_ batch: NftRawBatch) throws(KernelError) -> (command: Int?, error: KernelError)? {
+        try prepareForBatches(size: batch.bytes.count)
+        var address = sockaddr_nl()
+        address.nl_family = sa_family_t(AF_NETLINK)
+        let sent = batch.bytes.withUnsafeBytes { bytes in
+            withUnsafePointer(to: &address) { pointer in
+                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    sendto(generationSocket, bytes.baseAddress, bytes.count, 0, $0, socklen_t(MemoryLayout<sockaddr_nl>.size))
+                }
+            }
+        }
+        guard sent == batch.bytes.count else { throw KernelError(Errno(rawValue: linx_errno()), "cannot send the nf_tables batch") }
+        var refusals: [(sequence: UInt32, code: Int32, text: String?)] = []
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { recv(generationSocket, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            if count < 0 {
+                let code = linx_errno()
+                if code == EINTR { continue }
+                if code == EAGAIN || code == EWOULDBLOCK { break }
+                throw KernelError(Errno(rawValue: code), "cannot read the kernel's answer to the nf_tables batch")
+            }
+            var offset = 0
+            while offset + 20 <= count {
+                let length = buffer.withUnsafeBytes { Int($0.loadUnaligned(fromByteOffset: offset, as: UInt32.self)) }
+                guard length >= 16, offset + length <= count else { break }
+                let type = UInt16(buffer[offset + 4]) | UInt16(buffer[offset + 5]) << 8
+                let flags = UInt16(buffer[offset + 6]) | UInt16(buffer[offset + 7]) << 8
+                if type == UInt16(NLMSG_ERROR), length >= 36 {
+                    let code = -buffer.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset + 16, as: Int32.self) }
+                    let sequence = buffer.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset + 28, as: UInt32.self) }
+                    if code != 0 {
+                        refusals.append((sequence, code, Self.extendedAckText(buffer, message: offset, length: length, flags: flags)))
+                    }
+                }
+                offset += (length + 3) & ~3
+            }
+        }
+        guard let first = refusals.min(by: { $0.sequence < $1.sequence }) else { return nil }
+        let command = Int(first.sequence) < batch.commandOfSequence.count ? batch.commandOfSequence[Int(first.sequence)] : nil
+        let reason = String(cString: strerror(first.code))
+        // The words nft prints for a kernel refusal, and the kernel's own text.
+        let message = "Could not process rule: \(reason)" + (first.text.map { " (\($0))" } ?? "")
+        return (command, KernelError(Errno(rawValue: first.code), message))
+    }
+
+    /// NLMSGERR_ATTR_MSG of an error whose echoed request was capped
+    /// (NETLINK_CAP_ACK) and carries TLVs (NLM_F_ACK_TLVS).
+    private static func extendedAckText(_ buffer: [UInt8], message offset: Int, length: Int, flags: UInt16) -> String? {
+        guard flags & 0x200 != 0 else { return nil }  // NLM_F_ACK_TLVS
+        var at = offset + 36  // nlmsghdr + error + the request's nlmsghdr
+        while at + 4 <= offset + length {
+            let size = Int(UInt16(buffer[at]) | UInt16(buffer[at + 1]) << 8)
+            let type = UInt16(buffer[at + 2]) | UInt16(buffer[at + 3]) << 8
+            guard size >= 4, at + size <= offset + length else { break }
+            if type == 1 {  // NLMSGERR_ATTR_MSG
+                let text = buffer[(at + 4)..<(at + size)].prefix { $0 != 0 }
+                return String(decoding: text, as: UTF8.self)
+            }
+            at += (size + 3) & ~3
+        }
+        return nil
+    }
+
+    /// The generation socket's send buffer holds `size` bytes (a batch is
+    /// one datagram), and errors come back capped with the kernel's text.
+    private func prepareForBatches(size: Int) throws(KernelError) {
+        if !batchOptionsSet {
+            var one: Int32 = 1
+            // NETLINK_CAP_ACK (10), NETLINK_EXT_ACK (11); SOL_NETLINK is 270.
+            _ = setsockopt(generationSocket, 270, 10, &one, socklen_t(MemoryLayout<Int32>.size))
+            _ = setsockopt(generationSocket, 270, 11, &one, socklen_t(MemoryLayout<Int32>.size))
+            batchOptionsSet = true
+        }
+        guard size + 4096 > sendBuffer else { return }
+        var wanted = Int32(clamping: size + 64 * 1024)
+        if setsockopt(generationSocket, SOL_SOCKET, SO_SNDBUFFORCE, &wanted, socklen_t(MemoryLayout<Int32>.size)) != 0,
+            setsockopt(generationSocket, SOL_SOCKET, SO_SNDBUF, &wanted, socklen_t(MemoryLayout<Int32>.size)) != 0
+        {
+            throw KernelError(Errno(rawValue: linx_errno()), "cannot make room for a batch of \(size) bytes")
+        }
+        sendBuffer = Int(wanted)
     }
 
     /// Sends one nf_tables request (NLM_F_REQUEST, no dump) on the

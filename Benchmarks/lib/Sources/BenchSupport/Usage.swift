@@ -2,7 +2,9 @@ import Glibc
 
 /// One timed run: wall-clock seconds, and the CPU seconds (user + system)
 /// and minor page faults it cost, so a run on a loaded machine can still be
-/// compared by the work done, not only by the time it took.
+/// compared by the work done, not only by the time it took; and how its
+/// wall time splits: running (``cpu``), waiting for a CPU other processes
+/// held (``runQueue``), and the rest (``idle``: sleeping).
 public struct Sample: Sendable {
     /// Wall-clock seconds.
     public var wall: Double
@@ -12,9 +14,20 @@ public struct Sample: Sendable {
     public var system: Double
     /// Minor page faults.
     public var faults: Int
+    /// Seconds the run's threads were runnable but waiting for a CPU.
+    public var runQueue: Double = 0
 
     /// User plus system CPU seconds.
     public var cpu: Double { user + system }
+
+    /// Wall seconds neither running nor waiting for a CPU: sleeping (on a
+    /// hand-off to another thread, I/O, a kernel wait). Threads running at
+    /// the same time count their CPU twice, so this is a lower bound then.
+    public var idle: Double { max(0, wall - cpu - runQueue) }
+
+    /// The wall time without the run-queue wait: what the run takes when no
+    /// other process wants its CPU (running plus sleeping).
+    public var uncontended: Double { wall - runQueue }
 
     /// The difference of two resource usages, over `wall` seconds.
     init(wall: Double, from before: rusage, to after: rusage) {
@@ -31,6 +44,7 @@ public struct Sample: Sendable {
 /// process's CPU time and page faults over it (all threads: the namespace
 /// threads doing the work included; idle threads add nothing).
 public func sampleSelf(clock: ContinuousClock = ContinuousClock(), _ body: () async throws -> Void) async rethrows -> Sample {
+    let waitedBefore = runQueueNanoseconds(ofThreadsOf: getpid())
     var before = rusage()
     getrusage(RUSAGE_SELF.rawValue, &before)
     let start = clock.now
@@ -38,23 +52,35 @@ public func sampleSelf(clock: ContinuousClock = ContinuousClock(), _ body: () as
     let wall = seconds(start.duration(to: clock.now))
     var after = rusage()
     getrusage(RUSAGE_SELF.rawValue, &after)
-    return Sample(wall: wall, from: before, to: after)
+    var sample = Sample(wall: wall, from: before, to: after)
+    sample.runQueue = runQueueSeconds(from: waitedBefore, to: runQueueNanoseconds(ofThreadsOf: getpid()))
+    return sample
 }
 
 /// Runs a reference tool like ``timeReference(_:clock:)`` and samples it:
 /// wall time from spawn to exit, and the CPU time and page faults of the
-/// process (`wait4`; `ip netns exec` execs the tool in the same process).
-public func sampleReference(_ arguments: [String], clock: ContinuousClock = ContinuousClock()) -> Sample {
-    let start = clock.now
-    let pid = spawnReference(arguments)
+/// process (`wait4`; `ip netns exec` execs the tool in the same process),
+/// and its run-queue wait (read from the exited process before it is
+/// reaped: a single-threaded tool's whole wait). With `netns` (a namespace
+/// file such as `/run/netns/NAME`) the tool starts inside that network
+/// namespace, with no `ip netns exec` in front of it.
+public func sampleReference(_ arguments: [String], netns: String? = nil, clock: ContinuousClock = ContinuousClock()) -> Sample {
+    let (pid, start) = spawnReference(arguments, netns: netns, clock: clock)
+    var info = siginfo_t()
+    while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) < 0 {
+        guard errno == EINTR else { fail("waitid failed: errno \(errno)") }
+    }
+    let wall = seconds(start.duration(to: clock.now))
+    let waited = runQueueNanoseconds(path: "/proc/\(pid)/schedstat").map { Double($0) / 1e9 } ?? 0
     var status: Int32 = 0
     var usage = rusage()
     while wait4(pid, &status, 0, &usage) < 0 {
         guard errno == EINTR else { fail("wait4 failed: errno \(errno)") }
     }
-    let wall = seconds(start.duration(to: clock.now))
     if exitStatus(status) != 0 { fail("\(arguments.joined(separator: " ")) exited with status \(exitStatus(status))") }
-    return Sample(wall: wall, from: rusage(), to: usage)
+    var sample = Sample(wall: wall, from: rusage(), to: usage)
+    sample.runQueue = waited
+    return sample
 }
 
 /// Median, lowest and highest of one measure over samples, as the
