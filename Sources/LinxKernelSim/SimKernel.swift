@@ -233,7 +233,26 @@ public final class SimKernel: Sendable {
         }
     }
 
-    /// A number naming what `scope`'s links, addresses and routes are now
+    /// Hands `scope`'s links (by index, with how many addresses and routes
+    /// follow), then each address in no particular order, then each route
+    /// in the store's dump order, to the bodies, under the kernel's lock:
+    /// for a reader that keys everything into a map (the conformance
+    /// subjects, after every pass), with no dump built, sorted or copied.
+    /// Read directly: no backend call, no fault, not logged.
+    package func visitRtnl(
+        of scope: NetnsScope, links: (_ links: [Link], _ addresses: Int, _ routes: Int) -> Void,
+        address: (InterfaceAddress) -> Void, route: (Route) -> Void
+    ) throws(KernelError) {
+        try state.withLock { s throws(KernelError) in
+            try s.withNetns(scope) { ns throws(KernelError) in
+                links(ns.dumpedLinks(), ns.addresses.count, ns.routes.count)
+                for entry in ns.addresses.values { address(entry.address) }
+                ns.routes.forEach(.all, route)
+            }
+        }
+    }
+
+        /// A number naming what `scope`'s links, addresses and routes are now
     /// (see ``snapshot(of:)``): it changes with any of them and is never
     /// reused, in this kernel or another, for other contents. A reader that
     /// kept what it made of a snapshot can tell it is still current.

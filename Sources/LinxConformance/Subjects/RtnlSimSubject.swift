@@ -84,12 +84,7 @@ public struct RtnlSimSubject: ConformanceSubject {
         return RtnlStateModel.sideEffects(
             of: op, before: before, name: { index in linkName(index, in: sandbox) },
             routesThrough: { link in
-                guard let dump = sandbox.memo.dump(behind: before.reading, as: SimNetnsSnapshot.self),
-                    let index = dump.links.first(where: { $0.name == link })?.index
-                else { return nil }
-                return dump.routes
-                    .filter { $0.ifindex == index && $0.family == .ipv4 && $0.proto != RouteProtocol.kernel }
-                    .map(\.key)
+                sandbox.memo.dump(behind: before.reading, as: RtnlRouteDevices.self)?.routes(through: link)
             },
             holdsNow: { entry in
                 if addressesNow == nil { addressesNow = Self.addressEntries(in: sandbox) }
@@ -99,9 +94,10 @@ public struct RtnlSimSubject: ConformanceSubject {
 
     /// The scope's address entries as it is now.
     private static func addressEntries(in sandbox: Sandbox) -> Set<RtnlEntry> {
-        guard let scoped = try? sandbox.kernel.unsortedSnapshot(of: sandbox.scope) else { return [] }
         var entries: [RtnlEntry: RtnlValue] = [:]
-        add(links: scoped.links, addresses: scoped.addresses, routes: [], host: false, to: &entries)
+        var devices: [RtnlRouteDevices.Route] = []
+        guard (try? read(sandbox.kernel, sandbox.scope, host: false, into: &entries, devices: &devices, routes: false)) != nil
+        else { return [] }
         return Set(entries.keys)
     }
 
@@ -134,21 +130,53 @@ public struct RtnlSimSubject: ConformanceSubject {
 
     /// The snapshot, read afresh.
     static func readSnapshot(of sandbox: Sandbox) throws -> ScopeSnapshot<RtnlEntry, RtnlValue> {
-        // Unsorted dumps: every non-kernel route has a key of its own (only
-        // kernel routes share one, and those are left out), so the map is
-        // the same whatever the order.
-        let scoped = try sandbox.kernel.unsortedSnapshot(of: sandbox.scope)
-        let host = try sandbox.kernel.unsortedSnapshot(of: .current)
         var entries: [RtnlEntry: RtnlValue] = [:]
-        entries.reserveCapacity(
-            scoped.addresses.count + scoped.routes.count + host.addresses.count + host.routes.count)
-        Self.add(scoped, host: false, to: &entries)
-        Self.add(host, host: true, to: &entries)
+        var devices = RtnlRouteDevices()
+        devices.links = try read(sandbox.kernel, sandbox.scope, host: false, into: &entries, devices: &devices.routes)
+        var hostDevices: [RtnlRouteDevices.Route] = []
+        try read(sandbox.kernel, .current, host: true, into: &entries, devices: &hostDevices)
         let snapshot = ScopeSnapshot(entries)
         // The entries leave out each route's device; the audit needs it when
         // a link loses its last IPv4 address (see `sideEffects`).
-        sandbox.memo.remember(scoped, behind: snapshot.reading)
+        sandbox.memo.remember(devices, behind: snapshot.reading)
         return snapshot
+    }
+
+    /// Adds the entries of `scope` (as ``add(links:addresses:routes:host:to:)``
+    /// makes them from its dumps) to `entries`, visiting the namespace in
+    /// place: no dump is built or sorted. The order does not matter: every
+    /// address has an entry of its own, and so does every route that is
+    /// not the kernel's (only kernel routes share a key, and those are left
+    /// out). Also lists in `devices` the device of each IPv4 route that is
+    /// not the kernel's, in dump order. Returns the links.
+    @discardableResult
+    static func read(
+        _ kernel: SimKernel, _ scope: NetnsScope, host: Bool, into entries: inout [RtnlEntry: RtnlValue],
+        devices: inout [RtnlRouteDevices.Route], routes readsRoutes: Bool = true
+    ) throws -> [Link] {
+        var links: [Link] = []
+        var names: [Int32: String] = [:]
+        try kernel.visitRtnl(
+            of: scope,
+            links: { found, addresses, routes in
+                links = found
+                entries.reserveCapacity(entries.count + addresses + (readsRoutes ? routes : 0))
+                // A namespace has a handful of links: found by a walk, a map only for a crowded host.
+                if found.count > 8 { for link in found { names[link.index] = link.name } }
+            },
+            address: { address in
+                guard !address.address.isIPv6LinkLocal else { return }
+                let name = (links.count > 8 ? names[address.ifindex] : links.first { $0.index == address.ifindex }?.name)
+                    ?? "#\(address.ifindex)"
+                entries[.address(host: host, interface: name, address: address.address, prefixLength: address.prefixLength)] =
+                    RtnlValue(address)
+            },
+            route: { route in
+                guard readsRoutes, route.proto != RouteProtocol.kernel else { return }
+                entries[.route(host: host, key: route.key)] = RtnlValue(route)
+                if route.family == .ipv4, let index = route.ifindex { devices.append((route.key, index)) }
+            })
+        return links
     }
 
     static func add(_ snapshot: SimNetnsSnapshot, host: Bool, to entries: inout [RtnlEntry: RtnlValue]) {
