@@ -37,6 +37,11 @@ struct NftRawBatch {
         var tableFlags: (NftTableRef) throws(KernelError) -> UInt32?
         /// nil: no such set; else what nft needs to encode its elements.
         var set: (NftTableRef, String) throws(KernelError) -> ExistingSet?
+        /// Whether nft's parser reads the table's name (and the set's, when
+        /// given) as names: a keyword (`counter`, `table`) is a syntax error
+        /// to nft, and the kernel, which takes any string, must not make it
+        /// one that only the raw path could create and nft never name.
+        var nftReadsNames: (NftTableRef, String?) -> Bool
     }
 
     /// A set as the kernel holds it (NFT_MSG_GETSET).
@@ -77,7 +82,8 @@ struct NftRawBatch {
         /// Appends the key bytes of `element` to `keys`; false (nothing
         /// appended) unless it is written the one way that has no other
         /// reading: a dotted quad of decimal octets without leading zeros,
-        /// an IPv6 address inet_pton takes (no prefix, range, zone or name),
+        /// an IPv6 address inet_pton takes (no prefix, range, zone or name;
+        /// a dotted quad only after `::ffff:` or `::`),
         /// a decimal port without leading zeros.
         func appendKey(_ element: String, to keys: inout [UInt8]) -> Bool {
             switch self {
@@ -86,6 +92,13 @@ struct NftRawBatch {
                 keys += [UInt8(address >> 24), UInt8(address >> 16 & 0xFF), UInt8(address >> 8 & 0xFF), UInt8(address & 0xFF)]
                 return true
             case .ipv6:
+                // An embedded dotted quad only as `::ffff:A.B.C.D` or
+                // `::A.B.C.D`: inet_pton takes other spellings of it that
+                // nft's lexer refuses (`0:0:0:0:0:ffff:1.2.3.4`).
+                if element.utf8.contains(UInt8(ascii: ".")) {
+                    let quad = element.hasPrefix("::ffff:") ? element.dropFirst(7) : element.hasPrefix("::") ? element.dropFirst(2) : nil
+                    guard let quad, Self.decimals(String(quad), parts: 4, maximum: 255) != nil else { return false }
+                }
                 guard element.utf8.allSatisfy({ Self.isHexDigit($0) || $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: ".") }),
                     element.utf8.contains(UInt8(ascii: ":"))
                 else { return false }
@@ -146,12 +159,13 @@ struct NftRawBatch {
             switch command {
             case .addTable(let table, let flags, let comment):
                 guard flags.isSubset(of: [.dormant]), comment.map(Self.isPlainComment) ?? true, !created.contains(table),
-                    try lookup.tableFlags(table) == nil
+                    lookup.nftReadsNames(table, nil), try lookup.tableFlags(table) == nil
                 else { return nil }
                 created.insert(table)
             case .addSet(let table, let set):
                 guard set.dataType == nil, set.flags.isEmpty, set.elements.isEmpty, let type = KeyType(rawValue: set.type),
-                    sets[SetKey(table: table, name: set.name)] == nil, try Self.usable(table, created: created, lookup: lookup)
+                    sets[SetKey(table: table, name: set.name)] == nil, lookup.nftReadsNames(table, set.name),
+                    try Self.usable(table, created: created, lookup: lookup)
                 else { return nil }
                 // A set already there keeps its own type in nft's cache (and
                 // the kernel refuses a re-typed one): nft's to judge.
@@ -159,9 +173,11 @@ struct NftRawBatch {
                 sets[SetKey(table: table, name: set.name)] = (type, nextSetID)
                 nextSetID += 1
             case .addElements(let table, let name, let elements), .deleteElements(let table, let name, let elements):
+                // An empty list is a syntax error to nft ("unexpected '}'").
+                guard !elements.isEmpty else { return nil }
                 let key = SetKey(table: table, name: name)
                 if sets[key] == nil {
-                    guard !created.contains(table), try Self.usable(table, created: created, lookup: lookup),
+                    guard !created.contains(table), lookup.nftReadsNames(table, name), try Self.usable(table, created: created, lookup: lookup),
                         let existing = try lookup.set(table, name), existing.flags == 0,
                         let type = KeyType(id: existing.keyType, length: existing.keyLength)
                     else { return nil }
