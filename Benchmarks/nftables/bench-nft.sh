@@ -9,8 +9,9 @@
 # `ip saddr 10.A.B.C tcp dport P accept` and Linx's marker comment (so
 # `nft -f` and Linx leave the same table). The driver (NftBench) runs each
 # `nft` reference interleaved with the Linx pass it is compared with, and
-# samples wall time, CPU time and page faults (medians and ranges over
-# REPEATS; 5 cold pairs per repetition): cold (`nft -f` vs a cold reconcile
+# samples wall time, CPU time, run-queue wait, idle time and page faults
+# (medians and ranges over REPEATS; 5 cold pairs per repetition; `nft`
+# started inside the namespace, no `ip netns exec`): cold (`nft -f` vs a cold reconcile
 # pass), no-op (`nft list table` vs a pass with nothing to do), plan (a
 # plan of the absent table vs `nft -c -f`), and set cold (`nft -f` of the
 # table holding only a set of COUNT IPv4 addresses vs a cold pass creating

@@ -13,13 +13,14 @@ struct NftRawBatchTests {
     let t = NftTableRef(.inet, "linx")
 
     /// Nothing in the kernel.
-    static var empty: NftRawBatch.Lookup { NftRawBatch.Lookup(tableFlags: { _ in nil }, set: { _, _ in nil }) }
+    static var empty: NftRawBatch.Lookup { NftRawBatch.Lookup(tableFlags: { _ in nil }, set: { _, _ in nil }, nftReadsNames: { _, _ in true }) }
 
     /// The table exists (flags `flags`) with set `s` of `type`.
     static func existing(flags: UInt32 = 0, set type: UInt32 = 7, length: UInt32 = 4, setFlags: UInt32 = 0) -> NftRawBatch.Lookup {
         NftRawBatch.Lookup(
             tableFlags: { _ in flags },
-            set: { _, name in name == "s" ? NftRawBatch.ExistingSet(flags: setFlags, keyType: type, keyLength: length) : nil })
+            set: { _, name in name == "s" ? NftRawBatch.ExistingSet(flags: setFlags, keyType: type, keyLength: length) : nil },
+            nftReadsNames: { _, set in set != "counter" })
     }
 
     static func bytes(_ hex: String) -> [UInt8] {
@@ -106,7 +107,19 @@ struct NftRawBatchTests {
         #expect(try !raw([.addElements(t, set: "s", ["022"])], Self.existing(set: 13, length: 2)))
         #expect(try !raw([.addElements(t, set: "s", ["65536"])], Self.existing(set: 13, length: 2)))
         #expect(try !raw([.addElements(t, set: "s", ["fe80::1%lo"])], Self.existing(set: 8, length: 16)))
-        #expect(try raw([.addElements(t, set: "s", ["::ffff:192.0.2.1"])], Self.existing(set: 8, length: 16)))
+        // An embedded dotted quad: inet_pton takes spellings nft's lexer refuses (0:0:0:0:0:ffff:1.2.3.4);
+        // only `::ffff:` or `::` and a plain dotted quad are sent raw (nft reads both the same).
+        #expect(try raw([.addElements(t, set: "s", ["::ffff:192.0.2.1", "::1.2.3.4", "::ffff:c000:201", "2001:DB8::1"])], Self.existing(set: 8, length: 16)))
+        for element in ["0:0:0:0:0:ffff:1.2.3.4", "2001:db8:0:1::10.0.0.1", "::ffff:010.0.0.1", "::ffff:1.2.3", "1::1.2.3.4", "::fffe:1.2.3.4"] {
+            #expect(try !raw([.addElements(t, set: "s", [element])], Self.existing(set: 8, length: 16)), "\(element)")
+        }
+        // An empty list is nft's syntax error; a name nft reads as a keyword is nft's to refuse.
+        #expect(try !raw([.addElements(t, set: "s", [])], Self.existing()))
+        #expect(try !raw([.deleteElements(t, set: "s", [])], Self.existing()))
+        let keywords = NftRawBatch.Lookup(tableFlags: { _ in nil }, set: { _, _ in nil }, nftReadsNames: { _, set in set != "counter" })
+        #expect(try raw([.addTable(t, flags: [], comment: nil), .addSet(t, NftSet("counted", type: "ipv4_addr"))], keywords))
+        #expect(try !raw([.addTable(t, flags: [], comment: nil), .addSet(t, NftSet("counter", type: "ipv4_addr"))], keywords))
+        #expect(try !raw([.addTable(t, flags: [], comment: nil)], NftRawBatch.Lookup(tableFlags: { _ in nil }, set: { _, _ in nil }, nftReadsNames: { _, _ in false })))
         // The kernel's side: the table owner-flagged (its socket is libnftables'), a set with
         // flags (interval), one of another type (mark: 4 bytes too), a missing set or table,
         // a set the batch declares that already exists, a table the batch adds that exists.
@@ -212,7 +225,7 @@ struct NftablesRawBatchKernelTests {
             let outcome = try await kernel.perform(in: ns.scope) { context throws(KernelError) in
                 let nft = try context.nftContext()
                 let now = try nft.generation()
-                let lookup = NftRawBatch.Lookup(tableFlags: { t throws(KernelError) in try nft.tableFlags(t) }, set: { t, s throws(KernelError) in try nft.set(t, s) })
+                let lookup = nft.rawBatchLookup
                 // Any other generation but 0 (which the kernel takes for "no check").
                 let stale = try NftRawBatch(commands, expecting: now &+ 1000, lookup: lookup)!
                 let refused = try nft.send(stale)
@@ -230,12 +243,66 @@ struct NftablesRawBatchKernelTests {
         }
     }
 
+    @Test("names nft reads as keywords, elements with an embedded dotted quad: refused as nft refuses them, nothing created")
+    func nftsRefusalsStayNfts() async throws {
+        try await ThrowawayNamespace.with { ns in
+            let kernel = LinuxKernel()
+            for commands: [NftCommand] in [
+                [.addTable(table, flags: [], comment: nil), .addSet(table, NftSet("counter", type: "ipv4_addr")), .addElements(table, set: "counter", ["10.0.0.1"])],
+                [.addTable(NftTableRef(.inet, "table"), flags: [], comment: nil)],
+                [.addTable(table, flags: [], comment: nil), .addSet(table, NftSet("v6", type: "ipv6_addr")), .addElements(table, set: "v6", ["0:0:0:0:0:ffff:1.2.3.4"])],
+            ] {
+                #expect(try await !Self.isRaw(commands, kernel: kernel, netns: ns.scope))
+                let generation = try await kernel.observeTable(table, in: ns.scope).generation
+                let refused = await #expect(throws: NftTransactionError.self) {
+                    _ = try await kernel.commit(commands, expecting: generation, in: ns.scope)
+                }
+                #expect(refused?.error.errno == .invalidArgument, "\(String(describing: refused))")
+                #expect(try ns.exec("nft", "list", "ruleset").isEmpty)
+            }
+        }
+    }
+
+    @Test("names of 228 bytes: an existing set's elements are still sent, and land")
+    func longNames() async throws {
+        try await ThrowawayNamespace.with { ns in
+            let kernel = LinuxKernel()
+            let long = NftTableRef(.inet, String(repeating: "a", count: 228))
+            let name = String(repeating: "b", count: 228)
+            let create: [NftCommand] = [.addTable(long, flags: [], comment: nil), .addSet(long, NftSet(name, type: "ipv4_addr"))]
+            _ = try await kernel.commit(create, expecting: try await kernel.observeTable(table, in: ns.scope).generation, in: ns.scope)
+            let add: [NftCommand] = [.addElements(long, set: name, ["10.0.0.2"])]
+            #expect(try await Self.isRaw(add, kernel: kernel, netns: ns.scope))
+            _ = try await kernel.commit(add, expecting: try await kernel.observeTable(table, in: ns.scope).generation, in: ns.scope)
+            #expect(try ns.exec("nft", "list", "set", "inet", long.name, name).contains("10.0.0.2"))
+        }
+    }
+
+    @Test("300 refused commands in one batch: the earliest is named, and the socket answers the next request rightly")
+    func manyRefusals() async throws {
+        try await ThrowawayNamespace.with { ns in
+            let kernel = LinuxKernel()
+            let create: [NftCommand] = [.addTable(table, flags: [], comment: nil), .addSet(table, NftSet("v4", type: "ipv4_addr")), .addElements(table, set: "v4", ["1.2.3.4"])]
+            _ = try await kernel.commit(create, expecting: try await kernel.observeTable(table, in: ns.scope).generation, in: ns.scope)
+            let deletes: [NftCommand] = (0..<300).map { .deleteElements(table, set: "v4", ["9.9.\($0 / 256).\($0 % 256)"]) }
+            #expect(try await Self.isRaw(deletes, kernel: kernel, netns: ns.scope))
+            let generation = try await kernel.observeTable(table, in: ns.scope).generation
+            let refused = await #expect(throws: NftTransactionError.self) {
+                _ = try await kernel.commit(deletes, expecting: generation, in: ns.scope)
+            }
+            #expect(refused?.index == 0 && refused?.error.errno == .noSuchFileOrDirectory, "\(String(describing: refused))")
+            #expect(try await kernel.observeTable(table, in: ns.scope).generation == generation)
+            _ = try await kernel.commit([.addElements(table, set: "v4", ["1.1.1.1"])], expecting: generation, in: ns.scope)
+            #expect(try ns.exec("nft", "list", "set", "inet", "linx", "v4").contains("1.1.1.1"))
+        }
+    }
+
     /// Whether the backend sends `commands` as a raw batch (asked on the
     /// namespace's thread, as commit asks).
     static func isRaw(_ commands: [NftCommand], kernel: LinuxKernel, netns: NetnsScope) async throws -> Bool {
         try await kernel.perform(in: netns) { context throws(KernelError) in
             let nft = try context.nftContext()
-            let lookup = NftRawBatch.Lookup(tableFlags: { t throws(KernelError) in try nft.tableFlags(t) }, set: { t, s throws(KernelError) in try nft.set(t, s) })
+            let lookup = nft.rawBatchLookup
             return try NftRawBatch(commands, expecting: 0, lookup: lookup) != nil
         }
     }

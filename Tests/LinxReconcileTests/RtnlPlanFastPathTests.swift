@@ -52,6 +52,29 @@ struct RtnlPlanFastPathTests {
         #expect(owned > 1_000)
     }
 
+    @Test("ownership record keys: sets of them agree with pairwise equality, equal keys hash equally")
+    func addressKeyHashing() {
+        var random = SimRandom(seed: 72)
+        // "K" and the Kelvin sign are equal Strings with different bytes.
+        let names = ["eth0", "eth1", "K", "\u{212A}", "e\u{301}", "\u{E9}"]
+        var distinct = 0
+        for _ in 0..<2_000 {
+            var keys: [RtnlLastApplied.AddressKey] = []
+            for _ in 0..<random.int(in: 0...12) {
+                let address: IPAddress = random.chance(0.7)
+                    ? .v4(0x0A00_0000 | UInt32(random.below(4))) : .v6(high: 0xFD00 << 48, low: UInt64(random.below(4)))
+                keys.append(.init(interface: random.pick(names), address: address, prefixLength: random.pick([24, 64, 32])))
+            }
+            var plain: [RtnlLastApplied.AddressKey] = []
+            for key in keys where !plain.contains(key) { plain.append(key) }
+            let set = Set(keys)
+            #expect(set.count == plain.count && plain.allSatisfy(set.contains))
+            for a in keys { for b in keys where a == b { #expect(a.hashValue == b.hashValue) } }
+            distinct += set.count
+        }
+        #expect(distinct > 5_000)
+    }
+
     /// `ownership(after:added:removed:options:)` before round 6.
     static func plainOwnership(
         after plan: RtnlPlan, added: Set<InterfaceAddress.Key>, removed: Set<InterfaceAddress.Key>, options: RtnlOptions

@@ -40,34 +40,38 @@ public struct ReportAudit<Subject: ConformanceSubject>: Sendable {
         // (see OpLedger).
         var ledger = OpLedger(report)
         var problems: [String] = []
-        // By index: an enumerated iterator copies every op out of its array.
-        for position in report.applied.indices {
-            let op = report.applied[position]
-            let effect = subject.effect(of: op, in: sandbox)
-            ledger.record(op, at: position, effect: effect, attempted: true)
-            for key in subject.sideEffects(of: op, before: before, in: sandbox) { ledger.explain(key) }
-            guard quiet else { continue }
-            // The usual single-entry effect by a switch: the closures of
-            // forEachSet/forEachRemove copied captured state per op.
-            switch effect.storage {
-            case .setting(let key, let value):
-                if after.entries[key] != value { problems.append(Self.notVisible(op, key, value, in: after)) }
-            case .removing(let key):
-                if after.entries[key] != nil { problems.append("applied \(describe(op)) but \(key) is still present") }
-            case .collections:
-                effect.forEachSet { key, value in
-                    if after[key] != value { problems.append(Self.notVisible(op, key, value, in: after)) }
-                }
-                effect.forEachRemove { key in
-                    if after[key] != nil { problems.append("applied \(describe(op)) but \(key) is still present") }
+        // Through the arrays' buffers: an op read out of an array by
+        // subscript is copied (and later destroyed) through its type's value
+        // witnesses, and the audit reads every op of every pass.
+        report.applied.withUnsafeBufferPointer { applied in
+            for position in applied.indices {
+                let effect = subject.effect(of: applied[position], in: sandbox)
+                ledger.record(applied[position], at: position, effect: effect, attempted: true)
+                for key in subject.sideEffects(of: applied[position], before: before, in: sandbox) { ledger.explain(key) }
+                guard quiet else { continue }
+                // The usual single-entry effect by a switch: the closures of
+                // forEachSet/forEachRemove copied captured state per op.
+                switch effect.storage {
+                case .setting(let key, let value):
+                    if after.entries[key] != value { problems.append(Self.notVisible(applied[position], key, value, in: after)) }
+                case .removing(let key):
+                    if after.entries[key] != nil { problems.append(Self.stillPresent(applied[position], key)) }
+                case .collections:
+                    effect.forEachSet { key, value in
+                        if after[key] != value { problems.append(Self.notVisible(applied[position], key, value, in: after)) }
+                    }
+                    effect.forEachRemove { key in
+                        if after[key] != nil { problems.append(Self.stillPresent(applied[position], key)) }
+                    }
                 }
             }
         }
-        for offset in report.failed.indices {
-            let op = report.failed[offset].op
-            let effect = subject.effect(of: op, in: sandbox)
-            ledger.record(op, at: report.applied.count + offset, effect: effect, attempted: true)
-            for key in subject.sideEffects(of: op, before: before, in: sandbox) { ledger.explain(key) }
+        report.failed.withUnsafeBufferPointer { failed in
+            for offset in failed.indices {
+                let effect = subject.effect(of: failed[offset].op, in: sandbox)
+                ledger.record(failed[offset].op, at: report.applied.count + offset, effect: effect, attempted: true)
+                for key in subject.sideEffects(of: failed[offset].op, before: before, in: sandbox) { ledger.explain(key) }
+            }
         }
         let wanted = quiet && report.converged ? expected ?? subject.expectedEntries(for: desired, in: sandbox) : nil
         // The expected entries `after` is checked against along a chain of
@@ -82,28 +86,31 @@ public struct ReportAudit<Subject: ConformanceSubject>: Sendable {
         // with other writers about (not quiet) changes need no explaining.
         var unexplained = Set<Subject.EntryKey>()
         if quiet {
-            // One copy of the ledger for the closure: reading the `var`
+            // The ledger's table for the closure: reading the `var` ledger
             // from inside it copied the whole ledger per change.
-            let explained = ledger
+            let explained = ledger.table
             before.forEachChange(to: after) { key, _, now in
-                if !explained.isExplained(key) { unexplained.insert(key) }
+                if !OpLedger.isExplained(key, in: explained) { unexplained.insert(key) }
                 if violated != nil, let value = tracked?[key] {
                     if now == value { violated!.remove(key) } else { violated!.insert(key) }
                 }
             }
         }
         let attempted = report.applied.count + report.failed.count
-        for offset in report.pending.indices {
-            let op = report.pending[offset]
-            let effect = subject.effect(of: op, in: sandbox)
-            ledger.record(op, at: attempted + offset, effect: effect, attempted: false)
-            guard !unexplained.isEmpty else { continue }
-            effect.forEachSet { key, _ in
-                if unexplained.contains(key) { problems.append("\(describe(op)) is pending (never attempted) but \(key) changed") }
-            }
-            effect.forEachRemove { key in
-                if !effect.setsKey(key) && unexplained.contains(key) {
-                    problems.append("\(describe(op)) is pending (never attempted) but \(key) changed")
+        report.pending.withUnsafeBufferPointer { pending in
+            for offset in pending.indices {
+                let effect = subject.effect(of: pending[offset], in: sandbox)
+                ledger.record(pending[offset], at: attempted + offset, effect: effect, attempted: false)
+                guard !unexplained.isEmpty else { continue }
+                effect.forEachSet { key, _ in
+                    if unexplained.contains(key) {
+                        problems.append("\(describe(pending[offset])) is pending (never attempted) but \(key) changed")
+                    }
+                }
+                effect.forEachRemove { key in
+                    if !effect.setsKey(key) && unexplained.contains(key) {
+                        problems.append("\(describe(pending[offset])) is pending (never attempted) but \(key) changed")
+                    }
                 }
             }
         }
@@ -129,12 +136,10 @@ public struct ReportAudit<Subject: ConformanceSubject>: Sendable {
         of report: ReconcileReport<Subject.Source.Item, Subject.Source.LastApplied>
     ) -> [String] {
         var ledger = OpLedger(report)
-        for (i, op) in report.applied.enumerated() { ledger.record(op, at: i, effect: nil, attempted: true) }
-        for (i, failed) in report.failed.enumerated() {
-            ledger.record(failed.op, at: report.applied.count + i, effect: nil, attempted: true)
-        }
+        for (i, op) in report.applied.enumerated() { ledger.recordByHash(op, at: i) }
+        for (i, failed) in report.failed.enumerated() { ledger.recordByHash(failed.op, at: report.applied.count + i) }
         for (i, op) in report.pending.enumerated() {
-            ledger.record(op, at: report.applied.count + report.failed.count + i, effect: nil, attempted: false)
+            ledger.recordByHash(op, at: report.applied.count + report.failed.count + i)
         }
         return ledger.duplicates + strategyViolations(of: report)
     }
@@ -171,9 +176,14 @@ public struct ReportAudit<Subject: ConformanceSubject>: Sendable {
             keys.reserveCapacity(report.applied.count + report.failed.count + report.pending.count)
         }
 
-        /// Whether an attempted op, or a side effect of one, touches `key`.
-        func isExplained(_ key: Subject.EntryKey) -> Bool {
-            (keys[key] ?? 0) & 1 != 0
+        /// Per key, whether it is explained (bit 0) and the first single-key
+        /// op of it (see `keys`), for ``isExplained(_:in:)``.
+        var table: [Subject.EntryKey: Int] { keys }
+
+        /// Whether an attempted op, or a side effect of one, touches `key`,
+        /// by a ledger's ``table``.
+        static func isExplained(_ key: Subject.EntryKey, in table: [Subject.EntryKey: Int]) -> Bool {
+            (table[key] ?? 0) & 1 != 0
         }
 
         /// Records that `key` is explained (a side effect of an attempted op).
@@ -183,37 +193,41 @@ public struct ReportAudit<Subject: ConformanceSubject>: Sendable {
 
         /// Records the op at `position` (of applied, then failed, then
         /// pending): its effect's keys as explained when it was `attempted`,
-        /// and whether an equal op came before it. `effect` nil buckets it
-        /// by hash and explains nothing.
+        /// and whether an equal op came before it.
         mutating func record(
             _ op: ReconcileOp<Subject.Source.Item>, at position: Int,
-            effect: OpEffect<Subject.EntryKey, Subject.EntryValue>?, attempted: Bool
+            effect: OpEffect<Subject.EntryKey, Subject.EntryValue>, attempted: Bool
         ) {
-            let seen: Bool
-            if let effect, let key = effect.onlyKey {
-                let earlier = Self.claim(&keys[key, default: 0], position: position, attempted: attempted)
-                guard let earlier else { return }
-                seen = op == ReportAudit.op(at: earlier, in: report)
-                    || collidedByKey.contains { $0.key == key && op == ReportAudit.op(at: $0.position, in: report) }
-                if !seen { collidedByKey.append((key, position)) }
-            } else {
-                if attempted, let effect {
+            guard let key = effect.onlyKey else {
+                if attempted {
                     var touched = Set<Subject.EntryKey>()
                     effect.addTouchedKeys(to: &touched)
                     for key in touched { explain(key) }
                 }
-                let hash = op.hashValue
-                guard let earlier = firstByHash[hash] else {
-                    firstByHash[hash] = position
-                    return
-                }
-                seen = op == ReportAudit.op(at: earlier, in: report)
-                    || collidedByHash.contains { $0.hash == hash && op == ReportAudit.op(at: $0.position, in: report) }
-                if !seen { collidedByHash.append((hash, position)) }
+                recordByHash(op, at: position)
+                return
             }
-            if seen {
-                duplicates.append("\(op.symbol) \(op.item) appears more than once across applied, failed and pending; each planned op must appear exactly once")
+            guard let earlier = Self.claim(&keys[key, default: 0], position: position, attempted: attempted) else { return }
+            let seen = op == ReportAudit.op(at: earlier, in: report)
+                || collidedByKey.contains { $0.key == key && op == ReportAudit.op(at: $0.position, in: report) }
+            if seen { duplicate(op) } else { collidedByKey.append((key, position)) }
+        }
+
+        /// Records the op at `position` by its hash value alone (no effect:
+        /// it explains nothing), for whether an equal op came before it.
+        mutating func recordByHash(_ op: ReconcileOp<Subject.Source.Item>, at position: Int) {
+            let hash = op.hashValue
+            guard let earlier = firstByHash[hash] else {
+                firstByHash[hash] = position
+                return
             }
+            let seen = op == ReportAudit.op(at: earlier, in: report)
+                || collidedByHash.contains { $0.hash == hash && op == ReportAudit.op(at: $0.position, in: report) }
+            if seen { duplicate(op) } else { collidedByHash.append((hash, position)) }
+        }
+
+        private mutating func duplicate(_ op: ReconcileOp<Subject.Source.Item>) {
+            duplicates.append("\(op.symbol) \(op.item) appears more than once across applied, failed and pending; each planned op must appear exactly once")
         }
 
         /// Updates one key's slot for a single-key op at `position`; the
@@ -278,6 +292,11 @@ public struct ReportAudit<Subject: ConformanceSubject>: Sendable {
 
     private func describe(_ op: ReconcileOp<Subject.Source.Item>) -> String {
         "\(op.symbol) \(op.item)"
+    }
+
+    /// The line for an applied op whose removed entry `after` still holds.
+    private static func stillPresent(_ op: ReconcileOp<Subject.Source.Item>, _ key: Subject.EntryKey) -> String {
+        "applied \(op.symbol) \(op.item) but \(key) is still present"
     }
 
     /// The line for an applied op whose set entry `after` does not hold.

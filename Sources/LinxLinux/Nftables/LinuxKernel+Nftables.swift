@@ -61,11 +61,8 @@ extension LinuxKernel: NftablesBackend {
                 guard now == generation else {
                     return .failure(NftTransactionError(error: KernelError(.restart, "generation \(generation) is stale (now \(now))")))
                 }
-                let lookup = NftRawBatch.Lookup(
-                    tableFlags: { table throws(KernelError) in try nft.tableFlags(table) },
-                    set: { table, name throws(KernelError) in try nft.set(table, name) })
                 let failure =
-                    if let batch = try NftRawBatch(commands, expecting: generation, lookup: lookup) {
+                    if let batch = try NftRawBatch(commands, expecting: generation, lookup: nft.rawBatchLookup) {
                         try nft.send(batch)
                     } else {
                         nft.run(NftScript(commands))

@@ -20,7 +20,13 @@ final class NftContext {
     private let generationSocket: Int32
     /// The generation socket's send buffer as last set for a batch (0: the default).
     private var sendBuffer = 0
+    /// The generation socket's receive buffer as last set for a batch's answers (0: the default).
+    private var receiveBuffer = 0
     private var batchOptionsSet = false
+    /// The last sequence number ``ask(_:family:attributes:what:)`` used.
+    private var askSequence: UInt32 = 0
+    /// Whether nft's parser reads these names as names, per "family table [set]".
+    private var nameVerdicts: [String: Bool] = [:]
 
     /// Opens both sockets; must run on the namespace's thread.
     init() throws(KernelError) {
@@ -133,6 +139,30 @@ final class NftContext {
         }
     }
 
+    /// What a raw batch needs to know of the kernel and of nft, asked on
+    /// this context (so on the namespace's thread).
+    var rawBatchLookup: NftRawBatch.Lookup {
+        NftRawBatch.Lookup(
+            tableFlags: { table throws(KernelError) in try self.tableFlags(table) },
+            set: { table, name throws(KernelError) in try self.set(table, name) },
+            nftReadsNames: { table, set in self.nftReadsNames(table, set: set) })
+    }
+
+    /// Whether nft's parser reads `table`'s name, and `set` when given, as
+    /// names (a keyword such as `counter` is a syntax error to it): asked
+    /// of libnftables once per name, by a dry run of the declaration as
+    /// ``NftScript`` writes it. Any refusal other than a syntax error (the
+    /// table missing, say) still means nft read the names.
+    func nftReadsNames(_ table: NftTableRef, set: String?) -> Bool {
+        let key = "\(table.family.rawValue) \(table.name)" + (set.map { " \($0)" } ?? "")
+        if let known = nameVerdicts[key] { return known }
+        let command: NftCommand = set.map { .addSet(table, NftSet($0, type: "ipv4_addr")) } ?? .addTable(table, flags: [], comment: nil)
+        let failure = run(NftScript([command]), dryRun: true)
+        let verdict = !(failure?.error.message?.contains("syntax error") ?? false)
+        nameVerdicts[key] = verdict
+        return verdict
+    }
+
     /// A NUL-terminated string attribute, padded.
     private static func string(_ type: UInt16, _ text: String) -> [UInt8] {
         var attributes = NftRawBatch.Attributes()
@@ -163,7 +193,7 @@ final class NftContext {
     /// when it gave one. The kernel handles the whole batch inside the
     /// send, so its errors are already queued when the send returns.
     func send(_ batch: NftRawBatch) throws(KernelError) -> (command: Int?, error: KernelError)? {
-        try prepareForBatches(size: batch.bytes.count)
+        try prepareForBatches(size: batch.bytes.count, messages: batch.commandOfSequence.count)
         var address = sockaddr_nl()
         address.nl_family = sa_family_t(AF_NETLINK)
         let sent = batch.bytes.withUnsafeBytes { bytes in
@@ -175,13 +205,20 @@ final class NftContext {
         }
         guard sent == batch.bytes.count else { throw KernelError(Errno(rawValue: linx_errno()), "cannot send the nf_tables batch") }
         var refusals: [(sequence: UInt32, code: Int32, text: String?)] = []
+        var overflowed = false
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        // Read everything queued, even past an overflow, so no answer is
+        // left for the next request on this socket to take for its own.
         while true {
             let count = buffer.withUnsafeMutableBytes { recv(generationSocket, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
             if count < 0 {
                 let code = linx_errno()
                 if code == EINTR { continue }
                 if code == EAGAIN || code == EWOULDBLOCK { break }
+                if code == ENOBUFS {
+                    overflowed = true
+                    continue
+                }
                 throw KernelError(Errno(rawValue: code), "cannot read the kernel's answer to the nf_tables batch")
             }
             var offset = 0
@@ -200,7 +237,11 @@ final class NftContext {
                 offset += (length + 3) & ~3
             }
         }
-        guard let first = refusals.min(by: { $0.sequence < $1.sequence }) else { return nil }
+        guard let first = refusals.min(by: { $0.sequence < $1.sequence }) else {
+            // Only refusals are answered (no NLM_F_ACK), and any refusal aborts
+            // the whole batch: answers lost to an overflow mean it was refused.
+            return overflowed ? (nil, KernelError(.noBufferSpace, "the kernel's refusals of the nf_tables batch overflowed the socket")) : nil
+        }
         let command = Int(first.sequence) < batch.commandOfSequence.count ? batch.commandOfSequence[Int(first.sequence)] : nil
         let reason = String(cString: strerror(first.code))
         // The words nft prints for a kernel refusal, and the kernel's own text.
@@ -228,13 +269,25 @@ final class NftContext {
 
     /// The generation socket's send buffer holds `size` bytes (a batch is
     /// one datagram), and errors come back capped with the kernel's text.
-    private func prepareForBatches(size: Int) throws(KernelError) {
+    private func prepareForBatches(size: Int, messages: Int) throws(KernelError) {
         if !batchOptionsSet {
             var one: Int32 = 1
             // NETLINK_CAP_ACK (10), NETLINK_EXT_ACK (11); SOL_NETLINK is 270.
             _ = setsockopt(generationSocket, 270, 10, &one, socklen_t(MemoryLayout<Int32>.size))
             _ = setsockopt(generationSocket, 270, 11, &one, socklen_t(MemoryLayout<Int32>.size))
             batchOptionsSet = true
+        }
+        // One capped refusal per message at most (each a small skb, about
+        // 1 KiB of the receive buffer's accounting): room for all of them,
+        // so the earliest is never the one dropped.
+        let answers = messages * 1024 + 64 * 1024
+        if answers > receiveBuffer {
+            var wanted = Int32(clamping: answers)
+            if setsockopt(generationSocket, SOL_SOCKET, SO_RCVBUFFORCE, &wanted, socklen_t(MemoryLayout<Int32>.size)) == 0
+                || setsockopt(generationSocket, SOL_SOCKET, SO_RCVBUF, &wanted, socklen_t(MemoryLayout<Int32>.size)) == 0
+            {
+                receiveBuffer = answers
+            }
         }
         guard size + 4096 > sendBuffer else { return }
         var wanted = Int32(clamping: size + 64 * 1024)
@@ -254,6 +307,11 @@ final class NftContext {
         withUnsafeBytes(of: UInt32(request.count)) { request.replaceSubrange(0..<4, with: $0) }
         withUnsafeBytes(of: type) { request.replaceSubrange(4..<6, with: $0) }
         withUnsafeBytes(of: UInt16(NLM_F_REQUEST)) { request.replaceSubrange(6..<8, with: $0) }
+        // A sequence number of its own, above any a batch uses (those count
+        // from 0), so a reply is known for ours.
+        askSequence = askSequence &+ 1
+        let sequence = 0x8000_0000 | askSequence
+        withUnsafeBytes(of: sequence) { request.replaceSubrange(8..<12, with: $0) }
         request[16] = family
         var address = sockaddr_nl()
         address.nl_family = sa_family_t(AF_NETLINK)
@@ -265,13 +323,17 @@ final class NftContext {
             }
         }
         guard sent == request.count else { throw KernelError(Errno(rawValue: linx_errno()), "cannot ask for \(what)") }
-        // A table's reply carries its name, flags, use count, handle and
-        // comment: 512 bytes is enough unless the comment is long; MSG_TRUNC
-        // says so, and only whether it exists is read then.
-        var reply = [UInt8](repeating: 0, count: 512)
-        let count = reply.withUnsafeMutableBytes { recv(generationSocket, $0.baseAddress, $0.count, Int32(MSG_TRUNC)) }
-        guard count >= 20 else { throw KernelError(Errno(rawValue: linx_errno()), "no reply about \(what)") }
-        return (reply, min(count, reply.count))
+        // A set's or table's reply carries names of up to 256 bytes each,
+        // flags, handles and user data of up to 256: 16 KiB holds any.
+        var reply = [UInt8](repeating: 0, count: 16 * 1024)
+        while true {
+            let count = reply.withUnsafeMutableBytes { recv(generationSocket, $0.baseAddress, $0.count, Int32(MSG_TRUNC)) }
+            if count < 0, linx_errno() == EINTR { continue }
+            guard count >= 20 else { throw KernelError(Errno(rawValue: linx_errno()), "no reply about \(what)") }
+            // Anything else queued (an answer nobody read) is not ours.
+            guard reply.withUnsafeBytes({ $0.loadUnaligned(fromByteOffset: 8, as: UInt32.self) }) == sequence else { continue }
+            return (reply, min(count, reply.count))
+        }
     }
 
     /// Runs `script` as one transaction (`dryRun`: checked by the kernel,

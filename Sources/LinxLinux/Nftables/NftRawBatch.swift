@@ -37,6 +37,11 @@ struct NftRawBatch {
         var tableFlags: (NftTableRef) throws(KernelError) -> UInt32?
         /// nil: no such set; else what nft needs to encode its elements.
         var set: (NftTableRef, String) throws(KernelError) -> ExistingSet?
+        /// Whether nft's parser reads the table's name (and the set's, when
+        /// given) as names: a keyword (`counter`, `table`) is a syntax error
+        /// to nft, and the kernel, which takes any string, must not make it
+        /// one that only the raw path could create and nft never name.
+        var nftReadsNames: (NftTableRef, String?) -> Bool
     }
 
     /// A set as the kernel holds it (NFT_MSG_GETSET).
@@ -74,38 +79,66 @@ struct NftRawBatch {
             self = type
         }
 
-        /// The key bytes of `element`, or nil unless it is written the one
-        /// way that has no other reading: a dotted quad of decimal octets
-        /// without leading zeros, an IPv6 address inet_pton takes (no
-        /// prefix, range, zone or name), a decimal port without leading
-        /// zeros.
-        func key(_ element: String) -> [UInt8]? {
+        /// Appends the key bytes of `element` to `keys`; false (nothing
+        /// appended) unless it is written the one way that has no other
+        /// reading: a dotted quad of decimal octets without leading zeros,
+        /// an IPv6 address inet_pton takes (no prefix, range, zone or name;
+        /// a dotted quad only after `::ffff:` or `::`),
+        /// a decimal port without leading zeros.
+        func appendKey(_ element: String, to keys: inout [UInt8]) -> Bool {
             switch self {
             case .ipv4:
-                var octets: [UInt8] = []
-                for part in element.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false) {
-                    guard let value = Self.decimal(part), value <= 255 else { return nil }
-                    octets.append(UInt8(value))
-                }
-                return octets.count == 4 ? octets : nil
+                guard let address = Self.decimals(element, parts: 4, maximum: 255) else { return false }
+                keys += [UInt8(address >> 24), UInt8(address >> 16 & 0xFF), UInt8(address >> 8 & 0xFF), UInt8(address & 0xFF)]
+                return true
             case .ipv6:
+                // An embedded dotted quad only as `::ffff:A.B.C.D` or
+                // `::A.B.C.D`: inet_pton takes other spellings of it that
+                // nft's lexer refuses (`0:0:0:0:0:ffff:1.2.3.4`).
+                if element.utf8.contains(UInt8(ascii: ".")) {
+                    let quad = element.hasPrefix("::ffff:") ? element.dropFirst(7) : element.hasPrefix("::") ? element.dropFirst(2) : nil
+                    guard let quad, Self.decimals(String(quad), parts: 4, maximum: 255) != nil else { return false }
+                }
                 guard element.utf8.allSatisfy({ Self.isHexDigit($0) || $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: ".") }),
                     element.utf8.contains(UInt8(ascii: ":"))
-                else { return nil }
+                else { return false }
                 var address = in6_addr()
-                guard inet_pton(AF_INET6, element, &address) == 1 else { return nil }
-                return withUnsafeBytes(of: address) { Array($0) }
+                guard inet_pton(AF_INET6, element, &address) == 1 else { return false }
+                withUnsafeBytes(of: address) { keys += $0 }
+                return true
             case .service:
-                guard let value = Self.decimal(element.utf8), value <= 65535 else { return nil }
-                return [UInt8(value >> 8), UInt8(value & 0xFF)]
+                guard let port = Self.decimals(element, parts: 1, maximum: 65535) else { return false }
+                keys += [UInt8(port >> 8), UInt8(port & 0xFF)]
+                return true
             }
         }
 
-        private static func decimal<Digits: Collection<UInt8>>(_ digits: Digits) -> Int? {
-            guard !digits.isEmpty, digits.count <= 5, digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
-                digits.count == 1 || digits.first != UInt8(ascii: "0")
-            else { return nil }
-            return digits.reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
+        /// `parts` decimal numbers of at most `maximum` each, no leading
+        /// zeros, separated by dots, packed (8 bits each for several); nil
+        /// for anything else. One pass over the bytes: a cold pass reads
+        /// thousands of these.
+        static func decimals(_ text: String, parts: Int, maximum: Int) -> UInt32? {
+            var text = text
+            return text.withUTF8 { bytes -> UInt32? in
+                var packed: UInt32 = 0
+                var value = 0
+                var digits = 0
+                var seen = 0
+                for byte in bytes {
+                    if byte == UInt8(ascii: "."), parts > 1 {
+                        guard digits > 0, seen < parts - 1 else { return nil }
+                        packed = packed << 8 | UInt32(value)
+                        (value, digits, seen) = (0, 0, seen + 1)
+                        continue
+                    }
+                    guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9"), !(digits == 1 && value == 0) else { return nil }
+                    value = value * 10 + Int(byte - UInt8(ascii: "0"))
+                    digits += 1
+                    guard value <= maximum else { return nil }
+                }
+                guard digits > 0, seen == parts - 1 else { return nil }
+                return parts > 1 ? packed << 8 | UInt32(value) : UInt32(value)
+            }
         }
 
         private static func isHexDigit(_ byte: UInt8) -> Bool {
@@ -121,17 +154,18 @@ struct NftRawBatch {
         var created: Set<NftTableRef> = []
         var sets: [SetKey: (type: KeyType, id: UInt32?)] = [:]
         var nextSetID: UInt32 = 1
-        var keys: [[[UInt8]]] = Array(repeating: [], count: commands.count)
+        var keys: [[UInt8]] = Array(repeating: [], count: commands.count)
         for (index, command) in commands.enumerated() {
             switch command {
             case .addTable(let table, let flags, let comment):
                 guard flags.isSubset(of: [.dormant]), comment.map(Self.isPlainComment) ?? true, !created.contains(table),
-                    try lookup.tableFlags(table) == nil
+                    lookup.nftReadsNames(table, nil), try lookup.tableFlags(table) == nil
                 else { return nil }
                 created.insert(table)
             case .addSet(let table, let set):
                 guard set.dataType == nil, set.flags.isEmpty, set.elements.isEmpty, let type = KeyType(rawValue: set.type),
-                    sets[SetKey(table: table, name: set.name)] == nil, try Self.usable(table, created: created, lookup: lookup)
+                    sets[SetKey(table: table, name: set.name)] == nil, lookup.nftReadsNames(table, set.name),
+                    try Self.usable(table, created: created, lookup: lookup)
                 else { return nil }
                 // A set already there keeps its own type in nft's cache (and
                 // the kernel refuses a re-typed one): nft's to judge.
@@ -139,20 +173,21 @@ struct NftRawBatch {
                 sets[SetKey(table: table, name: set.name)] = (type, nextSetID)
                 nextSetID += 1
             case .addElements(let table, let name, let elements), .deleteElements(let table, let name, let elements):
+                // An empty list is a syntax error to nft ("unexpected '}'").
+                guard !elements.isEmpty else { return nil }
                 let key = SetKey(table: table, name: name)
                 if sets[key] == nil {
-                    guard !created.contains(table), try Self.usable(table, created: created, lookup: lookup),
+                    guard !created.contains(table), lookup.nftReadsNames(table, name), try Self.usable(table, created: created, lookup: lookup),
                         let existing = try lookup.set(table, name), existing.flags == 0,
                         let type = KeyType(id: existing.keyType, length: existing.keyLength)
                     else { return nil }
                     sets[key] = (type, nil)
                 }
                 let type = sets[key]!.type
-                var encoded: [[UInt8]] = []
-                encoded.reserveCapacity(elements.count)
+                var encoded: [UInt8] = []
+                encoded.reserveCapacity(elements.count * Int(type.length))
                 for element in elements {
-                    guard let bytes = type.key(element) else { return nil }
-                    encoded.append(bytes)
+                    guard type.appendKey(element, to: &encoded) else { return nil }
                 }
                 keys[index] = encoded
             default:
@@ -186,30 +221,42 @@ struct NftRawBatch {
                     body.attribute(13, [0, 4, 2, 0, 0, 0])
                 }
             case .addElements(let table, let name, _), .deleteElements(let table, let name, _):
-                let id = sets[SetKey(table: table, name: name)]!.id
+                let (type, id) = sets[SetKey(table: table, name: name)]!
                 let adding = if case .addElements = command { true } else { false }
                 let all = keys[index]
+                let length = Int(type.length)
+                let count = all.count / length
                 // nft puts as many elements in one message as the nested
                 // list's 16-bit length holds.
-                let perElement = 12 + Self.padded(all.first?.count ?? 0)
-                let perMessage = max(1, (65535 - 4) / perElement)
+                let perElement = 12 + Self.padded(length)
+                let perMessage = (65535 - 4) / perElement
                 var start = 0
                 repeat {
-                    let chunk = all[start..<min(all.count, start + perMessage)]
+                    let end = min(count, start + perMessage)
                     message(adding ? Self.newSetElement : Self.deleteSetElement, flags: adding ? Self.create : 0, family: table.family, command: index) { body in
                         body.string(1, table.name)  // NFTA_SET_ELEM_LIST_TABLE
                         body.string(2, name)  // NFTA_SET_ELEM_LIST_SET
                         if let id { body.u32(4, id) }  // NFTA_SET_ELEM_LIST_SET_ID
-                        body.nested(3) { list in  // NFTA_SET_ELEM_LIST_ELEMENTS
-                            for (offset, key) in chunk.enumerated() {
-                                list.nested(UInt16(offset + 1)) { element in  // NFTA_LIST_ELEM (nft numbers them)
-                                    element.nested(1) { data in data.attribute(1, key) }  // NFTA_SET_ELEM_KEY / NFTA_DATA_VALUE
-                                }
-                            }
+                        // NFTA_SET_ELEM_LIST_ELEMENTS: per element NFTA_LIST_ELEM
+                        // (nft numbers them) { NFTA_SET_ELEM_KEY { NFTA_DATA_VALUE } },
+                        // written out flat.
+                        Attributes.append(UInt16(4 + (end - start) * perElement), to: &body.bytes)
+                        Attributes.append(UInt16(3) | 0x8000, to: &body.bytes)
+                        body.bytes.reserveCapacity(body.bytes.count + (end - start) * perElement)
+                        let pad = Self.padded(length) - length
+                        for element in start..<end {
+                            Attributes.append(UInt16(perElement), to: &body.bytes)
+                            Attributes.append(UInt16(element - start + 1) | 0x8000, to: &body.bytes)
+                            Attributes.append(UInt16(perElement - 4), to: &body.bytes)
+                            Attributes.append(UInt16(1) | 0x8000, to: &body.bytes)
+                            Attributes.append(UInt16(4 + length), to: &body.bytes)
+                            Attributes.append(UInt16(1), to: &body.bytes)
+                            body.bytes += all[(element * length)..<((element + 1) * length)]
+                            if pad > 0 { body.bytes += repeatElement(0, count: pad) }
                         }
                     }
-                    start += perMessage
-                } while start < all.count
+                    start = end
+                } while start < count
             default:
                 preconditionFailure("decided above")
             }
@@ -293,14 +340,6 @@ struct NftRawBatch {
 
         mutating func u32(_ type: UInt16, _ value: UInt32) {
             attribute(type, [UInt8(value >> 24), UInt8(value >> 16 & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF)])
-        }
-
-        mutating func nested(_ type: UInt16, _ build: (inout Attributes) -> Void) {
-            var inner = Attributes()
-            build(&inner)
-            Self.append(UInt16(4 + inner.bytes.count), to: &bytes)
-            Self.append(type | 0x8000, to: &bytes)  // NLA_F_NESTED
-            bytes += inner.bytes
         }
 
         static func append<T: FixedWidthInteger>(_ value: T, to bytes: inout [UInt8]) {

@@ -29,33 +29,39 @@ public enum RtnlDiff {
         desired: [Route], index: RtnlDesiredIndex, observed: [Route], protocol: UInt8,
         as wrap: (Route) -> Item
     ) -> [ReconcileOp<Item>] {
-        // For each desired position, the observed route holding its key.
-        var found = [Int](repeating: -1, count: desired.count)
-        var deletes: [(key: RtnlFastKey, position: Int)] = []
-        for position in observed.indices where observed[position].proto == `protocol` {
-            let key = RtnlFastKey(observed[position])
-            guard let wanted = index.routes[key] else {
-                deletes.append((key, position))
-                continue
+        // Through the arrays' buffers: a Route read by an array subscript is
+        // copied out (128 bytes, its name retained) only to read its key.
+        desired.withUnsafeBufferPointer { desired in
+            observed.withUnsafeBufferPointer { observed in
+                // For each desired position, the observed route holding its key.
+                var found = [Int](repeating: -1, count: desired.count)
+                var deletes: [(key: RtnlFastKey, position: Int)] = []
+                for position in observed.indices where observed[position].proto == `protocol` {
+                    let key = RtnlFastKey(observed[position])
+                    guard let wanted = index.routes[key] else {
+                        deletes.append((key, position))
+                        continue
+                    }
+                    // The kernel holds one route per key; a repeat would be ignored.
+                    if found[wanted] < 0 { found[wanted] = position }
+                }
+                var ops: [ReconcileOp<Item>] = []
+                ops.reserveCapacity(found.count(where: { $0 < 0 }) + deletes.count)
+                // Creates and updates come out in key order because the index
+                // walks the desired routes in key order.
+                for wanted in index.routeOrder {
+                    let at = found[wanted]
+                    if at < 0 {
+                        ops.append(.create(wrap(desired[wanted])))
+                    } else if !sameRoute(desired[wanted], observed[at]) {
+                        ops.append(.update(wrap(desired[wanted]), previous: wrap(observed[at])))
+                    }
+                }
+                deletes.sort { $0.key < $1.key }
+                for delete in deletes { ops.append(.delete(wrap(observed[delete.position]))) }
+                return ops
             }
-            // The kernel holds one route per key; a repeat would be ignored.
-            if found[wanted] < 0 { found[wanted] = position }
         }
-        var ops: [ReconcileOp<Item>] = []
-        ops.reserveCapacity(found.count(where: { $0 < 0 }) + deletes.count)
-        // Creates and updates come out in key order because the index walks
-        // the desired routes in key order.
-        for wanted in index.routeOrder {
-            let at = found[wanted]
-            if at < 0 {
-                ops.append(.create(wrap(desired[wanted])))
-            } else if !sameRoute(desired[wanted], observed[at]) {
-                ops.append(.update(wrap(desired[wanted]), previous: wrap(observed[at])))
-            }
-        }
-        deletes.sort { $0.key < $1.key }
-        for delete in deletes { ops.append(.delete(wrap(observed[delete.position]))) }
-        return ops
     }
 
     /// Three-way address diff: every observed address is seen (so a desired

@@ -9,7 +9,9 @@ struct RtnlFastKey: Hashable, Comparable {
     private let w2: UInt64  // address, low half
     private let w3: UInt64  // prefix length << 40 | tos << 32 | metric
 
-    init(_ route: Route) {
+    // Borrowed: an initializer's argument is otherwise passed owned, so a
+    // route read out of a buffer was copied just to be keyed.
+    init(_ route: borrowing Route) {
         let destination = route.destination
         switch destination.address {
         case .v4(let value):
@@ -56,7 +58,7 @@ struct RtnlFastAddressKey: Hashable, Comparable {
     private let w2: UInt64  // address, low half
     private let w3: UInt64  // prefix length
 
-    init(_ address: InterfaceAddress) {
+    init(_ address: borrowing InterfaceAddress) {
         let head = UInt64(UInt32(bitPattern: address.ifindex)) << 1
         switch address.address {
         case .v4(let value):

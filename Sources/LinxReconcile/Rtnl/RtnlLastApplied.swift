@@ -34,6 +34,17 @@ public struct RtnlLastApplied: Sendable, Hashable, Codable {
         /// `10.0.0.2/24 on eth0`.
         public var description: String { "\(address)/\(prefixLength) on \(interface)" }
 
+        /// The hash sets of keys use: `WordHash` over the address and the
+        /// prefix length, the interface name left out (an address rarely
+        /// sits on two links, and a String's hash is SipHash over its
+        /// normalized text): a pass's ownership record is rebuilt whenever it
+        /// added or removed an address. Equal keys still hash equally; `==`
+        /// compares every field.
+        public func _rawHashValue(seed: Int) -> Int {
+            let (a, b) = address.hashWords
+            return WordHash.hash(seed: seed, a, b, UInt64(truncatingIfNeeded: prefixLength))
+        }
+
         /// By interface, then address, then prefix length.
         public static func < (a: AddressKey, b: AddressKey) -> Bool {
             (a.interface, a.address, a.prefixLength) < (b.interface, b.address, b.prefixLength)

@@ -53,7 +53,11 @@ public func sampleSelf(clock: ContinuousClock = ContinuousClock(), _ body: () as
     var after = rusage()
     getrusage(RUSAGE_SELF.rawValue, &after)
     var sample = Sample(wall: wall, from: before, to: after)
-    sample.runQueue = runQueueSeconds(from: waitedBefore, to: runQueueNanoseconds(ofThreadsOf: getpid()))
+    // Threads waiting at the same time (a pool's threads woken together)
+    // add up past the wall time: the wait counts at most what the wall
+    // time leaves beside the CPU time, so idle is then 0, not negative.
+    let waited = runQueueSeconds(from: waitedBefore, to: runQueueNanoseconds(ofThreadsOf: getpid()))
+    sample.runQueue = min(waited, max(0, wall - sample.cpu))
     return sample
 }
 
