@@ -80,35 +80,17 @@ final class NftContext {
     func generation() throws(KernelError) -> UInt32 {
         let (reply, count) = try ask(NFT_MSG_GETGEN.rawValue, family: 0, attributes: [], what: "the nf_tables generation")
         if let code = reply.errorCode { throw KernelError(Errno(rawValue: code), "NFT_MSG_GETGEN refused") }
-        // nlmsghdr (16) + nfgenmsg (4), then attributes: NFTA_GEN_ID is a big-endian u32.
-        var offset = 20
-        while offset + 4 <= count {
-            let length = Int(UInt16(reply[offset]) | UInt16(reply[offset + 1]) << 8)
-            let attribute = (UInt16(reply[offset + 2]) | UInt16(reply[offset + 3]) << 8) & 0x7FFF
-            guard length >= 4 else { break }
-            if attribute == UInt16(NFTA_GEN_ID.rawValue), length >= 8 {
-                return UInt32(reply[offset + 4]) << 24 | UInt32(reply[offset + 5]) << 16 | UInt32(reply[offset + 6]) << 8 | UInt32(reply[offset + 7])
-            }
-            offset += (length + 3) & ~3
+        guard let generation = Self.u32(UInt16(NFTA_GEN_ID.rawValue), in: reply, count: count) else {
+            throw KernelError(.ioError, "NFT_MSG_GETGEN reply without NFTA_GEN_ID")
         }
-        throw KernelError(.ioError, "NFT_MSG_GETGEN reply without NFTA_GEN_ID")
+        return generation
     }
 
     /// Whether `table` exists (NFT_MSG_GETTABLE by name): far cheaper than
     /// letting libnftables fill its cache and list, which is what an
     /// observation would otherwise cost for a table that is not there.
     func tableExists(_ table: NftTableRef) throws(KernelError) -> Bool {
-        // NFTA_TABLE_NAME: a NUL-terminated string.
-        var name = Array(table.name.utf8) + [0]
-        let length = 4 + name.count
-        name += [UInt8](repeating: 0, count: (4 - length % 4) % 4)
-        let attribute = withUnsafeBytes(of: UInt16(length)) { Array($0) } + withUnsafeBytes(of: UInt16(NFTA_TABLE_NAME.rawValue)) { Array($0) } + name
-        let (reply, _) = try ask(NFT_MSG_GETTABLE.rawValue, family: table.family.nfproto, attributes: attribute, what: "table \(table)")
-        switch reply.errorCode {
-        case nil: return true
-        case ENOENT: return false
-        case let code?: throw KernelError(Errno(rawValue: code), "NFT_MSG_GETTABLE \(table) refused")
-        }
+        try tableFlags(table) != nil
     }
 
     /// The flags of `table` (NFTA_TABLE_FLAGS), nil when it does not exist.
@@ -150,14 +132,16 @@ final class NftContext {
 
     /// Whether nft's parser reads `table`'s name, and `set` when given, as
     /// names (a keyword such as `counter` is a syntax error to it): asked
-    /// of libnftables once per name, by a dry run of the declaration as
-    /// ``NftScript`` writes it. Any refusal other than a syntax error (the
-    /// table missing, say) still means nft read the names.
+    /// of libnftables once per name, by a dry run of the declarations as
+    /// ``NftScript`` writes them (the table's too, so a table that is not
+    /// there yet is no refusal, and a refused script's second run from a
+    /// file is not paid). Any refusal other than a syntax error (another
+    /// socket's owner-flagged table, say) still means nft read the names.
     func nftReadsNames(_ table: NftTableRef, set: String?) -> Bool {
         let key = "\(table.family.rawValue) \(table.name)" + (set.map { " \($0)" } ?? "")
         if let known = nameVerdicts[key] { return known }
-        let command: NftCommand = set.map { .addSet(table, NftSet($0, type: "ipv4_addr")) } ?? .addTable(table, flags: [], comment: nil)
-        let failure = run(NftScript([command]), dryRun: true)
+        let declarations: [NftCommand] = [.addTable(table, flags: [], comment: nil)] + (set.map { [.addSet(table, NftSet($0, type: "ipv4_addr"))] } ?? [])
+        let failure = run(NftScript(declarations), dryRun: true)
         let verdict = !(failure?.error.message?.contains("syntax error") ?? false)
         nameVerdicts[key] = verdict
         return verdict

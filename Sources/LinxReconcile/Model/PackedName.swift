@@ -27,9 +27,6 @@ package struct PackedName: Sendable, Hashable {
     /// Names longer than ``inlineCapacity``, each stored once.
     private static let longNames = Mutex<(indices: [String: UInt64], names: [String])>(([:], []))
 
-    /// No name.
-    package static let absent = PackedName(tag: none, index: 0)
-
     private init(tag: UInt8, index: UInt64) {
         var words = (index, UInt64(0))
         withUnsafeMutableBytes(of: &words) { $0[15] = tag }
