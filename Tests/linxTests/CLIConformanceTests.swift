@@ -9,7 +9,9 @@ struct CLIConformanceTests {
         let linx = try LinxBinary()
         defer { linx.cleanUp() }
         let junit = linx.path("results.xml")
-        let result = try linx.run(["conformance", "--source", "cgroup", "--seed", "3", "--junit", junit])
+        let result = try linx.run([
+            "conformance", "--source", "cgroup", "--seed", "3", "--junit", junit, "--hint-timeout", "45",
+        ])
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         #expect(result.stdout.contains("cgroup/sim  ownership/foreign-state-untouched"))
         #expect(result.stdout.contains("conformance: 1 subject, 17 cases: 15 passed, 0 failed, 2 skipped"))
@@ -25,6 +27,16 @@ struct CLIConformanceTests {
         let result = try linx.run(["conformance", "--filter", "([unclosed"])
         #expect(result.status != 0)
         #expect(result.stderr.contains("invalid filter \"([unclosed\""), "\(result.stderr)")
+        #expect(result.stdout.isEmpty)
+    }
+
+    @Test("a hint timeout that is not a positive number of seconds is refused before anything runs", arguments: ["0", "-3", "nan", "soon"])
+    func badHintTimeout(value: String) throws {
+        let linx = try LinxBinary()
+        defer { linx.cleanUp() }
+        let result = try linx.run(["conformance", "--source", "cgroup", "--hint-timeout", value])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("hint-timeout"), "\(result.stderr)")
         #expect(result.stdout.isEmpty)
     }
 

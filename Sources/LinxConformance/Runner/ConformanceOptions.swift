@@ -16,9 +16,14 @@ public struct ConformanceOptions: Sendable, Hashable {
     /// Passes allowed, after faults stop, to converge.
     public var convergenceBound: Int
     /// How long (wall time) a monitor may take to hint, or a loop to settle,
-    /// before the case fails: a bound on failure only, generous so a loaded
-    /// machine does not fail a conforming Source.
+    /// before the case fails: a bound on failure only (a conforming Source
+    /// answers long before it, and a passing case never waits for it), so it
+    /// is generous: under heavy load (load average 9 on 2 cores) a loop's
+    /// first pass over a real kernel was seen to take more than 10 seconds.
     public var hintTimeout: Duration
+
+    /// The default ``hintTimeout``.
+    public static let defaultHintTimeout: Duration = .seconds(30)
 
     /// Seeds per case when none is given: enough that a seed-dependent
     /// defect is caught by a plain `swift test`.
@@ -26,7 +31,8 @@ public struct ConformanceOptions: Sendable, Hashable {
 
     public init(
         seed: UInt64 = 0, seedCount: Int = ConformanceOptions.defaultSeedCount, filter: CaseFilter? = nil,
-        rounds: Int = 3, faultPasses: Int = 6, convergenceBound: Int = 3, hintTimeout: Duration = .seconds(10)
+        rounds: Int = 3, faultPasses: Int = 6, convergenceBound: Int = 3,
+        hintTimeout: Duration = ConformanceOptions.defaultHintTimeout
     ) {
         self.seed = seed
         self.seedCount = max(1, seedCount)

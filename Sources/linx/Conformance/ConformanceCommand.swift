@@ -30,6 +30,9 @@ struct ConformanceCommand: AsyncParsableCommand {
     @Option(help: "How many run seeds each case runs on (--seed, --seed + 1, ...); a case stops at its first failing seed.")
     var seeds: Int = ConformanceOptions.defaultSeedCount
 
+    @Option(help: "Seconds a monitor may take to hint, or a loop to settle, before its case fails (a bound on failure only; raise it on a heavily loaded machine).")
+    var hintTimeout: Double = Double(ConformanceOptions.defaultHintTimeout.components.seconds)
+
     @Option(help: "Also write the results as JUnit XML to this file.")
     var junit: String?
 
@@ -38,11 +41,15 @@ struct ConformanceCommand: AsyncParsableCommand {
             do { _ = try CaseFilter(filter) } catch { throw ValidationError(error.description) }
         }
         if seeds < 1 { throw ValidationError("--seeds must be at least 1, not \(seeds)") }
+        if !(hintTimeout > 0 && hintTimeout <= 86_400) {
+            throw ValidationError("--hint-timeout must be more than 0 and at most 86400 seconds, not \(hintTimeout)")
+        }
     }
 
     func run() async throws {
         let filter = try self.filter.map { pattern throws(CaseFilterError) in try CaseFilter(pattern) }
-        let options = ConformanceOptions(seed: seed, seedCount: seeds, filter: filter)
+        let options = ConformanceOptions(
+            seed: seed, seedCount: seeds, filter: filter, hintTimeout: .seconds(hintTimeout))
         var runs: [ConformanceResults] = []
         for source in source.sources {
             switch backend {
