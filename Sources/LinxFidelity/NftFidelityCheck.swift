@@ -61,9 +61,17 @@ public struct NftFidelityCheck: Sendable {
         public var batch: [Step]
         public var sim: String
         public var kernel: String
+        /// The check that found it, so the replay command runs the same sequence.
+        public var check: NftFidelityCheck
+
+        /// The command that runs this sequence again.
+        public var replayCommand: String {
+            "linx fidelity --seeds 1 --seed \(seed) --steps \(check.steps) --subsystem nftables --nft-batch \(check.maxBatch)"
+        }
 
         public var description: String {
-            "seed \(seed) step \(step) [\(batch.map(\.description).joined(separator: "; "))]:\n  sim:    \(sim)\n  kernel: \(kernel)"
+            "seed \(seed) step \(step) [\(batch.map(\.description).joined(separator: "; "))]:\n  sim:    \(sim)\n  kernel: \(kernel)\n"
+                + "  replay: \(replayCommand)"
         }
     }
 
@@ -151,7 +159,7 @@ public struct NftFidelityCheck: Sendable {
         for (index, batch) in sequence(seed: seed).enumerated() {
             let a = try await Self.step(batch, on: sim, in: simScope)
             let b = try await Self.step(batch, on: kernel, in: kernelScope)
-            if a != b { return Divergence(seed: seed, step: index + 1, batch: batch, sim: a, kernel: b) }
+            if a != b { return Divergence(seed: seed, step: index + 1, batch: batch, sim: a, kernel: b, check: self) }
         }
         return nil
     }

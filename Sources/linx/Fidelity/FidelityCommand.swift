@@ -113,7 +113,6 @@ struct FidelityCommand: AsyncParsableCommand {
                 if let divergence {
                     divergences += 1
                     print("nftables: \(divergence)")
-                    print("  replay: linx fidelity --seeds 1 --seed \(seed) --steps \(steps) --subsystem nftables --nft-batch \(nftBatch)")
                     if !keepGoing { break seeds }
                 }
             }
