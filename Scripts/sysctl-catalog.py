@@ -99,7 +99,10 @@ def main():
         run("ip", "-n", ns, "link", "set", "lo", "up")
         run("ip", "-n", ns, "link", "add", "v0", "type", "veth", "peer", "name", "v1")
         # Never probed: nf_hooks_lwtunnel flips a machine-wide static key that
-        # cannot be turned off again (a probe would change the host).
+        # cannot be turned off again (a probe would change the host). Its boot
+        # value read here is the host's history (1 once anything turned it
+        # on); the simulator takes the fresh-boot 0 from SysctlSpec's
+        # hand-modelled handlers instead.
         skip = ["net/netfilter/nf_hooks_lwtunnel"]
         data = json.loads(run("ip", "netns", "exec", ns, "python3", "-c", PROBE, json.dumps(skip)))
     finally:

@@ -91,7 +91,9 @@ public struct FidelityCheck: Sendable {
             let keys = try? await sim.backend.keys(under: try! SysctlKey("net"), in: sim.scope)
         else { return [] }
         return keys.filter { key in
-            guard !key.components.contains("br0"), !unparsed.contains(key.components.last!) else { return false }
+            guard !key.components.contains("br0"), !unparsed.contains(key.components.last!),
+                !SimKernel.machineWideSysctls.contains(key)
+            else { return false }
             if allKeys { return true }
             let c = key.components
             if c.count == 5, c[2] == "conf" { return modelled.contains("\(c[1]).conf.\(c[4])") }
@@ -119,6 +121,7 @@ public struct FidelityCheck: Sendable {
     /// secrets, the last random per link): never drawn, and a stable
     /// secret is left out of the tree comparison.
     public static let unparsed: Set<String> = ["ip_local_reserved_ports", "ratemask", "tcp_fastopen_key", "stable_secret"]
+
 
     public let options: Options
     let generator: FidelityGenerator
@@ -175,8 +178,9 @@ public struct FidelityCheck: Sendable {
         guard wholeTree else { return nil }
         // Last, the whole net. tree: every key and value.
         let net = try! SysctlKey("net")
-        let simKeys = try await sim.backend.keys(under: net, in: sim.scope).filter { $0.components.last != "stable_secret" }
-        let realKeys = try await kernel.backend.keys(under: net, in: kernel.scope).filter { $0.components.last != "stable_secret" }
+        func compared(_ key: SysctlKey) -> Bool { key.components.last != "stable_secret" && !SimKernel.machineWideSysctls.contains(key) }
+        let simKeys = try await sim.backend.keys(under: net, in: sim.scope).filter(compared)
+        let realKeys = try await kernel.backend.keys(under: net, in: kernel.scope).filter(compared)
         let simTree = try await FidelityState.read(sim.backend, in: sim.scope, sysctls: simKeys).sysctls
         let realTree = try await FidelityState.read(kernel.backend, in: kernel.scope, sysctls: realKeys).sysctls
         if simTree != realTree {

@@ -31,6 +31,15 @@ extension SimKernel: SysctlBackend {
         }
     }
 
+    /// The `net.` keys whose value is the whole machine's rather than a
+    /// namespace's (`net.netfilter.nf_hooks_lwtunnel`, a static key that
+    /// cannot be turned off again): on a real kernel a write in any
+    /// namespace changes the host for good, and what a namespace reads
+    /// depends on the host's history. Differential checks never write them
+    /// and leave them out of what they compare.
+    public static let machineWideSysctls: Set<SysctlKey> = Set(
+        SysctlCatalog.netns.filter(\.value.staticKey).keys.map { SysctlKey(components: $0.split(separator: "/").map(String.init)) })
+
     /// The keys under `prefix`, sorted; ENOENT when there are none.
     public func keys(under prefix: SysctlKey, in scope: NetnsScope) async throws(KernelError) -> [SysctlKey] {
         try state.withLock { s throws(KernelError) in

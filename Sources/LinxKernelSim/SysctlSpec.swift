@@ -29,6 +29,11 @@ struct SysctlSpec: Sendable {
     /// Root may read it (mode 0200 files such as route/flush are EACCES).
     var readable: Bool = true
     var rounding: Rounding = .none
+    /// The handler reads and sets a machine-wide static key
+    /// (nf_hooks_lwtunnel): every namespace reads the same value, and once
+    /// on it cannot be turned off again (writing 0 is EBUSY). The simulator
+    /// keeps the value per namespace: its namespaces share no machine.
+    var staticKey: Bool = false
     /// The boot value, as the kernel prints it; `!ERRNO` when reading it
     /// fails (an unset stable_secret is EIO).
     var boot: String
@@ -80,6 +85,9 @@ struct SysctlSpec: Sendable {
                 if let min, value < min { throw KernelError(.invalidArgument, "\(value) is below \(min)") }
                 if let max, value > max { throw KernelError(.invalidArgument, "\(value) is above \(max)") }
                 values[i] = value
+            }
+            if staticKey, values.first == 0, current == "1" {
+                throw KernelError(.resourceBusy, "cannot be turned off once on")
             }
             return values.prefix(count).map { String(rounded($0)) }.joined(separator: "\t")
         }
@@ -185,6 +193,12 @@ enum SysctlCatalog {
         "net/ipv4/ip_unprivileged_port_start": .int(1024, min: 0, max: 65535),
         // gids, read unsigned; an inverted range stores "1 0"
         "net/ipv4/ping_group_range": .vector([1, 0], min: 0, max: 4_294_967_294),
+        // A machine-wide static key, off on a freshly booted kernel (read 0
+        // in the host and in a new namespace on this machine's 6.18 kernel
+        // right after boot), on for good once 1 is written anywhere
+        // (nf_hooks_lwtunnel.c). The catalog's boot value was read on a
+        // machine where something had turned it on, so it says 1.
+        "net/netfilter/nf_hooks_lwtunnel": SysctlSpec(kind: .ints(count: 1, min: 0, max: 1), staticKey: true, boot: "0"),
     ]
 
     /// Per-namespace keys outside the per-link directories (all and default included).

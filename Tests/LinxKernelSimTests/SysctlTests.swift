@@ -126,4 +126,22 @@ struct SysctlTests {
         try await kernel.write(key("net.ipv6.conf.v0.disable_ipv6"), value: "0", in: .current)
         #expect(try kernel.snapshot().addresses.contains { $0.ifindex == v0 && $0.address.isIPv6LinkLocal })
     }
+
+    /// Not writable on the real kernel in a test: a write in any namespace
+    /// turns the host's static key on for good. Boot value read on this
+    /// machine's kernel right after boot (host and a new namespace: 0); the
+    /// rest is nf_hooks_lwtunnel.c's handler.
+    @Test("nf_hooks_lwtunnel is the machine's static key: 0 at boot, 0 or 1, never off again once on")
+    func staticKey() async throws {
+        let kernel = SimKernel()
+        let lwtunnel = key("net.netfilter.nf_hooks_lwtunnel")
+        #expect(SimKernel.machineWideSysctls == [lwtunnel])
+        #expect(try await kernel.read(lwtunnel, in: .current) == "0")
+        try await kernel.write(lwtunnel, value: "0", in: .current)
+        #expect(await errno { () async throws(KernelError) in try await kernel.write(lwtunnel, value: "2", in: .current) } == .invalidArgument)
+        try await kernel.write(lwtunnel, value: "1", in: .current)
+        try await kernel.write(lwtunnel, value: "1", in: .current)
+        #expect(await errno { () async throws(KernelError) in try await kernel.write(lwtunnel, value: "0", in: .current) } == .resourceBusy)
+        #expect(try await kernel.read(lwtunnel, in: .current) == "1")
+    }
 }
