@@ -109,12 +109,12 @@ struct RouteStore: Sendable {
         return nil
     }
 
-    /// Grows the key map and the slots four times over (at least to 128
-    /// routes) instead of doubling: a fuzzed namespace starts as a copy of a
-    /// template holding a dozen routes and takes 100-200 within a few passes,
-    /// and each doubling rehashed every key and moved every route.
+    /// Grows the key map and the slots to at least 128 routes at once, then
+    /// by doubling: a fuzzed namespace starts as a copy of a template holding
+    /// a dozen routes and takes 100-200 within a few passes, and each
+    /// doubling on the way rehashed every key and moved every route.
     private mutating func reserveRoom() {
-        let room = Swift.max(128, slotOf.capacity * 4)
+        let room = Swift.max(128, slotOf.capacity * 2)
         slotOf.reserveCapacity(room)
         if slots.capacity < room { slots.reserveCapacity(room) }
     }
@@ -254,7 +254,15 @@ struct RouteStore: Sendable {
     /// The routes matching `filter`, in dump order (stored, then shadows).
     func dump(_ filter: RouteFilter) -> [Route] {
         var out: [Route] = []
-        out.reserveCapacity(filter == .all ? count : 16)
+        if filter == .all {
+            out.reserveCapacity(count)
+        } else {
+            // Counted first: the reconciler's dump of its own routes is most
+            // of the store, and growing to it moved every route several times.
+            var matching = 0
+            forEach(filter) { _ in matching += 1 }
+            out.reserveCapacity(matching)
+        }
         forEach(filter) { out.append($0) }
         return out
     }
@@ -319,10 +327,14 @@ struct RouteStore: Sendable {
     func firstOnLink(reaching gateway: IPAddress, inTables tables: (UInt32) -> Bool, where accept: (Route) -> Bool) -> Route? {
         for (length, _) in (gateway.family == .ipv4 ? onLinkLengthsV4 : onLinkLengthsV6).reversed() {
             guard let prefix = try? IPPrefix(gateway.masked(to: length), length: length),
-                let routes = onLink[prefix]
+                let bucket = onLink.index(forKey: prefix)
             else { continue }
             var best: Route?
-            for route in routes where tables(route.table) && accept(route) {
+            // Read in place: a bucket holds its first route inline, so taking
+            // the bucket out would copy that route.
+            for j in onLink.values[bucket].indices {
+                let route = onLink.values[bucket][j]
+                guard tables(route.table) && accept(route) else { continue }
                 if let current = best, (current.table, UInt32.max - current.metric) >= (route.table, UInt32.max - route.metric) {
                     continue
                 }
