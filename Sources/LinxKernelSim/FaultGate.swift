@@ -136,7 +136,12 @@ extension SimState {
     /// ``SimNetns/holdsEvents``): a batch of requests offers them to each
     /// monitor once, at its end.
     mutating func holdEvents(in scope: NetnsScope) {
-        _ = try? withNetns(scope) { ns throws(KernelError) in ns.holdsEvents = true }
+        _ = try? withNetns(scope) { ns throws(KernelError) in
+            ns.holdsEvents = true
+            // Room for a heavy pass's events made once per namespace (it is
+            // kept between batches), not grown event by event.
+            if ns.heldEvents.capacity == 0, !ns.subscribers.isEmpty { ns.heldEvents.reserveCapacity(256) }
+        }
     }
 
     /// Offers `scope`'s held events and stops holding.

@@ -75,15 +75,12 @@ final class SimSubscriber<Event: SimEvent>: Sendable {
                 s.waiter = nil
                 start = 1
             }
-            var lost = 0
-            for event in events[start...] {
-                if s.buffer.count >= capacity {
-                    s.overflowPending = true
-                    lost += 1
-                } else {
-                    s.buffer.append(event)
-                }
-            }
+            // The room left takes the first ones; the rest are lost, as one
+            // by one they would meet a full buffer.
+            let taken = Swift.min(events.count - start, Swift.max(0, capacity - s.buffer.count))
+            s.buffer.append(contentsOf: events[start..<(start + taken)])
+            let lost = events.count - start - taken
+            if lost > 0 { s.overflowPending = true }
             return (waiter, lost, false)
         }
         waiter?.resume(returning: events[0])
