@@ -132,8 +132,36 @@ extension SimState {
         history.record(.fault, scope, .note("fault vanish \(name)"), .ok)
     }
 
+    /// Holds `scope`'s events until ``releaseEvents(in:)`` (see
+    /// ``SimNetns/holdsEvents``): a batch of requests offers them to each
+    /// monitor once, at its end.
+    mutating func holdEvents(in scope: NetnsScope) {
+        _ = try? withNetns(scope) { ns throws(KernelError) in
+            ns.holdsEvents = true
+            // Room for a heavy pass's events made once per namespace (it is
+            // kept between batches), not grown event by event.
+            if ns.heldEvents.capacity == 0, !ns.subscribers.isEmpty { ns.heldEvents.reserveCapacity(256) }
+        }
+    }
+
+    /// Offers `scope`'s held events and stops holding.
+    mutating func releaseEvents(in scope: NetnsScope) {
+        _ = try? withNetns(scope) { ns throws(KernelError) in
+            ns.deliverHeldEvents()
+            ns.holdsEvents = false
+        }
+    }
+
+    /// Offers `scope`'s held events now: a fault that acts on its monitors
+    /// (an overflow, a death, a reboot) comes after the events published
+    /// before it, as when each event is offered at once.
+    private mutating func deliverHeldEvents(in scope: NetnsScope) {
+        _ = try? withNetns(scope) { ns throws(KernelError) in ns.deliverHeldEvents() }
+    }
+
     /// Marks every subscriber of the namespace as having lost events.
     mutating func overflowSubscribers(in scope: NetnsScope) {
+        deliverHeldEvents(in: scope)
         guard let subscribers = try? withNetns(scope, { ns throws(KernelError) in ns.subscribers }), !subscribers.isEmpty else { return }
         for subscriber in subscribers { subscriber.forceOverflow() }
         faults.fired[.overflow, default: 0] += 1
@@ -142,6 +170,7 @@ extension SimState {
 
     /// Kills every monitor of the namespace.
     mutating func killMonitors(in scope: NetnsScope, with error: KernelError) {
+        deliverHeldEvents(in: scope)
         guard let subscribers = try? withNetns(scope, { ns throws(KernelError) in ns.subscribers }), !subscribers.isEmpty else { return }
         for subscriber in subscribers { subscriber.kill(error) }
         namespaces[scope]!.subscribers.removeAll()
@@ -154,6 +183,7 @@ extension SimState {
     /// namespaces stay (their owners recreate them at boot); monitors see an
     /// overflow (state changed wholesale, resync).
     mutating func reboot() {
+        for scope in namespaceOrder { deliverHeldEvents(in: scope) }
         for scope in namespaceOrder {
             let subscribers = namespaces[scope]?.subscribers ?? []
             var fresh = SimNetns.boot(loopbackUp: scope == .current)

@@ -23,7 +23,7 @@ struct RouteStore: Sendable {
     private var free: [Int] = []
     private var slotOf: [Route.Key: Int] = [:]
     private(set) var shadows: [Route] = []
-    private var onLink: [IPPrefix: [Route]] = [:]
+    private var onLink: [IPPrefix: SmallBucket<Route>] = [:]
     /// Per family, the prefix lengths present among on-link routes with their
     /// counts, sorted by length (two fields, not a map keyed by family: every
     /// gateway check reads one).
@@ -32,11 +32,11 @@ struct RouteStore: Sendable {
     /// For IPv4 routes with a non-zero metric: their metrics under the key
     /// with metric 0, so a delete that names no metric (a wildcard for the
     /// kernel) finds them without a scan. Metric-0 adds never touch it.
-    private var otherMetrics: [Route.Key: [UInt32]] = [:]
+    private var otherMetrics: [Route.Key: SmallBucket<UInt32>] = [:]
     /// Stored IPv6 routes by table and destination, as slots: an IPv6
     /// gateway check looks up the gateway's prefix per present length instead
     /// of walking the table.
-    private var v6Slots: [TableDestination: [Int]] = [:]
+    private var v6Slots: [TableDestination: SmallBucket<Int>] = [:]
     /// Per table, the prefix lengths present among its stored IPv6 routes,
     /// with their counts, sorted by length: a lookup tries only the lengths
     /// its table holds. Tables without IPv6 routes have no entry.
@@ -93,6 +93,7 @@ struct RouteStore: Sendable {
     private mutating func storeIfFree(_ route: Route, indexed: Bool) -> Int? {
         let key = route.key
         let slot = free.last ?? slots.count
+        if slotOf.count >= slotOf.capacity { reserveRoom() }
         if let held = Self.claim(&slotOf[key, default: -1], for: slot) { return held }
         if free.popLast() != nil {
             slots[slot] = route
@@ -106,6 +107,16 @@ struct RouteStore: Sendable {
             otherMetrics[Self.base(key), default: []].append(key.metric)
         }
         return nil
+    }
+
+    /// Grows the key map and the slots to at least 128 routes at once, then
+    /// by doubling: a fuzzed namespace starts as a copy of a template holding
+    /// a dozen routes and takes 100-200 within a few passes, and each
+    /// doubling on the way rehashed every key and moved every route.
+    private mutating func reserveRoom() {
+        let room = Swift.max(128, slotOf.capacity * 2)
+        slotOf.reserveCapacity(room)
+        if slots.capacity < room { slots.reserveCapacity(room) }
     }
 
     /// Fills a free entry (`-1`, just made by the default subscript) with
@@ -243,7 +254,15 @@ struct RouteStore: Sendable {
     /// The routes matching `filter`, in dump order (stored, then shadows).
     func dump(_ filter: RouteFilter) -> [Route] {
         var out: [Route] = []
-        out.reserveCapacity(filter == .all ? count : 16)
+        if filter == .all {
+            out.reserveCapacity(count)
+        } else {
+            // Counted first: the reconciler's dump of its own routes is most
+            // of the store, and growing to it moved every route several times.
+            var matching = 0
+            forEach(filter) { _ in matching += 1 }
+            out.reserveCapacity(matching)
+        }
         forEach(filter) { out.append($0) }
         return out
     }
@@ -308,10 +327,14 @@ struct RouteStore: Sendable {
     func firstOnLink(reaching gateway: IPAddress, inTables tables: (UInt32) -> Bool, where accept: (Route) -> Bool) -> Route? {
         for (length, _) in (gateway.family == .ipv4 ? onLinkLengthsV4 : onLinkLengthsV6).reversed() {
             guard let prefix = try? IPPrefix(gateway.masked(to: length), length: length),
-                let routes = onLink[prefix]
+                let bucket = onLink.index(forKey: prefix)
             else { continue }
             var best: Route?
-            for route in routes where tables(route.table) && accept(route) {
+            // Read in place: a bucket holds its first route inline, so taking
+            // the bucket out would copy that route.
+            for j in onLink.values[bucket].indices {
+                let route = onLink.values[bucket][j]
+                guard tables(route.table) && accept(route) else { continue }
                 if let current = best, (current.table, UInt32.max - current.metric) >= (route.table, UInt32.max - route.metric) {
                     continue
                 }

@@ -91,6 +91,12 @@ extension SimKernel {
     /// How many faults of each kind fired since boot.
     public var faultsFired: [SimFaultKind: Int] { state.withLock { $0.faults.fired } }
 
+    /// Events queued (unread) by the live monitors of `scope`: how a test
+    /// knows how many a reader can take without waiting.
+    package func queuedEvents(in scope: NetnsScope = .current) -> Int {
+        state.withLock { $0.namespaces[scope]?.subscribers.reduce(0) { $0 + $1.backlog } ?? 0 }
+    }
+
     /// Events dropped because a subscriber's buffer was full, in `scope`.
     public func eventsLost(in scope: NetnsScope = .current) -> Int {
         state.withLock { $0.namespaces[scope]?.eventsLost ?? 0 }

@@ -22,6 +22,11 @@ extension SimKernel: RtnlBackend {
     /// real backend does: see ``/LinxReconcile/RtnlBackend/execute(_:in:stopOnError:)``).
     public func execute(_ requests: [RtnlRequest], in scope: NetnsScope, stopOnError: Bool) async -> [Result<Void, KernelError>] {
         state.withLock { s in
+            // The batch's events reach the monitors at its end, one lock per
+            // monitor: a reader running meanwhile could only have taken some
+            // sooner, a timing nobody can rely on.
+            s.holdEvents(in: scope)
+            defer { s.releaseEvents(in: scope) }
             var results: [Result<Void, KernelError>] = []
             results.reserveCapacity(requests.count)
             let refusal = s.midBatchRefusal(count: requests.count, scope: scope)

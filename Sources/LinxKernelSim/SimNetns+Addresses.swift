@@ -11,7 +11,7 @@ extension SimNetns {
     /// connected route by hand keeps it deleted. IPv4 routes carry the
     /// subnet's primary as prefsrc. IPv6: the prefix route (metric 256)
     /// except for the kernel's own ::1 on lo.
-    func derivedRoutes(for entry: SimAddressState, linkUp: Bool) -> [Route] {
+    func derivedRoutes(for entry: SimAddressState, linkUp: Bool) -> DerivedRoutes {
         let address = entry.address
         let index = address.ifindex
         let loopback = links[index]?.isLoopback ?? false
@@ -20,11 +20,10 @@ extension SimNetns {
         switch address.family {
         case .ipv4:
             let source = entry.secondary ? primary(of: address)?.address.address ?? address.address : address.address
-            var out = [
+            var out = DerivedRoutes(
                 Route(
                     destination: try! IPPrefix(address.address, length: 32), ifindex: index, table: RouteTable.local,
-                    proto: RouteProtocol.kernel, scope: 254, type: .local, prefsrc: source)
-            ]
+                    proto: RouteProtocol.kernel, scope: 254, type: .local, prefsrc: source))
             // A zero network (0.1.2.3/8, any /0) gets no connected or broadcast route.
             guard linkUp, !entry.secondary, network.address != .v4(0) else { return out }
             // fib_add_ifaddr's order: local, prefix, then the network broadcast.
@@ -52,11 +51,11 @@ extension SimNetns {
                 proto: RouteProtocol.kernel, type: .local)
             local.metric = 0  // kernel-made local routes keep metric 0; only user routes get 1024
             // the local route exists on a down link too; the prefix route waits for up
-            guard linkUp, !entry.noPrefixRoute else { return [local] }
-            return [
-                Route(destination: network, ifindex: index, table: RouteTable.main, metric: 256, proto: RouteProtocol.kernel),
-                local,
-            ]
+            guard linkUp, !entry.noPrefixRoute else { return DerivedRoutes(local) }
+            var out = DerivedRoutes(
+                Route(destination: network, ifindex: index, table: RouteTable.main, metric: 256, proto: RouteProtocol.kernel))
+            out.append(local)
+            return out
         }
     }
 
@@ -69,15 +68,16 @@ extension SimNetns {
 
     /// Inserts the derived routes of `address` that are missing.
     mutating func addPrefixRoutes(for entry: SimAddressState) {
-        var derived = derivedRoutes(for: entry, linkUp: isUp(entry.address.ifindex))
+        let derived = derivedRoutes(for: entry, linkUp: isUp(entry.address.ifindex))
+        var skipsMain = false
         if entry.address.family == .ipv6 {
             if entry.prefixRouteMade {
-                derived.removeAll { $0.table == RouteTable.main }
+                skipsMain = true
             } else if derived.contains(where: { $0.table == RouteTable.main }) {
                 addresses[entry.address.key]?.prefixRouteMade = true
             }
         }
-        for route in derived where routes.insertKernel(route) {
+        for route in derived where !(skipsMain && route.table == RouteTable.main) && routes.insertKernel(route) {
             publish(.route(route, .new))
         }
     }
@@ -210,5 +210,35 @@ extension SimNetns {
             entry.address.ifindex == index
                 && derivedRoutes(for: entry, linkUp: up).contains { $0.key == route.key && $0.prefsrc == route.prefsrc }
         }
+    }
+}
+
+/// The one to three routes the kernel derives from an address (see
+/// ``SimNetns/derivedRoutes(for:linkUp:)``), held in place: every address
+/// add, link up and address delete derives them, and an array each cost a
+/// heap allocation (a delete derives them again for every address left on
+/// the link).
+struct DerivedRoutes: RandomAccessCollection {
+    private var first: Route
+    private var second: Route?
+    /// Set only when `second` is.
+    private var third: Route?
+
+    init(_ first: Route) { self.first = first }
+
+    var startIndex: Int { 0 }
+    var endIndex: Int { second == nil ? 1 : (third == nil ? 2 : 3) }
+
+    subscript(position: Int) -> Route {
+        switch position {
+        case 0: first
+        case 1: second!
+        default: third!
+        }
+    }
+
+    /// Adds a second, then a third route.
+    mutating func append(_ route: Route) {
+        if second == nil { second = route } else { third = route }
     }
 }

@@ -98,6 +98,11 @@ struct SimNetns: Sendable {
     var nftables = SimNftables()
     /// Events dropped by a full subscriber buffer since boot.
     var eventsLost = 0
+    /// True while a batch of requests runs (``SimState/holdEvents(in:)``):
+    /// its events wait in ``heldEvents`` and reach each monitor under one
+    /// lock when the batch ends, instead of one lock per event per monitor.
+    var holdsEvents = false
+    var heldEvents: [RtnlEvent] = []
 
     /// A fresh namespace: `lo` (index 1), up or down. The namespace a
     /// machine boots in has lo up with 127.0.0.1/8 and ::1/128; `ip netns
@@ -122,6 +127,16 @@ struct SimNetns: Sendable {
 
     mutating func publish(_ event: RtnlEvent) {
         guard !subscribers.isEmpty else { return }
+        if holdsEvents {
+            // A gone reader is dropped at the first event after it went, as
+            // when each event is offered at once: what is held goes first.
+            if !subscribers.contains(where: \.isGone) {
+                heldEvents.append(event)
+                return
+            }
+            deliverHeldEvents()
+            guard !subscribers.isEmpty else { return }
+        }
         var anyClosed = false
         for subscriber in subscribers {
             switch subscriber.offer(event) {
@@ -130,6 +145,22 @@ struct SimNetns: Sendable {
             case .closed: anyClosed = true
             }
         }
+        if anyClosed { subscribers.removeAll { $0.isClosed } }
+    }
+
+    /// Offers the held events to every monitor, one lock each, in the order
+    /// they were published; holding goes on (see ``holdsEvents``). The same
+    /// buffers, losses and overflow marks as offering each event at once
+    /// while the reader does not run in between.
+    mutating func deliverHeldEvents() {
+        guard !heldEvents.isEmpty else { return }
+        var anyClosed = false
+        for subscriber in subscribers {
+            let (lost, closed) = subscriber.offer(contentsOf: heldEvents)
+            eventsLost += lost
+            if closed { anyClosed = true }
+        }
+        heldEvents.removeAll(keepingCapacity: true)
         if anyClosed { subscribers.removeAll { $0.isClosed } }
     }
 

@@ -36,6 +36,9 @@ final class SimSubscriber<Event: SimEvent>: Sendable {
     /// How many events the buffer holds before it drops.
     let capacity: Int
     private let state: Mutex<State>
+    /// Set, under the lock, whenever `closed` or `failure` is: lets the
+    /// kernel see a gone reader without taking the lock for each event.
+    private let gone = Atomic<Bool>(false)
 
     init(capacity: Int) {
         self.capacity = max(1, capacity)
@@ -49,8 +52,40 @@ final class SimSubscriber<Event: SimEvent>: Sendable {
     /// forgets the subscriber.
     var isClosed: Bool { state.withLock { $0.closed || $0.failure != nil } }
 
+    /// ``isClosed`` without the lock: true once the reader went away or the
+    /// monitor died (it may turn true at any moment after a false).
+    var isGone: Bool { gone.load(ordering: .acquiring) }
+
     /// What ``offer(_:)`` did with an event.
     enum Offer { case accepted, lost, closed }
+
+    /// ``offer(_:)`` for each of `events` in order, under one lock: what
+    /// offering them one by one does while the reader does not run in
+    /// between (a waiting reader takes the first, the rest queue or are
+    /// lost). Returns how many were lost, and true when the subscriber is
+    /// closed (then none was taken). A batch of requests offers its events
+    /// to the namespace's monitors this way, once at its end.
+    func offer(contentsOf events: [Event]) -> (lost: Int, closed: Bool) {
+        guard !events.isEmpty else { return (0, isClosed) }
+        let (waiter, lost, closed) = state.withLock { s -> (CheckedContinuation<Event?, any Error>?, Int, Bool) in
+            if s.closed || s.failure != nil { return (nil, 0, true) }
+            var start = 0
+            let waiter = s.waiter
+            if waiter != nil {
+                s.waiter = nil
+                start = 1
+            }
+            // The room left takes the first ones; the rest are lost, as one
+            // by one they would meet a full buffer.
+            let taken = Swift.min(events.count - start, Swift.max(0, capacity - s.buffer.count))
+            s.buffer.append(contentsOf: events[start..<(start + taken)])
+            let lost = events.count - start - taken
+            if lost > 0 { s.overflowPending = true }
+            return (waiter, lost, false)
+        }
+        waiter?.resume(returning: events[0])
+        return (lost, closed)
+    }
 
     /// ``deliver(_:)`` and ``isClosed`` under one lock: `closed` when the
     /// reader is gone (nothing queued), `lost` when the buffer is full (the
@@ -114,6 +149,7 @@ final class SimSubscriber<Event: SimEvent>: Sendable {
         let waiter = state.withLock { s -> CheckedContinuation<Event?, any Error>? in
             if s.closed || s.failure != nil { return nil }
             s.failure = error
+            gone.store(true, ordering: .releasing)
             s.buffer.removeAll()
             defer { s.waiter = nil }
             return s.waiter
@@ -132,6 +168,7 @@ final class SimSubscriber<Event: SimEvent>: Sendable {
                     if let failure = s.failure { return .failure(failure) }
                     if s.closed || Task.isCancelled {
                         s.closed = true
+                        gone.store(true, ordering: .releasing)
                         return .value(nil)
                     }
                     if s.overflowPending {
@@ -157,6 +194,7 @@ final class SimSubscriber<Event: SimEvent>: Sendable {
     func close() {
         let waiter = state.withLock { s -> CheckedContinuation<Event?, any Error>? in
             s.closed = true
+            gone.store(true, ordering: .releasing)
             s.buffer.removeAll()
             defer { s.waiter = nil }
             return s.waiter

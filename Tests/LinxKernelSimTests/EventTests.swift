@@ -140,3 +140,56 @@ struct EventTests {
         #expect(kernel.eventsLost() == 0)
     }
 }
+
+@Suite("Change events of a batch")
+struct BatchEventTests {
+    /// Runs 24 requests through two links under a seeded fault plan that hits
+    /// monitors and links, as one batch or one request per call, and returns
+    /// what a reader then finds: every event (a sentinel link ends the
+    /// stream) or, with a small buffer, how many are queued and lost.
+    static func run(seed: UInt64, batched: Bool, capacity: Int) async throws -> (events: [String], queued: Int, lost: Int) {
+        let kernel = SimKernel(seed: seed, eventBufferCapacity: capacity)
+        let v0 = try kernel.addLink("v0")
+        let v1 = try kernel.addLink("v1")
+        let stream = try await kernel.events(in: .current)
+        kernel.arm(SimFaultPlan(rate: 0.3, kinds: [.overflow, .monitorDeath, .vanish, .eexistRace, .errno, .drift]))
+        var requests: [RtnlRequest] = []
+        for i in 0..<12 {
+            let link = i % 2 == 0 ? v0 : v1
+            requests.append(.addAddress(addr("10.\(i).0.1/24", on: link)))
+            requests.append(.addRoute(Route(destination: prefix("10.200.\(i).0/24"), gateway: ip("10.\(i).0.2"), proto: 4)))
+        }
+        if batched {
+            _ = await kernel.execute(requests, in: .current, stopOnError: false)
+        } else {
+            for request in requests { _ = await kernel.execute([request], in: .current, stopOnError: false) }
+        }
+        kernel.arm(nil)
+        let (queued, lost) = (kernel.queuedEvents(), kernel.eventsLost())
+        guard capacity > 1000 else { return ([], queued, lost) }
+        try kernel.addLink("end", up: false)
+        var events: [String] = []
+        var iterator = stream.makeAsyncIterator()
+        do {
+            while let event = try await iterator.next() {
+                events.append("\(event)")
+                if case .link(let link, .new) = event, link.name == "end" { break }
+            }
+        } catch {
+            events.append("died")
+        }
+        return (events, queued, lost)
+    }
+
+    @Test("a batch's events reach a monitor as one request per call sends them, faults on the monitor included")
+    func batchedMatchesOneByOne() async throws {
+        for seed in UInt64(1)...24 {
+            for capacity in [4, 9, 4096] {
+                let batched = try await Self.run(seed: seed, batched: true, capacity: capacity)
+                let single = try await Self.run(seed: seed, batched: false, capacity: capacity)
+                #expect(batched.events == single.events, "seed \(seed), capacity \(capacity)")
+                #expect(batched.queued == single.queued && batched.lost == single.lost, "seed \(seed), capacity \(capacity)")
+            }
+        }
+    }
+}

@@ -161,6 +161,8 @@ public struct RtnlSimSubject: ConformanceSubject {
             links: { found, addresses, routes in
                 links = found
                 entries.reserveCapacity(entries.count + addresses + (readsRoutes ? routes : 0))
+                // At most one device per route: grown once, not doubling through the walk.
+                if readsRoutes { devices.reserveCapacity(devices.count + routes) }
                 // A namespace has a handful of links: found by a walk, a map only for a crowded host.
                 if found.count > 8 { for link in found { names[link.index] = link.name } }
             },
