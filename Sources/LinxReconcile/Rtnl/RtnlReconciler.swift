@@ -235,7 +235,7 @@ public struct RtnlReconciler: Sendable {
         }
         var routeOps = !desired.managed.contains(.routes) ? [] : RtnlDiff.routes(
             desired: desired.routes, index: index, observed: observed.routes, protocol: options.routeProtocol,
-            as: { RtnlObject.route(named($0)) })
+            extra: addressOps.count, as: { RtnlObject.route(named($0)) })
 
         let refused = refusedDeletes(addressOps, observed: observed.addresses, owned: owned)
         let swap = RtnlPrimarySwap(
