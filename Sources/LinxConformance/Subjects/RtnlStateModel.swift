@@ -194,27 +194,38 @@ package enum RtnlStateModel {
     /// What an rtnl op does, in snapshot terms. `name` resolves an ifindex
     /// when the op's object carries no interface name.
     public static func effect(of op: ReconcileOp<RtnlObject>, name: (Int32) -> String?) -> OpEffect<RtnlEntry, RtnlValue> {
-        let key: RtnlEntry
-        let value: RtnlValue
-        switch op.item {
-        case .address(let address):
-            key = .address(
+        // The op matched in place, its item bound straight from its case:
+        // `op.item` copied the item out through the op's value witnesses
+        // (the audit asks for the effect of every op of every pass).
+        func key(_ address: InterfaceAddress) -> RtnlEntry {
+            .address(
                 host: false, interface: address.interfaceName ?? name(address.ifindex) ?? "#\(address.ifindex)",
                 address: address.address, prefixLength: address.prefixLength)
-            value = RtnlValue(address)
-        case .route(let route):
-            key = .route(host: false, key: route.key)
-            value = RtnlValue(route)
         }
-        if op.isDelete { return OpEffect(removing: key) }
-        return OpEffect(setting: key, to: value)
+        switch op {
+        case .create(.address(let address)), .update(.address(let address), _):
+            return OpEffect(setting: key(address), to: RtnlValue(address))
+        case .delete(.address(let address)):
+            return OpEffect(removing: key(address))
+        case .create(.route(let route)), .update(.route(let route), _):
+            return OpEffect(setting: .route(host: false, key: route.key), to: RtnlValue(route))
+        case .delete(.route(let route)):
+            return OpEffect(removing: .route(host: false, key: route.key))
+        }
     }
 
     /// Whether `effect(of:name:)` calls its `name` for `op`: for an
     /// address without its interface's name.
     package static func effectNamesLink(_ op: ReconcileOp<RtnlObject>) -> Bool {
-        guard case .address(let address) = op.item else { return false }
-        return address.interfaceName == nil
+        // Matched in place and asked of the packed name (no item copied
+        // out of the op, no String made from the name only to compare it
+        // with nil).
+        switch op {
+        case .create(.address(let address)), .update(.address(let address), _), .delete(.address(let address)):
+            address.packedName.isAbsent
+        case .create(.route), .update(.route, _), .delete(.route):
+            false
+        }
     }
 
     /// Whether `sideEffects(of:before:name:routesThrough:holdsNow:)` can
