@@ -324,11 +324,15 @@ public struct RtnlReconciler: Sendable {
         _ routeOps: [ReconcileOp<RtnlObject>], recreates: [Route]
     ) -> [Int] {
         // Most passes delete no metric-0 IPv4 route: nothing to move, and
-        // no set of the created prefixes to build.
-        let wildcards = routeOps.contains { op in
-            // Matched on the op itself: only a delete's route is bound.
-            guard case .delete(.route(let route)) = op else { return false }
-            return route.family == .ipv4 && route.metric == 0
+        // no set of the created prefixes to build. Matched in place in the
+        // buffer, only a delete's route bound: `contains` handed its
+        // closure a copy of every op (through the op's value witnesses).
+        let wildcards = routeOps.withUnsafeBufferPointer { ops in
+            for position in ops.indices {
+                guard case .delete(.route(let route)) = ops[position] else { continue }
+                if route.family == .ipv4 && route.metric == 0 { return true }
+            }
+            return false
         }
         guard wildcards else { return [] }
         struct Prefix: Hashable {
