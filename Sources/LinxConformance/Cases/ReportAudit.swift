@@ -50,24 +50,32 @@ public struct ReportAudit<Subject: ConformanceSubject>: Sendable {
             for position in applied.indices {
                 let op = applied[position]
                 let effect = subject.effect(of: op, in: sandbox)
-                ledger.record(op, at: position, effect: effect, attempted: true)
-                for key in subject.sideEffects(of: op, before: before, in: sandbox) { ledger.explain(key) }
-                guard quiet else { continue }
-                // The usual single-entry effect by a switch: the closures of
-                // forEachSet/forEachRemove copied captured state per op.
+                // The usual single-entry effect by a switch (the closures of
+                // forEachSet/forEachRemove copied captured state per op),
+                // one switch for both the ledger's key and the quiet check:
+                // each switch over the storage copies it (through its value
+                // witnesses), and `onlyKey` was a second one per op.
+                let onlyKey: Subject.EntryKey?
                 switch effect.storage {
                 case .setting(let key, let value):
-                    if after.entries[key] != value { problems.append(Self.notVisible(op, key, value, in: after)) }
+                    onlyKey = effect.mayChange.isEmpty ? key : nil
+                    if quiet && after.entries[key] != value { problems.append(Self.notVisible(op, key, value, in: after)) }
                 case .removing(let key):
-                    if after.entries[key] != nil { problems.append(Self.stillPresent(op, key)) }
+                    onlyKey = effect.mayChange.isEmpty ? key : nil
+                    if quiet && after.entries[key] != nil { problems.append(Self.stillPresent(op, key)) }
                 case .collections:
-                    effect.forEachSet { key, value in
-                        if after[key] != value { problems.append(Self.notVisible(op, key, value, in: after)) }
-                    }
-                    effect.forEachRemove { key in
-                        if after[key] != nil { problems.append(Self.stillPresent(op, key)) }
+                    onlyKey = effect.onlyKey
+                    if quiet {
+                        effect.forEachSet { key, value in
+                            if after[key] != value { problems.append(Self.notVisible(op, key, value, in: after)) }
+                        }
+                        effect.forEachRemove { key in
+                            if after[key] != nil { problems.append(Self.stillPresent(op, key)) }
+                        }
                     }
                 }
+                ledger.record(op, at: position, effect: effect, onlyKey: onlyKey, attempted: true)
+                for key in subject.sideEffects(of: op, before: before, in: sandbox) { ledger.explain(key) }
             }
         }
         report.failed.withUnsafeBufferPointer { failed in
@@ -204,7 +212,16 @@ public struct ReportAudit<Subject: ConformanceSubject>: Sendable {
             _ op: ReconcileOp<Subject.Source.Item>, at position: Int,
             effect: OpEffect<Subject.EntryKey, Subject.EntryValue>, attempted: Bool
         ) {
-            guard let key = effect.onlyKey else {
+            record(op, at: position, effect: effect, onlyKey: effect.onlyKey, attempted: attempted)
+        }
+
+        /// ``record(_:at:effect:attempted:)`` with the effect's `onlyKey`
+        /// already known (the audit reads it in the switch it makes anyway).
+        mutating func record(
+            _ op: ReconcileOp<Subject.Source.Item>, at position: Int,
+            effect: OpEffect<Subject.EntryKey, Subject.EntryValue>, onlyKey: Subject.EntryKey?, attempted: Bool
+        ) {
+            guard let key = onlyKey else {
                 if attempted {
                     var touched = Set<Subject.EntryKey>()
                     effect.addTouchedKeys(to: &touched)
