@@ -160,8 +160,13 @@ struct WordHashTests {
             default: false
             }
         }
+        // One expectation for all pairs (tens of thousands of them), naming
+        // the first few that disagree.
+        var disagreeing: [String] = []
         for a in entries {
-            for b in entries { #expect((a == b) == fieldwise(a, b), "\(a) vs \(b)") }
+            for b in entries where (a == b) != fieldwise(a, b) { disagreeing.append("\(a) vs \(b)") }
         }
+        #expect(disagreeing.isEmpty, "\(disagreeing.prefix(5))")
+        #expect(entries.count > 100)
     }
 }
