@@ -119,7 +119,7 @@ public struct RtnlReconciler: Sendable {
 
     private static func names(_ links: [Link]) -> [Int32: String] {
         var names: [Int32: String] = [:]
-        names.reserveCapacity(links.count)
+        RtnlNormalizer.reserve(&names, links.count)
         for link in links { names[link.index] = link.name }
         return names
     }
@@ -201,7 +201,7 @@ public struct RtnlReconciler: Sendable {
         lastApplied: RtnlLastApplied, options: RtnlOptions
     ) -> RtnlPlan {
         var indices: [String: Int32] = [:]
-        indices.reserveCapacity(observed.links.count)
+        RtnlNormalizer.reserve(&indices, observed.links.count)
         for link in observed.links { indices[link.name] = link.index }
         var owned = Set<InterfaceAddress.Key>()
         // Whether `owned` is exactly the record, key for key (see RtnlPlan.record).
