@@ -126,4 +126,47 @@ struct WordHashTests {
         let onLinks = (0..<n).map { InterfaceAddress.Key(ifindex: Int32($0), address: .v4(0x0A01_0001), prefixLength: 24) }
         #expect(Self.spread(onLinks, seed: seed) > 0.5)
     }
+
+    @Test("RtnlEntry's written-out == answers as comparing every field does")
+    func entryEqualityIsFieldwise() {
+        // Addresses of both families, including a v6 whose words pack like
+        // a v4 address's hash words, with every field varied one at a time.
+        let addresses: [IPAddress] = [
+            .v4(0x0A01_0002), .v4(0x0A01_0003), .v6(high: 0x1_0A01_0002, low: 0), .v6(high: 0x1_0A01_0002, low: 1),
+            .v6(high: 0xFD00 << 48, low: 0),
+        ]
+        var entries: [RtnlEntry] = []
+        for host in [false, true] {
+            for address in addresses {
+                for length in [24, 32] {
+                    for interface in ["eth0", "eth1", "a-name-longer-than-fifteen"] {
+                        entries.append(.address(host: host, interface: interface, address: address, prefixLength: length))
+                    }
+                    for table in [100, 254] as [UInt32] {
+                        for tos in [0, 4] as [UInt8] {
+                            for metric in [0, 10] as [UInt32] {
+                                let destination = try! IPPrefix(address.masked(to: length), length: length)
+                                entries.append(.route(host: host, key: Route.Key(table: table, destination: destination, tos: tos, metric: metric)))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        func fieldwise(_ a: RtnlEntry, _ b: RtnlEntry) -> Bool {
+            switch (a, b) {
+            case let (.route(h1, k1), .route(h2, k2)): h1 == h2 && k1 == k2
+            case let (.address(h1, i1, a1, l1), .address(h2, i2, a2, l2)): h1 == h2 && i1 == i2 && a1 == a2 && l1 == l2
+            default: false
+            }
+        }
+        // One expectation for all pairs (tens of thousands of them), naming
+        // the first few that disagree.
+        var disagreeing: [String] = []
+        for a in entries {
+            for b in entries where (a == b) != fieldwise(a, b) { disagreeing.append("\(a) vs \(b)") }
+        }
+        #expect(disagreeing.isEmpty, "\(disagreeing.prefix(5))")
+        #expect(entries.count > 100)
+    }
 }

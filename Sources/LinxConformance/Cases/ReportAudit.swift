@@ -40,37 +40,50 @@ public struct ReportAudit<Subject: ConformanceSubject>: Sendable {
         // (see OpLedger).
         var ledger = OpLedger(report)
         var problems: [String] = []
-        // Through the arrays' buffers: an op read out of an array by
-        // subscript is copied (and later destroyed) through its type's value
-        // witnesses, and the audit reads every op of every pass.
+        // Each op copied out of its array once, into a constant: an op
+        // passed straight from a buffer (or an array) to a function is
+        // copied for every call (the callee could see the memory change),
+        // and an op, with its boxed update case, copies and destroys
+        // through its type's value witnesses. The audit reads every op of
+        // every pass.
         report.applied.withUnsafeBufferPointer { applied in
             for position in applied.indices {
-                let effect = subject.effect(of: applied[position], in: sandbox)
-                ledger.record(applied[position], at: position, effect: effect, attempted: true)
-                for key in subject.sideEffects(of: applied[position], before: before, in: sandbox) { ledger.explain(key) }
-                guard quiet else { continue }
-                // The usual single-entry effect by a switch: the closures of
-                // forEachSet/forEachRemove copied captured state per op.
+                let op = applied[position]
+                let effect = subject.effect(of: op, in: sandbox)
+                // The usual single-entry effect by a switch (the closures of
+                // forEachSet/forEachRemove copied captured state per op),
+                // one switch for both the ledger's key and the quiet check:
+                // each switch over the storage copies it (through its value
+                // witnesses), and `onlyKey` was a second one per op.
+                let onlyKey: Subject.EntryKey?
                 switch effect.storage {
                 case .setting(let key, let value):
-                    if after.entries[key] != value { problems.append(Self.notVisible(applied[position], key, value, in: after)) }
+                    onlyKey = effect.mayChange.isEmpty ? key : nil
+                    if quiet && after.entries[key] != value { problems.append(Self.notVisible(op, key, value, in: after)) }
                 case .removing(let key):
-                    if after.entries[key] != nil { problems.append(Self.stillPresent(applied[position], key)) }
+                    onlyKey = effect.mayChange.isEmpty ? key : nil
+                    if quiet && after.entries[key] != nil { problems.append(Self.stillPresent(op, key)) }
                 case .collections:
-                    effect.forEachSet { key, value in
-                        if after[key] != value { problems.append(Self.notVisible(applied[position], key, value, in: after)) }
-                    }
-                    effect.forEachRemove { key in
-                        if after[key] != nil { problems.append(Self.stillPresent(applied[position], key)) }
+                    onlyKey = effect.onlyKey
+                    if quiet {
+                        effect.forEachSet { key, value in
+                            if after[key] != value { problems.append(Self.notVisible(op, key, value, in: after)) }
+                        }
+                        effect.forEachRemove { key in
+                            if after[key] != nil { problems.append(Self.stillPresent(op, key)) }
+                        }
                     }
                 }
+                ledger.record(op, at: position, effect: effect, onlyKey: onlyKey, attempted: true)
+                for key in subject.sideEffects(of: op, before: before, in: sandbox) { ledger.explain(key) }
             }
         }
         report.failed.withUnsafeBufferPointer { failed in
             for offset in failed.indices {
-                let effect = subject.effect(of: failed[offset].op, in: sandbox)
-                ledger.record(failed[offset].op, at: report.applied.count + offset, effect: effect, attempted: true)
-                for key in subject.sideEffects(of: failed[offset].op, before: before, in: sandbox) { ledger.explain(key) }
+                let op = failed[offset].op
+                let effect = subject.effect(of: op, in: sandbox)
+                ledger.record(op, at: report.applied.count + offset, effect: effect, attempted: true)
+                for key in subject.sideEffects(of: op, before: before, in: sandbox) { ledger.explain(key) }
             }
         }
         let wanted = quiet && report.converged ? expected ?? subject.expectedEntries(for: desired, in: sandbox) : nil
@@ -99,17 +112,18 @@ public struct ReportAudit<Subject: ConformanceSubject>: Sendable {
         let attempted = report.applied.count + report.failed.count
         report.pending.withUnsafeBufferPointer { pending in
             for offset in pending.indices {
-                let effect = subject.effect(of: pending[offset], in: sandbox)
-                ledger.record(pending[offset], at: attempted + offset, effect: effect, attempted: false)
+                let op = pending[offset]
+                let effect = subject.effect(of: op, in: sandbox)
+                ledger.record(op, at: attempted + offset, effect: effect, attempted: false)
                 guard !unexplained.isEmpty else { continue }
                 effect.forEachSet { key, _ in
                     if unexplained.contains(key) {
-                        problems.append("\(describe(pending[offset])) is pending (never attempted) but \(key) changed")
+                        problems.append("\(describe(op)) is pending (never attempted) but \(key) changed")
                     }
                 }
                 effect.forEachRemove { key in
                     if !effect.setsKey(key) && unexplained.contains(key) {
-                        problems.append("\(describe(pending[offset])) is pending (never attempted) but \(key) changed")
+                        problems.append("\(describe(op)) is pending (never attempted) but \(key) changed")
                     }
                 }
             }
@@ -198,7 +212,16 @@ public struct ReportAudit<Subject: ConformanceSubject>: Sendable {
             _ op: ReconcileOp<Subject.Source.Item>, at position: Int,
             effect: OpEffect<Subject.EntryKey, Subject.EntryValue>, attempted: Bool
         ) {
-            guard let key = effect.onlyKey else {
+            record(op, at: position, effect: effect, onlyKey: effect.onlyKey, attempted: attempted)
+        }
+
+        /// ``record(_:at:effect:attempted:)`` with the effect's `onlyKey`
+        /// already known (the audit reads it in the switch it makes anyway).
+        mutating func record(
+            _ op: ReconcileOp<Subject.Source.Item>, at position: Int,
+            effect: OpEffect<Subject.EntryKey, Subject.EntryValue>, onlyKey: Subject.EntryKey?, attempted: Bool
+        ) {
+            guard let key = onlyKey else {
                 if attempted {
                     var touched = Set<Subject.EntryKey>()
                     effect.addTouchedKeys(to: &touched)

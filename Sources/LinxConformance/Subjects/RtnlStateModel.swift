@@ -85,7 +85,13 @@ package enum RtnlStateModel {
     /// A route entry to `destinationText(_:v6:)`, with nothing else set yet.
     static func destinationEntry(_ destination: Int, v6: Bool) -> RtnlRouteEntry {
         guard destination < 1_024 else { return RtnlRouteEntry(destination: destinationTexts(destination, v6: v6)) }
-        return destinationEntries[destination * 2 + (v6 ? 1 : 0)]
+        // An IPv4 destination from its number, as its text parses: the table
+        // of entries (72 bytes each) missed the cache on most draws.
+        guard v6 else {
+            return RtnlRouteEntry(
+                ipv4Destination: 10 << 24 | UInt32(200 + destination / 256) << 16 | UInt32(destination % 256) << 8, length: 24)
+        }
+        return v6DestinationEntries[destination]
     }
 
     // The texts are made once, not per draw: fuzzing draws thousands of
@@ -93,7 +99,7 @@ package enum RtnlStateModel {
     // the drawing.
     private static let gatewayTable = (0..<8 * 16 * 2).map { gatewayTexts(link: $0 / 32, subnet: $0 / 2 % 16, v6: $0 % 2 == 1) }
     private static let destinationTable = (0..<1_024 * 2).map { destinationTexts($0 / 2, v6: $0 % 2 == 1) }
-    private static let destinationEntries = destinationTable.map { RtnlRouteEntry(destination: $0) }
+    private static let v6DestinationEntries = (0..<1_024).map { RtnlRouteEntry(destination: destinationTable[$0 * 2 + 1]) }
 
     private static func gatewayTexts(link: Int, subnet: Int, v6: Bool) -> String {
         v6 ? "fd00:\(link + 1):\(subnet)::1" : "10.\(link + 1).\(subnet).1"
@@ -188,27 +194,38 @@ package enum RtnlStateModel {
     /// What an rtnl op does, in snapshot terms. `name` resolves an ifindex
     /// when the op's object carries no interface name.
     public static func effect(of op: ReconcileOp<RtnlObject>, name: (Int32) -> String?) -> OpEffect<RtnlEntry, RtnlValue> {
-        let key: RtnlEntry
-        let value: RtnlValue
-        switch op.item {
-        case .address(let address):
-            key = .address(
+        // The op matched in place, its item bound straight from its case:
+        // `op.item` copied the item out through the op's value witnesses
+        // (the audit asks for the effect of every op of every pass).
+        func key(_ address: InterfaceAddress) -> RtnlEntry {
+            .address(
                 host: false, interface: address.interfaceName ?? name(address.ifindex) ?? "#\(address.ifindex)",
                 address: address.address, prefixLength: address.prefixLength)
-            value = RtnlValue(address)
-        case .route(let route):
-            key = .route(host: false, key: route.key)
-            value = RtnlValue(route)
         }
-        if op.isDelete { return OpEffect(removing: key) }
-        return OpEffect(setting: key, to: value)
+        switch op {
+        case .create(.address(let address)), .update(.address(let address), _):
+            return OpEffect(setting: key(address), to: RtnlValue(address))
+        case .delete(.address(let address)):
+            return OpEffect(removing: key(address))
+        case .create(.route(let route)), .update(.route(let route), _):
+            return OpEffect(setting: .route(host: false, key: route.key), to: RtnlValue(route))
+        case .delete(.route(let route)):
+            return OpEffect(removing: .route(host: false, key: route.key))
+        }
     }
 
     /// Whether `effect(of:name:)` calls its `name` for `op`: for an
     /// address without its interface's name.
     package static func effectNamesLink(_ op: ReconcileOp<RtnlObject>) -> Bool {
-        guard case .address(let address) = op.item else { return false }
-        return address.interfaceName == nil
+        // Matched in place and asked of the packed name (no item copied
+        // out of the op, no String made from the name only to compare it
+        // with nil).
+        switch op {
+        case .create(.address(let address)), .update(.address(let address), _), .delete(.address(let address)):
+            address.packedName.isAbsent
+        case .create(.route), .update(.route, _), .delete(.route):
+            false
+        }
     }
 
     /// Whether `sideEffects(of:before:name:routesThrough:holdsNow:)` can

@@ -42,8 +42,12 @@ struct RtnlApplier {
         private var appliedInOrder = 0
         private var diverged = false
 
-        mutating func recordApplied(_ op: ReconcileOp<RtnlObject>) {
-            if diverged { applied.append(op) } else { appliedInOrder += 1 }
+        /// Records `ops[position]` as applied, reading the op only when it
+        /// must be kept: an op passed out of a buffer is copied for the call
+        /// (and destroyed after it), and while nothing diverged an applied
+        /// op is only counted.
+        mutating func recordApplied(at position: Int, of ops: UnsafeBufferPointer<ReconcileOp<RtnlObject>>) {
+            if diverged { applied.append(ops[position]) } else { appliedInOrder += 1 }
         }
 
         /// Before an op of `ops` that was not applied.
@@ -83,7 +87,7 @@ struct RtnlApplier {
         // strings retained and released), twice per op here.
         stage.withUnsafeBufferPointer { ops in
             for position in ops.indices {
-                outcome.recordApplied(ops[position])
+                outcome.recordApplied(at: position, of: ops)
                 switch ops[position] {
                 case .delete(.address(let address)): outcome.removed.insert(address.key)
                 case .create(.address(let address)), .update(.address(let address), _): outcome.added.insert(address.key)
@@ -207,7 +211,7 @@ struct RtnlApplier {
                 let verdict = verdicts[position]
                 switch verdict {
                 case .carriedOut, .alreadyAsWanted:
-                    outcome.recordApplied(stageOps[position])
+                    outcome.recordApplied(at: position, of: stageOps)
                     switch stageOps[position] {
                     case .delete(.address(let address)): outcome.removed.insert(address.key)
                     case .create(.address(let address)), .update(.address(let address), _):

@@ -25,17 +25,25 @@ public enum RtnlDiff {
     /// The route diff against a prebuilt index of `desired`: one hash lookup
     /// per observed route (the generic ``Diff/twoWay(desired:observed:isOwned:isSame:)``,
     /// specialised by hand for 10,000-route passes).
+    ///
+    /// The array returned has room for `extra` more ops (the plan puts its
+    /// address ops beside these): ops are about 120 bytes, and an array
+    /// grown op by op or again for the address phase copied every one.
     static func routes<Item>(
-        desired: [Route], index: RtnlDesiredIndex, observed: [Route], protocol: UInt8,
+        desired: [Route], index: RtnlDesiredIndex, observed: [Route], protocol: UInt8, extra: Int = 0,
         as wrap: (Route) -> Item
     ) -> [ReconcileOp<Item>] {
         // Through the arrays' buffers: a Route read by an array subscript is
         // copied out (128 bytes, its name retained) only to read its key.
         desired.withUnsafeBufferPointer { desired in
             observed.withUnsafeBufferPointer { observed in
-                // For each desired position, the observed route holding its key.
-                var found = [Int](repeating: -1, count: desired.count)
+                // For each desired position, the observed route holding its
+                // key when it needs an update; `absent` when none holds it,
+                // `same` when the one holding it already is the desired route.
+                let absent = -1, same = -2
+                var found = [Int](repeating: absent, count: desired.count)
                 var deletes: [(key: RtnlFastKey, position: Int)] = []
+                var creates = desired.count, updates = 0
                 for position in observed.indices where observed[position].proto == `protocol` {
                     let key = RtnlFastKey(observed[position])
                     guard let wanted = index.routes[key] else {
@@ -43,17 +51,24 @@ public enum RtnlDiff {
                         continue
                     }
                     // The kernel holds one route per key; a repeat would be ignored.
-                    if found[wanted] < 0 { found[wanted] = position }
+                    guard found[wanted] == absent else { continue }
+                    creates -= 1
+                    if sameRoute(desired[wanted], observed[position]) {
+                        found[wanted] = same
+                    } else {
+                        found[wanted] = position
+                        updates += 1
+                    }
                 }
                 var ops: [ReconcileOp<Item>] = []
-                ops.reserveCapacity(found.count(where: { $0 < 0 }) + deletes.count)
+                ops.reserveCapacity(creates + updates + deletes.count + extra)
                 // Creates and updates come out in key order because the index
                 // walks the desired routes in key order.
                 for wanted in index.routeOrder {
                     let at = found[wanted]
-                    if at < 0 {
+                    if at == absent {
                         ops.append(.create(wrap(desired[wanted])))
-                    } else if !sameRoute(desired[wanted], observed[at]) {
+                    } else if at != same {
                         ops.append(.update(wrap(desired[wanted]), previous: wrap(observed[at])))
                     }
                 }

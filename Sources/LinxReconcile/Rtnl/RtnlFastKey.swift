@@ -137,7 +137,11 @@ struct RtnlDesiredIndex: Sendable {
         for (key, position) in table where position < keyed.count { keyed[position] = (key, position) }
         // Positions come in the order written, which is often sorted or
         // nearly so: the (run-adaptive) sort is then about linear.
-        var ordered = keyed.compactMap { $0 }
+        // Into an array of its final size: compactMap grew its array as it
+        // filled, copying it several times for a desired state's routes.
+        var ordered: [(key: K, position: Int)] = []
+        ordered.reserveCapacity(table.count)
+        for entry in keyed { if let entry { ordered.append(entry) } }
         ordered.sort { $0.key < $1.key }
         return ordered.map(\.position)
     }

@@ -44,7 +44,7 @@ public enum RtnlNormalizer {
         _ desired: RtnlDesiredState, links: [Link], options: RtnlOptions
     ) throws(ReconcileError) -> (resolved: RtnlResolvedState, index: RtnlDesiredIndex) {
         var indices: [String: Int32] = [:]
-        indices.reserveCapacity(links.count)
+        reserve(&indices, links.count)
         for link in links { indices[link.name] = link.index }
         let addresses = try addresses(desired.addresses ?? [], indices: indices, options: options)
         let routes = try routes(desired.routes ?? [], indices: indices, options: options)
@@ -73,7 +73,7 @@ public enum RtnlNormalizer {
         _ resolved: RtnlResolvedState, index: RtnlDesiredIndex, to links: [Link]
     ) -> (resolved: RtnlResolvedState, index: RtnlDesiredIndex)? {
         var indices: [String: Int32] = [:]
-        indices.reserveCapacity(links.count)
+        reserve(&indices, links.count)
         for link in links { indices[link.name] = link.index }
         var result = resolved
         for position in result.addresses.indices {
@@ -88,10 +88,20 @@ public enum RtnlNormalizer {
             if result.routes[position].ifindex != ifindex { result.routes[position].ifindex = ifindex }
         }
         var addressTable: [RtnlFastAddressKey: Int] = [:]
-        addressTable.reserveCapacity(result.addresses.count)
+        reserve(&addressTable, result.addresses.count)
         // Resolved addresses have distinct keys (duplicates were dropped).
         for position in result.addresses.indices { addressTable[RtnlFastAddressKey(result.addresses[position])] = position }
         return (result, RtnlDesiredIndex(routes: index.routes, routeOrder: index.routeOrder, addresses: addressTable))
+    }
+
+    /// Reserves room for `count` entries in `table` only when they are
+    /// many: `Dictionary.reserveCapacity` is not inlinable, so every call
+    /// runs the unspecialised generic resize and looks the storage's
+    /// metadata up at run time (about a microsecond), while the few inserts
+    /// of a namespace's handful of links grow the table in specialised code
+    /// for less.
+    static func reserve<Key, Value>(_ table: inout [Key: Value], _ count: Int) {
+        if count > 16 { table.reserveCapacity(count) }
     }
 
     private static func addresses(

@@ -119,7 +119,7 @@ public struct RtnlReconciler: Sendable {
 
     private static func names(_ links: [Link]) -> [Int32: String] {
         var names: [Int32: String] = [:]
-        names.reserveCapacity(links.count)
+        RtnlNormalizer.reserve(&names, links.count)
         for link in links { names[link.index] = link.name }
         return names
     }
@@ -201,7 +201,7 @@ public struct RtnlReconciler: Sendable {
         lastApplied: RtnlLastApplied, options: RtnlOptions
     ) -> RtnlPlan {
         var indices: [String: Int32] = [:]
-        indices.reserveCapacity(observed.links.count)
+        RtnlNormalizer.reserve(&indices, observed.links.count)
         for link in observed.links { indices[link.name] = link.index }
         var owned = Set<InterfaceAddress.Key>()
         // Whether `owned` is exactly the record, key for key (see RtnlPlan.record).
@@ -235,7 +235,7 @@ public struct RtnlReconciler: Sendable {
         }
         var routeOps = !desired.managed.contains(.routes) ? [] : RtnlDiff.routes(
             desired: desired.routes, index: index, observed: observed.routes, protocol: options.routeProtocol,
-            as: { RtnlObject.route(named($0)) })
+            extra: addressOps.count, as: { RtnlObject.route(named($0)) })
 
         let refused = refusedDeletes(addressOps, observed: observed.addresses, owned: owned)
         let swap = RtnlPrimarySwap(
@@ -324,11 +324,15 @@ public struct RtnlReconciler: Sendable {
         _ routeOps: [ReconcileOp<RtnlObject>], recreates: [Route]
     ) -> [Int] {
         // Most passes delete no metric-0 IPv4 route: nothing to move, and
-        // no set of the created prefixes to build.
-        let wildcards = routeOps.contains { op in
-            // Matched on the op itself: only a delete's route is bound.
-            guard case .delete(.route(let route)) = op else { return false }
-            return route.family == .ipv4 && route.metric == 0
+        // no set of the created prefixes to build. Matched in place in the
+        // buffer, only a delete's route bound: `contains` handed its
+        // closure a copy of every op (through the op's value witnesses).
+        let wildcards = routeOps.withUnsafeBufferPointer { ops in
+            for position in ops.indices {
+                guard case .delete(.route(let route)) = ops[position] else { continue }
+                if route.family == .ipv4 && route.metric == 0 { return true }
+            }
+            return false
         }
         guard wildcards else { return [] }
         struct Prefix: Hashable {

@@ -60,6 +60,16 @@ public struct RtnlRouteEntry: Sendable, Hashable, Codable, CustomStringConvertib
         self.metric = metric
     }
 
+    /// The entry `RtnlRouteEntry(destination: "a.b.c.d/length")` makes,
+    /// from the address's number: a generator drawing thousands of routes
+    /// then neither formats the text nor reads an entry from a table (a
+    /// table of entries large enough for its draws missed the cache on
+    /// every read). `length` must be 0...32.
+    package init(ipv4Destination address: UInt32, length: Int) {
+        packedDestination = RtnlPackedIPv4(address: address, length: length)
+        writtenDestination = nil
+    }
+
     private static func store(_ text: String) -> (RtnlPackedIPv4, String?) {
         var text = text
         let packed = text.withUTF8(RtnlPackedIPv4.init)
@@ -128,6 +138,13 @@ struct RtnlPackedIPv4: Sendable, Hashable {
     private init(address: UInt32, lengthCode: UInt16) {
         self.address = address
         self.lengthCode = lengthCode
+    }
+
+    /// `a.b.c.d/length` as ``init(_:)`` packs its text (length 0...32, written
+    /// without leading zeros).
+    init(address: UInt32, length: Int) {
+        precondition((0...32).contains(length))
+        self.init(address: address, lengthCode: UInt16(length))
     }
 
     /// The packed form of `text`, or ``unpacked``.
