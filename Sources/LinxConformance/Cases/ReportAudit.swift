@@ -117,14 +117,10 @@ public struct ReportAudit<Subject: ConformanceSubject>: Sendable {
                 ledger.record(op, at: attempted + offset, effect: effect, attempted: false)
                 guard !unexplained.isEmpty else { continue }
                 effect.forEachSet { key, _ in
-                    if unexplained.contains(key) {
-                        problems.append("\(describe(op)) is pending (never attempted) but \(key) changed")
-                    }
+                    if unexplained.contains(key) { problems.append(Self.pendingChanged(op, key)) }
                 }
                 effect.forEachRemove { key in
-                    if !effect.setsKey(key) && unexplained.contains(key) {
-                        problems.append("\(describe(op)) is pending (never attempted) but \(key) changed")
-                    }
+                    if !effect.setsKey(key) && unexplained.contains(key) { problems.append(Self.pendingChanged(op, key)) }
                 }
             }
         }
@@ -313,20 +309,25 @@ public struct ReportAudit<Subject: ConformanceSubject>: Sendable {
         return report.pending[failed - report.failed.count]
     }
 
-    private func describe(_ op: ReconcileOp<Subject.Source.Item>) -> String {
+    private static func describe(_ op: ReconcileOp<Subject.Source.Item>) -> String {
         "\(op.symbol) \(op.item)"
+    }
+
+    /// The line for a pending op whose entry changed anyway.
+    private static func pendingChanged(_ op: ReconcileOp<Subject.Source.Item>, _ key: Subject.EntryKey) -> String {
+        "\(describe(op)) is pending (never attempted) but \(key) changed"
     }
 
     /// The line for an applied op whose removed entry `after` still holds.
     private static func stillPresent(_ op: ReconcileOp<Subject.Source.Item>, _ key: Subject.EntryKey) -> String {
-        "applied \(op.symbol) \(op.item) but \(key) is still present"
+        "applied \(describe(op)) but \(key) is still present"
     }
 
     /// The line for an applied op whose set entry `after` does not hold.
     private static func notVisible(
         _ op: ReconcileOp<Subject.Source.Item>, _ key: Subject.EntryKey, _ value: Subject.EntryValue, in after: Snapshot
     ) -> String {
-        "applied \(op.symbol) \(op.item) but \(key) is \(after[key].map { "\($0)" } ?? "absent"), not \(value)"
+        "applied \(describe(op)) but \(key) is \(after[key].map { "\($0)" } ?? "absent"), not \(value)"
     }
 }
 

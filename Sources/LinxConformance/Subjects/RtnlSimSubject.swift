@@ -154,31 +154,58 @@ public struct RtnlSimSubject: ConformanceSubject {
         _ kernel: SimKernel, _ scope: NetnsScope, host: Bool, into entries: inout [RtnlEntry: RtnlValue],
         devices: inout [RtnlRouteDevices.Route], routes readsRoutes: Bool = true
     ) throws -> [Link] {
-        var links: [Link] = []
-        var names: [Int32: String] = [:]
+        var names = LinkNames()
         try kernel.visitRtnl(
             of: scope,
             links: { found, addresses, routes in
-                links = found
+                names = LinkNames(found)
                 entries.reserveCapacity(entries.count + addresses + (readsRoutes ? routes : 0))
                 // At most one device per route: grown once, not doubling through the walk.
                 if readsRoutes { devices.reserveCapacity(devices.count + routes) }
-                // A namespace has a handful of links: found by a walk, a map only for a crowded host.
-                if found.count > 8 { for link in found { names[link.index] = link.name } }
             },
-            address: { address in
-                guard !address.address.isIPv6LinkLocal else { return }
-                let name = (links.count > 8 ? names[address.ifindex] : links.first { $0.index == address.ifindex }?.name)
-                    ?? "#\(address.ifindex)"
-                entries[.address(host: host, interface: name, address: address.address, prefixLength: address.prefixLength)] =
-                    RtnlValue(address)
-            },
+            address: { address in add(address, names: names, host: host, to: &entries) },
             route: { route in
-                guard readsRoutes, route.proto != RouteProtocol.kernel else { return }
-                entries[.route(host: host, key: route.key)] = RtnlValue(route)
+                guard readsRoutes, add(route, host: host, to: &entries) else { return }
                 if route.family == .ipv4, let index = route.ifindex { devices.append((route.key, index)) }
             })
-        return links
+        return names.links
+    }
+
+    /// A reading's link names by index. A namespace has a handful of links:
+    /// found by a walk, not a map built for every reading (a map only for a
+    /// crowded host).
+    struct LinkNames {
+        private(set) var links: [Link] = []
+        private var byIndex: [Int32: String] = [:]
+
+        init(_ links: [Link] = []) {
+            self.links = links
+            if links.count > 8 { for link in links { byIndex[link.index] = link.name } }
+        }
+
+        /// The link's name, or `#INDEX` for a link the reading does not hold.
+        func name(_ index: Int32) -> String {
+            (links.count > 8 ? byIndex[index] : links.first { $0.index == index }?.name) ?? "#\(index)"
+        }
+    }
+
+    /// An address's snapshot entry; none for an IPv6 link-local address
+    /// (the kernel makes those).
+    static func add(_ address: InterfaceAddress, names: LinkNames, host: Bool, to entries: inout [RtnlEntry: RtnlValue]) {
+        guard !address.address.isIPv6LinkLocal else { return }
+        let key = RtnlEntry.address(
+            host: host, interface: names.name(address.ifindex), address: address.address, prefixLength: address.prefixLength)
+        entries[key] = RtnlValue(address)
+    }
+
+    /// A route's snapshot entry; none for the kernel's own routes (proto
+    /// kernel: side effects of addresses, owned by nobody). Returns whether
+    /// it has one.
+    @discardableResult
+    static func add(_ route: Route, host: Bool, to entries: inout [RtnlEntry: RtnlValue]) -> Bool {
+        guard route.proto != RouteProtocol.kernel else { return false }
+        entries[.route(host: host, key: route.key)] = RtnlValue(route)
+        return true
     }
 
     static func add(_ snapshot: SimNetnsSnapshot, host: Bool, to entries: inout [RtnlEntry: RtnlValue]) {
@@ -186,27 +213,13 @@ public struct RtnlSimSubject: ConformanceSubject {
     }
 
     /// Snapshot entries for a namespace's dumps: every address but IPv6
-    /// link-local ones (the kernel makes those), every route but the
-    /// kernel's own (proto kernel: side effects of addresses, owned by nobody).
+    /// link-local ones, every route but the kernel's own.
     static func add(
         links: [Link], addresses: [InterfaceAddress], routes: [Route], host: Bool, to entries: inout [RtnlEntry: RtnlValue]
     ) {
-        // A namespace has a handful of links: found by a walk, not a map
-        // built for every reading (a map only for a crowded host).
-        var names: [Int32: String] = [:]
-        if links.count > 8 { for link in links { names[link.index] = link.name } }
-        func name(_ index: Int32) -> String? {
-            links.count > 8 ? names[index] : links.first { $0.index == index }?.name
-        }
-        for address in addresses where !address.address.isIPv6LinkLocal {
-            let key = RtnlEntry.address(
-                host: host, interface: name(address.ifindex) ?? "#\(address.ifindex)", address: address.address,
-                prefixLength: address.prefixLength)
-            entries[key] = RtnlValue(address)
-        }
-        for route in routes where route.proto != RouteProtocol.kernel {
-            entries[.route(host: host, key: route.key)] = RtnlValue(route)
-        }
+        let names = LinkNames(links)
+        for address in addresses { add(address, names: names, host: host, to: &entries) }
+        for route in routes { add(route, host: host, to: &entries) }
     }
 
     public func makeForeignState(in sandbox: Sandbox, avoiding desired: RtnlDesiredState, using random: inout SimRandom)
