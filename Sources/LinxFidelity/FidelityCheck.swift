@@ -122,7 +122,6 @@ public struct FidelityCheck: Sendable {
     /// secret is left out of the tree comparison.
     public static let unparsed: Set<String> = ["ip_local_reserved_ports", "ratemask", "tcp_fastopen_key", "stable_secret"]
 
-
     public let options: Options
     let generator: FidelityGenerator
 

@@ -252,7 +252,7 @@ public final class SimKernel: Sendable {
         }
     }
 
-        /// A number naming what `scope`'s links, addresses and routes are now
+    /// A number naming what `scope`'s links, addresses and routes are now
     /// (see ``snapshot(of:)``): it changes with any of them and is never
     /// reused, in this kernel or another, for other contents. A reader that
     /// kept what it made of a snapshot can tell it is still current.

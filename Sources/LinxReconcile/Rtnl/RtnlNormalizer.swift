@@ -43,9 +43,7 @@ public enum RtnlNormalizer {
     static func resolveIndexed(
         _ desired: RtnlDesiredState, links: [Link], options: RtnlOptions
     ) throws(ReconcileError) -> (resolved: RtnlResolvedState, index: RtnlDesiredIndex) {
-        var indices: [String: Int32] = [:]
-        reserve(&indices, links.count)
-        for link in links { indices[link.name] = link.index }
+        let indices = indices(of: links)
         let addresses = try addresses(desired.addresses ?? [], indices: indices, options: options)
         let routes = try routes(desired.routes ?? [], indices: indices, options: options)
         return (
@@ -72,9 +70,7 @@ public enum RtnlNormalizer {
     static func rebound(
         _ resolved: RtnlResolvedState, index: RtnlDesiredIndex, to links: [Link]
     ) -> (resolved: RtnlResolvedState, index: RtnlDesiredIndex)? {
-        var indices: [String: Int32] = [:]
-        reserve(&indices, links.count)
-        for link in links { indices[link.name] = link.index }
+        let indices = indices(of: links)
         var result = resolved
         for position in result.addresses.indices {
             // Every resolved address carries the interface name it was written with.
@@ -92,6 +88,15 @@ public enum RtnlNormalizer {
         // Resolved addresses have distinct keys (duplicates were dropped).
         for position in result.addresses.indices { addressTable[RtnlFastAddressKey(result.addresses[position])] = position }
         return (result, RtnlDesiredIndex(routes: index.routes, routeOrder: index.routeOrder, addresses: addressTable))
+    }
+
+    /// Each link's index by its name: what desired entries, written with
+    /// interface names, resolve against.
+    static func indices(of links: [Link]) -> [String: Int32] {
+        var indices: [String: Int32] = [:]
+        reserve(&indices, links.count)
+        for link in links { indices[link.name] = link.index }
+        return indices
     }
 
     /// Reserves room for `count` entries in `table` only when they are

@@ -200,9 +200,7 @@ public struct RtnlReconciler: Sendable {
         observed: RtnlObserved, desired: RtnlResolvedState, index: RtnlDesiredIndex,
         lastApplied: RtnlLastApplied, options: RtnlOptions
     ) -> RtnlPlan {
-        var indices: [String: Int32] = [:]
-        RtnlNormalizer.reserve(&indices, observed.links.count)
-        for link in observed.links { indices[link.name] = link.index }
+        let indices = RtnlNormalizer.indices(of: observed.links)
         var owned = Set<InterfaceAddress.Key>()
         // Whether `owned` is exactly the record, key for key (see RtnlPlan.record).
         var recordIsOwned = options.addressProtocol == nil
