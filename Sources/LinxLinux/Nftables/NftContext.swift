@@ -265,22 +265,25 @@ final class NftContext {
         // 1 KiB of the receive buffer's accounting): room for all of them,
         // so the earliest is never the one dropped.
         let answers = messages * 1024 + 64 * 1024
-        if answers > receiveBuffer {
-            var wanted = Int32(clamping: answers)
-            if setsockopt(generationSocket, SOL_SOCKET, SO_RCVBUFFORCE, &wanted, socklen_t(MemoryLayout<Int32>.size)) == 0
-                || setsockopt(generationSocket, SOL_SOCKET, SO_RCVBUF, &wanted, socklen_t(MemoryLayout<Int32>.size)) == 0
-            {
-                receiveBuffer = answers
-            }
+        if answers > receiveBuffer, setBuffer(SO_RCVBUFFORCE, else: SO_RCVBUF, to: answers) {
+            receiveBuffer = answers
         }
         guard size + 4096 > sendBuffer else { return }
-        var wanted = Int32(clamping: size + 64 * 1024)
-        if setsockopt(generationSocket, SOL_SOCKET, SO_SNDBUFFORCE, &wanted, socklen_t(MemoryLayout<Int32>.size)) != 0,
-            setsockopt(generationSocket, SOL_SOCKET, SO_SNDBUF, &wanted, socklen_t(MemoryLayout<Int32>.size)) != 0
-        {
+        let wanted = Int(Int32(clamping: size + 64 * 1024))
+        guard setBuffer(SO_SNDBUFFORCE, else: SO_SNDBUF, to: wanted) else {
             throw KernelError(Errno(rawValue: linx_errno()), "cannot make room for a batch of \(size) bytes")
         }
-        sendBuffer = Int(wanted)
+        sendBuffer = wanted
+    }
+
+    /// Sets one of the generation socket's buffers to `bytes`: past the
+    /// system's maximum with `force` (root), else with `plain` (capped by
+    /// it). False, with errno set, when both were refused.
+    private func setBuffer(_ force: Int32, else plain: Int32, to bytes: Int) -> Bool {
+        var wanted = Int32(clamping: bytes)
+        let size = socklen_t(MemoryLayout<Int32>.size)
+        return setsockopt(generationSocket, SOL_SOCKET, force, &wanted, size) == 0
+            || setsockopt(generationSocket, SOL_SOCKET, plain, &wanted, size) == 0
     }
 
     /// Sends one nf_tables request (NLM_F_REQUEST, no dump) on the
