@@ -207,6 +207,42 @@ struct NftablesKernelTests {
             #expect(await recorder.sees(within: .seconds(2)) { $0 == .changed })
         }
     }
+
+    /// libnftables 1.0.6 keeps one interface list for the whole process,
+    /// filled from the calling thread's namespace by the first `iif` it
+    /// meets and freed at the end of every run. Two namespaces' threads
+    /// running nft at once therefore crashed the process (a CI run died of
+    /// SIGSEGV in that free) or resolved a name against the other
+    /// namespace's links. A C program doing what this test does crashed on
+    /// every run here without a lock, and resolved every name right with one.
+    @Test("nft in two namespaces at once: each resolves iif names against its own links")
+    func concurrentNamespacesResolveTheirOwnInterfaces() async throws {
+        try await ThrowawayNamespace.with(links: [.veth("nfa0", peer: "nfa1")]) { a in
+            try await ThrowawayNamespace.with(links: [.veth("nfb0", peer: "nfb1")]) { b in
+                let kernel = LinuxKernel()
+                for ns in [a, b] { try ns.exec("nft", "add table \(table); add chain \(table) c") }
+                let wrong = try await withThrowingTaskGroup(of: [String].self) { group in
+                    for (ns, mine, other) in [(a, "nfa0", "nfb0"), (b, "nfb0", "nfa0")] {
+                        group.addTask {
+                            var wrong: [String] = []
+                            // Many names a run, so the runs overlap for long.
+                            let rules = (0..<30).map { NftCommand.addRule(table, chain: "c", rule: "iif \"\(mine)\" tcp dport \($0) accept", before: nil) }
+                            for round in 0..<200 {
+                                let foreign = !round.isMultiple(of: 2)
+                                let commands = rules + (foreign ? [.addRule(table, chain: "c", rule: "iif \"\(other)\" accept", before: nil)] : [])
+                                let accepted: Bool
+                                do throws(NftTransactionError) { accepted = try await kernel.checkTransaction(commands, in: ns.scope) } catch { accepted = false }
+                                if accepted == foreign { wrong.append("\(ns.name) round \(round): \(accepted ? "accepted iif \(other)" : "refused iif \(mine)")") }
+                            }
+                            return wrong
+                        }
+                    }
+                    return try await group.reduce(into: []) { $0 += $1 }
+                }
+                #expect(wrong.isEmpty, "\(wrong.prefix(5))")
+            }
+        }
+    }
 }
 
 enum NftKernel {

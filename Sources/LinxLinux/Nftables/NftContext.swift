@@ -2,6 +2,7 @@ import CNetlink
 import CNftables
 import Glibc
 import LinxReconcile
+import Synchronization
 import SystemPackage
 
 /// One namespace's nf_tables connection, owned by that namespace's thread:
@@ -15,7 +16,21 @@ import SystemPackage
 /// compare-and-swap: nft 1.0.6 sends no NFNL_BATCH_GENID in its batch
 /// (checked with strace), so ``commit(_:expecting:)`` checks the generation
 /// on its own socket immediately before nft sends the batch.
+///
+/// libnftables 1.0.6 is not safe to use from two threads at once, even on
+/// separate contexts: it keeps one interface list for the whole process,
+/// filled from the calling thread's namespace by the first `iif`/`oif`
+/// name a run resolves or prints, and freed at the end of every run and by
+/// every `nft_ctx_free`. Each namespace has its own thread here, so every
+/// call into the library holds ``library``: unlocked, a run in one
+/// namespace resolved names against another's links, or crashed freeing
+/// the list another run was reading (a CI run died of SIGSEGV there;
+/// NftablesKernelTests runs two namespaces at once).
 final class NftContext {
+    /// Held across every libnftables call that can touch its process-wide
+    /// state: context creation and release, and every run.
+    private static let library = Mutex(())
+
     private let ctx: OpaquePointer
     private let generationSocket: Int32
     /// The generation socket's send buffer as last set for a batch (0: the default).
@@ -31,13 +46,13 @@ final class NftContext {
     /// Opens both sockets; must run on the namespace's thread.
     init() throws(KernelError) {
         try Self.checkDescriptorRoom()
-        guard let ctx = nft_ctx_new(UInt32(NFT_CTX_DEFAULT)) else {
+        guard let ctx = Self.library.withLock({ _ in nft_ctx_new(UInt32(NFT_CTX_DEFAULT)) }) else {
             throw KernelError(.noMemory, "nft_ctx_new failed")
         }
         let fd = socket(AF_NETLINK, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 12 /* NETLINK_NETFILTER */)
         guard fd >= 0 else {
             let code = linx_errno()
-            nft_ctx_free(ctx)
+            Self.library.withLock { _ in nft_ctx_free(ctx) }
             throw KernelError(Errno(rawValue: code), "cannot open an nfnetlink socket")
         }
         self.ctx = ctx
@@ -49,7 +64,7 @@ final class NftContext {
     }
 
     deinit {
-        nft_ctx_free(ctx)
+        Self.library.withLock { _ in nft_ctx_free(ctx) }
         close(generationSocket)
     }
 
@@ -341,9 +356,7 @@ final class NftContext {
     func run(_ script: NftScript, dryRun: Bool = false) -> (command: Int?, error: KernelError)? {
         nft_ctx_set_dry_run(ctx, dryRun)
         defer { nft_ctx_set_dry_run(ctx, false) }
-        let rc = nft_run_cmd_from_buffer(ctx, script.text)
-        _ = nft_ctx_get_output_buffer(ctx)
-        let errors = nft_ctx_get_error_buffer(ctx).map { String(cString: $0) } ?? ""
+        let (rc, _, errors) = perform(keepingOutput: false) { nft_run_cmd_from_buffer($0, script.text) }
         guard rc != 0 else { return nil }
         return locate(script, refused: Self.parseError(errors, path: nil).error)
     }
@@ -368,9 +381,7 @@ final class NftContext {
         guard written else { return (nil, refused) }
         let path = "/proc/self/fd/\(fd)"
         nft_ctx_set_dry_run(ctx, true)
-        let rc = nft_run_cmd_from_filename(ctx, path)
-        _ = nft_ctx_get_output_buffer(ctx)
-        let errors = nft_ctx_get_error_buffer(ctx).map { String(cString: $0) } ?? ""
+        let (rc, _, errors) = perform(keepingOutput: false) { nft_run_cmd_from_filename($0, path) }
         guard rc != 0 else { return (nil, refused) }
         let (line, error) = Self.parseError(errors, path: path)
         return (line.flatMap { script.commandOfLine.indices.contains($0) ? script.commandOfLine[$0] : nil }, error)
@@ -378,11 +389,21 @@ final class NftContext {
 
     /// Runs one command and returns what nft printed (for `list`).
     func output(of command: String) -> Result<String, KernelError> {
-        let rc = nft_run_cmd_from_buffer(ctx, command)
-        let output = nft_ctx_get_output_buffer(ctx).map { String(cString: $0) } ?? ""
-        let errors = nft_ctx_get_error_buffer(ctx).map { String(cString: $0) } ?? ""
+        let (rc, output, errors) = perform(keepingOutput: true) { nft_run_cmd_from_buffer($0, command) }
         guard rc == 0 else { return .failure(Self.parseError(errors, path: nil).error) }
         return .success(output)
+    }
+
+    /// One libnftables run under ``library``: its return code, what it
+    /// printed (read either way, so the next run starts with an empty
+    /// buffer; "" unless `keepingOutput`) and its error text.
+    private func perform(keepingOutput: Bool, _ run: (OpaquePointer) -> Int32) -> (rc: Int32, output: String, errors: String) {
+        Self.library.withLock { _ in
+            let rc = run(ctx)
+            let output = nft_ctx_get_output_buffer(ctx)
+            let errors = nft_ctx_get_error_buffer(ctx).map { String(cString: $0) } ?? ""
+            return (rc, keepingOutput ? output.map { String(cString: $0) } ?? "" : "", errors)
+        }
     }
 
     /// `PATH:LINE:COL-COL: Error: TEXT` (or `Error: TEXT` for a buffer).
