@@ -193,6 +193,7 @@ extension SimState {
             for subscriber in subscribers { subscriber.forceOverflow() }
         }
         globalSysctl = SysctlCatalog.bootGlobal()
+        machineWideSysctl = [:]
         for path in cgroups.keys {
             cgroups[path] = path == Self.cgroupRoot ? CgroupFiles.root : CgroupFiles.child
         }

@@ -33,10 +33,11 @@ extension SimKernel: SysctlBackend {
 
     /// The `net.` keys whose value is the whole machine's rather than a
     /// namespace's (`net.netfilter.nf_hooks_lwtunnel`, a static key that
-    /// cannot be turned off again): on a real kernel a write in any
-    /// namespace changes the host for good, and what a namespace reads
-    /// depends on the host's history. Differential checks never write them
-    /// and leave them out of what they compare.
+    /// cannot be turned off again): a write in any namespace changes what
+    /// every namespace of the machine reads, the host's included, until the
+    /// machine reboots (so in a `SimKernel` too). On a real kernel what a
+    /// namespace reads depends on the host's history, so differential
+    /// checks never write them and leave them out of what they compare.
     public static let machineWideSysctls: Set<SysctlKey> = Set(
         SysctlCatalog.netns.filter(\.value.staticKey).keys.map { SysctlKey(components: $0.split(separator: "/").map(String.init)) })
 

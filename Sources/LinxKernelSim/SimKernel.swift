@@ -79,7 +79,9 @@ public final class SimKernel: Sendable {
     public func createNamespace(_ scope: NetnsScope) throws(KernelError) {
         try admin("netns add \(scope)", nil) { s throws(KernelError) in
             guard s.namespaces[scope] == nil else { throw KernelError(.fileExists, "\(scope) exists") }
-            s.namespaces[scope] = SimNetns.boot(loopbackUp: false)
+            var fresh = SimNetns.boot(loopbackUp: false)
+            for (path, value) in s.machineWideSysctl { fresh.sysctl[path] = value }
+            s.namespaces[scope] = fresh
             s.namespaceOrder.append(scope)
             return s.names.named(scope)
         }.deliver()

@@ -12,6 +12,9 @@ struct SimState: Sendable {
     /// Identities, deleted namespaces kept alive by a monitor, name watchers.
     var names = SimNamespaceNames()
     var globalSysctl = SysctlCatalog.bootGlobal()
+    /// The machine-wide `net.` keys (``SysctlSpec/staticKey``) written since
+    /// boot, by path: every namespace, those made later too, reads them.
+    var machineWideSysctl: [String: String] = [:]
     var cgroups: [String: [String: String]] = [cgroupRoot: CgroupFiles.root]
     var history: SimHistory
     var faults = FaultEngine()
@@ -81,6 +84,10 @@ struct SimState: Sendable {
         let value = text.isEmpty ? "\n" : text
         if key.isNetworkNamespaced {
             try withNetns(scope) { ns throws(KernelError) in try ns.writeSysctl(key.components, spec: spec, value: value) }
+            if spec.staticKey, let now = namespaces[scope]?.sysctl[key.path] {
+                machineWideSysctl[key.path] = now
+                for other in namespaceOrder { namespaces[other]?.sysctl[key.path] = now }
+            }
         } else if let parsed = try spec.parse(value, current: globalSysctl[key.path]!) {
             globalSysctl[key.path] = parsed
         }

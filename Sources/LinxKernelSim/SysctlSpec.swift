@@ -30,9 +30,9 @@ struct SysctlSpec: Sendable {
     var readable: Bool = true
     var rounding: Rounding = .none
     /// The handler reads and sets a machine-wide static key
-    /// (nf_hooks_lwtunnel): every namespace reads the same value, and once
-    /// on it cannot be turned off again (writing 0 is EBUSY). The simulator
-    /// keeps the value per namespace: its namespaces share no machine.
+    /// (nf_hooks_lwtunnel): every namespace of the machine reads the same
+    /// value, and once on it cannot be turned off again (writing 0 is
+    /// EBUSY); only a reboot turns it off.
     var staticKey: Bool = false
     /// The boot value, as the kernel prints it; `!ERRNO` when reading it
     /// fails (an unset stable_secret is EIO).

@@ -144,4 +144,23 @@ struct SysctlTests {
         #expect(await errno { () async throws(KernelError) in try await kernel.write(lwtunnel, value: "0", in: .current) } == .resourceBusy)
         #expect(try await kernel.read(lwtunnel, in: .current) == "1")
     }
+
+    /// nf_hooks_lwtunnel.c: the handler prints and sets one static key for
+    /// the whole machine, whichever namespace's file is used. Not checked
+    /// by writing on this machine (it would turn the host's key on for
+    /// good); read on this kernel: the host and a new namespace both 0.
+    @Test("nf_hooks_lwtunnel is one value for every namespace of the machine, until a reboot")
+    func staticKeyIsMachineWide() async throws {
+        let kernel = SimKernel()
+        let lwtunnel = key("net.netfilter.nf_hooks_lwtunnel")
+        let before = NetnsScope.named("before"), after = NetnsScope.named("after")
+        try kernel.createNamespace(before)
+        try await kernel.write(lwtunnel, value: "1", in: before)
+        #expect(try await kernel.read(lwtunnel, in: .current) == "1")
+        try kernel.createNamespace(after)
+        #expect(try await kernel.read(lwtunnel, in: after) == "1")
+        #expect(await errno { () async throws(KernelError) in try await kernel.write(lwtunnel, value: "0", in: after) } == .resourceBusy)
+        kernel.reboot()
+        for scope in [NetnsScope.current, before, after] { #expect(try await kernel.read(lwtunnel, in: scope) == "0") }
+    }
 }
