@@ -66,12 +66,16 @@ public struct ReportAudit<Subject: ConformanceSubject>: Sendable {
                 case .collections:
                     onlyKey = effect.onlyKey
                     if quiet {
+                        // An effect's collections are sets: sorted, an op's
+                        // lines read the same in every process.
+                        var lines: [String] = []
                         effect.forEachSet { key, value in
-                            if after[key] != value { problems.append(Self.notVisible(op, key, value, in: after)) }
+                            if after[key] != value { lines.append(Self.notVisible(op, key, value, in: after)) }
                         }
                         effect.forEachRemove { key in
-                            if after[key] != nil { problems.append(Self.stillPresent(op, key)) }
+                            if after[key] != nil { lines.append(Self.stillPresent(op, key)) }
                         }
+                        if !lines.isEmpty { problems += lines.sorted() }
                     }
                 }
                 ledger.record(op, at: position, effect: effect, onlyKey: onlyKey, attempted: true)
@@ -116,19 +120,22 @@ public struct ReportAudit<Subject: ConformanceSubject>: Sendable {
                 let effect = subject.effect(of: op, in: sandbox)
                 ledger.record(op, at: attempted + offset, effect: effect, attempted: false)
                 guard !unexplained.isEmpty else { continue }
+                var lines: [String] = []
                 effect.forEachSet { key, _ in
-                    if unexplained.contains(key) { problems.append(Self.pendingChanged(op, key)) }
+                    if unexplained.contains(key) { lines.append(Self.pendingChanged(op, key)) }
                 }
                 effect.forEachRemove { key in
-                    if !effect.setsKey(key) && unexplained.contains(key) { problems.append(Self.pendingChanged(op, key)) }
+                    if !effect.setsKey(key) && unexplained.contains(key) { lines.append(Self.pendingChanged(op, key)) }
                 }
+                if !lines.isEmpty { problems += lines.sorted() }
             }
         }
         if quiet {
-            for key in unexplained {
-                problems.append(
-                    "\(key) changed (\(before[key].map { "\($0)" } ?? "absent") -> \(after[key].map { "\($0)" } ?? "absent")) but no op in the report touches it")
-            }
+            // Sorted: a set's order changes with the process's hash seed, and
+            // a failure's lines must read the same on every replay.
+            problems += unexplained.map { key in
+                "\(key) changed (\(before[key].map { "\($0)" } ?? "absent") -> \(after[key].map { "\($0)" } ?? "absent")) but no op in the report touches it"
+            }.sorted()
             if let wanted {
                 let keys = violated ?? after.violatedKeys(of: wanted)
                 let missing = keys.compactMap { Snapshot.violation($0, expected: wanted[$0]!, actual: after[$0]) }.sorted()
