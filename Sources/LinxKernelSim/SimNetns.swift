@@ -76,7 +76,9 @@ struct SimNetns: Sendable {
     // The observers keep `views` true to what it caches (see SimNetnsViews);
     // without oldValue they leave the in-place mutations in place.
     var links: [Int32: SimLinkState] = [:] { didSet { views.linksChanged() } }
-    var indexByName: [String: Int32] = [:]
+    /// Changes exactly when a link comes or goes (names are never changed
+    /// in place): nf_tables listings name `iif`/`oif` indices by it.
+    var indexByName: [String: Int32] = [:] { didSet { nftables.linksChanged() } }
     /// Indices are per namespace, monotonic, never reused.
     var nextIndex: Int32 = 1
     var addresses: [InterfaceAddress.Key: SimAddressState] = [:] { didSet { views.addressesChanged() } }
@@ -165,6 +167,9 @@ struct SimNetns: Sendable {
     }
 
     // MARK: links
+
+    /// The links as nf_tables sees them (`iif`/`oif`).
+    var linkNames: SimNftables.LinkNames { SimNftables.LinkNames(indices: indexByName, links: links) }
 
     func index(of name: String) throws(KernelError) -> Int32 {
         guard let index = indexByName[name] else { throw KernelError(.noSuchDevice, "no interface \(name)") }

@@ -17,10 +17,13 @@ struct NftStampTests {
     }
 
     /// One drawn batch: mostly valid, some refused (missing chain, bad
-    /// rule, busy set), some that change nothing (an empty batch, a rule
-    /// element added twice).
+    /// rule, busy set, an `iif` name of a link that is gone), some that
+    /// change nothing (an empty batch, a rule element added twice).
     func batch(_ random: inout SimRandom, table: NftTableRef) -> [NftCommand] {
-        let rules = ["tcp dport 22 accept", "udp dport 53 accept", "ip saddr @s drop", "jump reg", "bogus rule", "tcp dport ssh accept"]
+        let rules = [
+            "tcp dport 22 accept", "udp dport 53 accept", "ip saddr @s drop", "jump reg", "bogus rule", "tcp dport ssh accept",
+            "iif \"v0\" accept", "oif { lo, 3 } accept",
+        ]
         switch random.below(10) {
         case 0: return [.addTable(table, flags: [], comment: random.chance(0.5) ? "linx" : nil)]
         case 1: return [.addTable(table, flags: [], comment: nil), .addChain(table, name: "in", base: input), .addChain(table, name: "reg", base: nil)]
@@ -62,14 +65,23 @@ struct NftStampTests {
                 kernel.raceNextNftCommits(1, in: scope, with: random.chance(0.5) ? [] : batch(&random, table: other))
                 _ = try? await kernel.commit(batch(&random, table: table), expecting: kernel.nftGeneration(in: scope)!, in: scope)
             case 8 where step % 7 == 0: kernel.reboot()
+            case 9 where step % 3 == 0:
+                // A link that comes and goes: `iif "v0"` and `oif 3` list its
+                // name while it is there (the pair takes 2 and 3 the first
+                // time), the number after.
+                if kernel.ifindex(of: "v0", in: scope) == nil {
+                    _ = try? kernel.addVethPair("v0", "v1", in: scope)
+                } else {
+                    try? kernel.removeLink("v0", in: scope)
+                }
             default: _ = try? await kernel.commit([], expecting: kernel.nftGeneration(in: scope)!, in: scope)
             }
             let listing = listing(kernel, scope)
             // Kept listings (and an observation) are what the tables hold now.
-            let fresh = kernel.state.withLock { s in s.namespaces[scope]!.nftables.tables.map { s.namespaces[scope]!.nftables.observed($0.ref) } }
+            let fresh = kernel.state.withLock { s in s.namespaces[scope]!.nftables.tables.map { s.namespaces[scope]!.nftables.observed($0.ref, links: s.namespaces[scope]!.linkNames) } }
             #expect(listing == fresh, "a kept listing differs from the tables at step \(step)")
             if let observation = try? await kernel.observeTable(ours, in: scope) {
-                #expect(observation.table == kernel.state.withLock { $0.namespaces[scope]!.nftables.observed(ours) }, "step \(step)")
+                #expect(observation.table == kernel.state.withLock { $0.namespaces[scope]!.nftables.observed(ours, links: $0.namespaces[scope]!.linkNames) }, "step \(step)")
             }
             let stamp = try kernel.nftStamp(of: scope)
             #expect(try kernel.nftStamp(of: scope) == stamp, "reading changed the stamp at step \(step)")

@@ -14,7 +14,7 @@ extension SimKernel: NftablesBackend {
             if let error = s.nftFault(.observe, in: scope) { throw error }
             // In place: a copy of the namespace would retain all of it.
             return try s.withNetns(scope) { ns throws(KernelError) in
-                NftObservation(generation: ns.nftables.generation, table: ns.nftables.listing(table))
+                NftObservation(generation: ns.nftables.generation, table: ns.nftables.listing(table, links: ns.linkNames))
             }
         }
     }
@@ -23,8 +23,12 @@ extension SimKernel: NftablesBackend {
         try nftCommit(commands, expecting: generation, port: Self.defaultNftPort, in: scope)
     }
 
+    /// Checked against `scope`'s links (`iif`/`oif` names resolve there, as
+    /// on the real kernel, where the scratch table lives in `scope`); a
+    /// missing `scope` has none.
     public func canonicalize(_ table: NftTable, as ref: NftTableRef, in scope: NetnsScope) async throws(NftTransactionError) -> NftTable {
-        try SimNftables.canonicalize(table, as: ref)
+        let links = state.withLock { s in try? s.withNetns(scope) { ns throws(KernelError) in ns.linkNames } }
+        return try SimNftables.canonicalize(table, as: ref, links: links ?? .none)
     }
 
     public func nftEvents(in scope: NetnsScope) async throws(KernelError) -> AsyncThrowingStream<NftEvent, any Error> {
@@ -44,7 +48,8 @@ extension SimKernel: NftablesBackend {
                 guard s.namespaces[scope] != nil else {
                     throw NftTransactionError(error: KernelError(.noSuchFileOrDirectory, "no \(scope)"))
                 }
-                try s.namespaces[scope]!.nftables.commit(commands, expecting: generation, port: port)
+                let links = s.namespaces[scope]!.linkNames
+                try s.namespaces[scope]!.nftables.commit(commands, expecting: generation, port: port, links: links)
                 s.history.record(foreign ? .foreign : .backend, scope, .note(what), .ok)
                 return s.namespaces[scope]!.nftables.generation
             } catch {
@@ -64,7 +69,7 @@ extension SimKernel: NftablesBackend {
     /// A table as the kernel holds it (no faults), nil when missing.
     public func nftTable(_ table: NftTableRef, in scope: NetnsScope = .current) -> NftObservedTable? {
         // In place: a copy of the namespace would retain all of it.
-        state.withLock { s in try? s.withNetns(scope) { ns throws(KernelError) in ns.nftables.listing(table) } }
+        state.withLock { s in try? s.withNetns(scope) { ns throws(KernelError) in ns.nftables.listing(table, links: ns.linkNames) } }
     }
 
     /// A number naming what `scope`'s nf_tables tables hold now: it changes
@@ -261,8 +266,9 @@ extension SimState {
     private mutating func raceNftCommit(_ commands: [NftCommand], in scope: NetnsScope) {
         // The racing writer's own batch may fail; the generation moves either way
         // only when it commits, so an empty batch still commits (as nft does).
-        if (try? namespaces[scope]!.nftables.commit(commands, expecting: nil, port: 0)) == nil {
-            try? namespaces[scope]!.nftables.commit([], expecting: nil, port: 0)
+        let links = namespaces[scope]!.linkNames
+        if (try? namespaces[scope]!.nftables.commit(commands, expecting: nil, port: 0, links: links)) == nil {
+            try? namespaces[scope]!.nftables.commit([], expecting: nil, port: 0, links: links)
         }
         nftFaults.fired[.generationRace, default: 0] += 1
         history.record(.fault, scope, .note("fault nft generationRace"), .ok)

@@ -12,13 +12,40 @@ import Synchronization
 /// elements print sorted, `{ a, b }`; `ct state` lists print in bit order
 /// (`established,related,new`); an IPv4 prefix prints masked
 /// (`10.0.0.1/8` -> `10.0.0.0/8`); in an `ip`/`ip6` table the redundant
-/// `ip protocol tcp` before `tcp dport` is dropped (kept in `inet`).
+/// `ip protocol tcp` before `tcp dport` is dropped (kept in `inet`); an
+/// anonymous set written with one element prints as that element
+/// (`tcp dport { 22 }` -> `tcp dport 22`, `{ 22, 22 }` stays a set).
+///
+/// `iif`/`oif` (and `meta iif`/`meta oif`) match an interface index, not a
+/// name: nft resolves each operand against the links of the namespace it
+/// runs in when it evaluates the rule, the rule holds the index, and a
+/// listing prints the name of whatever link has that index then, else the
+/// number (see ``ifindex(_:in:)``). So parsing leaves those operands as
+/// written (``Parsed/interfaces``), and ``SimNftables`` resolves them at
+/// add time and names them at listing time. `iifname`/`oifname` are
+/// strings and are never resolved.
 enum SimNftSyntax {
     /// What a rule refers to, for the kernel's reference checks.
     struct Parsed: Sendable, Hashable {
+        /// The listing, for a rule with no ``interfaces``; with them, the
+        /// rule with each operand as written (the listing is made from
+        /// ``pieces`` and the resolved indices instead).
         var text: String
         var jumps: [String]
         var sets: [String]
+        /// The `iif`/`oif` operands, in the order they appear.
+        var interfaces: [InterfaceOperand] = []
+        /// With ``interfaces``: the listing's text around them, one more
+        /// piece than operands.
+        var pieces: [String] = []
+    }
+
+    /// One `iif`/`oif` operand as written: a name or a number, or an
+    /// anonymous set of them (written with two or more elements).
+    struct InterfaceOperand: Sendable, Hashable {
+        /// Unquoted.
+        var elements: [String]
+        var isSet: Bool
     }
 
     struct Refusal: Error {
@@ -63,6 +90,7 @@ enum SimNftSyntax {
             return tokens[index]
         }
         func peek() -> String? { index < tokens.count ? tokens[index] : nil }
+        var interfaces: [InterfaceOperand] = []
         func value(_ kind: ValueKind) throws(Refusal) -> String {
             var negate = ""
             if peek() == "==" { index += 1 }
@@ -75,9 +103,15 @@ enum SimNftSyntax {
                 var elements: [String] = []
                 while let element = next(), element != "}" {
                     if element == "," { continue }
-                    elements.append(try kind.canonical(element))
+                    elements.append(kind == .ifindex ? unquoted(element) : try kind.canonical(element))
                 }
                 guard !elements.isEmpty else { throw Refusal(message: "syntax error, unexpected }") }
+                if kind == .ifindex {
+                    interfaces.append(InterfaceOperand(elements: elements, isSet: elements.count > 1))
+                    return negate + String(operandMark)
+                }
+                // One element is no set (nft evaluates `{ x }` as `x`).
+                if elements.count == 1 { return negate + elements[0] }
                 return negate + "{ " + kind.sorted(Array(Set(elements))).joined(separator: ", ") + " }"
             }
             if token.hasPrefix("@") {
@@ -85,6 +119,10 @@ enum SimNftSyntax {
                 guard !name.isEmpty else { throw Refusal(message: "syntax error, unexpected @") }
                 sets.append(name)
                 return negate + token
+            }
+            if kind == .ifindex {
+                interfaces.append(InterfaceOperand(elements: [unquoted(token)], isSet: false))
+                return negate + String(operandMark)
             }
             return negate + (try kind.canonical(token))
         }
@@ -120,14 +158,17 @@ enum SimNftSyntax {
             case "meta":
                 guard let key = next() else { throw Refusal(message: "syntax error, unexpected end of file") }
                 switch key {
-                case "iifname", "oifname", "iif", "oif": out.append("\(key) \(try value(.interface))")
+                case "iifname", "oifname": out.append("\(key) \(try value(.interface))")
+                case "iif", "oif": out.append("\(key) \(try value(.ifindex))")
                 case "l4proto": out.append("meta l4proto \(try value(.proto))")
                 case "nfproto": out.append("meta nfproto \(try value(.word))")
                 case "mark": out.append("meta mark \(try value(.number))")
                 default: throw Refusal(message: "syntax error, unexpected \(key)")
                 }
-            case "iifname", "oifname", "iif", "oif":
+            case "iifname", "oifname":
                 out.append("\(token) \(try value(.interface))")
+            case "iif", "oif":
+                out.append("\(token) \(try value(.ifindex))")
             case "ct":
                 guard let key = next() else { throw Refusal(message: "syntax error, unexpected end of file") }
                 guard key == "state" else { throw Refusal(message: "syntax error, unexpected \(key)") }
@@ -161,7 +202,96 @@ enum SimNftSyntax {
             }
         }
         guard !out.isEmpty else { throw Refusal(message: "syntax error, unexpected end of file") }
-        return Parsed(text: out.joined(separator: " "), jumps: jumps, sets: sets)
+        let text = out.joined(separator: " ")
+        guard !interfaces.isEmpty else { return Parsed(text: text, jumps: jumps, sets: sets) }
+        let pieces = text.split(separator: operandMark, omittingEmptySubsequences: false).map(String.init)
+        var written = pieces[0]
+        for (operand, piece) in zip(interfaces, pieces.dropFirst()) {
+            written += (operand.isSet ? "{ \(operand.elements.joined(separator: ", ")) }" : operand.elements[0]) + piece
+        }
+        return Parsed(text: written, jumps: jumps, sets: sets, interfaces: interfaces, pieces: pieces)
+    }
+
+    /// Where an `iif`/`oif` operand sits in a parsed rule's text until it
+    /// is cut into ``Parsed/pieces`` (``tokenize(_:)`` refuses a rule
+    /// holding it).
+    private static let operandMark: Character = "\u{0}"
+
+    private static func unquoted(_ token: String) -> String {
+        token.hasPrefix("\"") ? String(token.dropFirst().dropLast()) : token
+    }
+
+    /// The index an `iif`/`oif` operand names in a namespace whose links
+    /// are `indices` (by name), as nft 1.0.6 resolves it (its
+    /// ifindex_type_parse): the link of that name; else the text as a
+    /// decimal number, as strtol reads it (an empty text is 0) from 0 to
+    /// INT_MAX, taken as is whether or not a link has that index; else
+    /// refused: "Interface does not exist" (nft's own evaluation error, no
+    /// kernel errno: EINVAL, as ``LinuxKernel`` maps it).
+    ///
+    /// Observed with nft 1.0.6 on Linux 6.18 in a throwaway namespace with
+    /// a veth pair pa0 (3) / pa1 (2): `iif "pa0"` and `oif pa1` list as
+    /// `iif "pa0"` / `oif "pa1"`; `iif "zz9"` (also under `nft -c`, and
+    /// as an element of `iif { "lo", "zz9" }`), `iif "Lo"`, a 17-letter
+    /// name and `iif 2147483648` are refused so; `iif 7` lists as
+    /// `iif 7`, `iif 2` as `iif "pa1"`, `iif 05` as `iif 5`, `iif ""` as
+    /// `iif 0`; with a veth named `7` (index 3), `iif 7` lists as
+    /// `iif "7"`. After `ip link del pa0` (its peer goes too) the same
+    /// rules list as `iif 3` / `oif 2`: the rule holds the index.
+    static func ifindex(_ written: String, in indices: [String: Int32]) throws(Refusal) -> Int32 {
+        if let index = indices[written] { return index }
+        var bytes = Substring(written).utf8[...]
+        while let first = bytes.first, first == 0x20 || (0x09...0x0D).contains(first) { bytes = bytes.dropFirst() }
+        var negative = false
+        if let sign = bytes.first, sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") {
+            negative = sign == UInt8(ascii: "-")
+            bytes = bytes.dropFirst()
+        }
+        // No digits: strtol reads nothing and points at the text's start,
+        // which is its end only when the text is empty.
+        guard !bytes.isEmpty else {
+            if written.isEmpty { return 0 }
+            throw Refusal(message: "Interface does not exist")
+        }
+        var value: Int64 = 0
+        for byte in bytes {
+            guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { throw Refusal(message: "Interface does not exist") }
+            value = value * 10 + Int64(byte - UInt8(ascii: "0"))
+            guard value <= Int64(Int32.max) + 1 else { throw Refusal(message: "Interface does not exist") }
+        }
+        if negative { value = -value }
+        guard (0...Int64(Int32.max)).contains(value) else { throw Refusal(message: "Interface does not exist") }
+        return Int32(value)
+    }
+
+    /// The indices each of `parsed`'s interface operands names (a set's
+    /// deduplicated and in index order, as nft lists it), or the refusal.
+    static func resolve(_ parsed: Parsed, in indices: [String: Int32]) throws(Refusal) -> [[Int32]] {
+        var resolved: [[Int32]] = []
+        resolved.reserveCapacity(parsed.interfaces.count)
+        for operand in parsed.interfaces {
+            var found: [Int32] = []
+            for element in operand.elements {
+                let index = try ifindex(element, in: indices)
+                if !found.contains(index) { found.append(index) }
+            }
+            resolved.append(operand.isSet ? found.sorted() : found)
+        }
+        return resolved
+    }
+
+    /// The listing of `parsed` with its interface operands resolved to
+    /// `indices` (from ``resolve(_:in:)``): each the quoted name of the
+    /// link with that index now (`name`), else the number.
+    static func listing(_ parsed: Parsed, indices: [[Int32]], name: (Int32) -> String?) -> String {
+        guard !parsed.interfaces.isEmpty else { return parsed.text }
+        var text = parsed.pieces[0]
+        for (position, operand) in parsed.interfaces.enumerated() {
+            let shown = indices[position].map { index in name(index).map { "\"\($0)\"" } ?? String(index) }
+            text += operand.isSet ? "{ \(shown.joined(separator: ", ")) }" : shown[0]
+            text += parsed.pieces[position + 1]
+        }
+        return text
     }
 
     /// Canonicalises one set element of a set of `type`.
@@ -197,6 +327,8 @@ enum SimNftSyntax {
     }
 
     private static func tokenize(_ rule: String) throws(Refusal) -> [String] {
+        // NUL is the operand mark (nft reads a C string: it would end there).
+        if rule.utf8.contains(0) { throw Refusal(message: "syntax error, unexpected NUL") }
         var tokens: [String] = []
         var current = ""
         var quoted = false
@@ -222,6 +354,9 @@ enum SimNftSyntax {
                 tokens.append(String(c))
             case "\n", ";":
                 throw Refusal(message: "syntax error, one rule per entry")
+            case "\u{0}":
+                // The operand mark (nft reads a C string: it would end there).: it would end there.
+                throw Refusal(message: "syntax error, unexpected NUL")
             default:
                 current.append(c)
             }
@@ -245,7 +380,10 @@ enum SimNftSyntax {
     }
 
     enum ValueKind {
-        case ipv4, ipv6, port, proto, interface, ctState, number, word
+        /// `interface` is a name matched as a string (`iifname`, sets of
+        /// type ifname); `ifindex` an `iif`/`oif` operand, kept as written
+        /// by the parser and resolved by ``SimNftSyntax/resolve(_:in:)``.
+        case ipv4, ipv6, port, proto, interface, ifindex, ctState, number, word
 
         init(setType: String) {
             switch setType.trimmed {
@@ -287,7 +425,7 @@ enum SimNftSyntax {
             case .number:
                 guard UInt32(token) != nil else { throw Refusal(message: "Could not parse number \(token)") }
                 return token
-            case .word:
+            case .word, .ifindex:
                 guard !token.isEmpty, token != "{", token != "}" else { throw Refusal(message: "syntax error, unexpected \(token)") }
                 return token
             }

@@ -16,7 +16,9 @@ import SystemPackage
 /// case a batch with a kernel refusal (`delete chain` of a missing chain)
 /// before it: nft alone reports the command, with the errno shown:
 /// - a rule it cannot parse, an unknown service or protocol, an element not
-///   of its set's type, a set of an unknown type, an invalid name (EINVAL);
+///   of its set's type, a set of an unknown type, an invalid name, an
+///   `iif`/`oif` name no link of the namespace has (EINVAL: see
+///   ``SimNftSyntax/ifindex(_:in:)``);
 /// - `add chain`, `add set`, `add element`, `delete element` in a table
 ///   missing from its cache, including one the batch deleted (ENOENT);
 /// - `add element`, `delete element`, or a rule using `@set`, when the set
@@ -46,10 +48,13 @@ extension SimNftables {
         var sets: [String: NftSet]
     }
 
-    /// Returns each rule it parsed, by command index, for the kernel's half
-    /// of the commit (parsing is a function of the rule and the family).
-    func userspaceCheck(_ commands: [NftCommand]) throws(NftTransactionError) -> [SimNftSyntax.Parsed?] {
-        var parsedRules = [SimNftSyntax.Parsed?](repeating: nil, count: commands.count)
+    /// Returns each rule it checked, by command index, for the kernel's half
+    /// of the commit: parsed (a function of the rule and the family, so
+    /// remembered by ``SimNftSyntax/parse(_:family:)``) and its `iif`/`oif`
+    /// operands resolved against `links`, the namespace's (never
+    /// remembered: they are another namespace's, or change, next time).
+    func userspaceCheck(_ commands: [NftCommand], links: LinkNames) throws(NftTransactionError) -> [CheckedRule?] {
+        var parsedRules = [CheckedRule?](repeating: nil, count: commands.count)
         // Loaded from the kernel's state on first use; nil: not in the cache.
         var cache: [NftTableRef: CachedTable?] = [:]
         let ruleCache = commands.contains { if case .addRule(_, _, _, let before) = $0 { before != nil } else { false } }
@@ -89,7 +94,9 @@ extension SimNftables {
                 table?.chains[name] = nil
             case .addRule(_, let chain, let rule, let before):
                 do {
-                    parsedRules[index] = try SimNftSyntax.parse(rule, family: ref.family)
+                    let parsed = try SimNftSyntax.parse(rule, family: ref.family)
+                    let ifindices = parsed.interfaces.isEmpty ? [] : try SimNftSyntax.resolve(parsed, in: links.indices)
+                    parsedRules[index] = CheckedRule(parsed: parsed, ifindices: ifindices)
                 } catch {
                     refusal = refuse(.invalidArgument, error.message)
                     break

@@ -39,12 +39,40 @@ struct SimNftables: Sendable {
     struct Rule: Sendable {
         var handle: UInt64
         var parsed: SimNftSyntax.Parsed
+        /// The index each of its `iif`/`oif` operands named when it was
+        /// added (``SimNftSyntax/resolve(_:in:)``): the kernel holds the
+        /// index, and a listing names it anew (``text(_:)``).
+        var ifindices: [[Int32]] = []
         /// Deleted by the batch being committed: gone when it commits, but
         /// until then still a place to insert before (the kernel keeps it in
         /// the chain, inactive; observed on 6.18: `delete rule ... handle H;
         /// insert rule ... position H R` commits R where H was). It jumps
         /// nowhere and uses no set.
         var isDeleted = false
+
+        /// Its listing in a namespace whose links are `links` now.
+        func text(_ links: LinkNames) -> String {
+            parsed.interfaces.isEmpty ? parsed.text : SimNftSyntax.listing(parsed, indices: ifindices, name: links.name(of:))
+        }
+    }
+
+    /// A namespace's links as nft sees them: an `iif`/`oif` name resolves
+    /// to an index when a rule is added, and a listing names the index
+    /// with the link that has it then.
+    struct LinkNames: Sendable {
+        var indices: [String: Int32]
+        var links: [Int32: SimLinkState]
+
+        /// No links (not even lo).
+        static let none = LinkNames(indices: [:], links: [:])
+
+        func name(of index: Int32) -> String? { links[index]?.link.name }
+    }
+
+    /// A rule nft checked: parsed, its interface operands resolved.
+    struct CheckedRule: Sendable {
+        var parsed: SimNftSyntax.Parsed
+        var ifindices: [[Int32]]
     }
 
     var tables: [Table] = [] {
@@ -54,10 +82,12 @@ struct SimNftables: Sendable {
             listings = []
         }
     }
-    /// Nil after a change of ``tables`` until someone asks (``tablesStamp()``).
+    /// Nil after a change of ``tables`` (or of the links, while a rule
+    /// names one) until someone asks (``tablesStamp()``).
     private var stamp: UInt64?
-    /// What ``observed(_:)`` made of each table asked for since ``tables``
-    /// last changed (``listing(_:)``).
+    /// What ``observed(_:links:)`` made of each table asked for since
+    /// ``tables`` last changed, or the namespace's links while a rule names
+    /// one (``listing(_:links:)``, ``linksChanged()``).
     private var listings: [(ref: NftTableRef, table: NftObservedTable?)] = []
     /// Starts where a fresh namespace's did on Linux 6.18 here (any value
     /// would do: callers only compare it).
@@ -72,11 +102,13 @@ struct SimNftables: Sendable {
         return fresh
     }
 
-    /// A number naming what ``tables`` hold now (all that a listing or
-    /// ``observed(_:)`` reads): it stays the same until a table, chain,
-    /// rule, set or element changes, and no other contents (of any
-    /// namespace of any kernel in this process) are ever given the same one.
-    /// Made on demand, so a commit costs no more than clearing it.
+    /// A number naming what a listing shows now (what ``tables`` hold, and
+    /// for a rule with `iif`/`oif` operands the names of the links): it
+    /// stays the same until a table, chain, rule, set or element changes,
+    /// or a link comes or goes while a rule has such an operand, and no
+    /// other contents (of any namespace of any kernel in this process) are
+    /// ever given the same one. Made on demand, so a commit costs no more
+    /// than clearing it.
     mutating func tablesStamp() -> UInt64 {
         if let stamp { return stamp }
         let fresh = Self.stamps.wrappingAdd(1, ordering: .relaxed).newValue
@@ -88,34 +120,47 @@ struct SimNftables: Sendable {
     /// carry the same stamp only when they hold the same tables.
     private static let stamps = Atomic<UInt64>(0)
 
-    /// ``observed(_:)``, made once per change of ``tables``: every pass
-    /// observes our table and the subject lists it, and most passes change
-    /// nothing.
-    mutating func listing(_ ref: NftTableRef) -> NftObservedTable? {
+    /// ``observed(_:links:)``, made once per change of ``tables`` (or of
+    /// the links, see ``linksChanged()``): every pass observes our table
+    /// and the subject lists it, and most passes change nothing.
+    mutating func listing(_ ref: NftTableRef, links: LinkNames) -> NftObservedTable? {
         if let kept = listings.first(where: { $0.ref == ref }) { return kept.table }
-        let made = observed(ref)
+        let made = observed(ref, links: links)
         listings.append((ref, made))
         return made
     }
 
+    /// The namespace's links changed (one came or went; ``SimNetns`` calls
+    /// it): a rule's `iif`/`oif` lists the name of the link its index has
+    /// now, so the listings and the stamp go when a rule has such an
+    /// operand (looked for only when something is kept).
+    mutating func linksChanged() {
+        guard stamp != nil || !listings.isEmpty else { return }
+        guard tables.contains(where: { $0.chains.contains { $0.rules.contains { !$0.parsed.interfaces.isEmpty } } }) else { return }
+        stamp = nil
+        listings = []
+    }
+
     func table(_ ref: NftTableRef) -> Table? { tables.first { $0.ref == ref } }
 
-    func observed(_ ref: NftTableRef) -> NftObservedTable? {
+    /// `ref` as nft lists it in a namespace whose links are `links`.
+    func observed(_ ref: NftTableRef, links: LinkNames) -> NftObservedTable? {
         guard let table = table(ref) else { return nil }
         return NftObservedTable(
             ref: ref, flags: table.flags, comment: table.comment,
             chains: table.chains.map { chain in
-                NftObservedChain(name: chain.name, base: chain.base, rules: chain.rules.map { NftObservedRule(handle: $0.handle, text: $0.parsed.text) })
+                NftObservedChain(name: chain.name, base: chain.base, rules: chain.rules.map { NftObservedRule(handle: $0.handle, text: $0.text(links)) })
             },
             sets: table.sets)
     }
 
-    /// Commits `commands` as socket `port`: all or nothing.
-    mutating func commit(_ commands: [NftCommand], expecting generation: UInt32?, port: UInt32) throws(NftTransactionError) {
+    /// Commits `commands` as socket `port`: all or nothing. `links` are
+    /// the namespace's, which nft resolves `iif`/`oif` names against.
+    mutating func commit(_ commands: [NftCommand], expecting generation: UInt32?, port: UInt32, links: LinkNames) throws(NftTransactionError) {
         if let generation, generation != self.generation {
             throw NftTransactionError(error: KernelError(.restart, "generation \(generation) is stale (now \(self.generation))"))
         }
-        let parsedRules = try userspaceCheck(commands)
+        let parsedRules = try userspaceCheck(commands, links: links)
         var scratch = self
         // The kernel checks each command as it comes, and names every one it
         // refuses (the earliest is the one named). A loop reachable from a
@@ -197,17 +242,17 @@ struct SimNftables: Sendable {
     }
 
     /// Runs `command` as a commit of its own would, after
-    /// ``userspaceCheck(_:)`` parsed it (`parsed`): refused with EMLINK
+    /// ``userspaceCheck(_:links:)`` checked it (`parsed`): refused with EMLINK
     /// when a base chain then reaches a loop.
-    mutating func run(_ command: NftCommand, port: UInt32, parsed: SimNftSyntax.Parsed?) throws(KernelError) {
+    mutating func run(_ command: NftCommand, port: UInt32, parsed: CheckedRule?) throws(KernelError) {
         try runCommand(command, port: port, parsed: parsed)
         if reachesLoop(after: command, parsed: parsed) { throw KernelError(.tooManyLinks, "Too many links") }
     }
 
     /// Whether, after `command` ran, a base chain of its table reaches a
     /// loop (only a rule with a jump can close one).
-    private func reachesLoop(after command: NftCommand, parsed: SimNftSyntax.Parsed?) -> Bool {
-        guard case .addRule(let ref, _, _, _) = command, let parsed, !parsed.jumps.isEmpty else { return false }
+    private func reachesLoop(after command: NftCommand, parsed: CheckedRule?) -> Bool {
+        guard case .addRule(let ref, _, _, _) = command, let parsed, !parsed.parsed.jumps.isEmpty else { return false }
         return reachesLoop(in: ref)
     }
 
@@ -226,8 +271,9 @@ struct SimNftables: Sendable {
     }
 
     /// Runs one command of a commit, as the kernel checks it on its own;
-    /// `parsed` is the rule of an `addRule` as ``userspaceCheck(_:)`` parsed it.
-    private mutating func runCommand(_ command: NftCommand, port: UInt32, parsed preparsed: SimNftSyntax.Parsed?) throws(KernelError) {
+    /// `checked` is the rule of an `addRule` as ``userspaceCheck(_:links:)``
+    /// checked it (nft sends the kernel nothing it did not check).
+    private mutating func runCommand(_ command: NftCommand, port: UInt32, parsed checked: CheckedRule?) throws(KernelError) {
         switch command {
         case .addTable(let ref, let flags, let comment):
             if let index = tables.firstIndex(where: { $0.ref == ref }) {
@@ -279,21 +325,13 @@ struct SimNftables: Sendable {
                 throw KernelError(.resourceBusy, "Device or resource busy")
             }
             tables[t].chains.remove(at: c)
-        case .addRule(let ref, let chain, let rule, let before):
+        case .addRule(let ref, let chain, _, let before):
             let t = try tableIndex(ref, port: port)
             guard let c = tables[t].chains.firstIndex(where: { $0.name == chain }) else {
                 throw KernelError(.noSuchFileOrDirectory, "No such file or directory")
             }
-            let parsed: SimNftSyntax.Parsed
-            if let preparsed {
-                parsed = preparsed
-            } else {
-                do {
-                    parsed = try SimNftSyntax.parse(rule, family: ref.family)
-                } catch {
-                    throw KernelError(.invalidArgument, error.message)
-                }
-            }
+            guard let checked else { preconditionFailure("a rule reached the kernel unchecked by userspaceCheck") }
+            let parsed = checked.parsed
             for target in parsed.jumps {
                 guard let jumped = tables[t].chains.first(where: { $0.name == target }) else {
                     throw KernelError(.noSuchFileOrDirectory, "No such file or directory")
@@ -304,7 +342,7 @@ struct SimNftables: Sendable {
             for set in parsed.sets where !tables[t].sets.contains(where: { $0.name == set }) {
                 throw KernelError(.noSuchFileOrDirectory, "No such file or directory")
             }
-            let new = Rule(handle: tables[t].nextHandle, parsed: parsed)
+            let new = Rule(handle: tables[t].nextHandle, parsed: parsed, ifindices: checked.ifindices)
             tables[t].nextHandle += 1
             if let before {
                 guard let position = tables[t].chains[c].rules.firstIndex(where: { $0.handle == before }) else {
@@ -383,10 +421,12 @@ struct SimNftables: Sendable {
 }
 
 extension SimNftables {
-    /// `table` as the kernel would list it after creating it in an empty
-    /// namespace, or the refusal of the first thing it refuses, named as
-    /// the user wrote it (`chain input rule 2 "..."`).
-    static func canonicalize(_ table: NftTable, as ref: NftTableRef) throws(NftTransactionError) -> NftTable {
+    /// `table` as the kernel would list it after creating it in a namespace
+    /// with no nf_tables and the links `links` (`iif`/`oif` names resolve
+    /// against them, as ``LinuxKernel`` checks a table where it will live),
+    /// or the refusal of the first thing it refuses, named as the user
+    /// wrote it (`chain input rule 2 "..."`).
+    static func canonicalize(_ table: NftTable, as ref: NftTableRef, links: LinkNames) throws(NftTransactionError) -> NftTable {
         var scratch = SimNftables()
         // Each command is its own commit, run in place: the scratch table
         // is thrown away at the first refusal, so a commit's copy (to
@@ -394,7 +434,7 @@ extension SimNftables {
         // The object is named only when refused (it quotes the rule).
         func run(_ command: NftCommand, _ object: @autoclosure () -> String) throws(NftTransactionError) {
             do throws(NftTransactionError) {
-                let parsed = try scratch.userspaceCheck([command])
+                let parsed = try scratch.userspaceCheck([command], links: links)
                 do throws(KernelError) {
                     try scratch.run(command, port: 0, parsed: parsed[0])
                 } catch {
@@ -419,6 +459,6 @@ extension SimNftables {
                 try run(.addRule(ref, chain: chain.name, rule: rule, before: nil), "chain \(chain.name) rule \(index + 1) \(NftSyntax.quoted(rule))")
             }
         }
-        return scratch.observed(ref)!.content
+        return scratch.observed(ref, links: links)!.content
     }
 }
