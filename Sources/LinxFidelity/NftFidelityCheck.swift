@@ -21,7 +21,9 @@ import LinxReconcile
 /// The draws mix what the kernel accepts with what it refuses: a jump to a
 /// missing chain, a set used by a rule deleted, a set re-declared with
 /// another type, a base chain's hook changed, a missing element deleted, a
-/// chain a rule jumps to deleted, and batches where a later command fails.
+/// chain a rule jumps to deleted, an `iif` name no link has (both
+/// namespaces hold lo alone, index 1: `iif lo` and `oif { lo, 7 }` resolve,
+/// one by name and one by number), and batches where a later command fails.
 public struct NftFidelityCheck: Sendable {
     /// One abstract command; the check makes it a concrete command for each
     /// kernel from the table that kernel holds at that step.
@@ -80,7 +82,7 @@ public struct NftFidelityCheck: Sendable {
     static let chains = ["a", "b", "c"]
     static let rules = [
         "tcp dport 22 accept", "ip saddr 10.0.0.1/8 drop", "tcp dport {443,80} counter accept", "jump b", "jump c", "ip saddr @s drop",
-        "jump nowhere", "return", "jump a", "tcp dport frob accept",
+        "jump nowhere", "return", "jump a", "tcp dport frob accept", "iif lo accept", "oif { lo, 7 } accept", "iif \"nope0\" accept",
     ]
     static let elements = ["10.1.0.1", "10.1.0.2", "192.0.2.9"]
 
@@ -151,8 +153,10 @@ public struct NftFidelityCheck: Sendable {
     }
 
     /// Runs `seed`'s sequence on both kernels (each in its own scope, where
-    /// the table does not exist yet); nil when they never differ. Throws
-    /// only when a kernel cannot be observed at all.
+    /// the table does not exist yet and the same links are, by name and
+    /// index: `iif`/`oif` resolve against them; lo alone, as a fresh
+    /// namespace has, is what the drawn rules expect); nil when they never
+    /// differ. Throws only when a kernel cannot be observed at all.
     public func run(
         seed: UInt64, sim: any NftablesBackend, simScope: NetnsScope, kernel: any NftablesBackend, kernelScope: NetnsScope
     ) async throws -> Divergence? {
