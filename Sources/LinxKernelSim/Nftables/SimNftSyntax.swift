@@ -6,10 +6,11 @@ import Synchronization
 /// and prints a rule the way `nft -s list` does.
 ///
 /// What it models was observed with nft 1.0.6 on Linux 6.18: `==` is
-/// dropped; `meta iifname` prints as `iifname`; interface names are quoted;
-/// protocol numbers print as names (`meta l4proto 17` -> `meta l4proto udp`);
-/// well-known services print as ports (`ssh` -> `22`); anonymous set
-/// elements print sorted, `{ a, b }`; `ct state` lists print in bit order
+/// dropped; `meta iifname` prints as `iifname` (`meta iif` as `iif`);
+/// interface names are quoted; protocol numbers print as names
+/// (`meta l4proto 17` -> `meta l4proto udp`); well-known services print
+/// as ports (`ssh` -> `22`); anonymous set elements print sorted,
+/// `{ a, b }`; `ct state` lists print in bit order
 /// (`established,related,new`); an IPv4 prefix prints masked
 /// (`10.0.0.1/8` -> `10.0.0.0/8`); in an `ip`/`ip6` table the redundant
 /// `ip protocol tcp` before `tcp dport` is dropped (kept in `inet`); an
