@@ -7,6 +7,25 @@ import Testing
 struct NftScriptTests {
     let t = NftTableRef(.inet, "linx")
 
+    /// The reconciler refuses such text in a desired table; a caller of the
+    /// backend gets the same refusal, from the script, and nft sees nothing.
+    @Test("a command whose text would end it early is the script's refusal, and the script has no text")
+    func refusesEscapingText() {
+        let fine: [NftCommand] = [.addTable(t, flags: [], comment: "linx"), .addChain(t, name: "input", base: nil)]
+        #expect(NftScript(fine + [.addRule(t, chain: "input", rule: "tcp dport {22, 80} accept", before: nil)]).refusal == nil)
+        let hostile: [NftCommand] = [
+            .addSet(t, NftSet("s", type: "ipv4_addr; }; flush ruleset; add table inet zz; add set inet zz s2 { type ipv4_addr")),
+            .addRule(t, chain: "input", rule: "accept }", before: nil),
+            .addRule(t, chain: "input { type filter hook input priority 0; }; flush ruleset; add chain inet linx x", rule: "accept", before: nil),
+            .addElements(t, set: "s", ["10.0.0.1 }; flush ruleset; add element inet linx s { 10.0.0.2"]),
+            .deleteTable(NftTableRef(.inet, "linx; flush ruleset")),
+        ]
+        for command in hostile {
+            let script = NftScript(fine + [command])
+            #expect(script.refusal?.command == 2 && script.text.isEmpty, "\(command): \(String(describing: script.refusal))")
+        }
+    }
+
     @Test("rules added to a chain the batch creates are that chain's block; each line names its command")
     func folds() {
         let commands: [NftCommand] = [

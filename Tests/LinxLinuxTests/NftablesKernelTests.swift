@@ -208,6 +208,33 @@ struct NftablesKernelTests {
         }
     }
 
+    /// Before NftDesiredText, this set type reached nft as written: its
+    /// `flush ruleset` ran in the scratch check's transaction and deleted
+    /// the namespace's every table, docker's included.
+    @Test("a set type that would end its nft command is refused before nft sees it; the foreign table survives")
+    func injectionRefused() async throws {
+        try await ThrowawayNamespace.with { ns in
+            try ns.exec("nft", "add table ip docker; add chain ip docker c; add rule ip docker c tcp dport 8080 accept")
+            let reconciler = NftablesReconciler(backend: LinuxKernel())
+            let hostile = NftTable(sets: [NftSet("s", type: "ipv4_addr; }; flush ruleset; add table inet zz; add set inet zz s2 { type ipv4_addr")])
+            await #expect(throws: ReconcileError.self) { try await reconciler.reconcile(in: NftScope(ns.scope, table: table), desired: hostile) }
+            // A caller of the backend itself: refused by the backend, naming the command.
+            let kernel = LinuxKernel()
+            let generation = try await kernel.observeTable(table, in: ns.scope).generation
+            let commands: [NftCommand] = [.addTable(table, flags: [], comment: "linx"), .addSet(table, hostile.sets[0])]
+            for check in [false, true] {
+                do throws(NftTransactionError) {
+                    if check { _ = try await kernel.checkTransaction(commands, in: ns.scope) } else { _ = try await kernel.commit(commands, expecting: generation, in: ns.scope) }
+                    Issue.record("the hostile set type was taken")
+                } catch {
+                    #expect(error.index == 1 && error.error.errno == .invalidArgument, "\(error)")
+                }
+            }
+            let ruleset = try ns.exec("nft", "list", "ruleset")
+            #expect(ruleset.contains("tcp dport 8080 accept") && !ruleset.contains("table inet zz"), "\(ruleset)")
+        }
+    }
+
     /// libnftables 1.0.6 keeps one interface list for the whole process,
     /// filled from the calling thread's namespace by the first `iif` it
     /// meets and freed at the end of every run. Two namespaces' threads

@@ -96,6 +96,22 @@ struct CLIErrorTests {
             """, saying: "no_such_key")
     }
 
+    /// On the real kernel the set type below, unchecked, flushed every
+    /// table of the namespace (NftDesiredTextTests has the rule).
+    @Test("nftables text that would end its nft command is refused on its line, and nothing is applied")
+    func nftInjection() throws {
+        defer { linx.cleanUp() }
+        let address = "rtnl:\n  addresses:\n    - { interface: eth0, address: 10.9.0.1/24 }\n"
+        try rejects(
+            address + "nftables:\n  tables:\n    inet linx:\n      sets:\n        s:\n"
+                + "          type: \"ipv4_addr; }; flush ruleset; add table inet zz; add set inet zz s2 { type ipv4_addr\"\n",
+            saying: "bad.yaml:9: nftables.tables.\"inet linx\".sets.s.type: a newline or ';' in a set type: \"ipv4_addr; }; flush ruleset;")
+        try rejects(
+            address + "nftables:\n  tables:\n    inet linx:\n      chains:\n        input:\n          rules:\n"
+                + "            - ct state established accept\n            - \"accept\\u0000drop\"\n",
+            saying: "bad.yaml:11: nftables.tables.\"inet linx\".chains.input.rules[1]: a control character (U+0000): \"accept\\0drop\"")
+    }
+
     @Test("malformed YAML names the line")
     func malformed() throws {
         defer { linx.cleanUp() }

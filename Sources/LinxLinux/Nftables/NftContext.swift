@@ -341,7 +341,8 @@ final class NftContext {
     /// Runs `script` as one transaction (`dryRun`: checked by the kernel,
     /// then aborted). On failure: the command of the
     /// line nft names, the errno (inverted from nft's strerror text; EINVAL
-    /// for nft's own parse and evaluation errors) and nft's message.
+    /// for nft's own parse and evaluation errors) and nft's message. A
+    /// script with a ``NftScript/refusal`` is not run: EINVAL for its command.
     ///
     /// The script is read from memory: nft reads a file through stdio one
     /// character at a time, and in a multi-threaded process every one of
@@ -354,6 +355,7 @@ final class NftContext {
     /// errno and command), unless another writer committed in between; if
     /// the dry run then passes, the refusal is reported without a command.
     func run(_ script: NftScript, dryRun: Bool = false) -> (command: Int?, error: KernelError)? {
+        if let refusal = script.refusal { return (refusal.command, KernelError(.invalidArgument, refusal.reason)) }
         nft_ctx_set_dry_run(ctx, dryRun)
         defer { nft_ctx_set_dry_run(ctx, false) }
         let (rc, _, errors) = perform(keepingOutput: false) { nft_run_cmd_from_buffer($0, script.text) }

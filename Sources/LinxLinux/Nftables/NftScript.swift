@@ -18,8 +18,18 @@ struct NftScript {
     var text = ""
     /// For each 0-based line, the index of the command it carries.
     var commandOfLine: [Int] = []
+    /// The first command whose text would not stay one command in nft's
+    /// reading (``NftCommand/textProblem``), and why: such a script is
+    /// never run (a `;` in a set type once ran the rest as commands of its
+    /// own). The reconciler refuses such a desired table before; this
+    /// holds for anyone calling the backend.
+    var refusal: (command: Int, reason: String)?
 
     init(_ commands: [NftCommand]) {
+        if let index = commands.firstIndex(where: { $0.textProblem != nil }) {
+            refusal = (index, commands[index].textProblem!)
+            return
+        }
         text.reserveCapacity(commands.count * 64)
         var created: Set<ChainKey> = []
         var index = 0

@@ -46,67 +46,46 @@ public struct NftablesReconciler: Sendable {
         func refuse(_ entry: String, _ reason: String, at path: DesiredPath) -> ReconcileError {
             .invalidDesired(entry: "nftables table \(table) \(entry)", reason: reason, path: path)
         }
-        guard Self.isName(table.name) else { throw refuse("", "invalid table name \(NftSyntax.quoted(table.name))", at: []) }
+        guard NftDesiredText.isName(table.name) else { throw refuse("", "invalid table name \(NftSyntax.quoted(table.name))", at: []) }
         var chains: Set<String> = []
         for chain in desired.chains {
             // The path only when refusing: building it is an allocation per chain.
             var path: DesiredPath { ["chains", .key(chain.name)] }
-            guard Self.isName(chain.name) else { throw refuse("chain \(NftSyntax.quoted(chain.name))", "invalid chain name", at: path) }
+            guard NftDesiredText.isName(chain.name) else { throw refuse("chain \(NftSyntax.quoted(chain.name))", "invalid chain name", at: path) }
             guard chains.insert(chain.name).inserted else { throw refuse("chain \(chain.name)", "declared twice", at: path) }
             if let base = chain.base, let reason = Self.hookProblem(base, family: table.family) {
                 throw refuse("chain \(chain.name)", reason, at: path)
             }
-            for (index, rule) in chain.rules.enumerated() where !Self.isPlainEntry(rule, separators: (0x0A, 0x3B)) {
+            for (index, rule) in chain.rules.enumerated() {
                 let trimmed = rule.trimmingWhitespace
-                let rulePath = path.appending("rules").appending(.index(index))
-                if trimmed.isEmpty { throw refuse("chain \(chain.name) rule \(index + 1)", "empty rule", at: rulePath) }
-                if trimmed.contains("\n") || trimmed.contains(";") {
-                    throw refuse("chain \(chain.name) rule \(index + 1)", "one rule per entry (no newline or ';'): \(NftSyntax.quoted(trimmed))", at: rulePath)
-                }
+                let problem = trimmed.isEmpty ? "empty rule" : NftDesiredText.problem(trimmed, as: .rule).map { "\($0): \(String(reflecting: trimmed))" }
+                if let problem { throw refuse("chain \(chain.name) rule \(index + 1)", problem, at: path.appending("rules").appending(.index(index))) }
             }
         }
         var sets: Set<String> = []
         for set in desired.sets {
             var path: DesiredPath { ["sets", .key(set.name)] }
-            guard Self.isName(set.name) else { throw refuse("set \(NftSyntax.quoted(set.name))", "invalid set name", at: path) }
+            guard NftDesiredText.isName(set.name) else { throw refuse("set \(NftSyntax.quoted(set.name))", "invalid set name", at: path) }
             guard sets.insert(set.name).inserted else { throw refuse("set \(set.name)", "declared twice", at: path) }
-            guard !set.type.trimmingWhitespace.isEmpty else { throw refuse("set \(set.name)", "no type", at: path.appending("type")) }
-            for (index, element) in set.elements.enumerated()
-            where !Self.isPlainEntry(element, separators: (0x2C, 0x7D))
-                && (element.trimmingWhitespace.isEmpty || element.contains(",") || element.contains("}"))
-            {
-                throw refuse("set \(set.name)", "one element per entry: \(NftSyntax.quoted(element))", at: path.appending("elements").appending(.index(index)))
+            let type = set.type.trimmingWhitespace
+            guard !type.isEmpty else { throw refuse("set \(set.name)", "no type", at: path.appending("type")) }
+            if let problem = NftDesiredText.problem(type, as: .type) {
+                throw refuse("set \(set.name)", "\(problem): \(String(reflecting: type))", at: path.appending("type"))
+            }
+            if let dataType = set.dataType?.trimmingWhitespace, let problem = dataType.isEmpty ? "no data type" : NftDesiredText.problem(dataType, as: .type) {
+                throw refuse("set \(set.name)", "\(problem): \(String(reflecting: dataType))", at: path.appending("map"))
+            }
+            for (index, flag) in set.flags.enumerated() where !NftDesiredText.isName(flag) {
+                throw refuse("set \(set.name)", "invalid flag \(String(reflecting: flag))", at: path.appending("flags").appending(.index(index)))
+            }
+            for (index, element) in set.elements.enumerated() {
+                let trimmed = element.trimmingWhitespace
+                let problem = trimmed.isEmpty ? "one element per entry" : NftDesiredText.problem(trimmed, as: .element)
+                if let problem {
+                    throw refuse("set \(set.name)", "\(problem): \(String(reflecting: element))", at: path.appending("elements").appending(.index(index)))
+                }
             }
         }
-    }
-
-    /// The common case of a rule or element, settled without Unicode
-    /// string processing (10,000 rules are checked on every new desired
-    /// table): ASCII, neither separator byte anywhere, and no whitespace at
-    /// either end. Anything else takes the exact (slower) checks.
-    static func isPlainEntry(_ text: String, separators: (UInt8, UInt8)) -> Bool {
-        text.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
-            guard let first = bytes.first, let last = bytes.last, first > 0x20, last > 0x20 else { return false }
-            for byte in bytes where byte >= 0x80 || byte == separators.0 || byte == separators.1 { return false }
-            return true
-        } ?? false
-    }
-
-    /// nft's identifiers: an ASCII letter first, then ASCII letters, digits,
-    /// `_`, `-`, `.`, `/`; at most 255 bytes. Checked byte by byte: every
-    /// scalar must be ASCII, and the ASCII scalars with the Unicode
-    /// Alphabetic property are exactly the letters.
-    static func isName(_ name: String) -> Bool {
-        let utf8 = name.utf8
-        guard let first = utf8.first, isASCIILetter(first), utf8.count <= 255 else { return false }
-        return utf8.allSatisfy { byte in
-            isASCIILetter(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "_")
-                || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "/")
-        }
-    }
-
-    private static func isASCIILetter(_ byte: UInt8) -> Bool {
-        (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
     }
 
     /// Why `base` cannot exist in `family`, as the kernel answers it
