@@ -16,7 +16,9 @@ public struct FuzzOptions: Sendable, Hashable {
     public var requireEveryKind: Bool
     /// Scenario runs the shrinker may spend on the first failure.
     public var shrinkBudget: Int
-    /// Which part of the campaign to run.
+    /// Which part of the campaign to run. A shard count above
+    /// ``scenarios`` leaves parts empty; `linx fuzz` and
+    /// ``FuzzSummary/merge(_:)`` refuse it (``FuzzShard/check(scenarios:)``).
     public var shard: FuzzShard
 
     /// Options; counts below their minimum are raised to it.
@@ -74,9 +76,11 @@ public struct FuzzResults: Sendable {
         return seconds > 0 ? Double(scenariosRun) / seconds : 0
     }
 
-    /// No failure, deterministic, and (when required) every kind fired.
+    /// No failure, deterministic, and (when required, over a whole
+    /// campaign: not in one shard of it) every kind fired. The same verdict
+    /// as the summary's (``FuzzSummary/succeeded``).
     public var succeeded: Bool {
-        failureCount == 0 && nondeterministic.isEmpty && (!options.requireEveryKind || silentKinds.isEmpty)
+        FuzzSummary(self).succeeded
     }
 }
 

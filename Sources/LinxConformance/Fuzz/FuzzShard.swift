@@ -33,10 +33,24 @@ public struct FuzzShard: Sendable, Hashable, Codable, CustomStringConvertible {
     /// Parses `K/N`, as `linx fuzz --shard` takes it.
     public init(parsing text: String) throws(FuzzShardError) {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 2, let k = Int(parts[0]), let n = Int(parts[1]) else {
+        guard parts.count == 2, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy { ("0"..."9").contains($0) } }) else {
             throw FuzzShardError(text: text, reason: "expected K/N, such as 2/8")
         }
+        guard let k = Int(parts[0]), let n = Int(parts[1]) else {
+            throw FuzzShardError(text: text, reason: "K and N must be at most \(Int.max)")
+        }
         try self.init(k, of: n)
+    }
+
+    /// Refuses a shard count above the campaign's size: some part would
+    /// run no scenario, a CI job that tests nothing (and the parts of a
+    /// larger count would only be empty ones).
+    public func check(scenarios: Int) throws(FuzzShardError) {
+        guard count <= scenarios else {
+            throw FuzzShardError(
+                text: description,
+                reason: "N (\(count)) must be at most the campaign's scenarios (\(scenarios)), or some shard would run none")
+        }
     }
 
     /// The indices of a campaign of `scenarios` scenarios this part runs.
@@ -44,8 +58,30 @@ public struct FuzzShard: Sendable, Hashable, Codable, CustomStringConvertible {
         stride(from: index - 1, to: max(0, scenarios), by: count)
     }
 
+    /// How many scenarios of a campaign of `scenarios` this part runs,
+    /// counted without walking them.
+    public func scenarioCount(of scenarios: Int) -> Int {
+        index <= scenarios ? (scenarios - index) / count + 1 : 0
+    }
+
     /// `K/N`.
     public var description: String { "\(index)/\(count)" }
+
+    private enum CodingKeys: String, CodingKey { case index, count }
+
+    /// Decodes `{"index": K, "count": N}`, refusing what ``init(_:of:)``
+    /// refuses: a result file read back by `linx fuzz merge` is input.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let index = try container.decode(Int.self, forKey: .index)
+        let count = try container.decode(Int.self, forKey: .count)
+        do {
+            try self.init(index, of: count)
+        } catch {
+            throw DecodingError.dataCorrupted(
+                DecodingError.Context(codingPath: decoder.codingPath, debugDescription: error.description))
+        }
+    }
 }
 
 /// A `--shard` that does not parse or is out of range.

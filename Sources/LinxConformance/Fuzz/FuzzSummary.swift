@@ -99,15 +99,42 @@ public struct FuzzSummary: Sendable, Hashable, Codable {
         expectedKinds.filter { fired[$0, default: 0] == 0 }
     }
 
-    /// True when every shard of the campaign is here.
+    /// True when every shard of the campaign is here. Counts the shards
+    /// given, never the campaign's N: N may be huge.
     public var isWholeCampaign: Bool {
         guard let count = shards.first?.count else { return false }
-        return Set(shards.map(\.index)) == Set(1...count)
+        let indices = Set(shards.lazy.filter { $0.count == count }.map(\.index))
+        return indices.count == count && indices.allSatisfy { (1...count).contains($0) }
     }
 
-    /// No failure, deterministic, and (when required) every kind fired.
+    /// Up to `limit` of the campaign's shards this summary lacks, in
+    /// order, and how many it lacks in all (found without walking N).
+    public func missingShards(limit: Int) -> (first: [FuzzShard], total: Int) {
+        guard let count = shards.first?.count else { return ([], 0) }
+        let given = Set(shards.lazy.filter { $0.count == count }.map(\.index)).sorted()
+        var gaps: [ClosedRange<Int>] = []
+        var low: Int? = 1
+        for index in given {
+            if let low, low < index { gaps.append(low...(index - 1)) }
+            low = index < count ? index + 1 : nil
+        }
+        if let low, low <= count { gaps.append(low...count) }
+        let first = gaps.lazy.flatMap { $0 }.prefix(max(0, limit)).map { try! FuzzShard($0, of: count) }
+        return (Array(first), count - given.count)
+    }
+
+    /// Whether "every fault kind fired" decides this summary: the rule is
+    /// the whole campaign's, since a small shard may miss a rare kind the
+    /// campaign fires, so one part (or some parts merged) only reports
+    /// its counts and the merge of every part enforces it.
+    public var checksEveryKind: Bool {
+        requireEveryKind && isWholeCampaign
+    }
+
+    /// No failure, deterministic, and (when ``checksEveryKind``) every
+    /// kind fired.
     public var succeeded: Bool {
-        failureCount == 0 && nondeterministic.isEmpty && (!requireEveryKind || silentKinds.isEmpty)
+        failureCount == 0 && nondeterministic.isEmpty && (!checksEveryKind || silentKinds.isEmpty)
     }
 
     /// Scenarios per second of scenario time. Over a merge, ``seconds`` is
@@ -132,12 +159,18 @@ public struct FuzzSummary: Sendable, Hashable, Codable {
 
     /// Merges the parts of campaigns: summaries of one subject must share a
     /// seed, a size, a pass limit and a shard count, and cover each shard at
-    /// most once; their scenario digests must add up. Returns one summary
-    /// per subject, in the order subjects first appear.
+    /// most once; together they must have run exactly their shards'
+    /// scenarios (counted, and their digests added up). Each part is
+    /// checked as input: a shard count above the campaign's size, a
+    /// negative count or a sum past `Int.max` is refused, not trusted.
+    /// Returns one summary per subject, in the order subjects first appear.
     public static func merge(_ parts: [FuzzSummary]) throws(FuzzMergeError) -> [FuzzSummary] {
         var order: [String] = []
         var bySubject: [String: FuzzSummary] = [:]
+        var partCounts: [String: Int] = [:]
         for part in parts {
+            try part.checkAsPart()
+            partCounts[part.subject, default: 0] += 1
             guard var merged = bySubject[part.subject] else {
                 order.append(part.subject)
                 bySubject[part.subject] = part
@@ -156,20 +189,28 @@ public struct FuzzSummary: Sendable, Hashable, Codable {
             guard merged.shards[0].count == part.shards[0].count else {
                 throw mismatch("shard count", "\(merged.shards[0].count)", "\(part.shards[0].count)")
             }
-            if let twice = part.shards.first(where: { shard in merged.shards.contains { $0.index == shard.index } }) {
+            let have = Set(merged.shards.map(\.index))
+            if let twice = part.shards.first(where: { have.contains($0.index) }) {
                 throw FuzzMergeError("\(part.subject): shard \(twice) is given twice")
+            }
+            func add(_ mine: Int, _ theirs: Int, _ what: String) throws(FuzzMergeError) -> Int {
+                let (sum, overflow) = mine.addingReportingOverflow(theirs)
+                guard !overflow else { throw FuzzMergeError("\(part.subject): the parts' \(what) add up past \(Int.max)") }
+                return sum
             }
             merged.shards += part.shards
             merged.shards.sort { $0.index < $1.index }
-            merged.scenariosRun += part.scenariosRun
+            merged.scenariosRun = try add(merged.scenariosRun, part.scenariosRun, "scenarios run")
             merged.digest &+= part.digest
-            merged.passes += part.passes
-            merged.fired.merge(part.fired, uniquingKeysWith: +)
+            merged.passes = try add(merged.passes, part.passes, "passes")
+            for (kind, count) in part.fired {
+                merged.fired[kind] = try add(merged.fired[kind, default: 0], count, "\(kind) faults")
+            }
             merged.requireEveryKind = merged.requireEveryKind || part.requireEveryKind
-            merged.failureCount += part.failureCount
+            merged.failureCount = try add(merged.failureCount, part.failureCount, "failures")
             merged.failures += part.failures
             merged.nondeterministic += part.nondeterministic
-            merged.determinismChecked += part.determinismChecked
+            merged.determinismChecked = try add(merged.determinismChecked, part.determinismChecked, "determinism checks")
             merged.seconds += part.seconds
             if merged.replay == nil {
                 merged.replay = part.replay
@@ -180,19 +221,66 @@ public struct FuzzSummary: Sendable, Hashable, Codable {
         return try order.map { subject throws(FuzzMergeError) in
             var merged = bySubject[subject]!
             merged.failures.sort { ($0.shrunk ? 0 : 1, $0.seed) < ($1.shrunk ? 0 : 1, $1.seed) }
-            if merged.isWholeCampaign {
-                let count = merged.shards[0].count
-                let whole = digest(seed: merged.seed, indices: 0..<merged.campaignScenarios)
-                guard merged.digest == whole,
-                    merged.scenariosRun == merged.campaignScenarios
-                else {
-                    throw FuzzMergeError(
-                        "\(subject): the \(count) parts ran \(merged.scenariosRun) scenarios that do not add up to the "
-                            + "campaign's \(merged.campaignScenarios) (seed \(merged.seed))")
-                }
+            // Disjoint shards of one campaign: their counts add up to at most
+            // its size, so no overflow; the digest walks only the scenarios
+            // the parts say they ran, once their number is known to be right.
+            let scenarios = merged.campaignScenarios
+            let expected = merged.shards.reduce(0) { $0 + $1.scenarioCount(of: scenarios) }
+            let given = partCounts[subject, default: 0]
+            let what = "\(subject): the \(given) part\(given == 1 ? "" : "s") given (\(merged.shardsText)"
+                + (merged.isWholeCampaign ? "" : "; \(merged.missingText)") + ")"
+            let one = merged.shards.count == 1
+            guard merged.scenariosRun == expected else {
+                throw FuzzMergeError(
+                    "\(what) ran \(merged.scenariosRun) scenarios, but \(one ? "that shard" : "those shards") of the campaign's "
+                        + "\(scenarios) (seed \(merged.seed)) \(one ? "has" : "have") \(expected)")
+            }
+            let digest = merged.shards.reduce(UInt64(0)) { $0 &+ Self.digest(seed: merged.seed, indices: $1.indices(of: scenarios)) }
+            guard merged.digest == digest else {
+                throw FuzzMergeError(
+                    "\(what) did not run the scenarios of \(one ? "that shard" : "those shards") of the campaign (seed \(merged.seed)): "
+                        + "the scenario digests differ")
             }
             return merged
         }
+    }
+
+    /// Refuses a summary that no `linx fuzz` run could have written, before
+    /// anything is added up.
+    private func checkAsPart() throws(FuzzMergeError) {
+        func refuse(_ reason: String) -> FuzzMergeError { FuzzMergeError("\(subject): \(reason)") }
+        guard let count = shards.first?.count else { throw refuse("a part that names no shard") }
+        if let other = shards.first(where: { $0.count != count }) {
+            throw refuse("a part with shards of different counts (\(shards[0]) and \(other))")
+        }
+        var seen = Set<Int>()
+        if let twice = shards.first(where: { !seen.insert($0.index).inserted }) {
+            throw refuse("shard \(twice) is given twice")
+        }
+        guard campaignScenarios >= 1 else { throw refuse("a campaign of \(campaignScenarios) scenarios (at least 1)") }
+        guard maxPasses >= 1 else { throw refuse("max passes \(maxPasses) (at least 1)") }
+        do { try shards[0].check(scenarios: campaignScenarios) } catch { throw refuse(error.description) }
+        let counts = [("scenarios run", scenariosRun), ("passes", passes), ("failures", failureCount),
+                      ("determinism checks", determinismChecked)] + fired.sorted { $0.key < $1.key }.map { ("\($0.key) faults", $0.value) }
+        if let negative = counts.first(where: { $0.1 < 0 }) { throw refuse("\(negative.0) \(negative.1) (a count, at least 0)") }
+        guard seconds.isFinite, seconds >= 0 else { throw refuse("seconds \(seconds) (a time, at least 0)") }
+    }
+
+    /// The shards given, as `1/3, 2/3`; past ten, the first ten and how
+    /// many more, so a huge merge prints one readable line.
+    public var shardsText: String {
+        let shown = shards.prefix(10).map(\.description).joined(separator: ", ")
+        return "shard\(shards.count == 1 ? "" : "s") \(shown)" + (shards.count > 10 ? " and \(shards.count - 10) more" : "")
+    }
+
+    /// The shards missing, as `lacks shard 2/3` or `lacks 7 shards: 2/9,
+    /// 3/9, ... and 2 more` (first ten named), without walking N.
+    public var missingText: String {
+        let (first, total) = missingShards(limit: 10)
+        let named = first.map(\.description).joined(separator: ", ")
+        guard total > 0 else { return "lacks no shard" }
+        guard total > 1 else { return "lacks shard \(named)" }
+        return "lacks \(total) shards: \(named)" + (total > first.count ? " and \(total - first.count) more" : "")
     }
 }
 

@@ -24,12 +24,13 @@ struct FuzzRunCommand: AsyncParsableCommand {
             desired-state changes; runs a fault phase, then a quiet phase in which the Source must \
             converge within --max-passes. Every pass is audited for honest reports and untouched \
             foreign state. A failure prints its seed, the smallest scenario it shrinks to, the \
-            command that replays it and the path of its saved trace; a run in which some fault kind \
-            never fired fails too. --scenario replays one scenario and prints its trace: per pass the \
+            command that replays it and the path of its saved trace; a campaign in which some fault \
+            kind never fired fails too (a shard only reports its counts: `linx fuzz merge` checks \
+            that rule over all the shards). --scenario replays one scenario and prints its trace: per pass the \
             desired state (or what changed), faults fired, drift, every op with its result or errno, \
             the report and lastApplied, and at a failure the expected-vs-actual difference key by key.
-            --shard K/N runs the K-th of N disjoint parts of the campaign; `linx fuzz merge` adds the \
-            parts' --json files up into the summary of the whole campaign.
+            --shard K/N runs the K-th of N disjoint parts of the campaign (N at most --scenarios); \
+            `linx fuzz merge` adds the parts' --json files up into the summary of the whole campaign.
             """)
 
     @Option(help: "Which Source to fuzz: rtnl, sysctl, cgroup, nftables or all.")
@@ -47,7 +48,7 @@ struct FuzzRunCommand: AsyncParsableCommand {
     @Option(help: "Scenarios run at once (default: one per core).")
     var parallel: Int = ProcessInfo.processInfo.activeProcessorCount
 
-    @Option(help: "Run only part K of N of the campaign (for example 2/8); the parts together are the whole campaign.")
+    @Option(help: "Run only part K of N of the campaign (for example 2/8; N at most --scenarios); the parts together are the whole campaign.")
     var shard: String?
 
     @Option(help: "Replay one scenario (as a failure prints it) instead of a campaign, and print its trace.")
@@ -73,7 +74,7 @@ struct FuzzRunCommand: AsyncParsableCommand {
         guard maxPasses > 0 else { throw ValidationError("--max-passes must be at least 1") }
         guard parallel > 0 else { throw ValidationError("--parallel must be at least 1") }
         if let shard {
-            do { _ = try FuzzShard(parsing: shard) } catch { throw ValidationError(error.description) }
+            do { try FuzzShard(parsing: shard).check(scenarios: scenarios) } catch { throw ValidationError(error.description) }
         }
         if let scenario {
             do { _ = try FuzzScenario(parsing: scenario) } catch { throw ValidationError(error.description) }
@@ -178,11 +179,10 @@ struct FuzzMergeCommand: AsyncParsableCommand {
     func run() async throws {
         var parts: [FuzzSummary] = []
         for file in files {
-            do {
-                parts += try JSONDecoder().decode([FuzzSummary].self, from: Data(contentsOf: URL(fileURLWithPath: file)))
-            } catch {
-                throw FuzzOutput.failure("\(file): not a `linx fuzz --json` result file (\(error))")
-            }
+            let summaries = try FuzzResultFile.read(file)
+            // Each file checked alone first, so a bad part is named by its file.
+            do { _ = try FuzzSummary.merge(summaries) } catch { throw FuzzOutput.failure("\(file): \(error.description)") }
+            parts += summaries
         }
         let merged: [FuzzSummary]
         do {
@@ -193,9 +193,8 @@ struct FuzzMergeCommand: AsyncParsableCommand {
         var incomplete = false
         for summary in merged {
             print(FuzzReporter.render(summary), terminator: "")
-            if !summary.isWholeCampaign, let count = summary.shards.first?.count {
-                let missing = Set(1...count).subtracting(summary.shards.map(\.index)).sorted()
-                print("incomplete: \(summary.subject) lacks shard\(missing.count == 1 ? "" : "s") \(missing.map { "\($0)/\(count)" }.joined(separator: ", "))")
+            if !summary.isWholeCampaign {
+                print("incomplete: \(summary.subject) \(summary.missingText)")
                 incomplete = true
             }
         }
