@@ -45,7 +45,7 @@ public enum FuzzReporter {
             out += "determinism: FAILED for \(summary.nondeterministic.joined(separator: "; "))\n"
         }
         let part = summary.shards == [.whole] ? "" : summary.isWholeCampaign
-            ? " (\(summary.shards.count) shards merged)" : " (shard\(summary.shards.count == 1 ? "" : "s") \(summary.shards.map(\.description).joined(separator: ", ")))"
+            ? " (\(summary.shards.count) shards merged)" : " (\(summary.shardsText))"
         out += "fuzz \(summary.subject)\(part): \(summary.scenariosRun) scenarios, \(summary.passes) passes, "
             + "\(summary.failureCount) failed in \(format(seconds: summary.seconds))"
             + (summary.shards.count > 1 ? " summed over \(summary.shards.count) shards" : "")

@@ -268,7 +268,7 @@ public struct FuzzSummary: Sendable, Hashable, Codable {
 
     /// The shards given, as `1/3, 2/3`; past ten, the first ten and how
     /// many more, so a huge merge prints one readable line.
-    public var shardsText: String {
+    var shardsText: String {
         let shown = shards.prefix(10).map(\.description).joined(separator: ", ")
         return "shard\(shards.count == 1 ? "" : "s") \(shown)" + (shards.count > 10 ? " and \(shards.count - 10) more" : "")
     }
