@@ -95,7 +95,11 @@ public enum FuzzCampaign {
         _ subject: Subject, options: FuzzOptions, progress: (@Sendable (Int, Int) -> Void)? = nil
     ) async -> FuzzResults {
         let kinds = subject.fuzzKinds
-        let indices = Array(options.shard.indices(of: options.scenarios))
+        // Indices are drawn as scenarios start, not listed up front: memory
+        // follows the scenarios run, not the campaign's (or a shard's) size.
+        let total = options.shard.scenarioCount(of: options.scenarios)
+        var pending = options.shard.indices(of: options.scenarios).makeIterator()
+        var indices: [Int] = []
         let clock = ContinuousClock()
         let start = clock.now
         var fired: [SimFaultKind: Int] = [:]
@@ -104,13 +108,13 @@ public enum FuzzCampaign {
         var passes = 0
         var done = 0
         await withTaskGroup(of: FuzzOutcome.self) { group in
-            var next = 0
             func launch() {
-                let scenario = FuzzScenario.draw(campaignSeed: options.seed, index: indices[next], available: kinds)
-                next += 1
+                guard let index = pending.next() else { return }
+                indices.append(index)
+                let scenario = FuzzScenario.draw(campaignSeed: options.seed, index: index, available: kinds)
                 group.addTask { await FuzzRunner.run(subject, scenario: scenario, maxPasses: options.maxPasses) }
             }
-            while next < min(options.parallelism, indices.count) { launch() }
+            while indices.count < min(options.parallelism, total) { launch() }
             for await outcome in group {
                 done += 1
                 passes += outcome.passes
@@ -124,8 +128,8 @@ public enum FuzzCampaign {
                         failures.removeLast()
                     }
                 }
-                progress?(done, indices.count)
-                if next < indices.count { launch() }
+                progress?(done, total)
+                launch()
             }
         }
         let duration = clock.now - start
