@@ -1,5 +1,4 @@
 import LinxConformance
-import LinxKernelSim
 
 /// What convergence fuzzing needs on top of the conformance subject: arm the
 /// store's transient faults at the scenario's rate, end them, and count what
