@@ -68,6 +68,14 @@ package struct NftablesKernelSubject: ConformanceSubject {
         NftablesStateModel.mustBeAbsent(key, when: desired)
     }
 
+    /// Everything in a table of ours is ours: the table's entries in
+    /// `scope` when lastApplied or the table's marker says the table is ours.
+    public func ownedEntries(
+        in lastApplied: NftLastApplied, scope: ScopeSnapshot<String, String>, in sandbox: KernelSandbox
+    ) -> Set<String>? {
+        NftablesStateModel.ownedEntries(in: lastApplied, scope: scope)
+    }
+
     public func snapshot(of sandbox: KernelSandbox) async throws -> ScopeSnapshot<String, String> {
         var entries = NftablesStateModel.ownEntries(of: try await table(NftablesStateModel.table, in: sandbox))
         for foreign in NftablesStateModel.foreignTables {

@@ -132,6 +132,7 @@ struct ScenarioRun<Subject: FuzzableSubject> {
                     if let drift = try? await subject.drift(in: sandbox, desired: desired, using: &run.random) {
                         drifts += 1
                         foreign.merge(drift.addedForeign) { _, new in new }
+                        run.knownForeign.formUnion(drift.addedForeign.keys)
                         note("drift \(drift.label)")
                     } else {
                         note("drift could not run")
@@ -167,6 +168,7 @@ struct ScenarioRun<Subject: FuzzableSubject> {
             case .success(let report):
                 record(report)
                 let problems = run.audit.violations(of: report, desired: desired, before: before, after: after, quiet: !destructive, expected: expected)
+                    + followOwnership(report, from: lastApplied, before: before)
                 if !problems.isEmpty {
                     throw CaseFailure("\(step): the report is not honest", evidence: problems + CaseRun<Subject>.lines(of: report))
                 }
@@ -240,10 +242,20 @@ struct ScenarioRun<Subject: FuzzableSubject> {
         let after = try await run.snapshot()
         let problems = run.audit.violations(
             of: report, desired: desired, before: before, after: after, quiet: true, expected: expected)
+            + followOwnership(report, from: lastApplied, before: before)
         if !problems.isEmpty {
             throw CaseFailure("\(step): the report is not honest", evidence: problems + CaseRun<Subject>.lines(of: report))
         }
         return CaseRun<Subject>.Pass(report: report, before: before, after: after)
+    }
+
+    /// Follows the pass in the case's ownership oracle: an applied release
+    /// (or an unasked-for write) of an entry that was there before and was
+    /// never the Source's fails the scenario, in a fault pass as in a quiet one.
+    mutating func followOwnership(_ report: Report, from lastApplied: Subject.Source.LastApplied, before: Snapshot) -> [String] {
+        run.oracle.followUnowned(
+            report, from: lastApplied, subject: subject, sandbox: sandbox, expected: expected, before: before,
+            foreign: run.knownForeign, step: step)
     }
 
     /// What a scheduled event does before a pass.

@@ -74,12 +74,20 @@ public struct NftablesSimSubject: ConformanceSubject {
         NftablesStateModel.mustBeAbsent(key, when: desired)
     }
 
-    /// `lastApplied` records one thing, that the table is ours; everything
-    /// in a table of ours is ours. So it owns the table's entries as the
-    /// kernel holds them now (nothing when it does not own the table).
+    /// `lastApplied` records one thing, that the table is ours, and the
+    /// table's marker records it in the kernel; everything in a table of
+    /// ours is ours. So it owns the table's entries as the kernel holds
+    /// them now (nothing when the table is not ours).
     public func ownedEntries(in lastApplied: NftLastApplied, in sandbox: Sandbox) -> Set<String>? {
-        guard lastApplied.ownsTable else { return [] }
-        return Set(NftablesStateModel.ownEntries(of: sandbox.kernel.nftTable(sandbox.scope.table, in: sandbox.scope.netns)).keys)
+        ownedEntries(in: lastApplied, scope: Self.readSnapshot(of: sandbox), in: sandbox)
+    }
+
+    /// The table's entries in `scope` when the table is ours (see
+    /// ``ownedEntries(in:in:)``).
+    public func ownedEntries(
+        in lastApplied: NftLastApplied, scope: ScopeSnapshot<String, String>, in sandbox: Sandbox
+    ) -> Set<String>? {
+        NftablesStateModel.ownedEntries(in: lastApplied, scope: scope)
     }
 
     public func snapshot(of sandbox: Sandbox) async throws -> ScopeSnapshot<String, String> {

@@ -216,6 +216,19 @@ package enum NftablesStateModel {
         entries(of: table, prefix: prefix)
     }
 
+    /// The entries of `scope` that are ours: every entry of our table when
+    /// `lastApplied` says we left it in place or the table carries our
+    /// marker (the kernel's own record of ownership, which survives a lost
+    /// lastApplied: a rule added by hand inside it is ours to delete), else
+    /// none.
+    package static func ownedEntries(in lastApplied: NftLastApplied, scope: ScopeSnapshot<String, String>) -> Set<String> {
+        guard lastApplied.ownsTable || scope["\(prefix)table"]?.hasPrefix(markedTableValue) == true else { return [] }
+        return Set(scope.entries.keys.lazy.filter { $0.hasPrefix(prefix) })
+    }
+
+    /// How a table carrying our marker begins, as a snapshot holds it.
+    private static let markedTableValue = "comment \(NftSyntax.quoted(marker)) flags "
+
     static func tableValue(comment: String?, flags: NftTableFlags) -> String {
         "comment \(comment.map(NftSyntax.quoted) ?? "none") flags \(flags.names.isEmpty ? "none" : flags.names.joined(separator: ","))"
     }

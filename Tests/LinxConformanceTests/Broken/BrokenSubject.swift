@@ -15,6 +15,9 @@ where
 
     let name: String
     let broken: Broken
+    /// False: the subject cannot read its Source's ownership record (a
+    /// third-party subject without ``ConformanceSubject/ownedEntries(in:in:)``).
+    var readsOwnership = true
     let base = HostsSubject()
 
     var capabilities: Set<SubjectCapability> { base.capabilities }
@@ -62,7 +65,7 @@ where
     func triggerChange(in sandbox: HostsFile) async throws { try await base.triggerChange(in: sandbox) }
     func triggerOverflow(in sandbox: HostsFile) async throws { try await base.triggerOverflow(in: sandbox) }
     func ownedEntries(in lastApplied: Set<String>, in sandbox: HostsFile) -> Set<String>? {
-        base.ownedEntries(in: lastApplied, in: sandbox)
+        readsOwnership ? base.ownedEntries(in: lastApplied, in: sandbox) : nil
     }
     func mustBeAbsent(_ key: String, value: String, when desired: [HostsEntry], in sandbox: HostsFile) -> Bool {
         base.mustBeAbsent(key, value: value, when: desired, in: sandbox)
