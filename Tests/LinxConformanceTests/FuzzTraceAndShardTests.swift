@@ -142,7 +142,7 @@ struct FuzzTraceAndShardTests {
         } catch {
             let shrunk = try #require(error.results.shrunk)
             #expect(error.description.contains("seed=\(shrunk.scenario.seed)"))
-            #expect(error.description.contains("replay: Fuzz.replay(subject, scenario: try FuzzScenario(parsing: \"\(shrunk.scenario)\")"))
+            #expect(error.description.contains("replay: try await Fuzz.check(subject, scenario: FuzzScenario(parsing: \"\(shrunk.scenario)\")"))
             #expect(error.description.contains("FAILED at "))
             let replayed = await Fuzz.replay(cappingSysctlSubject(), scenario: shrunk.scenario)
             #expect(replayed.trace == shrunk.trace)

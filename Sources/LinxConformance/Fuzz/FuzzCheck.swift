@@ -11,7 +11,8 @@
 ///
 /// The subject implements ``FuzzableSubject``. A failure throws
 /// ``FuzzCheckFailure``, whose text names the failing seed, the shrunk
-/// scenario, how to replay it, and its pass-by-pass trace.
+/// scenario, the line that replays it (``Fuzz/check(_:scenario:maxPasses:)``,
+/// which fails a test while the scenario fails), and its pass-by-pass trace.
 public enum Fuzz {
     /// Runs a bounded campaign against `subject` and throws when any
     /// scenario fails, a run is not deterministic, or (when required) a
@@ -25,7 +26,22 @@ public enum Fuzz {
         return results
     }
 
-    /// Replays one scenario with its trace, as a failure's text says to.
+    /// Runs one scenario with its trace and throws ``FuzzScenarioFailure``
+    /// when it fails: the line a failed ``check(_:options:)`` prints to
+    /// replay its shrunk scenario, which pasted into a `@Test` fails until
+    /// the Source is fixed. Returns the outcome of a scenario that passed.
+    @discardableResult
+    public static func check<Subject: FuzzableSubject>(
+        _ subject: Subject, scenario: FuzzScenario, maxPasses: Int = 5
+    ) async throws(FuzzScenarioFailure) -> FuzzOutcome {
+        let outcome = await replay(subject, scenario: scenario, maxPasses: maxPasses)
+        guard outcome.failure == nil else { throw FuzzScenarioFailure(outcome: outcome) }
+        return outcome
+    }
+
+    /// Replays one scenario with its trace and returns how it ended, failed
+    /// or not (it never throws: to fail a test on a failing scenario, call
+    /// ``check(_:scenario:maxPasses:)``).
     public static func replay<Subject: FuzzableSubject>(
         _ subject: Subject, scenario: FuzzScenario, maxPasses: Int = 5
     ) async -> FuzzOutcome {
@@ -46,9 +62,24 @@ public struct FuzzCheckFailure: Error, Sendable, CustomStringConvertible {
     /// The report, the replay call, and the trace.
     public var description: String {
         var text = FuzzReporter.render(results) { scenario in
-            "Fuzz.replay(subject, scenario: try FuzzScenario(parsing: \"\(scenario)\"), maxPasses: \(results.options.maxPasses))"
+            "try await Fuzz.check(subject, scenario: FuzzScenario(parsing: \"\(scenario)\"), maxPasses: \(results.options.maxPasses))"
         }
         if let trace { text += "\n" + trace.description + "\n" }
+        return text
+    }
+}
+
+/// A scenario that failed under ``Fuzz/check(_:scenario:maxPasses:)``: its
+/// outcome, and as text the failure and its pass-by-pass trace.
+public struct FuzzScenarioFailure: Error, Sendable, CustomStringConvertible {
+    /// How the scenario ended (its ``FuzzOutcome/failure`` is set).
+    public var outcome: FuzzOutcome
+
+    /// The scenario, its failure, and the trace.
+    public var description: String {
+        var text = "scenario \(outcome.scenario) failed"
+        if let failure = outcome.failure { text += ": \(failure)" }
+        if let trace = outcome.trace { text += "\n" + trace.description }
         return text
     }
 }
