@@ -11,6 +11,10 @@ import LinxReconcile
 /// applied create, what the Source made, and after every pass checks that
 /// each such entry is still wanted, still accounted for by an op of the
 /// report, or gone.
+///
+/// The same record holds the Source to the project's first rule: it never
+/// deletes what it cannot prove it owns (see ``advance(_:from:subject:sandbox:expected:before:foreign:step:)``,
+/// the one step conformance passes and fuzzing's passes share).
 struct OwnershipOracle<Subject: ConformanceSubject>: Sendable {
     typealias Key = Subject.EntryKey
     typealias LastApplied = Subject.Source.LastApplied
@@ -32,8 +36,8 @@ struct OwnershipOracle<Subject: ConformanceSubject>: Sendable {
     /// nothing the suite can hold it to.
     private var ledger: [(lastApplied: LastApplied, made: Made)] = []
     /// Entries the Source made before a restart that lost its lastApplied:
-    /// it cannot prove they are its own, so it may leave them (or release
-    /// them, when it can prove it after all).
+    /// it cannot prove they are its own, so it may leave them; releasing
+    /// them is no offence either (they were its own).
     private var orphans = Set<Key>()
 
     /// What the Source made and still owns, as of the last pass started
