@@ -41,7 +41,10 @@ public enum Fuzz {
 
     /// Replays one scenario with its trace and returns how it ended, failed
     /// or not (it never throws: to fail a test on a failing scenario, call
-    /// ``check(_:scenario:maxPasses:)``).
+    /// ``check(_:scenario:maxPasses:)``). A scenario outside
+    /// ``FuzzScenario/validate(available:subject:)``'s limits, or asking for
+    /// faults `subject` cannot fire, is not run: the outcome's failure says
+    /// why, with 0 passes and no trace.
     public static func replay<Subject: FuzzableSubject>(
         _ subject: Subject, scenario: FuzzScenario, maxPasses: Int = 5
     ) async -> FuzzOutcome {

@@ -14,7 +14,8 @@ public struct FuzzOutcome: Sendable {
     /// The sandbox's history plus the trace, when the run was traced: two
     /// runs of one scenario must give the same text.
     public var history: String?
-    /// The pass-by-pass trace, when the run was traced.
+    /// The pass-by-pass trace, when the run was traced (and the scenario
+    /// was not refused before it ran).
     public var trace: FuzzTrace?
 }
 
@@ -29,9 +30,16 @@ public struct FuzzOutcome: Sendable {
 public enum FuzzRunner {
     /// Runs `scenario`. `traced` records the sandbox's history and a
     /// ``FuzzTrace`` (slower: campaigns trace only the failures they report).
+    /// A scenario that ``FuzzScenario/validate(available:subject:)`` refuses
+    /// for this subject is not run: its outcome is that failure, 0 passes.
     public static func run<Subject: FuzzableSubject>(
         _ subject: Subject, scenario: FuzzScenario, maxPasses: Int, traced: Bool = false
     ) async -> FuzzOutcome {
+        do {
+            try scenario.validate(available: subject.fuzzKinds, subject: subject.name)
+        } catch {
+            return FuzzOutcome(scenario: scenario, failure: CaseFailure("\(error) (nothing was run)"), fired: [:], passes: 0)
+        }
         let sandbox: Subject.Sandbox
         do {
             sandbox = try await subject.makeSandbox(seed: scenario.seed)

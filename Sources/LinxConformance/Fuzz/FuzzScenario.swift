@@ -83,50 +83,140 @@ public struct FuzzScenario: Sendable, Hashable, CustomStringConvertible {
     /// A rough size, to say how much shrinking achieved.
     public var weight: Int { faultPasses + 4 * (changes + drifts + reboots + kinds.count) + ratePercent }
 
+    /// The text form: `seed=12,passes=20,changes=2,drifts=1,reboots=0,rate=6,kinds=errno+vanish`.
     public var description: String {
         "seed=\(seed),passes=\(faultPasses),changes=\(changes),drifts=\(drifts),reboots=\(reboots),"
             + "rate=\(ratePercent),kinds=\(kinds.isEmpty ? "none" : kinds.sorted().map(\.rawValue).joined(separator: "+"))"
     }
 
-    /// Parses the text form `description` prints. Errors name the bad field.
+    /// The fault passes a scenario may have. The generator draws 8 to 24 and
+    /// shrinking only lowers them; the limit leaves room for hand-made
+    /// scenarios while keeping a traced replay (whose cost grows with the
+    /// square of the passes) under a few seconds.
+    public static let passRange = 1...1000
+    /// The desired-state changes, drifts or reboots a scenario may have,
+    /// each (the generator draws at most 3).
+    public static let eventRange = 0...1000
+    /// The fault rate, in percent.
+    public static let rateRange = 0...100
+
+    /// Throws unless every count is within its range (``passRange``,
+    /// ``eventRange``, ``rateRange``) and ``kinds`` holds only
+    /// ``planKinds``. Given `available` (a subject's
+    /// ``FuzzableSubject/fuzzKinds``), also unless the scenario asks only
+    /// for what that subject can do: kinds it can fire, drifts only when it
+    /// drifts, reboots only when it reboots. ``FuzzRunner`` runs nothing of
+    /// a scenario that fails this, so a hand-made scenario cannot exhaust
+    /// memory or pass by asking for faults that never fire.
+    public func validate(available: Set<SimFaultKind>? = nil, subject: String = "the subject") throws(FuzzScenarioError) {
+        if let reason = problem(available: available, subject: subject) {
+            throw FuzzScenarioError(text: description, reason: reason)
+        }
+    }
+
+    /// What ``validate(available:subject:)`` refuses, in words.
+    private func problem(available: Set<SimFaultKind>?, subject: String) -> String? {
+        for (name, value, range) in [
+            ("passes", faultPasses, Self.passRange), ("changes", changes, Self.eventRange),
+            ("drifts", drifts, Self.eventRange), ("reboots", reboots, Self.eventRange), ("rate", ratePercent, Self.rateRange),
+        ] where !range.contains(value) {
+            return Self.outOfRange(name, "\(value)", range)
+        }
+        if let kind = kinds.subtracting(Self.planKinds).sorted().first {
+            return "\(kind.rawValue) cannot be in kinds: the scenario schedules it itself, through \(kind.rawValue)s=N"
+        }
+        guard let available else { return nil }
+        if let kind = kinds.subtracting(available).sorted().first {
+            let can = available.intersection(Self.planKinds).sorted().map(\.rawValue)
+            return "\(subject) cannot fire \(kind.rawValue) (kinds it can fire: \(can.isEmpty ? "none" : can.joined(separator: ", ")))"
+        }
+        if drifts > 0, !available.contains(.drift) { return "drifts must be 0: \(subject) has no drift" }
+        if reboots > 0, !available.contains(.reboot) { return "reboots must be 0: \(subject) cannot reboot" }
+        return nil
+    }
+
+    private static func outOfRange(_ name: String, _ value: String, _ range: ClosedRange<Int>) -> String {
+        "\(name) must be an integer from \(range.lowerBound) to \(range.upperBound), not \"\(value)\""
+    }
+
+    /// The fields of the text form, in the order `description` prints them.
+    public static let fields = ["seed", "passes", "changes", "drifts", "reboots", "rate", "kinds"]
+
+    /// Parses the text form `description` prints: every field exactly once,
+    /// in any order, and nothing else. Errors name the bad field and its
+    /// value, and for a count its range; the scenario must be within
+    /// the limits of ``validate(available:subject:)``.
     public init(parsing text: String) throws(FuzzScenarioError) {
-        var fields: [String: String] = [:]
-        for part in text.split(separator: ",") {
-            let pair = part.split(separator: "=", maxSplits: 1).map(String.init)
-            guard pair.count == 2 else { throw FuzzScenarioError(text: text, reason: "\"\(part)\" is not name=value") }
-            fields[pair[0].trimmingSpaces] = pair[1].trimmingSpaces
-        }
-        func int(_ name: String) throws(FuzzScenarioError) -> Int {
-            guard let value = fields[name].flatMap({ Int($0) }), value >= 0 else {
-                throw FuzzScenarioError(text: text, reason: "\(name) must be a non-negative integer")
-            }
-            return value
-        }
-        guard let seed = fields["seed"].flatMap({ UInt64($0) }) else {
-            throw FuzzScenarioError(text: text, reason: "seed must be an unsigned integer")
-        }
-        var kinds = Set<SimFaultKind>()
-        if let list = fields["kinds"], list != "none" {
-            for name in list.split(separator: "+") {
-                guard let kind = SimFaultKind(rawValue: String(name)) else {
-                    throw FuzzScenarioError(
-                        text: text,
-                        reason: "unknown fault kind \"\(name)\" (known: \(SimFaultKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+        func refuse(_ reason: String) -> FuzzScenarioError { FuzzScenarioError(text: text, reason: reason) }
+        var values: [String: String] = [:]
+        if !text.allSatisfy({ $0 == " " }) {
+            for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+                let pair = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+                guard pair.count == 2, !pair[0].trimmingSpaces.isEmpty else {
+                    throw refuse("\"\(part)\" is not name=value")
                 }
-                kinds.insert(kind)
+                let name = pair[0].trimmingSpaces
+                guard Self.fields.contains(name) else {
+                    throw refuse("unknown field \"\(name)\" (the fields are \(Self.fields.joined(separator: ", ")))")
+                }
+                guard values[name] == nil else { throw refuse("\(name) is given twice") }
+                values[name] = pair[1].trimmingSpaces
             }
+        }
+        func count(_ name: String, _ range: ClosedRange<Int>) throws(FuzzScenarioError) -> Int? {
+            guard let text = values[name] else { return nil }
+            guard let number = Int(text), range.contains(number) else { throw refuse(Self.outOfRange(name, text, range)) }
+            return number
+        }
+        // The values given are checked before the fields missing, so a
+        // half-typed scenario is told first what is wrong in what it has.
+        var seed: UInt64?
+        if let text = values["seed"] {
+            guard let number = UInt64(text) else {
+                throw refuse("seed must be an integer from 0 to \(UInt64.max), not \"\(text)\"")
+            }
+            seed = number
+        }
+        let passes = try count("passes", Self.passRange), changes = try count("changes", Self.eventRange)
+        let drifts = try count("drifts", Self.eventRange), reboots = try count("reboots", Self.eventRange)
+        let rate = try count("rate", Self.rateRange)
+        let kinds = try values["kinds"].map { list throws(FuzzScenarioError) in try Self.kinds(list, in: text) }
+        guard let seed, let passes, let changes, let drifts, let reboots, let rate, let kinds else {
+            let missing = Self.fields.filter { values[$0] == nil }
+            throw refuse("missing \(missing.joined(separator: ", ")) (expected \(Self.fields.map { "\($0)=..." }.joined(separator: ",")))")
         }
         self.init(
-            seed: seed, faultPasses: max(1, try int("passes")), changes: try int("changes"), drifts: try int("drifts"),
-            reboots: try int("reboots"), ratePercent: try int("rate"), kinds: kinds)
+            seed: seed, faultPasses: passes, changes: changes, drifts: drifts, reboots: reboots, ratePercent: rate,
+            kinds: kinds)
+        if let reason = problem(available: nil, subject: "") { throw refuse(reason) }
+    }
+
+    /// The `kinds` field: `none`, or fault kinds joined by `+`, each once.
+    private static func kinds(_ list: String, in text: String) throws(FuzzScenarioError) -> Set<SimFaultKind> {
+        func refuse(_ reason: String) -> FuzzScenarioError { FuzzScenarioError(text: text, reason: reason) }
+        if list == "none" { return [] }
+        let known = planKinds.sorted().map(\.rawValue).joined(separator: ", ")
+        guard !list.isEmpty else { throw refuse("kinds is empty (give none, or kinds joined by +: \(known))") }
+        var kinds = Set<SimFaultKind>()
+        for name in list.split(separator: "+", omittingEmptySubsequences: false).map(String.init) {
+            guard let kind = SimFaultKind(rawValue: name) else {
+                throw refuse("unknown fault kind \"\(name)\" in kinds (known: \(known); or kinds=none)")
+            }
+            guard kinds.insert(kind).inserted else { throw refuse("fault kind \(name) is given twice in kinds") }
+        }
+        return kinds
     }
 }
 
-/// A `--scenario` text that does not parse.
+/// A scenario refused: text that does not parse (`--scenario`), or a
+/// scenario outside the limits of ``FuzzScenario/validate(available:subject:)``.
 public struct FuzzScenarioError: Error, Sendable, CustomStringConvertible {
+    /// The scenario as given (its text form when it was built in code).
     public var text: String
+    /// What is wrong with it, naming the field.
     public var reason: String
 
+    /// `invalid scenario "seed=1,...": passes must be an integer from 1 to 1000, not "0"`.
     public var description: String { "invalid scenario \"\(text)\": \(reason)" }
 }
 

@@ -15,6 +15,18 @@ public enum BuiltinSource: String, Sendable, Hashable, CaseIterable, Codable {
 }
 
 extension BuiltinSource {
+    /// Throws unless this Source's simulator subject can run `scenario`
+    /// (``FuzzScenario/validate(available:subject:)``), as its replay would
+    /// refuse it: a caller can refuse it before anything else is done.
+    public func validate(_ scenario: FuzzScenario) throws(FuzzScenarioError) {
+        switch self {
+        case .rtnl: try scenario.validate(available: RtnlSimSubject().fuzzKinds, subject: RtnlSimSubject().name)
+        case .sysctl: try scenario.validate(available: SysctlSimSubject().fuzzKinds, subject: SysctlSimSubject().name)
+        case .cgroup: try scenario.validate(available: CgroupSimSubject().fuzzKinds, subject: CgroupSimSubject().name)
+        case .nftables: try scenario.validate(available: NftablesSimSubject().fuzzKinds, subject: NftablesSimSubject().name)
+        }
+    }
+
     /// Fuzzes this Source on the simulated kernel.
     public func fuzz(options: FuzzOptions, progress: (@Sendable (Int, Int) -> Void)? = nil) async -> FuzzResults {
         switch self {
