@@ -24,7 +24,7 @@ extension SimState {
     }
 
     private mutating func foreign(_ request: RtnlRequest, _ scope: NetnsScope) -> Bool {
-        history.record(.fault, scope, .note("fault drift"), .ok)
+        history.record(.fault, scope, .note("drift"), .ok)
         if case .success = foreignRequest(request, in: scope) { return true }
         return false
     }
@@ -104,7 +104,7 @@ extension SimState {
         guard !keys.isEmpty else { return false }
         let key = SysctlKey(components: rng.pick(keys).split(separator: "/").map(String.init))
         let value = String(rng.below(3))
-        history.record(.fault, scope, .note("fault drift"), .ok)
+        history.record(.fault, scope, .note("drift"), .ok)
         do throws(KernelError) {
             try writeSysctl(key, value: value, in: scope)
             history.record(.foreign, scope, .sysctlWrite(key, value), .ok)
@@ -128,7 +128,7 @@ extension SimState {
         default: (file, value) = ("cpu.weight", String(1 + rng.below(10_000)))
         }
         let action = SimHistoryEntry.Action.cgroup(.cgroupWrite, file: file, value: value, cgroup: cgroup)
-        history.record(.fault, nil, .note("fault drift"), .ok)
+        history.record(.fault, nil, .note("drift"), .ok)
         do throws(KernelError) {
             try writeCgroup(file, value: value, in: cgroup)
             history.record(.foreign, nil, action, .ok)

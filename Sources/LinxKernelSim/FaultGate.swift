@@ -19,11 +19,11 @@ extension SimState {
             }
         }
         if op.isDump, faults.interrupts(op) {
-            history.record(.fault, scope, .note("fault interruptedDump \(op.rawValue)"), .ok)
+            history.record(.fault, scope, .note("interruptedDump \(op.rawValue)"), .ok)
             return KernelError(.interrupted, "dump interrupted (NLM_F_DUMP_INTR)")
         }
         if let error = faults.errnoFault(for: op, rng: &rng) {
-            history.record(.fault, scope, .note("fault errno \(op.rawValue) \(error.errno.symbolicName)"), .ok)
+            history.record(.fault, scope, .note("errno \(op.rawValue) \(error.errno.symbolicName)"), .ok)
             return error
         }
         if let rate = faults.planRate, rng.chance(rate), let plan = faults.plan {
@@ -54,11 +54,11 @@ extension SimState {
         case .errno:
             let errno = rng.pick(plan.errnos)
             faults.fired[.errno, default: 0] += 1
-            history.record(.fault, scope, .note("fault errno \(op.rawValue) \(errno.symbolicName)"), .ok)
+            history.record(.fault, scope, .note("errno \(op.rawValue) \(errno.symbolicName)"), .ok)
             return KernelError(errno, "injected fault")
         case .interruptedDump:
             faults.fired[.interruptedDump, default: 0] += 1
-            history.record(.fault, scope, .note("fault interruptedDump \(op.rawValue)"), .ok)
+            history.record(.fault, scope, .note("interruptedDump \(op.rawValue)"), .ok)
             return KernelError(.interrupted, "dump interrupted (NLM_F_DUMP_INTR)")
         case .eexistRace:
             if let scope, let request { _ = race(request, in: scope) }
@@ -97,7 +97,7 @@ extension SimState {
         guard let error else { return nil }
         let position = count == 2 ? 1 : 1 + rng.below(count - 2)
         faults.fired[.batchRefusal, default: 0] += 1
-        history.record(.fault, scope, .note("fault batchRefusal at \(position) of \(count) \(error.errno.symbolicName)"), .ok)
+        history.record(.fault, scope, .note("batchRefusal at \(position) of \(count) \(error.errno.symbolicName)"), .ok)
         return (position, error)
     }
 
@@ -114,7 +114,7 @@ extension SimState {
     mutating func race(_ request: RtnlRequest, in scope: NetnsScope) -> Bool {
         guard Self.isCreate(request), case .success = apply(request, in: scope) else { return false }
         faults.fired[.eexistRace, default: 0] += 1
-        history.record(.fault, scope, .note("fault eexistRace: a concurrent writer created it first"), .ok)
+        history.record(.fault, scope, .note("eexistRace: a concurrent writer created it first"), .ok)
         history.record(.foreign, scope, .request(request), .ok)
         return true
     }
@@ -129,7 +129,7 @@ extension SimState {
         }
         guard removed == true else { return }
         faults.fired[.vanish, default: 0] += 1
-        history.record(.fault, scope, .note("fault vanish \(name)"), .ok)
+        history.record(.fault, scope, .note("vanish \(name)"), .ok)
     }
 
     /// Holds `scope`'s events until ``releaseEvents(in:)`` (see
@@ -165,7 +165,7 @@ extension SimState {
         guard let subscribers = try? withNetns(scope, { ns throws(KernelError) in ns.subscribers }), !subscribers.isEmpty else { return }
         for subscriber in subscribers { subscriber.forceOverflow() }
         faults.fired[.overflow, default: 0] += 1
-        history.record(.fault, scope, .note("fault overflow on \(subscribers.count) subscribers"), .ok)
+        history.record(.fault, scope, .note("overflow on \(subscribers.count) subscribers"), .ok)
     }
 
     /// Kills every monitor of the namespace.
@@ -175,7 +175,7 @@ extension SimState {
         for subscriber in subscribers { subscriber.kill(error) }
         namespaces[scope]!.subscribers.removeAll()
         faults.fired[.monitorDeath, default: 0] += 1
-        history.record(.fault, scope, .note("fault monitorDeath \(error.errno.symbolicName)"), .ok)
+        history.record(.fault, scope, .note("monitorDeath \(error.errno.symbolicName)"), .ok)
     }
 
     /// Every namespace back to its boot state, the machine's sysctls to their
@@ -198,6 +198,6 @@ extension SimState {
             cgroups[path] = path == Self.cgroupRoot ? CgroupFiles.root : CgroupFiles.child
         }
         faults.fired[.reboot, default: 0] += 1
-        history.record(.fault, nil, .note("fault reboot"), .ok)
+        history.record(.fault, nil, .note("reboot"), .ok)
     }
 }

@@ -62,6 +62,14 @@ public struct SimHistoryEntry: Sendable, Hashable, CustomStringConvertible {
         return text
     }
 
+    /// The line of a fault firing as a fuzz trace lists it under `fault:`:
+    /// step, scope and what fired (`11 reboot`, `8 [current netns] errno
+    /// linkDump EBUSY`), without the actor and the outcome, which for a
+    /// fault say nothing (always fault, always ok).
+    public var faultLine: String {
+        "\(step)" + (scope.map { " [\($0)]" } ?? "") + " " + Self.render(action)
+    }
+
     static func render(_ action: Action) -> String {
         switch action {
         case .request(let request):

@@ -46,7 +46,11 @@ struct FuzzTraceAndShardTests {
         #expect(outcome.failure == nil && trace.failure == nil)
         #expect(trace.passes.count == outcome.passes)
         #expect(trace.passes.first?.desired?.isEmpty == false)
-        #expect(trace.passes.contains { $0.faults.contains { $0.contains("fault errno") } })
+        #expect(trace.passes.contains { $0.faults.contains { $0.contains(" errno ") } })
+        // A fault line is its step and what fired: the actor and the outcome
+        // ("fault", "-> ok") would only repeat the line's label.
+        #expect(trace.passes.allSatisfy { $0.faults.allSatisfy { !$0.contains("fault") && !$0.contains("->") } })
+        #expect(!trace.description.contains("fault fault"))
         #expect(trace.passes.contains { $0.ops.contains { $0.result == "failed" && $0.error?.isEmpty == false } })
         #expect(trace.passes.contains { $0.events.contains { $0.hasPrefix("drift") } })
         #expect(trace.passes.contains { $0.events.contains { $0.hasPrefix("reboot") } })

@@ -95,7 +95,7 @@ struct MoreSemanticsTests {
         #expect(lines[0].hasPrefix("1 admin [current netns] link add v0"))
         #expect(lines.contains { $0.contains("backend [current netns] addr add 10.0.0.2/24 #2") && $0.hasSuffix("-> ok") })
         #expect(lines.contains { $0.contains("foreign [current netns] route add 10.1.0.0/24") })
-        #expect(lines.contains { $0.contains("fault [current netns] fault errno routeDump ENOMEM") })
+        #expect(lines.contains { $0.contains("fault [current netns] errno routeDump ENOMEM") })
         #expect(lines.last?.hasSuffix("dump routeDump -> ENOMEM") == true)
         kernel.recordsHistory = false
         _ = try await kernel.links(in: .current)

@@ -118,7 +118,7 @@ extension NftablesSimSubject: FuzzableSubject {
     }
 
     public func faultLog(of sandbox: Sandbox) -> [String] {
-        sandbox.kernel.history.filter { $0.actor == .fault }.map(\.description)
+        sandbox.kernel.history.filter { $0.actor == .fault }.map(\.faultLine)
     }
 
     public func describe(_ lastApplied: NftLastApplied) -> [String] {

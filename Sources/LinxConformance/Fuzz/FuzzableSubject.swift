@@ -158,9 +158,9 @@ extension SimKernelFuzzableSubject {
         kernel(of: sandbox).history.map(\.description)
     }
 
-    /// The kernel's history entries of faults firing.
+    /// The kernel's history entries of faults firing, each as its `faultLine`.
     public func faultLog(of sandbox: Sandbox) -> [String] {
-        kernel(of: sandbox).history.filter { $0.actor == .fault }.map(\.description)
+        kernel(of: sandbox).history.filter { $0.actor == .fault }.map(\.faultLine)
     }
 }
 

@@ -248,7 +248,7 @@ extension SimState {
         if let i = nftFaults.errors.firstIndex(where: { $0.0 == op }) {
             let error = nftFaults.errors.remove(at: i).1
             nftFaults.fired[.errno, default: 0] += 1
-            history.record(.fault, scope, .note("fault nft errno \(op.rawValue) \(error.errno.symbolicName)"), .ok)
+            history.record(.fault, scope, .note("nft errno \(op.rawValue) \(error.errno.symbolicName)"), .ok)
             return error
         }
         let fraction = op == .observe ? nftFaults.observeFraction : nftFaults.fraction
@@ -259,7 +259,7 @@ extension SimState {
         }
         let errno = rng.pick(nftFaults.fractionErrnos)
         nftFaults.fired[.errno, default: 0] += 1
-        history.record(.fault, scope, .note("fault nft errno \(op.rawValue) \(errno.symbolicName)"), .ok)
+        history.record(.fault, scope, .note("nft errno \(op.rawValue) \(errno.symbolicName)"), .ok)
         return KernelError(errno, "injected fault")
     }
 
@@ -271,6 +271,6 @@ extension SimState {
             try? namespaces[scope]!.nftables.commit([], expecting: nil, port: 0, links: links)
         }
         nftFaults.fired[.generationRace, default: 0] += 1
-        history.record(.fault, scope, .note("fault nft generationRace"), .ok)
+        history.record(.fault, scope, .note("nft generationRace"), .ok)
     }
 }
