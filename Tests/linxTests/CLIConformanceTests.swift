@@ -98,6 +98,6 @@ struct CLIConformanceTests {
         #expect(ok.stdout.contains("  report: converged "))
         let bad = try linx.run(["fuzz", "--source", "cgroup", "--scenario", "seed=1,passes=x"])
         #expect(bad.status != 0)
-        #expect(bad.stderr.contains("passes must be a non-negative integer"), "\(bad.stderr)")
+        #expect(bad.stderr.contains("passes must be an integer from 1 to 1000, not \"x\""), "\(bad.stderr)")
     }
 }

@@ -31,72 +31,120 @@ struct FuzzRunCommand: AsyncParsableCommand {
             the report and lastApplied, and at a failure the expected-vs-actual difference key by key.
             --shard K/N runs the K-th of N disjoint parts of the campaign (N at most --scenarios); \
             `linx fuzz merge` adds the parts' --json files up into the summary of the whole campaign.
+            A campaign without --seed prints its random seed on standard error as it starts, so an \
+            interrupted campaign can be rerun. --json, --junit and --trace-json take a file, or '-' for \
+            standard output (one of them at most): the text report then goes to standard error, so \
+            standard output holds the document alone. Every output path is checked before anything \
+            runs; when one is bad, nothing runs and nothing is written.
             """)
 
     @Option(help: "Which Source to fuzz: rtnl, sysctl, cgroup, nftables or all.")
     var source: SourceChoice = .all
 
-    @Option(help: "The campaign seed (default: a random one, printed).")
+    @Option(help: "The campaign seed (default: a random one, printed on standard error as the campaign starts).")
     var seed: UInt64?
 
-    @Option(help: "Scenarios per Source in the whole campaign.")
-    var scenarios: Int = 1000
+    @Option(help: "Scenarios per Source in the whole campaign (default: \(Self.defaultScenarios)).")
+    var scenarios: Int?
 
-    @Option(help: "Quiet-phase passes allowed to converge after the faults stop.")
+    /// Optional rather than defaulted, so that a replay can refuse it.
+    static let defaultScenarios = 1000
+
+    @Option(help: "Quiet-phase passes allowed to converge after the faults stop (1 to \(FuzzScenario.passRange.upperBound)).")
     var maxPasses: Int = 5
 
-    @Option(help: "Scenarios run at once (default: one per core).")
-    var parallel: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "Scenarios run at once, 1 to \(Self.parallelLimit) (default: one per core).")
+    var parallel: Int?
 
     @Option(help: "Run only part K of N of the campaign (for example 2/8; N at most --scenarios); the parts together are the whole campaign.")
     var shard: String?
 
-    @Option(help: "Replay one scenario (as a failure prints it) instead of a campaign, and print its trace.")
+    @Option(help: """
+        Replay one scenario (as a failure prints it: \(FuzzScenario.fields.map { "\($0)=N" }.joined(separator: ",")), \
+        kinds being none or fault kinds joined by +) instead of a campaign, and print its trace.
+        """)
     var scenario: String?
 
     @Flag(help: "In a campaign, also print the shrunk failure's trace (a replay always prints it).")
     var trace = false
 
-    @Option(help: "Write the trace (replay) or the shrunk failures' traces (campaign) as JSON to this file ('-': standard output, instead of the text).")
+    @Option(help: "Write the trace (replay) or the shrunk failures' traces (campaign) as JSON to this file ('-': standard output, the text then going to standard error).")
     var traceJson: String?
 
     @Option(help: "Where a campaign saves the traces of its failures (default: the system's temporary directory, under linx-fuzz).")
     var traceDir: String?
 
-    @Option(help: "Write the campaign's results as JSON to this file (what `linx fuzz merge` reads).")
+    @Option(help: "Write the campaign's results as JSON to this file, what `linx fuzz merge` reads ('-': standard output, the text then going to standard error).")
     var json: String?
 
-    @Option(help: "Write the campaign's results as JUnit XML to this file.")
+    @Option(help: "Write the campaign's results as JUnit XML to this file ('-': standard output, the text then going to standard error).")
     var junit: String?
 
+    /// Each running scenario holds a simulated kernel of its own.
+    static let parallelLimit = 1024
+
     func validate() throws {
-        guard scenarios > 0 else { throw ValidationError("--scenarios must be at least 1") }
-        guard maxPasses > 0 else { throw ValidationError("--max-passes must be at least 1") }
-        guard parallel > 0 else { throw ValidationError("--parallel must be at least 1") }
-        if let shard {
-            do { try FuzzShard(parsing: shard).check(scenarios: scenarios) } catch { throw ValidationError(error.description) }
+        if let scenarios, scenarios < 1 { throw ValidationError("--scenarios must be at least 1, not \(scenarios)") }
+        guard FuzzScenario.passRange.contains(maxPasses) else {
+            throw ValidationError(
+                "--max-passes must be from \(FuzzScenario.passRange.lowerBound) to \(FuzzScenario.passRange.upperBound), not \(maxPasses)")
         }
+        if let parallel, !(1...Self.parallelLimit).contains(parallel) {
+            throw ValidationError(
+                "--parallel must be from 1 to \(Self.parallelLimit), not \(parallel) (each running scenario holds its own simulated kernel)")
+        }
+        if let shard {
+            do { try FuzzShard(parsing: shard).check(scenarios: scenarios ?? Self.defaultScenarios) } catch {
+                throw ValidationError(error.description)
+            }
+        }
+        try FuzzOutput.validate(files: outputFiles, directories: traceDir.map { [("--trace-dir", $0)] } ?? [])
         if let scenario {
-            do { _ = try FuzzScenario(parsing: scenario) } catch { throw ValidationError(error.description) }
-            guard source != .all else { throw ValidationError("--scenario replays one Source: give --source") }
-            guard shard == nil, json == nil, junit == nil else {
-                throw ValidationError("--shard, --json and --junit are for campaigns, not for a --scenario replay")
+            let parsed: FuzzScenario
+            do { parsed = try FuzzScenario(parsing: scenario) } catch { throw ValidationError(error.description) }
+            guard let source = source.sources.first, self.source != .all else {
+                throw ValidationError("--scenario replays one Source: give --source")
+            }
+            do { try source.validate(parsed) } catch { throw ValidationError(error.description) }
+            let campaignOnly = [
+                ("--seed", seed != nil), ("--scenarios", scenarios != nil), ("--parallel", parallel != nil),
+                ("--shard", shard != nil), ("--json", json != nil), ("--junit", junit != nil), ("--trace-dir", traceDir != nil),
+            ].filter(\.1).map(\.0)
+            guard campaignOnly.isEmpty else {
+                throw ValidationError(
+                    "\(FuzzOutput.list(campaignOnly)) \(campaignOnly.count == 1 ? "is" : "are") for campaigns, not for a --scenario "
+                        + "replay (the scenario says everything the replay runs)")
             }
         }
     }
 
+    /// The files asked for, by option.
+    private var outputFiles: [(option: String, path: String)] {
+        [("--json", json), ("--junit", junit), ("--trace-json", traceJson)].compactMap { option, path in
+            path.map { (option, $0) }
+        }
+    }
+
     func run() async throws {
+        let output = try FuzzOutput(files: outputFiles, directories: traceDir.map { [("--trace-dir", $0)] } ?? [])
         if let text = scenario {
-            try await replay(try FuzzScenario(parsing: text))
+            try await replay(try FuzzScenario(parsing: text), output)
             return
         }
-        let seed = self.seed ?? UInt64.random(in: 1...UInt64(UInt32.max))
+        let seed: UInt64
+        if let given = self.seed {
+            seed = given
+        } else {
+            seed = UInt64.random(in: 1...UInt64(UInt32.max))
+            printError("linx fuzz: campaign seed \(seed) (rerun this campaign with --seed \(seed))")
+        }
         let shard = try self.shard.map { text throws(FuzzShardError) in try FuzzShard(parsing: text) } ?? .whole
         var summaries: [FuzzSummary] = []
         var traces: [FuzzTrace] = []
         for source in source.sources {
             let options = FuzzOptions(
-                seed: seed, scenarios: scenarios, maxPasses: maxPasses, parallelism: parallel, shard: shard)
+                seed: seed, scenarios: scenarios ?? Self.defaultScenarios, maxPasses: maxPasses,
+                parallelism: parallel ?? ProcessInfo.processInfo.activeProcessorCount, shard: shard)
             let bar = ProgressBar(label: "\(source.rawValue)/sim", enabled: isatty(STDERR_FILENO) == 1)
             let results = await source.fuzz(options: options) { done, total in bar.update(done, total) }
             bar.finish()
@@ -108,8 +156,8 @@ struct FuzzRunCommand: AsyncParsableCommand {
             let summary = FuzzSummary(
                 results, replay: results.shrunk.map { replayCommand(source, $0.scenario) }, tracePath: tracePath)
             summaries.append(summary)
-            if traceJson != "-" { print(FuzzReporter.render(summary), terminator: "") }
-            if trace, traceJson != "-", let shrunkTrace = results.shrunk?.trace { print(shrunkTrace.description) }
+            output.say(FuzzReporter.render(summary))
+            if trace, let shrunkTrace = results.shrunk?.trace { output.say(shrunkTrace.description + "\n") }
         }
         if let traceJson { try FuzzOutput.write(traces, json: traceJson) }
         if let json { try FuzzOutput.write(summaries, json: json) }
@@ -121,30 +169,23 @@ struct FuzzRunCommand: AsyncParsableCommand {
         "linx fuzz --source \(source.rawValue) --max-passes \(maxPasses) --scenario '\(scenario)'"
     }
 
-    private func replay(_ scenario: FuzzScenario) async throws {
+    private func replay(_ scenario: FuzzScenario, _ output: FuzzOutput) async throws {
         guard let source = source.sources.first else { return }
         let outcome = await source.replay(scenario, maxPasses: maxPasses)
         if let traceJson, let trace = outcome.trace { try FuzzOutput.write(trace, json: traceJson) }
         let fired = outcome.fired.sorted { $0.key < $1.key }.map { "\($0.key.rawValue) \($0.value)" }.joined(separator: ", ")
-        if traceJson != "-", let trace = outcome.trace { print(trace.description) }
+        if let trace = outcome.trace { output.say(trace.description + "\n") }
         if let failure = outcome.failure {
-            if traceJson != "-" { print("FAIL \(source.rawValue)/sim scenario \(scenario)\n\(failure)\nfaults fired: \(fired)") }
+            output.say("FAIL \(source.rawValue)/sim scenario \(scenario)\n\(failure)\nfaults fired: \(fired)\n")
             throw ExitCode.failure
         }
-        if traceJson != "-" {
-            print("pass \(source.rawValue)/sim scenario \(scenario): \(outcome.passes) passes; faults fired: \(fired)")
-        }
+        output.say("pass \(source.rawValue)/sim scenario \(scenario): \(outcome.passes) passes; faults fired: \(fired)\n")
     }
 
     /// Saves a failure's trace as text and JSON; returns the text file's path.
     private func save(_ trace: FuzzTrace, source: BuiltinSource, seed: UInt64, scenario: FuzzScenario) throws -> String {
-        let directory = URL(fileURLWithPath: traceDir ?? FileManager.default.temporaryDirectory.appendingPathComponent("linx-fuzz").path)
-        do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        } catch {
-            throw FuzzOutput.failure("cannot create the trace directory \(directory.path): \(error.localizedDescription)")
-        }
-        let base = directory.appendingPathComponent("\(source.rawValue)-campaign\(seed)-scenario\(scenario.seed)").path
+        let directory = traceDir ?? FileManager.default.temporaryDirectory.appendingPathComponent("linx-fuzz").path
+        let base = (directory as NSString).appendingPathComponent("\(source.rawValue)-campaign\(seed)-scenario\(scenario.seed)")
         try FuzzOutput.write(trace.description + "\n", to: base + ".trace.txt")
         try FuzzOutput.write(trace, json: base + ".trace.json")
         return base + ".trace.txt"
@@ -166,17 +207,24 @@ struct FuzzMergeCommand: AsyncParsableCommand {
     @Argument(help: "The parts' JSON result files.")
     var files: [String]
 
-    @Option(help: "Write the merged results as JSON to this file.")
+    @Option(help: "Write the merged results as JSON to this file ('-': standard output, the text then going to standard error).")
     var json: String?
 
-    @Option(help: "Write the merged results as JUnit XML to this file.")
+    @Option(help: "Write the merged results as JUnit XML to this file ('-': standard output, the text then going to standard error).")
     var junit: String?
+
+    /// The files asked for, by option.
+    private var outputFiles: [(option: String, path: String)] {
+        [("--json", json), ("--junit", junit)].compactMap { option, path in path.map { (option, $0) } }
+    }
 
     func validate() throws {
         guard !files.isEmpty else { throw ValidationError("give the parts' JSON result files") }
+        try FuzzOutput.validate(files: outputFiles, directories: [])
     }
 
     func run() async throws {
+        let output = try FuzzOutput(files: outputFiles, directories: [])
         var parts: [FuzzSummary] = []
         for file in files {
             let summaries = try FuzzResultFile.read(file)
@@ -192,49 +240,15 @@ struct FuzzMergeCommand: AsyncParsableCommand {
         }
         var incomplete = false
         for summary in merged {
-            print(FuzzReporter.render(summary), terminator: "")
+            output.say(FuzzReporter.render(summary))
             if !summary.isWholeCampaign {
-                print("incomplete: \(summary.subject) \(summary.missingText)")
+                output.say("incomplete: \(summary.subject) \(summary.missingText)\n")
                 incomplete = true
             }
         }
         if let json { try FuzzOutput.write(merged, json: json) }
         if let junit { try FuzzOutput.write(FuzzJUnitReporter.render(merged), to: junit) }
         if incomplete || merged.contains(where: { !$0.succeeded }) { throw ExitCode.failure }
-    }
-}
-
-/// The files `linx fuzz` writes.
-enum FuzzOutput {
-    static func failure(_ message: String) -> ExitCode {
-        FileHandle.standardError.write(Data("linx fuzz: \(message)\n".utf8))
-        return ExitCode(2)
-    }
-
-    /// Writes `value` as pretty, key-sorted JSON to `path` ("-": standard output).
-    static func write(_ value: some Encodable, json path: String) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let data: Data
-        do {
-            data = try encoder.encode(value)
-        } catch {
-            throw failure("cannot encode JSON for \(path): \(error)")
-        }
-        try write(String(decoding: data, as: UTF8.self) + "\n", to: path)
-    }
-
-    /// Writes `text` to `path` ("-": standard output).
-    static func write(_ text: String, to path: String) throws {
-        if path == "-" {
-            print(text, terminator: "")
-            return
-        }
-        do {
-            try text.write(toFile: path, atomically: true, encoding: .utf8)
-        } catch {
-            throw failure("cannot write \(path): \(error.localizedDescription)")
-        }
     }
 }
 

@@ -31,12 +31,17 @@ enum AtomicJSON {
     /// Why a replace failed.
     struct Failure: Error, CustomStringConvertible {
         var description: String
+        /// The errno of a failed create, to say in words what it means.
+        var code: Int32?
     }
 
     /// Replaces `path` with `data`. `temporaryName` draws the temp file's
-    /// path (tests pass a predictable one to plant something there first).
+    /// path (tests pass a predictable one to plant something there first);
+    /// the new file gets `permissions` (private by default: a state file
+    /// says what the machine owns).
     static func replace(
-        _ path: String, with data: Data, temporaryName: (String) -> String = randomTemporaryName
+        _ path: String, with data: Data, permissions: mode_t = 0o600,
+        temporaryName: (String) -> String = randomTemporaryName
     ) throws(Failure) {
         let directory = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
         do {
@@ -46,6 +51,7 @@ enum AtomicJSON {
         }
         let (temporary, fd) = try create(in: path, temporaryName)
         do throws(Failure) {
+            guard fchmod(fd, permissions) == 0 else { throw Failure(description: "chmod: \(String(cString: strerror(errno)))") }
             try writeAll(data, to: fd)
             guard fsync(fd) == 0 else { throw Failure(description: "fsync: \(String(cString: strerror(errno)))") }
             close(fd)
@@ -79,8 +85,9 @@ enum AtomicJSON {
             let candidate = temporaryName(path)
             let fd = open(candidate, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
             if fd >= 0 { return (candidate, fd) }
-            guard errno == EEXIST || errno == ELOOP else {
-                throw Failure(description: "cannot create \(candidate): \(String(cString: strerror(errno)))")
+            let code = errno
+            guard code == EEXIST || code == ELOOP else {
+                throw Failure(description: "cannot create \(candidate): \(String(cString: strerror(code)))", code: code)
             }
         }
         throw Failure(description: "every temporary name tried beside it was taken")
@@ -100,5 +107,80 @@ enum AtomicJSON {
             return nil
         }
         if let failure { throw Failure(description: failure) }
+    }
+
+    // MARK: checking before writing
+
+    /// Throws unless a ``replace(_:with:permissions:temporaryName:)`` of
+    /// `path` can be expected to succeed: `path` is absent or a regular file
+    /// (a device would be replaced by a file, a directory cannot be), and
+    /// the nearest directory on the way to it that exists takes new files.
+    /// That is tried, by creating a temp file there and removing it at once,
+    /// since only the kernel knows (/proc refuses, a read-only mount
+    /// refuses, root passes permissions): a command checks every output this
+    /// way before it runs, and writes none when one is bad.
+    static func checkWritable(_ path: String) throws(Failure) {
+        guard !path.isEmpty else { throw Failure(description: "an empty path") }
+        var info = stat()
+        if stat(path, &info) == 0, info.st_mode & S_IFMT != S_IFREG {
+            throw Failure(description: "\(path) \(RegularFile.kind(info.st_mode))")
+        }
+        try checkCreatable(under: path)
+    }
+
+    /// Throws unless `path` is a directory that takes new files, or is
+    /// absent and could be created (checked as ``checkWritable(_:)`` does).
+    static func checkDirectory(_ path: String) throws(Failure) {
+        guard !path.isEmpty else { throw Failure(description: "an empty path") }
+        var info = stat()
+        if stat(path, &info) == 0 {
+            guard info.st_mode & S_IFMT == S_IFDIR else { throw Failure(description: "\(path) is not a directory") }
+            try probe(path, name: "probe")
+        } else {
+            try checkCreatable(under: path)
+        }
+    }
+
+    /// Finds the nearest existing directory above `path` and probes it.
+    private static func checkCreatable(under path: String) throws(Failure) {
+        var name = (path as NSString).lastPathComponent
+        var directory = parent(of: path)
+        var info = stat()
+        while stat(directory, &info) != 0 {
+            let code = errno
+            guard code == ENOENT || code == ENOTDIR, directory != "/", directory != "." else {
+                throw Failure(description: "cannot reach \(directory): \(String(cString: strerror(code)))", code: code)
+            }
+            name = (directory as NSString).lastPathComponent
+            directory = parent(of: directory)
+        }
+        guard info.st_mode & S_IFMT == S_IFDIR else {
+            throw Failure(description: "\(directory) is not a directory")
+        }
+        try probe(directory, name: name)
+    }
+
+    private static func parent(of path: String) -> String {
+        let parent = (path as NSString).deletingLastPathComponent
+        return parent.isEmpty ? "." : parent
+    }
+
+    /// Creates a temp file in `directory` and removes it.
+    private static func probe(_ directory: String, name: String) throws(Failure) {
+        let fd: Int32
+        let temporary: String
+        do {
+            (temporary, fd) = try create(in: (directory as NSString).appendingPathComponent(name), randomTemporaryName)
+        } catch {
+            switch error.code {
+            case EACCES, EPERM: throw Failure(description: "\(directory) is not writable (permission denied)", code: error.code)
+            case EROFS: throw Failure(description: "\(directory) is on a read-only file system", code: error.code)
+            case ENOENT: throw Failure(description: "\(directory) does not take new files", code: error.code)
+            case let code?: throw Failure(description: "cannot create a file in \(directory): \(String(cString: strerror(code)))", code: code)
+            case nil: throw error
+            }
+        }
+        close(fd)
+        unlink(temporary)
     }
 }

@@ -57,7 +57,8 @@ enum RegularFile {
         if info.st_mode & S_IFMT != S_IFREG { throw Failure(description: kind(info.st_mode)) }
     }
 
-    private static func kind(_ mode: mode_t) -> String {
+    /// What a file of `mode` is, when it is not the regular file wanted.
+    static func kind(_ mode: mode_t) -> String {
         switch mode & S_IFMT {
         case S_IFDIR: "is a directory, not a file"
         case S_IFIFO: "is a FIFO (named pipe), not a regular file"
