@@ -25,6 +25,20 @@ struct CLIFuzzShardTests {
         #expect(!FileManager.default.fileExists(atPath: json))
     }
 
+    /// Each part would draw its own random seed: parts of different
+    /// campaigns, refused by the merge only after every part ran.
+    @Test("a shard without --seed is refused before anything runs or is written")
+    func shardNeedsSeed() throws {
+        let linx = try LinxBinary()
+        defer { linx.cleanUp() }
+        let json = linx.path("part.json")
+        let result = try linx.run(["fuzz", "--source", "sysctl", "--scenarios", "30", "--shard", "1/3", "--json", json])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("--shard 1/3 needs --seed"), "\(result.stderr)")
+        #expect(result.stdout.isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: json))
+    }
+
     @Test("a campaign of Int.max scenarios in Int.max shards runs one scenario per part, and merges without walking N")
     func hugeShardCount() throws {
         let linx = try LinxBinary()

@@ -185,14 +185,27 @@ struct OwnershipOracle<Subject: ConformanceSubject>: Sendable {
                     if before[key] != nil && !owns(key) { made.adopted.insert(key) }
                 }
             case .delete:
-                for key in Self.named(by: op, effect: effect) where before[key] != nil && !owns(key) {
-                    problems.append(
-                        "applied \(op.symbol) \(op.item) deleted \(key), which was there before this pass (\(before[key]!)) and is not the Source's: it never created it, and neither lastApplied nor the kernel's record says it owns it. An entry that existed before the Source wanted it belongs to someone else (the user); a Source must never delete what it cannot prove it owns")
+                // The keys listed (and sorted) only when one was there and
+                // is not the Source's: every fuzzed pass deletes something.
+                var unowned = false
+                Self.forEachNamed(by: effect) { key in
+                    if !unowned && before[key] != nil && !owns(key) { unowned = true }
                 }
-                for key in effect.touchedKeys {
-                    made.steps[key] = nil
-                    made.adopted.remove(key)
+                if unowned {
+                    for key in Self.named(by: op, effect: effect) where before[key] != nil && !owns(key) {
+                        problems.append(
+                            "applied \(op.symbol) \(op.item) deleted \(key), which was there before this pass (\(before[key]!)) and is not the Source's: it never created it, and neither lastApplied nor the kernel's record says it owns it. An entry that existed before the Source wanted it belongs to someone else (the user); a Source must never delete what it cannot prove it owns")
+                    }
                 }
+                // Only a key the record holds is removed: a removal of any
+                // key copies the record the ledger shares.
+                func release(_ key: Key) {
+                    if made.steps[key] != nil { made.steps[key] = nil }
+                    if made.adopted.contains(key) { made.adopted.remove(key) }
+                }
+                effect.forEachSet { key, _ in release(key) }
+                effect.forEachRemove(release)
+                for key in effect.mayChange { release(key) }
             }
         }
         return (made, problems)
@@ -204,8 +217,24 @@ struct OwnershipOracle<Subject: ConformanceSubject>: Sendable {
     static func named(
         by op: ReconcileOp<Subject.Source.Item>, effect: OpEffect<Key, Subject.EntryValue>
     ) -> [Key] {
-        let identity = Set(effect.sets.keys).union(effect.removes)
-        return (identity.isEmpty ? effect.mayChange : identity).sorted { "\($0)" < "\($1)" }
+        var keys = Set<Key>()
+        forEachNamed(by: effect) { keys.insert($0) }
+        return keys.sorted { "\($0)" < "\($1)" }
+    }
+
+    /// ``named(by:effect:)`` one key at a time, in no order, without a
+    /// collection (a key both set and removed comes twice).
+    static func forEachNamed(by effect: OpEffect<Key, Subject.EntryValue>, _ body: (Key) -> Void) {
+        var predicted = false
+        effect.forEachSet { key, _ in
+            predicted = true
+            body(key)
+        }
+        effect.forEachRemove { key in
+            predicted = true
+            body(key)
+        }
+        if !predicted { for key in effect.mayChange { body(key) } }
     }
 
     /// What the report's lastApplied gets wrong about its own ops, when the

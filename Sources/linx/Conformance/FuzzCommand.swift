@@ -29,7 +29,8 @@ struct FuzzRunCommand: AsyncParsableCommand {
             that rule over all the shards). --scenario replays one scenario and prints its trace: per pass the \
             desired state (or what changed), faults fired, drift, every op with its result or errno, \
             the report and lastApplied, and at a failure the expected-vs-actual difference key by key.
-            --shard K/N runs the K-th of N disjoint parts of the campaign (N at most --scenarios); \
+            --shard K/N runs the K-th of N disjoint parts of the campaign (N at most --scenarios; \
+            every part needs the same --seed); \
             `linx fuzz merge` adds the parts' --json files up into the summary of the whole campaign.
             A campaign without --seed prints its random seed on standard error as it starts, so an \
             interrupted campaign can be rerun. --json, --junit and --trace-json take a file, or '-' for \
@@ -96,6 +97,11 @@ struct FuzzRunCommand: AsyncParsableCommand {
         if let shard {
             do { try FuzzShard(parsing: shard).check(scenarios: scenarios ?? Self.defaultScenarios) } catch {
                 throw ValidationError(error.description)
+            }
+            // Each part would draw a seed of its own: parts of different
+            // campaigns, which the merge refuses only after they all ran.
+            if seed == nil && scenario == nil {
+                throw ValidationError("--shard \(shard) needs --seed: every part of a campaign must run the same seed")
             }
         }
         try FuzzOutput.validate(files: outputFiles, directories: traceDir.map { [("--trace-dir", $0)] } ?? [])
