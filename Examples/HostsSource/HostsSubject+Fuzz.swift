@@ -22,9 +22,4 @@ extension HostsSubject: FuzzableSubject {
     public func faultsFired(in sandbox: HostsFile) -> [SimFaultKind: Int] {
         [.errno: sandbox.faultsFired]
     }
-
-    /// The owned names, sorted.
-    public func describe(_ lastApplied: Set<String>) -> [String] {
-        lastApplied.sorted()
-    }
 }

@@ -66,8 +66,12 @@ public protocol FuzzableSubject: ConformanceSubject {
     /// Default: none (a trace then shows per-pass counts only).
     func faultLog(of sandbox: Sandbox) -> [String]
 
-    /// `lastApplied` as trace lines, in a stable order. Default: its
-    /// `String(describing:)`.
+    /// `lastApplied` as trace lines, in a stable order: two runs of one
+    /// scenario must print the same lines. Default: a set of comparable
+    /// elements, one line each, sorted; anything else, its
+    /// `String(describing:)`, which for a type without an order of its own
+    /// (a dictionary, a struct holding a set) changes with the process's
+    /// hash seed: implement it then.
     func describe(_ lastApplied: Source.LastApplied) -> [String]
 }
 
@@ -117,6 +121,15 @@ extension FuzzableSubject {
 
     /// One line.
     public func describe(_ lastApplied: Source.LastApplied) -> [String] { [String(describing: lastApplied)] }
+}
+
+extension FuzzableSubject where Source.LastApplied: SetAlgebra & Sequence, Source.LastApplied.Element: Comparable {
+    /// One line an element, sorted: a set's own order changes with the
+    /// process's hash seed, and the determinism check would take that for
+    /// two runs that differ.
+    public func describe(_ lastApplied: Source.LastApplied) -> [String] {
+        lastApplied.sorted().map { String(describing: $0) }
+    }
 }
 
 /// A fuzzable subject whose sandbox is a ``/LinxKernelSim/SimKernel``: naming the kernel
