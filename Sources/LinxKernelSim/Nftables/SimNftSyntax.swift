@@ -355,9 +355,6 @@ enum SimNftSyntax {
                 tokens.append(String(c))
             case "\n", ";":
                 throw Refusal(message: "syntax error, one rule per entry")
-            case "\u{0}":
-                // The operand mark (nft reads a C string: it would end there).: it would end there.
-                throw Refusal(message: "syntax error, unexpected NUL")
             default:
                 current.append(c)
             }

@@ -26,9 +26,11 @@ struct NftScript {
     var refusal: (command: Int, reason: String)?
 
     init(_ commands: [NftCommand]) {
-        if let index = commands.firstIndex(where: { $0.textProblem != nil }) {
-            refusal = (index, commands[index].textProblem!)
-            return
+        for (index, command) in commands.enumerated() {
+            if let reason = command.textProblem {
+                refusal = (index, reason)
+                return
+            }
         }
         text.reserveCapacity(commands.count * 64)
         var created: Set<ChainKey> = []

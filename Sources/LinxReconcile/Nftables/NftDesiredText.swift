@@ -47,6 +47,16 @@ package enum NftDesiredText {
         (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
     }
 
+    /// Why `text` cannot stand as one `kind` of an nft command, with the
+    /// text shown (escaped, so a newline in it keeps an error on one line);
+    /// `empty` when it is only whitespace; nil when it can. Whitespace at
+    /// its ends is nft's to skip.
+    package static func refusal(of text: String, as kind: Kind, empty: @autoclosure () -> String) -> String? {
+        let trimmed = text.trimmingWhitespace
+        guard !trimmed.isEmpty else { return empty() }
+        return problem(trimmed, as: kind).map { "\($0): \(String(reflecting: trimmed))" }
+    }
+
     /// Why `text` (trimmed of whitespace) cannot stand as one `kind` of an
     /// nft command, nil when it can.
     package static func problem(_ text: String, as kind: Kind) -> String? {
@@ -101,9 +111,7 @@ extension NftCommand {
             NftDesiredText.isName(name) ? nil : "invalid \(what) name \(String(reflecting: name))"
         }
         func text(_ text: String, _ kind: NftDesiredText.Kind) -> String? {
-            let trimmed = text.trimmingWhitespace
-            if trimmed.isEmpty { return "empty \(kind)" }
-            return NftDesiredText.problem(trimmed, as: kind).map { "\($0): \(String(reflecting: text))" }
+            NftDesiredText.refusal(of: text, as: kind, empty: "empty \(kind)")
         }
         switch self {
         case .addTable(let t, _, _), .deleteTable(let t):

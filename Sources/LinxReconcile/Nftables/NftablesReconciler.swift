@@ -57,9 +57,9 @@ public struct NftablesReconciler: Sendable {
                 throw refuse("chain \(chain.name)", reason, at: path)
             }
             for (index, rule) in chain.rules.enumerated() {
-                let trimmed = rule.trimmingWhitespace
-                let problem = trimmed.isEmpty ? "empty rule" : NftDesiredText.problem(trimmed, as: .rule).map { "\($0): \(String(reflecting: trimmed))" }
-                if let problem { throw refuse("chain \(chain.name) rule \(index + 1)", problem, at: path.appending("rules").appending(.index(index))) }
+                if let problem = NftDesiredText.refusal(of: rule, as: .rule, empty: "empty rule") {
+                    throw refuse("chain \(chain.name) rule \(index + 1)", problem, at: path.appending("rules").appending(.index(index)))
+                }
             }
         }
         var sets: Set<String> = []
@@ -67,22 +67,18 @@ public struct NftablesReconciler: Sendable {
             var path: DesiredPath { ["sets", .key(set.name)] }
             guard NftDesiredText.isName(set.name) else { throw refuse("set \(NftSyntax.quoted(set.name))", "invalid set name", at: path) }
             guard sets.insert(set.name).inserted else { throw refuse("set \(set.name)", "declared twice", at: path) }
-            let type = set.type.trimmingWhitespace
-            guard !type.isEmpty else { throw refuse("set \(set.name)", "no type", at: path.appending("type")) }
-            if let problem = NftDesiredText.problem(type, as: .type) {
-                throw refuse("set \(set.name)", "\(problem): \(String(reflecting: type))", at: path.appending("type"))
+            if let problem = NftDesiredText.refusal(of: set.type, as: .type, empty: "no type") {
+                throw refuse("set \(set.name)", problem, at: path.appending("type"))
             }
-            if let dataType = set.dataType?.trimmingWhitespace, let problem = dataType.isEmpty ? "no data type" : NftDesiredText.problem(dataType, as: .type) {
-                throw refuse("set \(set.name)", "\(problem): \(String(reflecting: dataType))", at: path.appending("map"))
+            if let dataType = set.dataType, let problem = NftDesiredText.refusal(of: dataType, as: .type, empty: "no data type") {
+                throw refuse("set \(set.name)", problem, at: path.appending("map"))
             }
             for (index, flag) in set.flags.enumerated() where !NftDesiredText.isName(flag) {
                 throw refuse("set \(set.name)", "invalid flag \(String(reflecting: flag))", at: path.appending("flags").appending(.index(index)))
             }
             for (index, element) in set.elements.enumerated() {
-                let trimmed = element.trimmingWhitespace
-                let problem = trimmed.isEmpty ? "one element per entry" : NftDesiredText.problem(trimmed, as: .element)
-                if let problem {
-                    throw refuse("set \(set.name)", "\(problem): \(String(reflecting: element))", at: path.appending("elements").appending(.index(index)))
+                if let problem = NftDesiredText.refusal(of: element, as: .element, empty: "one element per entry: \(String(reflecting: element))") {
+                    throw refuse("set \(set.name)", problem, at: path.appending("elements").appending(.index(index)))
                 }
             }
         }

@@ -104,7 +104,7 @@ struct FuzzRunCommand: AsyncParsableCommand {
                 throw ValidationError("--shard \(shard) needs --seed: every part of a campaign must run the same seed")
             }
         }
-        try FuzzOutput.validate(files: outputFiles, directories: traceDir.map { [("--trace-dir", $0)] } ?? [])
+        try FuzzOutput.validate(files: outputFiles, directories: outputDirectories)
         if let scenario {
             let parsed: FuzzScenario
             do { parsed = try FuzzScenario(parsing: scenario) } catch { throw ValidationError(error.description) }
@@ -131,8 +131,13 @@ struct FuzzRunCommand: AsyncParsableCommand {
         }
     }
 
+    /// The directories asked for, by option.
+    private var outputDirectories: [(option: String, path: String)] {
+        traceDir.map { [("--trace-dir", $0)] } ?? []
+    }
+
     func run() async throws {
-        let output = try FuzzOutput(files: outputFiles, directories: traceDir.map { [("--trace-dir", $0)] } ?? [])
+        let output = try FuzzOutput(files: outputFiles, directories: outputDirectories)
         if let text = scenario {
             try await replay(try FuzzScenario(parsing: text), output)
             return
